@@ -1,0 +1,689 @@
+"""Clinical units: reading them, labelling them and converting between them.
+
+Protocols and laboratory feeds write the same unit in many ways
+(``×10^9/L``, ``x10^9/L``, ``10*9/L``, ``G/L``, ``/nL``, ``K/µL`` are all one
+unit of cell concentration).  This module reads those spellings into units of a
+small, private `pint <https://pint.readthedocs.io>`_ registry and converts
+values between them.
+
+Design
+------
+* **A private registry.**  :func:`registry` builds, once and under a lock, a
+  ``pint.UnitRegistry`` that starts *empty* and holds only the definitions in
+  :data:`_DEFINITIONS`.  pint's default and application registries are never
+  touched, so importing this module has no global side effect, and pint's large
+  default vocabulary (where ``G`` is the gravitational constant and ``U`` is
+  µmol/min) cannot leak a surprising meaning into eligibility decisions.
+* **Our own reader, not pint's string parser.**  :func:`parse_unit` scans the
+  text with a handful of regular expressions into known *atoms* (``mg``,
+  ``dL``, ``10^9``, ``1.73 m²``...), exponents and the operators ``/``, ``.``,
+  ``*``, ``·``, ``×`` and juxtaposition, then multiplies the corresponding pint
+  units together.  Nothing is ever evaluated; the text is capped at
+  :data:`MAX_UNIT_LENGTH` characters and exponents at ±4.  Every failure,
+  including any exception escaping pint, surfaces as
+  :class:`~eligimatch.errors.UnitError`.
+* **UCUM by a small table, not ucumvert.**  Lab feeds (HL7 v2 OBX-6, FHIR
+  ``Quantity.code``) send UCUM codes, and the UCUM forms met in practice here are
+  few: ``10*9/L``, ``mm[Hg]``, ``[IU]/mL``, ``[iU]/L``, ``mL/min/{1.73_m2}``,
+  ``{score}``, ``/uL``.  They are covered by the atom table below (square
+  brackets are dropped, ``{annotations}`` are dimensionless, ``10*n``/``10^n``
+  are powers of ten).  ``ucumvert`` 0.3.2 was read and rejected: it needs the
+  full UCUM grammar (a lark parser generated from ``ucum-essence.xml``), it
+  loads its definitions into pint's *application* registry unless handed one,
+  it reads only strict UCUM (not ``×10⁹/L``, ``K/µL`` or ``mL/min/1.73 m²``), and
+  it defines ``[IU]`` as dimensionless, which would make IU/mL comparable with a
+  plain number.
+* **Dimensions.**  Base dimensions are length, time, mass, substance (mole),
+  ``[international_unit]``, ``[body_surface]`` and ``[equivalent]``:
+
+  - *Counts are dimensionless*: ``cells``, ``copies``, ``{cells}`` are 1, so
+    ``10^9/L``, ``/nL`` and ``cells/µL`` are all "count/volume".
+  - *International units* (``IU``, ``[IU]``, ``[iU]``) are their own base
+    dimension, comparable only with each other, never with moles or grams.
+    The enzyme unit ``U`` (ALT, AST, ALP...) is treated as the *same* unit as
+    ``IU`` (1 U/L = 1 IU/L), the convention of clinical laboratories; we do not
+    use the SI identity U = µmol/min, and katal is not supported.
+  - *Body-surface-normalised clearance*: ``1.73 m²`` in ``mL/min/1.73 m²`` is a
+    pseudo-unit ``bsa_1_73_m2`` of its own dimension ``[body_surface]``, so
+    eGFR (mL/min/1.73 m²) and creatinine clearance (mL/min) are *not*
+    comparable: converting one into the other needs the patient's BSA.
+  - *Equivalents* (``mEq/L``) are their own dimension: mEq ↔ mmol needs the
+    ion's valence, which a unit string does not carry.
+* **Mass ↔ amount.**  ``mg/dL`` ↔ ``µmol/L`` is possible only with a molar
+  mass (g/mol) passed to :func:`conversion_factor`.
+* **Case.**  Spellings are matched case-sensitively first (``G`` is 10^9, ``g``
+  is gram, ``M`` is 10^6, ``m`` is metre).  Only if that fails is an atom of two
+  or more letters matched case-insensitively against the spellings whose lower
+  case form is unambiguous, so all-capitals feeds (``MG/DL``, ``UMOL/L``,
+  ``ML/MIN``) are read; single letters are never case-folded.
+* **Caching.**  :func:`parse_unit`, :func:`unit_label` and
+  :func:`conversion_factor` are cached with bounded ``functools.lru_cache``.
+
+Public API: :func:`registry`, :func:`parse_unit`, :func:`unit_label`,
+:func:`conversion_factor`, :func:`convert`, :func:`compatible`,
+:func:`dimension_name`, :data:`KNOWN_SPELLINGS`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+import pint
+
+from eligimatch.errors import UnitError
+
+__all__ = [
+    "MAX_UNIT_LENGTH",
+    "KNOWN_SPELLINGS",
+    "registry",
+    "parse_unit",
+    "unit_label",
+    "conversion_factor",
+    "convert",
+    "compatible",
+    "dimension_name",
+]
+
+#: Longer unit strings are refused outright (hostile-input guard).
+MAX_UNIT_LENGTH = 64
+_MAX_EXPONENT = 4
+_MIN_POW10, _MAX_POW10 = -18, 18
+
+# --------------------------------------------------------------------------- #
+# The registry
+# --------------------------------------------------------------------------- #
+
+_DEFINITIONS = [
+    # SI prefixes we accept in clinical units
+    "femto- = 1e-15 = f-",
+    "pico- = 1e-12 = p-",
+    "nano- = 1e-9 = n-",
+    "micro- = 1e-6 = u-",
+    "milli- = 1e-3 = m-",
+    "centi- = 1e-2 = c-",
+    "deci- = 1e-1 = d-",
+    "kilo- = 1e3 = k-",
+    # base dimensions
+    "meter = [length] = m",
+    "second = [time] = s",
+    "gram = [mass] = g",
+    "mole = [substance] = mol",
+    "international_unit = [international_unit] = IU",
+    "bsa_1_73_m2 = [body_surface]",
+    "equivalent = [equivalent] = Eq",
+    # derived
+    "liter = decimeter ** 3 = L = l",
+    "molar = mole / liter",
+    "minute = 60 * second = min",
+    "hour = 60 * minute = h",
+    "day = 24 * hour",
+    "week = 7 * day",
+    "year = 365.25 * day",
+    "month = year / 12",
+    "pascal = kilogram / meter / second ** 2 = Pa",
+    "millimeter_Hg = 133.322387415 * pascal = mmHg",
+    "pound = 453.59237 * gram = lb",
+    "inch = 2.54 * centimeter = in",
+    "percent = 0.01 = %",
+    "thousand = 1e3",
+    "million = 1e6",
+] + [
+    f"tenpow_{'m' if n < 0 else ''}{abs(n)} = 1e{n}"
+    for n in range(_MIN_POW10, _MAX_POW10 + 1)
+    if n != 0
+]
+
+_registry: pint.UnitRegistry | None = None
+_registry_lock = threading.Lock()
+
+
+def registry() -> pint.UnitRegistry:
+    """The module's private pint registry, built once on first use (thread-safe)."""
+    global _registry
+    reg = _registry
+    if reg is None:
+        with _registry_lock:
+            reg = _registry
+            if reg is None:
+                reg = pint.UnitRegistry(None, cache_folder=None)
+                for line in _DEFINITIONS:
+                    reg.define(line)
+                _registry = reg
+    return reg
+
+
+def _pow10_name(n: int) -> str:
+    return f"tenpow_{'m' if n < 0 else ''}{abs(n)}"
+
+
+# --------------------------------------------------------------------------- #
+# Atoms: the words a unit string is made of
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    pint_name: str  # name in our registry; "" for a dimensionless count/annotation
+    label: str  # canonical display spelling
+    key: str  # identity used to merge repeated atoms in one unit
+    plural: str = ""  # display when the atom is the whole unit (time words)
+
+
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_SUPER_LABEL = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+_PREFIXES = {  # spelling -> (pint prefix, label)
+    "f": ("femto", "f"),
+    "p": ("pico", "p"),
+    "n": ("nano", "n"),
+    "u": ("micro", "µ"),
+    "m": ("milli", "m"),
+    "c": ("centi", "c"),
+    "d": ("deci", "d"),
+    "k": ("kilo", "k"),
+}
+
+# base spelling -> (pint name, label, prefixes allowed)
+_PREFIXABLE = {
+    "g": ("gram", "g", "fpnumcdk"),
+    "L": ("liter", "L", "fpnumcd"),
+    "l": ("liter", "L", "fpnumcd"),
+    "mol": ("mole", "mol", "fpnum"),
+    "m": ("meter", "m", "umc"),
+    "s": ("second", "s", "m"),
+    "IU": ("international_unit", "IU", "numk"),
+    "iU": ("international_unit", "IU", "numk"),
+    "U": ("international_unit", "U", "numk"),
+    "Eq": ("equivalent", "Eq", "um"),
+    "Pa": ("pascal", "Pa", "k"),
+}
+
+_COUNT = _Atom("", "", "count")
+
+
+def _build_atoms() -> dict[str, _Atom]:
+    atoms: dict[str, _Atom] = {}
+    for base, (pname, label, allowed) in _PREFIXABLE.items():
+        atoms[base] = _Atom(pname, label, pname)
+        for p in allowed:
+            ppint, plabel = _PREFIXES[p]
+            atoms[p + base] = _Atom(ppint + pname, plabel + label, ppint + pname)
+
+    def add(names: str, pint_name: str, label: str, plural: str = "") -> None:
+        for n in names.split():
+            atoms[n] = _Atom(pint_name, label, pint_name or label or "count", plural)
+
+    # time
+    add("sec secs second seconds", "second", "s")
+    add("min mins minute minutes", "minute", "min")
+    add("h hr hrs hour hours", "hour", "h")
+    add("d day days", "day", "day", "days")
+    add("wk wks week weeks", "week", "week", "weeks")
+    add("mo mos month months", "month", "month", "months")
+    add("a y yr yrs year years", "year", "year", "years")
+    # powers of ten written as letters: G/L = 10^9/L, K/µL = 10^3/µL ...
+    add("K k thou thousand", _pow10_name(3), "10^3")
+    add("M million", _pow10_name(6), "10^6")
+    add("G", _pow10_name(9), "10^9")
+    add("T", _pow10_name(12), "10^12")
+    # pressure, mass, length
+    add("mmHg", "millimeter_Hg", "mmHg")
+    add("lb lbs lb_av", "pound", "lb")
+    add("in in_i", "inch", "in")
+    add("mcg", "microgram", "µg")
+    add("mcL", "microliter", "µL")
+    # molar concentration: mM = mmol/L (listed so that "mM" is never case-folded to "mm")
+    for p in "mun":
+        ppint, plabel = _PREFIXES[p]
+        atoms[p + "M"] = _Atom(ppint + "molar", plabel + "M", ppint + "molar")
+    # dimensionless words: counts, scores, ratios
+    for word in "cells cell copies copy count score scores points point pts ratio beats".split():
+        atoms[word] = _COUNT
+    atoms["percent"] = _Atom("percent", "%", "percent")
+    atoms["%"] = atoms["percent"]
+    return atoms
+
+
+_ATOMS: dict[str, _Atom] = _build_atoms()
+
+
+def _build_folded(atoms: dict[str, _Atom]) -> dict[str, _Atom]:
+    folded: dict[str, _Atom] = {}
+    ambiguous: set[str] = set()
+    for spelling, atom in atoms.items():
+        if len(spelling) < 2:
+            continue
+        low = spelling.casefold()
+        if low in folded and folded[low].key != atom.key:
+            ambiguous.add(low)
+        folded.setdefault(low, atom)
+    for low in ambiguous:
+        del folded[low]
+    return folded
+
+
+_FOLDED = _build_folded(_ATOMS)
+
+_BSA_ATOM = _Atom("bsa_1_73_m2", "1.73 m²", "bsa_1_73_m2")
+_ONE = _COUNT
+
+#: Spellings offered by did-you-mean suggestions (full unit strings).
+KNOWN_SPELLINGS: tuple[str, ...] = (
+    "10^9/L", "×10^9/L", "x10^9/L", "10*9/L", "10^12/L", "G/L", "/nL",
+    "10^3/µL", "10^3/uL", "K/µL", "K/uL", "/mm³", "/mm3", "cells/µL", "/µL",
+    "g/L", "g/dL", "mg/dL", "mg/L", "µg/L", "ng/mL", "pg/mL",
+    "µmol/L", "umol/L", "mmol/L", "nmol/L", "pmol/L", "mEq/L",
+    "%", "mmHg", "mm[Hg]", "kPa", "mL/min", "mL/min/1.73 m²", "mL/min/1.73m2",
+    "mL/min/{1.73_m2}", "IU/mL", "[IU]/mL", "IU/L", "U/L", "[iU]/L", "mIU/L",
+    "kg", "g", "lb", "cm", "m", "in", "kg/m²", "m²", "s", "ms", "min", "h",
+    "mg", "mg/day", "mg/d", "mg/kg", "mL", "L", "fL", "1", "{score}", "score",
+    "points", "ratio", "days", "weeks", "months", "years", "/min", "bpm",
+)
+
+
+# --------------------------------------------------------------------------- #
+# The reader
+# --------------------------------------------------------------------------- #
+
+# "1.73 m²", "1.73m2", "{1.73_m2}", "(1.73 m^2)", "1.73 sq m"  (after superscripts -> ^n)
+_BSA_RE = re.compile(
+    r"\(?\s*\{?\s*1[.,]73\s*_?\s*(?:m\s*(?:\^\s*2|2|\*\*\s*2)|sq\.?\s*m)\s*\}?\s*\)?",
+    re.IGNORECASE,
+)
+# "x10^9", "×10⁹", "10*9" (UCUM), "10**9", "x10E3"
+_POW10_RE = re.compile(r"(?:[x×X*]\s*)?10\s*(?:\^|\*\*|\*|[eE])\s*([+-]?\d{1,3})(?!\d)")
+_ANNOT_RE = re.compile(r"\{([^{}]{0,40})\}")
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+_ATOM_RE = re.compile(
+    r"((?:[A-Za-z_']|\[[A-Za-z_']{1,10}\])+)"  # letters, optionally with [bracketed] parts
+    r"(?:\s*(?:\^|\*\*)\s*([+-]?\d{1,3})|([+-]?\d{1,2})(?![\d.,]))?"  # exponent: ^2, **2 or bare 2
+)
+_OP_RE = re.compile(r"[/.*×]")
+_SUPERSCRIPT_RUN = re.compile(r"([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_PER_RE = re.compile(r"\s+per\s+", re.IGNORECASE)
+_MMHG_RE = re.compile(r"mm\s*\[?\s*hg\s*\]?", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    unit: pint.Unit
+    label: str
+
+
+def _normalise(text: str) -> str:
+    s = text.strip()
+    s = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(1).translate(_SUPERSCRIPTS), s)
+    # full-width letters, "㎎", "㎖"... (superscripts were made explicit first: NFKC would turn 10⁹ into 109)
+    s = unicodedata.normalize("NFKC", s)
+    if len(s) > 2 * MAX_UNIT_LENGTH:  # NFKC can expand a character into many
+        raise UnitError(f"unit text is too long after normalisation: {text[:20]!r}...")
+    s = s.replace("\u00b5", "u").replace("\u03bc", "u")  # micro sign, Greek mu
+    s = s.replace("\u2212", "-").replace("\u2013", "-")  # minus sign, en dash
+    for dot in ("\u00b7", "\u22c5", "\u2219", "\u2022"):
+        s = s.replace(dot, ".")
+    s = _PER_RE.sub("/", s)
+    s = _MMHG_RE.sub("mmHg", s)
+    return s
+
+
+def _lookup_atom(word: str) -> _Atom | None:
+    bare = word.replace("[", "").replace("]", "")
+    atom = _ATOMS.get(bare)
+    if atom is None and len(bare) >= 2:
+        atom = _FOLDED.get(bare.casefold())
+    return atom
+
+
+class _Reader:
+    """Recursive-descent reader over the normalised text.
+
+    term      := ["/"] component { [op] component }
+    component := pow10 | bsa | annotation | "1" | atom [exponent] | "(" term ")"
+    op        := "/" | "." | "*" | "×"        (juxtaposition multiplies)
+    Operators apply left to right, as in UCUM: ``a/b.c`` is ``(a/b)·c``.
+    """
+
+    def __init__(self, text: str, original: str):
+        self.s = text
+        self.i = 0
+        self.original = original
+        self.depth = 0
+
+    # -- helpers
+    def _skip_ws(self) -> None:
+        while self.i < len(self.s) and self.s[self.i].isspace():
+            self.i += 1
+
+    def _fail(self, message: str, bad: str | None = None) -> UnitError:
+        return _unit_error(self.original, message, bad)
+
+    # -- grammar
+    def read(self) -> list[tuple[_Atom, int]]:
+        factors = self._term()
+        self._skip_ws()
+        if self.i < len(self.s):
+            raise self._fail(f"unexpected {self.s[self.i]!r} at position {self.i + 1}")
+        return factors
+
+    def _term(self) -> list[tuple[_Atom, int]]:
+        out: list[tuple[_Atom, int]] = []
+        self._skip_ws()
+        sign = 1
+        if self.s.startswith("/", self.i):
+            self.i += 1
+            sign = -1
+        out += [(a, e * sign) for a, e in self._component()]
+        while True:
+            self._skip_ws()
+            if self.i >= len(self.s) or self.s[self.i] == ")":
+                return out
+            sign = 1
+            m = _OP_RE.match(self.s, self.i)
+            # "x10^9" / "*10" are handled by the pow10 rule, not as operators
+            if m and not _POW10_RE.match(self.s, self.i):
+                sign = -1 if m.group() == "/" else 1
+                self.i = m.end()
+                self._skip_ws()
+            out += [(a, e * sign) for a, e in self._component()]
+
+    def _component(self) -> list[tuple[_Atom, int]]:
+        self._skip_ws()
+        s, i = self.s, self.i
+        if i >= len(s):
+            raise self._fail("a unit is missing after an operator")
+        if s[i] == "(" and not _BSA_RE.match(s, i):
+            self.depth += 1
+            if self.depth > 3:
+                raise self._fail("too many nested parentheses")
+            self.i += 1
+            inner = self._term()
+            if not s.startswith(")", self.i):
+                raise self._fail("unbalanced parenthesis")
+            self.i += 1
+            self.depth -= 1
+            return inner
+        m = _BSA_RE.match(s, i)
+        if m:
+            self.i = m.end()
+            return [(_BSA_ATOM, 1)]
+        m = _POW10_RE.match(s, i)
+        if m:
+            n = int(m.group(1))
+            if not (_MIN_POW10 <= n <= _MAX_POW10) or n == 0:
+                raise self._fail(f"power of ten 10^{n} is out of range")
+            self.i = m.end()
+            return [(_Atom(_pow10_name(n), f"10^{n}", _pow10_name(n)), 1)]
+        m = _ANNOT_RE.match(s, i)
+        if m:  # UCUM annotation: {score}, {cells} ... dimensionless
+            self.i = m.end()
+            return [(_ONE, 1)]
+        if s[i] == "%":
+            self.i += 1
+            return [(_ATOMS["%"], 1)]
+        m = _NUMBER_RE.match(s, i)
+        if m:
+            if m.group() != "1":
+                raise self._fail(f"a numeric factor ({m.group()}) is not a unit; use 10^n for powers of ten")
+            self.i = m.end()
+            return [(_ONE, 1)]
+        m = _ATOM_RE.match(s, i)
+        if m:
+            word = m.group(1)
+            exp_text = m.group(2) or m.group(3)
+            exp = int(exp_text) if exp_text else 1
+            if exp == 0 or abs(exp) > _MAX_EXPONENT:
+                raise self._fail(f"exponent {exp} is not allowed")
+            if word.casefold() == "bpm":  # beats per minute
+                self.i = m.end()
+                return [(_ATOMS["min"], -exp)]
+            atom = _lookup_atom(word)
+            if atom is None:
+                raise self._fail(f"unknown unit {word!r}", word)
+            self.i = m.end()
+            return [(atom, exp)]
+        raise self._fail(f"unexpected {s[i]!r} at position {i + 1}")
+
+
+def _unit_error(text: object, message: str, bad: str | None = None) -> UnitError:
+    shown = text if isinstance(text, str) else repr(text)
+    suggestions: list[str] = []
+    if isinstance(text, str) and text.strip():
+        suggestions = difflib.get_close_matches(text.strip(), KNOWN_SPELLINGS, n=3, cutoff=0.6)
+        if not suggestions and bad:
+            suggestions = difflib.get_close_matches(bad, list(_ATOMS), n=3, cutoff=0.6)
+    if suggestions:
+        hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+    else:
+        hint = "expected a clinical unit such as 'mg/dL', 'µmol/L', '10^9/L', 'g/L', '%' or 'mL/min'"
+    err = UnitError(f"cannot read unit {shown!r}: {message}; {hint}")
+    err.suggestions = suggestions  # type: ignore[attr-defined]
+    return err
+
+
+def _render(factors: list[tuple[_Atom, int]]) -> str:
+    def piece(atom: _Atom, exp: int) -> str:
+        return atom.label + (str(exp).translate(_SUPER_LABEL) if exp != 1 else "")
+
+    num = [(a, e) for a, e in factors if e > 0 and a.label]
+    den = [(a, -e) for a, e in factors if e < 0 and a.label]
+    # powers of ten first: "10^9/L", not "L⁻¹·10^9"
+    num.sort(key=lambda ae: not ae[0].key.startswith("tenpow_"))
+    if len(num) == 1 and not den and num[0][1] == 1 and num[0][0].plural:
+        return num[0][0].plural
+    out = "·".join(piece(a, e) for a, e in num)
+    for a, e in den:
+        out += "/" + piece(a, e)
+    return out or "1"
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_cached(text: str) -> _Parsed:
+    normalised = _normalise(text)
+    if not normalised or normalised == "1":
+        return _Parsed(registry().dimensionless, "1")
+    factors = _Reader(normalised, text).read()
+    # merge repeated atoms, keep first-appearance order
+    merged: dict[str, list] = {}
+    for atom, exp in factors:
+        if atom.key in merged:
+            merged[atom.key][1] += exp
+        else:
+            merged[atom.key] = [atom, exp]
+    final = [(a, e) for a, e in merged.values() if e != 0]
+    if any(a.key == "percent" for a, _ in final) and len([a for a, _ in final if a.label]) > 1:
+        raise _unit_error(text, "'%' cannot be combined with other units (for the old 'mg%' write 'mg/dL')")
+    if any(abs(e) > _MAX_EXPONENT for _, e in final):
+        raise _unit_error(text, "exponent too large")
+    reg = registry()
+    unit = reg.dimensionless
+    for atom, exp in final:
+        if atom.pint_name:
+            unit = unit * reg.Unit(atom.pint_name) ** exp
+    return _Parsed(unit, _render(final))
+
+
+def _parse(text: object) -> _Parsed:
+    if not isinstance(text, str):
+        raise UnitError(f"a unit must be a string, not {type(text).__name__}")
+    if len(text) > MAX_UNIT_LENGTH:
+        raise UnitError(f"unit text is longer than {MAX_UNIT_LENGTH} characters: {text[:20]!r}...")
+    try:
+        return _parse_cached(text.strip())
+    except UnitError:
+        raise
+    except Exception as exc:  # anything from pint or re: never let it escape raw
+        raise _unit_error(text, f"{type(exc).__name__}: {exc}") from exc
+
+
+def parse_unit(text: str) -> pint.Unit:
+    """Read a clinical unit string into a unit of :func:`registry`.
+
+    Surrounding whitespace is ignored; ``""`` and ``"1"`` are dimensionless.
+    Raises :class:`UnitError` (with a did-you-mean when one is close; the
+    candidates are also in the error's ``suggestions`` attribute) for anything
+    unreadable, for non-strings and for strings over :data:`MAX_UNIT_LENGTH`.
+    """
+    return _parse(text).unit
+
+
+def unit_label(text: str) -> str:
+    """Canonical display label: ``"x10^9/L"`` → ``"10^9/L"``, ``"umol/L"`` → ``"µmol/L"``.
+
+    Count words and annotations are dropped (``"cells/uL"`` → ``"/µL"``), a
+    dimensionless unit is ``"1"``, a lone time unit is plural (``"days"``).
+    """
+    return _parse(text).label
+
+
+# --------------------------------------------------------------------------- #
+# Dimensions and conversions
+# --------------------------------------------------------------------------- #
+
+_DIM_WORDS = {
+    "[length]": "length",
+    "[time]": "time",
+    "[mass]": "mass",
+    "[substance]": "amount",
+    "[international_unit]": "IU",
+    "[body_surface]": "BSA",
+    "[equivalent]": "equivalents",
+}
+
+_NAMED_DIMENSIONS: dict[frozenset, str] = {
+    frozenset(): "dimensionless",
+    frozenset({("[length]", -3)}): "count/volume",
+    frozenset({("[mass]", 1), ("[length]", -3)}): "mass/volume",
+    frozenset({("[substance]", 1), ("[length]", -3)}): "amount/volume",
+    frozenset({("[international_unit]", 1), ("[length]", -3)}): "IU/volume",
+    frozenset({("[equivalent]", 1), ("[length]", -3)}): "equivalents/volume",
+    frozenset({("[length]", 3), ("[time]", -1)}): "clearance",
+    frozenset({("[length]", 3), ("[time]", -1), ("[body_surface]", -1)}): "clearance/BSA",
+    frozenset({("[mass]", 1), ("[length]", -1), ("[time]", -2)}): "pressure",
+    frozenset({("[time]", 1)}): "time",
+    frozenset({("[time]", -1)}): "frequency",
+    frozenset({("[mass]", 1)}): "mass",
+    frozenset({("[substance]", 1)}): "amount",
+    frozenset({("[international_unit]", 1)}): "IU",
+    frozenset({("[length]", 1)}): "length",
+    frozenset({("[length]", 2)}): "area",
+    frozenset({("[length]", 3)}): "volume",
+    frozenset({("[mass]", 1), ("[time]", -1)}): "mass/time",
+    frozenset({("[mass]", 1), ("[length]", -2)}): "mass/area",
+    frozenset({("[body_surface]", 1)}): "BSA",
+}
+
+
+def _dims(unit: pint.Unit) -> dict[str, int]:
+    return {k: int(v) for k, v in dict(unit.dimensionality).items() if v}
+
+
+def _dims_name(dims: dict[str, int]) -> str:
+    named = _NAMED_DIMENSIONS.get(frozenset(dims.items()))
+    if named:
+        return named
+    pos = [f"{_DIM_WORDS.get(k, k)}{'^' + str(v) if v != 1 else ''}" for k, v in dims.items() if v > 0]
+    neg = [f"{_DIM_WORDS.get(k, k)}{'^' + str(-v) if v != -1 else ''}" for k, v in dims.items() if v < 0]
+    return "·".join(pos or ["1"]) + "".join("/" + n for n in neg)
+
+
+def dimension_name(text: str) -> str:
+    """A readable dimension: ``"count/volume"``, ``"mass/volume"``, ``"clearance/BSA"``..."""
+    return _dims_name(_dims(parse_unit(text)))
+
+
+def _check_molar_mass(molar_mass: object) -> float | None:
+    if molar_mass is None:
+        return None
+    if isinstance(molar_mass, bool) or not isinstance(molar_mass, (int, float)):
+        raise UnitError(f"molar mass must be a number in g/mol, got {molar_mass!r}")
+    mm = float(molar_mass)
+    if not math.isfinite(mm) or mm <= 0:
+        raise UnitError(f"molar mass must be a positive finite number in g/mol, got {molar_mass!r}")
+    return mm
+
+
+_MASS_PER_AMOUNT = {"[mass]": 1, "[substance]": -1}
+
+
+def _ratio(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) - v
+    return {k: v for k, v in out.items() if v}
+
+
+@functools.lru_cache(maxsize=4096)
+def _factor_cached(src: str, dst: str, molar_mass: float | None) -> float:
+    s, d = parse_unit(src), parse_unit(dst)
+    ds, dd = _dims(s), _dims(d)
+    reg = registry()
+    one = reg.Quantity(1.0, s)
+    if ds == dd:
+        q = one
+    else:
+        r = _ratio(ds, dd)
+        if r == _MASS_PER_AMOUNT or r == {k: -v for k, v in _MASS_PER_AMOUNT.items()}:
+            if molar_mass is None:
+                raise UnitError(
+                    f"cannot convert {src!r} ({_dims_name(ds)}) to {dst!r} ({_dims_name(dd)}) "
+                    "without a molar mass"
+                )
+            mm = reg.Quantity(molar_mass, reg.Unit("gram") / reg.Unit("mole"))
+            q = one / mm if r == _MASS_PER_AMOUNT else one * mm
+        else:
+            raise UnitError(
+                f"cannot convert {src!r} ({_dims_name(ds)}) to {dst!r} ({_dims_name(dd)}): "
+                "the dimensions differ"
+            )
+    try:
+        factor = float(q.to(d).magnitude)
+    except Exception as exc:  # pragma: no cover - dimensions were checked above
+        raise UnitError(f"cannot convert {src!r} to {dst!r}: {exc}") from exc
+    if not math.isfinite(factor) or factor == 0.0:
+        raise UnitError(f"conversion from {src!r} to {dst!r} is out of floating-point range")
+    return float(f"{factor:.12g}")  # drop binary noise: 1e9 * 1e-9 -> 1.0
+
+
+def conversion_factor(src: str, dst: str, *, molar_mass: float | None = None) -> float:
+    """The multiplier ``f`` with ``value_in_dst = value_in_src * f``.
+
+    Mass concentration ↔ amount concentration (and mass ↔ amount) needs
+    ``molar_mass`` in g/mol; it is ignored when the dimensions already agree.
+    Raises :class:`UnitError` for unreadable units, a bad molar mass, or units
+    of different dimensions (the message names both units and dimensions).
+    Results are rounded to 12 significant digits.
+    """
+    mm = _check_molar_mass(molar_mass)
+    parse_unit(src), parse_unit(dst)  # validate types/length before using them as cache keys
+    try:
+        return _factor_cached(src.strip(), dst.strip(), mm)
+    except UnitError:
+        raise
+    except Exception as exc:  # pragma: no cover - defensive: nothing raw escapes
+        raise UnitError(f"cannot convert {src!r} to {dst!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def convert(value: float, src: str, dst: str, *, molar_mass: float | None = None) -> float:
+    """``value`` expressed in ``src``, re-expressed in ``dst``."""
+    return value * conversion_factor(src, dst, molar_mass=molar_mass)
+
+
+def compatible(src: str, dst: str, *, molar_mass: float | None = None) -> bool:
+    """Whether ``src`` converts to ``dst`` (given ``molar_mass`` if mass ↔ amount).
+
+    Unreadable units raise :class:`UnitError` rather than answering ``False``,
+    so that a typo is reported as a typo.
+    """
+    try:
+        conversion_factor(src, dst, molar_mass=molar_mass)
+    except UnitError:
+        parse_unit(src), parse_unit(dst)  # re-raise if a unit is unreadable
+        _check_molar_mass(molar_mass)
+        return False
+    return True
