@@ -1,0 +1,316 @@
+"""The typed syntax tree of a criteria file.
+
+Each construct of ``grammar/criteria.lark`` has one frozen dataclass here.
+Every node keeps the :class:`Span` of the text it came from; spans do not take
+part in equality, so a tree rendered back to text and parsed again compares
+equal to the original (see :mod:`eligimatch.render`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Union
+
+__all__ = [
+    "Span", "Node", "Expr",
+    "And", "Or", "Not", "AtLeast", "IfThenElse", "Const", "Judgment", "BoolFact",
+    "Measure", "Quantity", "RefMultiple", "Symbol", "Text", "Value",
+    "Compare", "Between", "InSet",
+    "Duration", "Window", "AttrTest", "Ref",
+    "ConditionPred", "TherapyPred", "ProcedurePred", "DosePred", "StableDosePred",
+    "Criterion", "Cohort", "TrialAst",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a node stands in the source text (1-based lines and columns)."""
+
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+    start_pos: int = 0
+    end_pos: int = 0
+
+
+NOSPAN = Span()
+
+
+def _span() -> Span:
+    return field(default=NOSPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    pass
+
+
+# ---- logic ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class And(Node):
+    """``a and b`` / ``all of (a, b)``."""
+
+    items: tuple[Expr, ...]
+    style: str = field(default="and", compare=False)  # "and" | "all of"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Or(Node):
+    """``a or b`` / ``any of (a, b)``."""
+
+    items: tuple[Expr, ...]
+    style: str = field(default="or", compare=False)  # "or" | "any of"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Node):
+    item: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class AtLeast(Node):
+    """``at least N of (a, b, c)``."""
+
+    n: int
+    items: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class IfThenElse(Node):
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Node):
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Judgment(Node):
+    """Only the investigator can decide; always UNKNOWN with cause "review"."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class BoolFact(Node):
+    """A yes/no fact: ``pregnant``."""
+
+    name: str
+    span: Span = _span()
+
+
+# ---- values ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Measure(Node):
+    """What is compared: a fact or analyte, optionally computed ``by`` a method, or a ratio."""
+
+    name: str
+    method: str | None = None
+    denominator: str | None = None  # set for ratio(name, denominator)
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity(Node):
+    """A number with an optional unit as written (``1.5 x10^9/L``, ``70 years``)."""
+
+    number: Decimal
+    unit: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RefMultiple(Node):
+    """``1.5 x ULN``: a multiple of the result's upper (ULN) or lower (LLN) reference limit."""
+
+    factor: Decimal
+    limit: str  # "ULN" | "LLN"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol(Node):
+    """A bare word value such as ``female``."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Text(Node):
+    value: str
+    span: Span = _span()
+
+
+Value = Union[Quantity, RefMultiple, Symbol, Text]
+
+
+# ---- time --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Duration(Node):
+    """``14 days``, ``6 months``, ``5 half-lives``."""
+
+    amount: Decimal
+    unit: str  # "day" | "week" | "month" | "year" | "hour" | "half-life"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Window(Node):
+    """``within 14 days before apheresis`` / ``within max(14 days, 5 half-lives) before apheresis``."""
+
+    durations: tuple[Duration, ...]
+    anchor: str
+    span: Span = _span()
+
+
+# ---- comparisons ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Compare(Node):
+    measure: Measure
+    op: str  # one of < <= > >= = !=
+    value: Value
+    recency: Window | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Node):
+    measure: Measure
+    low: Value
+    high: Value
+    inclusive: bool = True
+    recency: Window | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class InSet(Node):
+    measure: Measure
+    values: tuple[Value, ...]
+    negated: bool = False
+    span: Span = _span()
+
+
+# ---- histories ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Ref(Node):
+    """A name of a catalog concept (condition, drug, class, procedure) as written."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class AttrTest(Node):
+    """One test on a record's attribute inside ``where``: ``grade >= 2``, ``symptomatic``, ``route not in (inhaled)``."""
+
+    name: str
+    op: str  # "true" | "false" | a comparison operator | "in" | "not in"
+    values: tuple[Value, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionPred(Node):
+    concepts: tuple[Ref, ...]
+    history: bool = False  # False: present now; True: ever (or within the window)
+    where: tuple[AttrTest, ...] = ()
+    excepted: tuple[Ref, ...] = ()
+    window: Window | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TherapyPred(Node):
+    selectors: tuple[Ref, ...]
+    timing: str = "ever"  # "ever" | "window" | "ongoing" | "started"
+    window: Window | None = None  # for timing "window"
+    started: Duration | None = None  # for timing "started": at least this long before anchor
+    anchor: str | None = None  # for timing "started"
+    where: tuple[AttrTest, ...] = ()
+    excepted: tuple[Ref, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedurePred(Node):
+    concepts: tuple[Ref, ...]
+    where: tuple[AttrTest, ...] = ()
+    window: Window | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DosePred(Node):
+    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``."""
+
+    selectors: tuple[Ref, ...]
+    equivalent: str | None
+    op: str
+    value: Value
+    window: Window | None = None
+    where: tuple[AttrTest, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class StableDosePred(Node):
+    """``stable dose of corticosteroid for 7 days before screening``."""
+
+    selectors: tuple[Ref, ...]
+    duration: Duration
+    anchor: str
+    span: Span = _span()
+
+
+Expr = Union[
+    And, Or, Not, AtLeast, IfThenElse, Const, Judgment, BoolFact,
+    Compare, Between, InSet, ConditionPred, TherapyPred, ProcedurePred, DosePred, StableDosePred,
+]
+
+
+# ---- file structure --------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Criterion(Node):
+    id: str
+    kind: str  # "inclusion" | "exclusion"
+    text: str | None
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort(Node):
+    id: str
+    title: str | None
+    criteria: tuple[Criterion, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TrialAst(Node):
+    id: str | None
+    title: str | None
+    anchors: tuple[str, ...]
+    lab_recency: Window | None
+    criteria: tuple[Criterion, ...]
+    cohorts: tuple[Cohort, ...] = ()
+    span: Span = _span()

@@ -1,0 +1,344 @@
+"""Check a trial's AST before compiling it: names, units, dimensions, anchors.
+
+Every problem is collected (not just the first) and reported with its line,
+column and a did-you-mean; a threshold whose dimension cannot apply to its
+analyte (a platelet count in mg/dL) is an error here, never a wrong answer later.
+The resolvers are shared with :mod:`eligimatch.compile`, which runs only on a
+tree that passed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from . import ast as A
+from .catalogs import Catalogs
+from .errors import CriteriaCheckError, Problem, UnitError
+from .units import compatible, dimension_name
+
+__all__ = ["check", "MeasureInfo", "resolve_measure", "STANDARD_ANCHORS", "COMPUTED"]
+
+STANDARD_ANCHORS = ("screening", "consent", "apheresis", "leukapheresis", "enrollment", "lymphodepletion",
+                    "infusion", "baseline")
+TIME_UNITS = ("day", "week", "month", "year")
+COMPUTED = {("crcl", "cockcroft_gault"), ("egfr", "ckd_epi_2021")}
+SEXES = ("male", "female")
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    kind: str  # "age" | "sex" | "fact" | "analyte" | "computed" | "ratio"
+    fact: Any = None
+    analyte: Any = None
+    denominator: Any = None
+    method: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind in ("age", "sex"):
+            return self.kind
+        if self.kind == "fact":
+            return self.fact.name
+        if self.kind == "ratio":
+            return f"{self.analyte.name} / {self.denominator.name}"
+        return self.analyte.name
+
+    @property
+    def id(self) -> str:
+        if self.kind in ("age", "sex"):
+            return self.kind
+        if self.kind == "fact":
+            return self.fact.id
+        if self.kind == "ratio":
+            return f"{self.analyte.id}/{self.denominator.id}"
+        return self.analyte.id
+
+
+def _did_you_mean(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def resolve_measure(m: A.Measure, cats: Catalogs) -> MeasureInfo | tuple[str, str]:
+    """What a measure names, or ``(message, hint)``."""
+    if m.denominator is not None:
+        num, den = cats.analytes.resolve(m.name), cats.analytes.resolve(m.denominator)
+        for name, a in ((m.name, num), (m.denominator, den)):
+            if a is None:
+                return (f"unknown lab {name!r} in ratio", _did_you_mean(name, [x.id for x in cats.analytes]))
+        return MeasureInfo("ratio", analyte=num, denominator=den)
+    if m.name == "age" and m.method is None:
+        return MeasureInfo("age")
+    if m.name == "sex" and m.method is None:
+        return MeasureInfo("sex")
+    fact = cats.facts.resolve(m.name)
+    if fact is not None:
+        if m.method:
+            return (f"fact {m.name!r} has no computation method {m.method!r}", "")
+        return MeasureInfo("fact", fact=fact)
+    analyte = cats.analytes.resolve(m.name)
+    if analyte is not None:
+        if m.method:
+            if (analyte.id, m.method) not in COMPUTED:
+                methods = [meth for (aid, meth) in COMPUTED if aid == analyte.id]
+                hint = f"known: {', '.join(methods)}" if methods else f"{analyte.id} is not computed by eligimatch"
+                return (f"{analyte.id} cannot be computed by {m.method!r}", hint)
+            return MeasureInfo("computed", analyte=analyte, method=m.method)
+        return MeasureInfo("analyte", analyte=analyte)
+    names = ["age", "sex"] + [f.id for f in cats.facts] + [a.id for a in cats.analytes]
+    hint = _did_you_mean(m.name, names)
+    if not hint and cats.conditions.resolve(m.name) is not None:
+        hint = f"{m.name!r} is a condition: write `condition {m.name}`"
+    return (f"unknown fact or lab {m.name!r}", hint)
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """All expression nodes below ``node`` (iteratively; nesting is bounded by the parser's limits)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (A.And, A.Or, A.AtLeast)):
+            stack.extend(reversed(n.items))
+        elif isinstance(n, A.Not):
+            stack.append(n.item)
+        elif isinstance(n, A.IfThenElse):
+            stack.extend((n.otherwise, n.then, n.cond))
+
+
+class _Checker:
+    def __init__(self, trial: A.TrialAst, cats: Catalogs, text: str, filename: str):
+        self.trial = trial
+        self.cats = cats
+        self.lines = text.splitlines()
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.anchors = trial.anchors or STANDARD_ANCHORS
+
+    def error(self, span: A.Span, message: str, hint: str = "") -> None:
+        src = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
+        self.problems.append(Problem(message, span.line or 1, span.column or 1, src, hint, self.filename))
+
+    # ---- file -----------------------------------------------------------------------------
+    def run(self) -> None:
+        if self.trial.lab_recency is not None:
+            self.window(self.trial.lab_recency, allow_half_life=False)
+        crits = list(self.trial.criteria) + [c for co in self.trial.cohorts for c in co.criteria]
+        for crit in crits:
+            for node in _walk(crit.expr):
+                self.node(node)
+
+    def node(self, n: Any) -> None:
+        if isinstance(n, A.BoolFact):
+            self.bool_fact(n)
+        elif isinstance(n, (A.Compare, A.Between, A.InSet)):
+            self.comparison(n)
+        elif isinstance(n, A.ConditionPred):
+            self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+            if n.window is not None:
+                self.window(n.window, allow_half_life=False)
+                if not n.history:
+                    self.error(n.window.span, "a window applies to `history of`, not to `condition` (present now)",
+                               "write `history of ... within ...`")
+        elif isinstance(n, A.ProcedurePred):
+            self.concepts(n.concepts, self.cats.procedures, "procedure")
+            if n.window is not None:
+                self.window(n.window, allow_half_life=False)
+        elif isinstance(n, A.TherapyPred):
+            self.drugs(n.selectors + n.excepted)
+            if n.window is not None:
+                self.window(n.window, allow_half_life=True)
+            if n.timing == "started":
+                self.anchor(n.anchor, n.span)
+                self.duration(n.started, allow_half_life=False)
+        elif isinstance(n, A.DosePred):
+            self.drugs(n.selectors)
+            if n.equivalent is not None and n.equivalent != "prednisone":
+                self.error(n.span, f"dose equivalents are expressed as prednisone, not {n.equivalent!r}",
+                           "write `as prednisone`")
+            if n.window is not None:
+                self.window(n.window, allow_half_life=False)
+            self.dose_value(n.value)
+        elif isinstance(n, A.StableDosePred):
+            self.drugs(n.selectors)
+            self.duration(n.duration, allow_half_life=False)
+            self.anchor(n.anchor, n.span)
+
+    def bool_fact(self, n: A.BoolFact) -> None:
+        fact = self.cats.facts.resolve(n.name)
+        if fact is None:
+            names = [f.id for f in self.cats.facts if f.type == "bool"]
+            hint = _did_you_mean(n.name, names)
+            if not hint and self.cats.conditions.resolve(n.name) is not None:
+                hint = f"{n.name!r} is a condition: write `condition {n.name}`"
+            elif not hint and self.cats.drugs.resolve(n.name) is not None:
+                hint = f"{n.name!r} is a drug or class: write `therapy {n.name}`"
+            self.error(n.span, f"unknown yes/no fact {n.name!r}", hint)
+        elif fact.type != "bool":
+            self.error(n.span, f"{n.name!r} is a {fact.type} fact, not yes/no; compare it with a value",
+                       f"e.g. `{n.name} >= 1`" if fact.type == "number" else "")
+
+    # ---- comparisons --------------------------------------------------------------------------
+    def comparison(self, n: A.Compare | A.Between | A.InSet) -> None:
+        info = resolve_measure(n.measure, self.cats)
+        if isinstance(info, tuple):
+            self.error(n.measure.span, *info)
+            return
+        recency = getattr(n, "recency", None)
+        if recency is not None:
+            if info.kind not in ("analyte", "computed", "ratio"):
+                self.error(recency.span, f"a recency window applies to lab results, not to {info.label}")
+            self.window(recency, allow_half_life=False)
+        if isinstance(n, A.InSet):
+            self.symbols(info, n.values, n.measure.span)
+            return
+        values = (n.value,) if isinstance(n, A.Compare) else (n.low, n.high)
+        if info.kind in ("sex",) or (info.kind == "fact" and info.fact.type == "enum"):
+            if isinstance(n, A.Compare) and n.op in ("=", "!="):
+                self.symbols(info, values, n.measure.span)
+            else:
+                self.error(n.span, f"{info.label} takes = , != or in (...), not an order comparison")
+            return
+        if info.kind == "fact" and info.fact.type == "bool":
+            self.error(n.span, f"{info.id!r} is yes/no: write `{info.id}` or `not {info.id}`")
+            return
+        units = set()
+        for v in values:
+            u = self.value(info, v)
+            if u is not None:
+                units.add(u)
+        if isinstance(n, A.Between) and info.kind == "age" and len(units) > 1:
+            self.error(n.span, "give both age bounds in the same unit")
+
+    def value(self, info: MeasureInfo, v: A.Value) -> str | None:
+        if isinstance(v, (A.Symbol, A.Text)):
+            self.error(v.span, f"{info.label} is compared with a number, not {getattr(v, 'name', None) or v.value!r}")
+            return None
+        if isinstance(v, A.RefMultiple):
+            if info.kind != "analyte":
+                self.error(v.span, f"x {v.limit} applies to a lab result with a reference range, not to {info.label}")
+            return None
+        unit = v.unit
+        if info.kind == "age":
+            if unit not in TIME_UNITS:
+                self.error(v.span, "an age needs a unit of time", f"e.g. `age >= {v.number} years`")
+            return unit
+        if info.kind == "fact":
+            fact = info.fact
+            if fact.type == "duration":
+                if unit is None or not self._compatible(unit, fact.unit or "month"):
+                    self.error(v.span, f"{fact.id} is a duration: give a unit of time",
+                               f"e.g. `{fact.id} >= {v.number} months`")
+            elif unit is not None and not self._compatible(unit, fact.unit or "1"):
+                self.error(v.span, f"{fact.id} is {'a plain number' if not fact.unit else 'in ' + fact.unit}; "
+                                   f"{unit!r} cannot apply")
+            return unit
+        if info.kind == "ratio":
+            if unit is not None:
+                self.error(v.span, "a ratio of two results is a plain number: remove the unit")
+            if not self._compatible(info.analyte.unit, info.denominator.unit):
+                self.error(v.span, f"the ratio of {info.analyte.id} ({dimension_name(info.analyte.unit)}) to "
+                                   f"{info.denominator.id} ({dimension_name(info.denominator.unit)}) is not a "
+                                   f"ratio of like quantities")
+            return None
+        analyte = info.analyte
+        if unit is None:
+            if not self._compatible("1", analyte.unit):
+                self.error(v.span, f"the threshold for {analyte.id} needs a unit (its results are in "
+                                   f"{dimension_name(analyte.unit)}, e.g. {analyte.unit})",
+                           f"e.g. `{analyte.id} >= {v.number} {analyte.unit}`")
+            return None
+        try:
+            ok = analyte.accepts(unit)
+        except UnitError as exc:
+            self.error(v.span, str(exc).splitlines()[0])
+            return None
+        if not ok:
+            try:
+                dim = dimension_name(unit)
+            except UnitError:
+                dim = "an unknown dimension"
+            self.error(v.span, f"a threshold in {unit!r} ({dim}) cannot apply to {analyte.name} "
+                               f"({dimension_name(analyte.unit)}, e.g. {analyte.unit})")
+        return unit
+
+    def _compatible(self, a: str, b: str) -> bool:
+        try:
+            return compatible(a, b)
+        except UnitError:
+            return False
+
+    def symbols(self, info: MeasureInfo, values: tuple, span: A.Span) -> None:
+        if info.kind == "sex":
+            allowed: tuple[str, ...] = SEXES
+        elif info.kind == "fact" and info.fact.type == "enum":
+            allowed = info.fact.values
+        else:
+            self.error(span, f"{info.label} is compared with numbers, not with a set of words")
+            return
+        for v in values:
+            word = v.name if isinstance(v, A.Symbol) else v.value if isinstance(v, A.Text) else None
+            if word is None or word not in allowed:
+                self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {word or 'a number'!r}",
+                           _did_you_mean(str(word), list(allowed)))
+
+    def dose_value(self, v: A.Value) -> None:
+        if not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
+            self.error(v.span, "a daily dose threshold is written in mg/day", "e.g. `>= 70 mg/day`")
+
+    # ---- names of concepts ----------------------------------------------------------------------
+    def concepts(self, refs: tuple[A.Ref, ...], catalog: Any, kind: str) -> None:
+        for r in refs:
+            if catalog.resolve(r.name) is None:
+                hint = _did_you_mean(r.name, [c.id for c in catalog]) or _did_you_mean(
+                    r.name, [s for c in catalog for s in c.synonyms])
+                other = self.cats.procedures if kind == "condition" else self.cats.conditions
+                if not hint and other.resolve(r.name) is not None:
+                    hint = f"{r.name!r} is a {'procedure' if kind == 'condition' else 'condition'}"
+                self.error(r.span, f"unknown {kind} {r.name!r}", hint)
+
+    def drugs(self, refs: tuple[A.Ref, ...]) -> None:
+        for r in refs:
+            if self.cats.drugs.resolve(r.name) is None:
+                self.error(r.span, f"unknown drug or drug class {r.name!r}", self._drug_hint(r.name))
+
+    def _drug_hint(self, name: str) -> str:
+        hint = "; ".join(self.cats.drugs.suggest(name))
+        return f"did you mean {hint}?" if hint else ""
+
+    # ---- time ------------------------------------------------------------------------------------
+    def window(self, w: A.Window, *, allow_half_life: bool) -> None:
+        for d in w.durations:
+            self.duration(d, allow_half_life=allow_half_life)
+        if not allow_half_life and len(w.durations) > 1:
+            self.error(w.span, "max(...) of several durations applies to therapy washouts only")
+        self.anchor(w.anchor, w.span)
+
+    def duration(self, d: A.Duration, *, allow_half_life: bool) -> None:
+        if d.unit == "half-life" and not allow_half_life:
+            self.error(d.span, "half-lives apply to therapy washouts only")
+        elif d.unit == "hour":
+            self.error(d.span, "windows are counted in days, weeks, months or years", "e.g. `within 2 days`")
+        if d.amount != d.amount.to_integral_value() and d.unit != "half-life":
+            self.error(d.span, "a window is a whole number of days, weeks, months or years")
+        if d.amount > 100_000:
+            self.error(d.span, "this window is longer than any record could be")
+
+    def anchor(self, name: str | None, span: A.Span) -> None:
+        if name is None or name in self.anchors:
+            return
+        hint = _did_you_mean(name, list(self.anchors))
+        declared = "declared in the header's `anchors`" if self.trial.anchors else "standard"
+        self.error(span, f"unknown date anchor {name!r}; the {declared} anchors are {', '.join(self.anchors)}",
+                   hint)
+
+
+def check(trial: A.TrialAst, cats: Catalogs, text: str, filename: str = "<criteria>") -> None:
+    """Raise :class:`CriteriaCheckError` listing every problem, or return quietly."""
+    checker = _Checker(trial, cats, text, filename)
+    checker.run()
+    if checker.problems:
+        checker.problems.sort(key=lambda p: (p.line, p.column))
+        raise CriteriaCheckError(checker.problems)

@@ -1,0 +1,312 @@
+"""Compile a checked AST into closures: the predicate tree that :func:`eligimatch.match` runs.
+
+Everything that can be decided once is decided here: catalog look-ups, the unit
+each comparison is made in, thresholds as floats, window lengths.  What is left
+for evaluation time is reading the patient's values and converting them with
+factors cached per recorded unit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from . import ast as A
+from . import formulas
+from . import evaluate as E
+from . import history as H
+from .catalogs import Catalogs
+from .check import MeasureInfo, check, resolve_measure
+from .logic import CauseFlag, Truth
+from .parser import DEFAULT_LIMITS, Limits, parse
+from .render import render_expr
+from .transform import to_ast
+from .trial import CompiledCriterion, CompiledTrial, TrialOptions
+from .units import conversion_factor
+
+__all__ = ["compile_trial", "load_trial"]
+
+Fn = Callable[[E.Context], tuple]
+T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
+
+
+def _combine(results: list[tuple], truth: Truth) -> tuple:
+    """Causes and missing facts of the UNKNOWN operands, evidence of all, for a combined ``truth``."""
+    evidence: list = []
+    for r in results:
+        evidence.extend(r[3])
+    if truth != U:
+        return (truth, CauseFlag.NONE, (), tuple(evidence))
+    flag = CauseFlag.NONE
+    miss: list = []
+    for r in results:
+        if r[0] == U:
+            flag |= r[1]
+            miss.extend(r[2])
+    return (truth, flag, tuple(miss), tuple(evidence))
+
+
+class _Compiler:
+    def __init__(self, trial: A.TrialAst, cats: Catalogs, options: TrialOptions):
+        self.trial = trial
+        self.cats = cats
+        self.options = options
+
+    def expr(self, n: Any) -> Fn:
+        method = getattr(self, "c_" + type(n).__name__)
+        return method(n)
+
+    # ---- logic -------------------------------------------------------------------------------
+    def c_And(self, n: A.And) -> Fn:
+        fns = tuple(self.expr(i) for i in n.items)
+
+        def f(ctx: E.Context) -> tuple:
+            rs = [g(ctx) for g in fns]
+            return _combine(rs, Truth(min(r[0] for r in rs)))
+        return f
+
+    def c_Or(self, n: A.Or) -> Fn:
+        fns = tuple(self.expr(i) for i in n.items)
+
+        def f(ctx: E.Context) -> tuple:
+            rs = [g(ctx) for g in fns]
+            return _combine(rs, Truth(max(r[0] for r in rs)))
+        return f
+
+    def c_Not(self, n: A.Not) -> Fn:
+        g = self.expr(n.item)
+
+        def f(ctx: E.Context) -> tuple:
+            t, flag, miss, evidence = g(ctx)
+            return (Truth(2 - t), flag, miss, evidence)
+        return f
+
+    def c_AtLeast(self, n: A.AtLeast) -> Fn:
+        fns = tuple(self.expr(i) for i in n.items)
+        need = n.n
+
+        def f(ctx: E.Context) -> tuple:
+            rs = [g(ctx) for g in fns]
+            true = sum(1 for r in rs if r[0] == T)
+            unk = sum(1 for r in rs if r[0] == U)
+            truth = T if true >= need else F if true + unk < need else U
+            return _combine(rs, truth)
+        return f
+
+    def c_IfThenElse(self, n: A.IfThenElse) -> Fn:
+        c, a, b = self.expr(n.cond), self.expr(n.then), self.expr(n.otherwise)
+
+        def f(ctx: E.Context) -> tuple:
+            rc = c(ctx)
+            if rc[0] == T:
+                r = a(ctx)
+                return (r[0], r[1], r[2], rc[3] + r[3])
+            if rc[0] == F:
+                r = b(ctx)
+                return (r[0], r[1], r[2], rc[3] + r[3])
+            ra, rb = a(ctx), b(ctx)
+            if ra[0] == rb[0] and ra[0] != U:
+                return (ra[0], CauseFlag.NONE, (), rc[3] + ra[3] + rb[3])
+            return _combine([rc, ra, rb], U)
+        return f
+
+    def c_Const(self, n: A.Const) -> Fn:
+        r = (T if n.value else F, CauseFlag.NONE, (), ())
+        return lambda ctx: r
+
+    def c_Judgment(self, n: A.Judgment) -> Fn:
+        r = (U, CauseFlag.REVIEW, (), (E.ev("judgment", "review", "needs the investigator's judgment"),))
+        return lambda ctx: r
+
+    def c_BoolFact(self, n: A.BoolFact) -> Fn:
+        fact = self.cats.facts.resolve(n.name)
+        name, label = fact.id, fact.name
+        return lambda ctx: E.eval_bool_fact(ctx, name, label)
+
+    # ---- comparisons -----------------------------------------------------------------------------
+    def _info(self, m: A.Measure) -> MeasureInfo:
+        info = resolve_measure(m, self.cats)
+        assert isinstance(info, MeasureInfo), "compile runs only on checked trees"
+        return info
+
+    def _reader(self, info: MeasureInfo, unit: str | None, recency: A.Window | None) -> E.ReadFn:
+        if info.kind == "age":
+            return E.read_age(unit or "year")
+        if info.kind == "fact":
+            fact = info.fact
+            return E.read_number_fact(fact.id, fact.name, fact.unit, unit or fact.unit, conversion_factor)
+        if info.kind == "ratio":
+            return E.read_ratio(info.analyte, info.denominator, recency)
+        target = unit or info.analyte.unit
+        if info.kind == "computed":
+            return E.read_computed(info.method, info.analyte, target, recency, formulas, self.cats.analytes)
+        return E.read_observation(info.analyte, info.analyte.name, target, recency)
+
+    def _symbol_reader(self, info: MeasureInfo) -> Callable:
+        if info.kind == "sex":
+            return E.read_sex
+        return E.read_enum_fact(info.fact.id, info.fact.name)
+
+    def c_Compare(self, n: A.Compare) -> Fn:
+        info = self._info(n.measure)
+        fact_id, label = info.id, info.label
+        if info.kind == "sex" or (info.kind == "fact" and info.fact.type == "enum"):
+            reader = self._symbol_reader(info)
+            values = (_word(n.value),)
+            negated = n.op == "!="
+            return lambda ctx: E.eval_in_set(ctx, reader, fact_id, label, values, negated)
+        v = n.value
+        if isinstance(v, A.RefMultiple):
+            analyte, op, factor, limit = info.analyte, n.op, float(v.factor), v.limit
+            ftext = E.fmt_num(float(v.factor))
+            default = self.options.reference_ranges.get(analyte.id)
+            recency = n.recency
+            return lambda ctx: E.eval_reference_multiple(ctx, analyte, analyte.name, op, factor, limit, recency,
+                                                         ftext, default)
+        reader = self._reader(info, v.unit, n.recency)
+        threshold = float(v.number)
+        text = f"{E.fmt_num(threshold)} {v.unit or ''}".strip()
+        op = n.op
+        return lambda ctx: E.eval_threshold(ctx, reader, fact_id, label, op, threshold, text)
+
+    def c_Between(self, n: A.Between) -> Fn:
+        info = self._info(n.measure)
+        low, high = n.low, n.high
+        unit = high.unit or low.unit
+        reader = self._reader(info, unit, n.recency)
+        lo = float(low.number)
+        hi = float(high.number)
+        if info.kind not in ("age",) and low.unit and high.unit and low.unit != high.unit:
+            lo = lo * conversion_factor(low.unit, high.unit, molar_mass=getattr(info.analyte, "molar_mass", None))
+        text = (f"{E.fmt_num(float(low.number))} {low.unit or ''} and {E.fmt_num(hi)} {unit or ''}".replace("  ", " ")
+                .strip() + (" inclusive" if n.inclusive else " exclusive"))
+        inclusive = n.inclusive
+        return lambda ctx: E.eval_between(ctx, reader, info.id, info.label, lo, hi, inclusive, text)
+
+    def c_InSet(self, n: A.InSet) -> Fn:
+        info = self._info(n.measure)
+        reader = self._symbol_reader(info)
+        values = tuple(_word(v) for v in n.values)
+        negated = n.negated
+        return lambda ctx: E.eval_in_set(ctx, reader, info.id, info.label, values, negated)
+
+    # ---- histories ------------------------------------------------------------------------------
+    def _concept_ids(self, refs: tuple[A.Ref, ...], catalog: Any) -> tuple[str, ...]:
+        return tuple(catalog.resolve(r.name).id for r in refs)
+
+    def _durations(self, w: A.Window | None) -> tuple | None:
+        if w is None:
+            return None
+        return tuple((int(d.amount) if d.unit != "half-life" else float(d.amount), d.unit) for d in w.durations)
+
+    def c_ConditionPred(self, n: A.ConditionPred) -> Fn:
+        sel = self._concept_ids(n.concepts, self.cats.conditions)
+        exc = self._concept_ids(n.excepted, self.cats.conditions)
+        durations = self._durations(n.window)
+        return lambda ctx: H.eval_condition(ctx, sel, exc, n, durations)
+
+    def c_ProcedurePred(self, n: A.ProcedurePred) -> Fn:
+        sel = self._concept_ids(n.concepts, self.cats.procedures)
+        durations = self._durations(n.window)
+        return lambda ctx: H.eval_procedure(ctx, sel, n, durations)
+
+    def c_TherapyPred(self, n: A.TherapyPred) -> Fn:
+        sel = self._concept_ids(n.selectors, self.cats.drugs)
+        exc = self._concept_ids(n.excepted, self.cats.drugs)
+        durations = self._durations(n.window)
+        return lambda ctx: H.eval_therapy(ctx, sel, exc, n, durations)
+
+    def c_DosePred(self, n: A.DosePred) -> Fn:
+        sel = self._concept_ids(n.selectors, self.cats.drugs)
+        durations = self._durations(n.window)
+        threshold = float(n.value.number)
+        return lambda ctx: H.eval_dose(ctx, sel, n, threshold, durations)
+
+    def c_StableDosePred(self, n: A.StableDosePred) -> Fn:
+        sel = self._concept_ids(n.selectors, self.cats.drugs)
+        return lambda ctx: H.eval_stable_dose(ctx, sel, n)
+
+
+def _word(v: A.Value) -> str:
+    return v.name if isinstance(v, A.Symbol) else v.value  # type: ignore[union-attr]
+
+
+def _needs(expr: Any) -> tuple[str, ...]:
+    """The data a criterion reads, for coverage reports."""
+    from .check import _walk
+
+    out: list[str] = []
+    for n in _walk(expr):
+        if isinstance(n, A.BoolFact):
+            out.append(f"fact {n.name}")
+        elif isinstance(n, (A.Compare, A.Between, A.InSet)):
+            m = n.measure
+            out.append(f"{m.name}" + (f" by {m.method}" if m.method else "")
+                       + (f" / {m.denominator}" if m.denominator else ""))
+        elif isinstance(n, A.ConditionPred):
+            out.append("conditions: " + ", ".join(r.name for r in n.concepts))
+        elif isinstance(n, A.ProcedurePred):
+            out.append("procedures: " + ", ".join(r.name for r in n.concepts))
+        elif isinstance(n, (A.TherapyPred, A.DosePred, A.StableDosePred)):
+            out.append("therapies: " + ", ".join(r.name for r in n.selectors))
+    return tuple(dict.fromkeys(out))
+
+
+def _is_judgment_only(expr: Any) -> bool:
+    from .check import _walk
+
+    return all(isinstance(n, (A.Judgment, A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const))
+               for n in _walk(expr)) and any(isinstance(n, A.Judgment) for n in _walk(expr))
+
+
+def compile_trial(text: str, *, filename: str = "<criteria>", catalogs: Catalogs | None = None,
+                  options: TrialOptions | None = None, limits: Limits = DEFAULT_LIMITS) -> CompiledTrial:
+    """Parse, check and compile a criteria text into an immutable :class:`CompiledTrial`.
+
+    Raises :class:`~eligimatch.errors.CriteriaError` (syntax, check or limit) with
+    the line, column and a caret for every problem.
+    """
+    cats = catalogs or Catalogs.default()
+    opts = options or TrialOptions()
+    tree = parse(text, filename=filename, limits=limits)
+    trial = to_ast(tree, text, filename)
+    n_criteria = len(trial.criteria) + sum(len(c.criteria) for c in trial.cohorts)
+    if n_criteria > limits.max_criteria:
+        from .errors import CriteriaLimitError, Problem
+
+        raise CriteriaLimitError(Problem(f"the file has {n_criteria} criteria, more than the limit of "
+                                         f"{limits.max_criteria}", 1, 1, "", "raise Limits.max_criteria", filename))
+    check(trial, cats, text, filename)
+    comp = _Compiler(trial, cats, opts)
+
+    def crit(c: A.Criterion, cohort: str | None) -> CompiledCriterion:
+        return CompiledCriterion(id=c.id, kind=c.kind, text=c.text, cohort=cohort, line=c.span.line,
+                                 source=render_expr(c.expr), needs=_needs(c.expr),
+                                 judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr))
+
+    criteria = tuple(crit(c, None) for c in trial.criteria)
+    cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)
+    return CompiledTrial(id=trial.id, title=trial.title, anchors=trial.anchors, lab_recency=trial.lab_recency,
+                         criteria=criteria, cohorts=cohorts, ast=trial, text=text, filename=filename,
+                         catalogs=cats, options=opts, limits=limits)
+
+
+def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: TrialOptions | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> CompiledTrial:
+    """Read and compile a criteria file (UTF-8)."""
+    from .errors import CriteriaSyntaxError, Problem
+
+    p = Path(path)
+    data = p.read_bytes()
+    if len(data) > limits.max_chars * 4:
+        from .errors import CriteriaLimitError
+
+        raise CriteriaLimitError(Problem(f"the file is {len(data)} bytes, more than the limit", 1, 1, "",
+                                         "raise Limits.max_chars", str(p)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CriteriaSyntaxError(Problem("the file is not valid UTF-8 text", line, col, "", "", str(p))) from None
+    return compile_trial(text, filename=str(p), catalogs=catalogs, options=options, limits=limits)

@@ -1,0 +1,89 @@
+"""The errors eligimatch raises.
+
+Every error a user can meet derives from :class:`EligimatchError`.  No exception
+from a library we use (lark, pint, pydantic) reaches the caller unwrapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "EligimatchError",
+    "CriteriaError",
+    "CriteriaSyntaxError",
+    "CriteriaCheckError",
+    "CriteriaLimitError",
+    "UnitError",
+    "CatalogError",
+    "PatientDataError",
+    "Problem",
+]
+
+
+class EligimatchError(Exception):
+    """Base class of every error raised by eligimatch."""
+
+
+class UnitError(EligimatchError):
+    """A unit that cannot be read, or two units that cannot be compared."""
+
+
+class CatalogError(EligimatchError):
+    """A catalog (analytes, conditions, drugs, facts) file that is malformed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a criteria text."""
+
+    message: str
+    line: int
+    column: int
+    source_line: str = ""
+    hint: str = ""
+    filename: str = "<criteria>"
+
+    def render(self) -> str:
+        """``file:line:col: message``, the offending line and a caret under the column."""
+        out = [f"{self.filename}:{self.line}:{self.column}: {self.message}"]
+        if self.source_line:
+            out.append("    " + self.source_line.rstrip("\n").expandtabs(1))
+            out.append("    " + " " * max(self.column - 1, 0) + "^")
+        if self.hint:
+            out.append(f"    {self.hint}")
+        return "\n".join(out)
+
+
+class CriteriaError(EligimatchError):
+    """A criteria text that cannot be compiled.  Carries one or more located problems."""
+
+    def __init__(self, problems: list[Problem] | Problem):
+        if isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        first = self.problems[0]
+        self.line = first.line
+        self.column = first.column
+        self.filename = first.filename
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class CriteriaSyntaxError(CriteriaError):
+    """The text does not follow the grammar."""
+
+
+class CriteriaCheckError(CriteriaError):
+    """The text parses but names an unknown fact, or compares incompatible units."""
+
+
+class CriteriaLimitError(CriteriaError):
+    """The text exceeds a configured size, nesting or count limit."""
+
+
+class PatientDataError(EligimatchError):
+    """A patient document that does not validate; the message names the field path."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        self.errors = errors or []
+        super().__init__(message)

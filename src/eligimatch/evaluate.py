@@ -1,0 +1,539 @@
+"""Evaluate compiled predicates against one patient.
+
+The compiler (:mod:`eligimatch.compile`) turns each predicate of the AST into a
+closure that calls one of the ``eval_*`` functions here with everything that
+could be resolved ahead of time (catalog entries, conversion targets, window
+lengths).  At run time a :class:`Context` holds the patient, the evaluation
+date, the anchors' dates and an index of the patient's records.
+
+Every evaluator returns an ``R`` tuple ``(truth, causes, missing, evidence)``:
+``truth`` a :class:`~eligimatch.logic.Truth`, ``causes`` a
+:class:`~eligimatch.logic.CauseFlag` (empty unless UNKNOWN), ``missing`` a tuple
+of :class:`~eligimatch.result.MissingFact` that would settle an UNKNOWN, and
+``evidence`` a tuple of :class:`~eligimatch.result.Evidence`.
+
+Numbers are compared as binary floats with a relative tolerance of 1e-9: two
+values that agree to nine significant digits are equal, so ``1.8 <= 1.5 x 1.2``
+holds although ``1.5 * 1.2 == 1.7999999999999998`` in floating point.  A unit
+conversion never moves a value by more than a few parts in 10^16, far inside
+that tolerance, while clinically distinct values (221.0 vs 221.004 µmol/L)
+stay distinct.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .dates import PartialDate, completed_months, completed_years, shift
+from .logic import CauseFlag, Truth
+from .patient import Condition, Observation, Patient, Procedure, Therapy
+from .result import Evidence, MissingFact
+
+__all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
+
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+
+T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
+NOFLAG = CauseFlag.NONE
+R = tuple  # (Truth, CauseFlag, tuple[MissingFact, ...], tuple[Evidence, ...])
+
+_SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "=", "!=": "≠"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How to read what the profile does not say.
+
+    ``assume_absent``: a condition, therapy or procedure with no record counts
+    as absent even where the profile does not mark that history complete.  Every
+    outcome that rests on such an assumption says so in its evidence.
+    """
+
+    assume_absent: bool = False
+
+    @property
+    def name(self) -> str:
+        return "assume_absent" if self.assume_absent else "strict"
+
+
+def compare(a: float, op: str, b: float) -> bool:
+    """``a op b`` with the documented tolerance."""
+    eq = math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    if op == "<=":
+        return eq or a < b
+    if op == ">=":
+        return eq or a > b
+    if op == "<":
+        return a < b and not eq
+    if op == ">":
+        return a > b and not eq
+    if op == "=":
+        return eq
+    if op == "!=":
+        return not eq
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def fmt_num(x: float | int | None) -> str:
+    if x is None:
+        return "?"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int) or float(x).is_integer():
+        return str(int(x))
+    return f"{x:.6g}"
+
+
+def op_symbol(op: str) -> str:
+    return _SYMBOLS.get(op, op)
+
+
+def ev(fact: str, code: str, note: str, **kw: Any) -> Evidence:
+    return Evidence.model_construct(fact=fact, code=code, note=note, **_ev_defaults(kw))
+
+
+_EV_FIELDS = ("value", "unit", "converted", "converted_unit", "threshold", "reference", "date", "source", "passes_on")
+
+
+def _ev_defaults(kw: dict) -> dict:
+    for name in _EV_FIELDS:
+        kw.setdefault(name, None)
+    return kw
+
+
+def missing(fact: str, detail: str, cause: str = "missing") -> MissingFact:
+    return MissingFact(fact=fact, detail=detail, cause=cause)
+
+
+def unknown(flag: CauseFlag, miss: tuple = (), evidence: tuple = ()) -> R:
+    return (U, flag, miss, evidence)
+
+
+def src_label(record: Any) -> str | None:
+    s = getattr(record, "source", None)
+    return s.label() if s is not None else None
+
+
+# ---- the patient, indexed once per evaluation ---------------------------------------------
+
+class PatientIndex:
+    """The patient's records, resolved against the catalogs once and reused across trials."""
+
+    def __init__(self, patient: Patient, catalogs: Any):
+        self.patient = patient
+        self.catalogs = catalogs
+        self.warnings: list[str] = []
+        obs: dict[str, list[Observation]] = {}
+        for i, o in enumerate(patient.observations):
+            a = catalogs.analytes.resolve(o.analyte)
+            if a is None:
+                self.warnings.append(f"observations.{i}: analyte {o.analyte!r} is not in the analyte catalog; ignored")
+                continue
+            obs.setdefault(a.id, []).append(o)
+        # Newest first; undated results last.
+        for lst in obs.values():
+            lst.sort(key=lambda o: (o.date is not None, o.date or _dt.date.min), reverse=True)
+        self.observations = obs
+        self.conditions: list[tuple[Condition, Any]] = []
+        for i, c in enumerate(patient.conditions):
+            concept = None
+            if c.code:
+                concept = catalogs.conditions.resolve(c.code)
+            if concept is None and c.name:
+                concept = catalogs.conditions.resolve(c.name)
+            if concept is None:
+                self.warnings.append(f"conditions.{i}: {c.name or c.code!r} is not in the condition catalog")
+            self.conditions.append((c, concept))
+        self.procedures: list[tuple[Procedure, Any]] = []
+        for i, p in enumerate(patient.procedures):
+            concept = None
+            if p.code:
+                concept = catalogs.procedures.resolve(p.code)
+            if concept is None and p.name:
+                concept = catalogs.procedures.resolve(p.name)
+            if concept is None:
+                self.warnings.append(f"procedures.{i}: {p.name or p.code!r} is not in the procedure catalog")
+            self.procedures.append((p, concept))
+        self.therapies: list[tuple[Therapy, str | None]] = []
+        for i, t in enumerate(patient.therapies):
+            drug_id = None
+            if t.drug:
+                d = catalogs.drugs.resolve(t.drug)
+                if d is None:
+                    self.warnings.append(f"therapies.{i}: drug {t.drug!r} is not in the drug catalog")
+                else:
+                    drug_id = d.id
+            self.therapies.append((t, drug_id))
+        for name in patient.facts:
+            if name not in catalogs.facts:
+                hint = catalogs.facts.suggest(name)
+                self.warnings.append(f"facts.{name}: not in the fact catalog"
+                                     + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        self._match_cache: dict[tuple[int, str], bool] = {}
+
+    def therapy_matches(self, i: int, selector: str) -> bool:
+        key = (i, selector)
+        hit = self._match_cache.get(key)
+        if hit is None:
+            t, drug_id = self.therapies[i]
+            classes = tuple(t.classes) + (("investigational_agent",) if t.investigational else ())
+            hit = self.catalogs.drugs.matches(drug_id or t.drug, classes, selector)
+            self._match_cache[key] = hit
+        return hit
+
+
+class Context:
+    """One evaluation: a patient, a date, the anchors' dates, a policy."""
+
+    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency")
+
+    def __init__(self, index: PatientIndex, as_of: _dt.date, anchors: dict[str, _dt.date], policy: Policy,
+                 default_recency: Any = None):
+        self.index = index
+        self.patient = index.patient
+        self.catalogs = index.catalogs
+        self.as_of = as_of
+        self.anchors = anchors
+        self.policy = policy
+        self.default_recency = default_recency
+
+    def anchor(self, name: str) -> _dt.date:
+        return self.anchors.get(name, self.as_of)
+
+
+def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.date:
+    return shift(ctx.anchor(anchor), -int(amount), unit)
+
+
+_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent"}
+
+
+def _absence(ctx: Context, history: str, what: str, fact: str) -> R:
+    """No matching record: FALSE if the history is complete (or assumed so), else UNKNOWN."""
+    if getattr(ctx.patient.complete, history):
+        return (F, NOFLAG, (), (ev(fact, "absent_history_complete",
+                                    f"no record of {what}; the {history} history is marked complete"),))
+    if ctx.policy.assume_absent:
+        return (F, NOFLAG, (), (ev(fact, "absent_assumed",
+                                    f"no record of {what}; assumed absent by policy (history not marked complete)"),))
+    return unknown(CauseFlag.MISSING, (missing(fact, f"whether the patient {_VERB.get(history, 'has')} {what} "
+                                                     f"(no record, and the {history} history is not marked complete)"),))
+
+
+# ---- simple facts -------------------------------------------------------------------------
+
+def eval_bool_fact(ctx: Context, name: str, label: str) -> R:
+    fact = ctx.patient.fact(name)
+    if fact is None:
+        return unknown(CauseFlag.MISSING, (missing(name, f"{label} (yes/no)"),))
+    v = fact.value
+    if isinstance(v, str) and v.lower() in ("yes", "true", "no", "false"):
+        v = v.lower() in ("yes", "true")
+    if not isinstance(v, bool):
+        return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not yes/no", "invalid"),))
+    e = ev(name, "fact_recorded", f"{label}: {'yes' if v else 'no'}", value=v, date=_date_of(fact.date),
+           source=src_label(fact))
+    return (T if v else F, NOFLAG, (), (e,))
+
+
+def _date_of(d: Any) -> _dt.date | None:
+    if d is None:
+        return None
+    if isinstance(d, PartialDate):
+        return d.earliest if d.exact else None
+    return d
+
+
+# A Reading is what a comparison needs from a measure: a number in the threshold's unit.
+@dataclass(frozen=True, slots=True)
+class Reading:
+    value: float
+    evidence: dict  # fields for the Evidence of the comparison
+
+
+ReadFn = Callable[[Context], "Reading | R"]
+
+
+def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, threshold: float,
+                   threshold_text: str) -> R:
+    r = read(ctx)
+    if not isinstance(r, Reading):
+        return r
+    ok = compare(r.value, op, threshold)
+    note = f"{label} {fmt_num(r.value)} {r.evidence.get('converted_unit') or ''}".rstrip() \
+        + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
+    extra = r.evidence.pop("note_suffix", "")
+    e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
+           threshold=f"{op_symbol(op)} {threshold_text}", **r.evidence)
+    return (T if ok else F, NOFLAG, (), (e,))
+
+
+def eval_between(ctx: Context, read: ReadFn, fact: str, label: str, low: float, high: float, inclusive: bool,
+                 text: str) -> R:
+    r = read(ctx)
+    if not isinstance(r, Reading):
+        return r
+    if inclusive:
+        ok = compare(r.value, ">=", low) and compare(r.value, "<=", high)
+    else:
+        ok = compare(r.value, ">", low) and compare(r.value, "<", high)
+    e = ev(fact, "in_range" if ok else "out_of_range",
+           f"{label} {fmt_num(r.value)} {r.evidence.get('converted_unit') or ''}".rstrip()
+           + f" {'is' if ok else 'is not'} between {text}", threshold=f"between {text}", **r.evidence)
+    return (T if ok else F, NOFLAG, (), (e,))
+
+
+def eval_in_set(ctx: Context, read_symbol: Callable[[Context], "tuple[str, dict] | R"], fact: str, label: str,
+                values: tuple[str, ...], negated: bool) -> R:
+    r = read_symbol(ctx)
+    if not isinstance(r, tuple) or len(r) != 2:
+        return r
+    value, fields = r
+    inside = value in values
+    ok = inside != negated
+    shown = ", ".join(values)
+    e = ev(fact, "in_set" if inside else "not_in_set",
+           f"{label} is {value}; {'one of' if inside else 'not one of'} ({shown})",
+           value=value, threshold=f"{'not ' if negated else ''}in ({shown})", **fields)
+    return (T if ok else F, NOFLAG, (), (e,))
+
+
+def read_sex(ctx: Context) -> "tuple[str, dict] | R":
+    if ctx.patient.sex is None:
+        return unknown(CauseFlag.MISSING, (missing("sex", "sex (male or female)"),))
+    return ctx.patient.sex, {}
+
+
+def read_enum_fact(name: str, label: str) -> Callable[[Context], "tuple[str, dict] | R"]:
+    def read(ctx: Context) -> "tuple[str, dict] | R":
+        fact = ctx.patient.fact(name)
+        if fact is None:
+            return unknown(CauseFlag.MISSING, (missing(name, label),))
+        return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact)}
+    return read
+
+
+def read_age(unit: str) -> ReadFn:
+    """Age in completed units (years, months, weeks or days) on the evaluation date."""
+
+    def read(ctx: Context) -> Reading | R:
+        born = ctx.patient.birth_date
+        if born is None:
+            return unknown(CauseFlag.MISSING, (missing("birth_date", "date of birth (for age)"),))
+        if born > ctx.as_of:
+            return unknown(CauseFlag.INVALID, (missing("birth_date", f"date of birth {born} is after the "
+                                                                     f"evaluation date {ctx.as_of}", "invalid"),))
+        if unit == "year":
+            v = completed_years(born, ctx.as_of)
+        elif unit == "month":
+            v = completed_months(born, ctx.as_of)
+        elif unit == "week":
+            v = (ctx.as_of - born).days // 7
+        else:
+            v = (ctx.as_of - born).days
+        return Reading(float(v), {"value": v, "unit": unit + "s", "converted_unit": f"{unit}s (completed)",
+                                  "converted": float(v), "note_suffix": f" (born {born}, on {ctx.as_of})"})
+    return read
+
+
+def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: str | None,
+                     factor_of: Callable[[str, str], float] | None) -> ReadFn:
+    """A numeric fact, converted to the threshold's unit when the fact records a unit."""
+
+    def read(ctx: Context) -> Reading | R:
+        fact = ctx.patient.fact(name)
+        if fact is None:
+            return unknown(CauseFlag.MISSING, (missing(name, label),))
+        v = fact.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not a number",
+                                                       "invalid"),))
+        unit = fact.unit or fact_unit
+        value = float(v)
+        if target_unit and unit and unit != target_unit and factor_of is not None:
+            try:
+                value = value * factor_of(unit, target_unit)
+            except Exception as exc:  # our UnitError, with a message for people
+                return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {exc}", "invalid"),))
+        return Reading(value, {"value": v, "unit": unit, "converted": value, "converted_unit": target_unit,
+                               "date": _date_of(fact.date), "source": src_label(fact)})
+    return read
+
+
+# ---- observations (labs, vitals, scores) ---------------------------------------------------------
+
+def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) -> Observation | R:
+    """The latest result on or before the evaluation date, within the recency window if any."""
+    results = ctx.index.observations.get(analyte_id)
+    if not results:
+        return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result recorded"),))
+    chosen = None
+    for o in results:
+        if o.date is None or o.date <= ctx.as_of:
+            chosen = o
+            break
+    if chosen is None:
+        return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result on or before {ctx.as_of} "
+                                                               f"(all recorded results are later)"),))
+    window = recency if recency is not None else ctx.default_recency
+    if window is not None:
+        start = window_start(ctx, window.durations[0].amount, window.durations[0].unit, window.anchor)
+        if chosen.date is None:
+            return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a dated result on or after {start}",
+                                                     "stale"),))
+        if chosen.date < start:
+            e = ev(analyte_id, "stale", f"latest {label} result is from {chosen.date}, before {start} "
+                                        f"({_window_text(window)})", value=chosen.value, unit=chosen.unit,
+                   date=chosen.date, source=src_label(chosen))
+            return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a result on or after {start}", "stale"),),
+                           (e,))
+    return chosen
+
+
+def _window_text(w: Any) -> str:
+    parts = [f"{fmt_num(float(d.amount))} {d.unit}{'s' if d.amount != 1 else ''}" for d in w.durations]
+    span = parts[0] if len(parts) == 1 else f"max({', '.join(parts)})"
+    return f"within {span} before {w.anchor}"
+
+
+def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -> ReadFn:
+    """A lab result converted to the threshold's unit; conversion factors cached per recorded unit."""
+    factors: dict[str | None, float | str] = {}
+
+    def factor(unit: str | None) -> float | str:
+        hit = factors.get(unit)
+        if hit is None:
+            try:
+                hit = analyte.factor_from(unit if unit is not None else analyte.unit, target_unit)
+            except Exception as exc:  # UnitError: a unit that cannot apply to this analyte
+                hit = str(exc)
+            factors[unit] = hit
+        return hit
+
+    def read(ctx: Context) -> Reading | R:
+        o = select_observation(ctx, analyte.id, label, recency)
+        if not isinstance(o, Observation):
+            return o
+        f = factor(o.unit)
+        if isinstance(f, str):
+            return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
+        value = o.value * f
+        return Reading(value, {"value": o.value, "unit": o.unit, "converted": value, "converted_unit": target_unit,
+                               "date": o.date, "source": src_label(o)})
+    return read
+
+
+def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, factor: float, limit: str,
+                            recency: Any, factor_text: str, default_range: Any) -> R:
+    """``value op factor x ULN`` (or LLN), using the result's own reference range, else the trial's default."""
+    o = select_observation(ctx, analyte.id, label, recency)
+    if not isinstance(o, Observation):
+        return o
+    rr = o.reference_range
+    bound = None
+    range_unit = None
+    origin = "the result's reference range"
+    if rr is not None:
+        bound = rr.high if limit == "ULN" else rr.low
+        range_unit = rr.unit or o.unit
+    if bound is None and default_range is not None:
+        bound = default_range[1] if limit == "ULN" else default_range[0]
+        range_unit = default_range[2]
+        origin = "the default reference range"
+    lname = "upper limit of normal" if limit == "ULN" else "lower limit of normal"
+    if bound is None:
+        return unknown(CauseFlag.MISSING, (missing(f"{analyte.id}.{limit.lower()}",
+                                                   f"the {lname} for the {label} result of {o.date}"),))
+    try:
+        f = analyte.factor_from(range_unit or analyte.unit, o.unit or analyte.unit) if range_unit != o.unit else 1.0
+    except Exception as exc:
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {exc}", "invalid"),))
+    limit_value = bound * f
+    threshold = factor * limit_value
+    ok = compare(o.value, op, threshold)
+    unit = o.unit or ""
+    note = (f"{label} {fmt_num(o.value)} {unit} {'meets' if ok else 'does not meet'} {op_symbol(op)} "
+            f"{factor_text} x {limit} = {fmt_num(threshold)} {unit} ({limit} {fmt_num(limit_value)} {unit} "
+            f"from {origin})")
+    e = ev(analyte.id, "threshold_met" if ok else "threshold_not_met", " ".join(note.split()),
+           value=o.value, unit=o.unit, converted=o.value, converted_unit=o.unit,
+           threshold=f"{op_symbol(op)} {factor_text} x {limit} = {fmt_num(threshold)} {unit}".strip(),
+           reference=f"{limit} {fmt_num(limit_value)} {unit}".strip(), date=o.date, source=src_label(o))
+    return (T if ok else F, NOFLAG, (), (e,))
+
+
+def read_ratio(num: Any, den: Any, recency: Any) -> ReadFn:
+    def read(ctx: Context) -> Reading | R:
+        parts = []
+        miss: list = []
+        flag = NOFLAG
+        for a in (num, den):
+            r = read_observation(a, a.name, a.unit, recency)(ctx)
+            if isinstance(r, Reading):
+                parts.append(r)
+            else:
+                flag |= r[1]
+                miss.extend(r[2])
+        if miss or flag:
+            return unknown(flag or CauseFlag.MISSING, tuple(miss))
+        n, d = parts
+        if d.value == 0:
+            return unknown(CauseFlag.INVALID, (missing(den.id, f"{den.name} is zero; the ratio is undefined",
+                                                       "invalid"),))
+        v = n.value / d.value
+        return Reading(v, {"value": v, "converted": v, "converted_unit": None, "date": n.evidence.get("date"),
+                           "note_suffix": f" ({num.name} {fmt_num(n.value)} / {den.name} {fmt_num(d.value)} "
+                                          f"{num.unit})"})
+    return read
+
+
+def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, formulas: Any,
+                  analytes: Any) -> ReadFn:
+    """Creatinine clearance (Cockcroft-Gault) or eGFR (CKD-EPI 2021) from the patient's own values."""
+    creat = analytes.resolve("creatinine")
+    weight = analytes.resolve("weight")
+    read_creat = read_observation(creat, creat.name, "mg/dL", recency)
+    read_weight = read_observation(weight, weight.name, "kg", recency)
+    read_years = read_age("year")
+    out_factor = analyte.factor_from(analyte.unit, target_unit)
+
+    def read(ctx: Context) -> Reading | R:
+        inputs: dict[str, Reading] = {}
+        miss: list = []
+        flag = NOFLAG
+        needed = [("age", read_years), ("creatinine", read_creat)]
+        if method == "cockcroft_gault":
+            needed.append(("weight", read_weight))
+        for name, reader in needed:
+            r = reader(ctx)
+            if isinstance(r, Reading):
+                inputs[name] = r
+            else:
+                flag |= r[1]
+                miss.extend(r[2])
+        if ctx.patient.sex is None:
+            flag |= CauseFlag.MISSING
+            miss.append(missing("sex", "sex (an input of the formula)"))
+        if miss or flag:
+            return unknown(flag, tuple(miss))
+        age, scr = inputs["age"].value, inputs["creatinine"].value
+        if method == "cockcroft_gault":
+            w = inputs["weight"].value
+            value = formulas.cockcroft_gault(age, w, scr, ctx.patient.sex)
+            detail = (f"Cockcroft-Gault: age {fmt_num(age)} y, weight {fmt_num(w)} kg, creatinine "
+                      f"{fmt_num(scr)} mg/dL, {ctx.patient.sex}")
+        else:
+            value = formulas.ckd_epi_2021(age, scr, ctx.patient.sex)
+            detail = f"CKD-EPI 2021: age {fmt_num(age)} y, creatinine {fmt_num(scr)} mg/dL, {ctx.patient.sex}"
+        if value is None:
+            return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
+                                                       "invalid"),))
+        value = value * out_factor
+        return Reading(value, {"value": round(value, 3), "unit": target_unit, "converted": value,
+                               "converted_unit": target_unit, "date": inputs["creatinine"].evidence.get("date"),
+                               "note_suffix": f" (computed by {detail})"})
+    return read

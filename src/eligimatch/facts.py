@@ -1,0 +1,105 @@
+"""The fact catalog: names of the free facts a profile holds, with their types.
+
+Criteria may name a fact only if the catalog knows it; a misspelt fact is a
+compile-time error with a did-you-mean, never a silently UNKNOWN criterion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .errors import CatalogError
+
+__all__ = ["FactDef", "FactCatalog"]
+
+_TYPES = ("bool", "number", "duration", "enum")
+
+
+@dataclass(frozen=True, slots=True)
+class FactDef:
+    id: str
+    name: str
+    type: str
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    values: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    description: str = ""
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class FactCatalog:
+    facts: tuple[FactDef, ...]
+    _index: dict[str, FactDef] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, FactDef] = {}
+        for f in self.facts:
+            if f.type not in _TYPES:
+                raise CatalogError(f"fact '{f.id}': type must be one of {', '.join(_TYPES)}, not {f.type!r}")
+            for key in (f.id, *f.synonyms):
+                k = _norm(key)
+                if k in index and index[k].id != f.id:
+                    raise CatalogError(f"fact name '{key}' is used by both '{index[k].id}' and '{f.id}'")
+                index[k] = f
+        object.__setattr__(self, "_index", index)
+
+    @classmethod
+    @functools.cache
+    def default(cls) -> FactCatalog:
+        text = resources.files("eligimatch").joinpath("catalog", "facts.toml").read_text(encoding="utf-8")
+        return cls.from_toml(text)
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> FactCatalog:
+        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError(f"fact catalog is not valid TOML: {exc}") from None
+        facts = []
+        for fid, entry in data.items():
+            if not isinstance(entry, dict):
+                raise CatalogError(f"fact '{fid}' must be a table")
+            try:
+                facts.append(FactDef(
+                    id=fid, name=str(entry.get("name", fid)), type=str(entry.get("type", "bool")),
+                    unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
+                    integer=bool(entry.get("integer", False)), values=tuple(entry.get("values", ())),
+                    synonyms=tuple(entry.get("synonyms", ())), description=str(entry.get("description", "")),
+                ))
+            except TypeError as exc:
+                raise CatalogError(f"fact '{fid}': {exc}") from None
+        return cls(tuple(facts))
+
+    def extended(self, facts: Iterable[FactDef] | FactCatalog) -> FactCatalog:
+        extra = facts.facts if isinstance(facts, FactCatalog) else tuple(facts)
+        ids = {f.id for f in extra}
+        return FactCatalog(tuple(f for f in self.facts if f.id not in ids) + extra)
+
+    def resolve(self, name: str) -> FactDef | None:
+        return self._index.get(_norm(name))
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        return difflib.get_close_matches(name, [f.id for f in self.facts], n=n, cutoff=0.6)
+
+    def __iter__(self) -> Iterator[FactDef]:
+        return iter(self.facts)
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.resolve(name) is not None

@@ -1,0 +1,469 @@
+"""Evaluate what happened to the patient before, and when: conditions, therapies, procedures, doses.
+
+Time rules (documented in ``docs/language.md``):
+
+* ``within N <unit> before A``: an event dated ``e`` is inside the window when
+  ``shift(A, -N unit) <= e <= A`` (both ends inclusive; months and years are
+  calendar months and years, the day clamped to the month's end).
+* A record with a partial date (``"2025"``, ``"2025-03"``) is tried at the
+  earliest and the latest day the date allows; when they disagree the outcome
+  is UNKNOWN with cause *indeterminate*.
+* A therapy's exposure runs from its start to its end; an ongoing therapy runs to
+  the evaluation date; a therapy with neither end nor ``ongoing`` could have
+  stopped any day between its start and the evaluation date.
+* ``max(14 days, 5 half-lives)``: the longer of the two, per record, with the
+  drug's half-life from the drug catalog.
+* A record matching nothing is FALSE only when that history is complete (or the
+  policy assumes absence); otherwise UNKNOWN naming the missing history.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Iterable
+
+from . import ast as A
+from .dates import PartialDate, shift
+from .evaluate import NOFLAG, Context, F, T, U, _absence, ev, fmt_num, missing, src_label, unknown
+from .logic import CauseFlag, Truth
+
+__all__ = [
+    "eval_condition", "eval_therapy", "eval_procedure", "eval_dose", "eval_stable_dose", "attr_truth",
+]
+
+ONE_DAY = _dt.timedelta(days=1)
+
+
+def _lo(d: PartialDate | None) -> _dt.date | None:
+    return d.earliest if d is not None else None
+
+
+def _hi(d: PartialDate | None) -> _dt.date | None:
+    return d.latest if d is not None else None
+
+
+def _le(a_lo: _dt.date, a_hi: _dt.date, b: _dt.date) -> Truth:
+    """Three-valued ``a <= b`` for a date known to lie in [a_lo, a_hi]."""
+    if a_hi <= b:
+        return T
+    if a_lo > b:
+        return F
+    return U
+
+
+def _ge(a_lo: _dt.date, a_hi: _dt.date, b: _dt.date) -> Truth:
+    if a_lo >= b:
+        return T
+    if a_hi < b:
+        return F
+    return U
+
+
+def _and(*ts: Truth) -> Truth:
+    return Truth(min(ts))
+
+
+# ---- attribute tests inside `where` ------------------------------------------------------------
+
+def _value_of(v: A.Value) -> Any:
+    if isinstance(v, A.Quantity):
+        return float(v.number)
+    if isinstance(v, A.Symbol):
+        return v.name
+    if isinstance(v, A.Text):
+        return v.value
+    return None
+
+
+def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
+    """One ``where`` test against a record's attributes; a missing attribute is UNKNOWN."""
+    from .evaluate import compare
+
+    if test.name not in attrs or attrs[test.name] is None:
+        return U
+    actual = attrs[test.name]
+    if test.op == "true":
+        return T if actual is True or str(actual).lower() in ("yes", "true") else F
+    if test.op == "false":
+        return F if actual is True or str(actual).lower() in ("yes", "true") else T
+    wanted = [_value_of(v) for v in test.values]
+    if test.op in ("in", "not in"):
+        norm = lambda x: str(x).strip().lower().replace("-", "_").replace(" ", "_")  # noqa: E731
+        inside = norm(actual) in {norm(w) for w in wanted}
+        return T if inside == (test.op == "in") else F
+    target = wanted[0]
+    if isinstance(target, float):
+        try:
+            num = float(_roman(actual))
+        except (TypeError, ValueError):
+            return U
+        return T if compare(num, test.op, target) else F
+    same = str(actual).strip().lower() == str(target).strip().lower()
+    if test.op == "=":
+        return T if same else F
+    if test.op == "!=":
+        return F if same else T
+    return U
+
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+
+
+def _roman(x: Any) -> Any:
+    if isinstance(x, str) and x.strip().lower() in _ROMAN:
+        return _ROMAN[x.strip().lower()]
+    return x
+
+
+def _where(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> Truth:
+    if not tests:
+        return T
+    return _and(*(attr_truth(t, attrs) for t in tests))
+
+
+# ---- combining records -------------------------------------------------------------------------
+
+def _exists(ctx: Context, per_record: list[tuple[Truth, Any]], history: str, what: str, fact: str,
+            unmapped: int = 0) -> tuple:
+    """TRUE if some record is TRUE; UNKNOWN if some is UNKNOWN; else absent (see :func:`_absence`)."""
+    trues = [e for t, e in per_record if t == T]
+    if trues:
+        return (T, NOFLAG, (), tuple(trues))
+    unknowns = [e for t, e in per_record if t == U]
+    if unknowns:
+        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"more precise dates or attributes for {what}",
+                                                         "indeterminate"),), tuple(unknowns))
+    if unmapped:
+        res = _absence(ctx, history, what, fact)
+        if res[0] == F:
+            return unknown(CauseFlag.INVALID, (missing(fact, f"{unmapped} {history} record(s) not in the catalog; "
+                                                             f"map them to rule out {what}", "invalid"),), res[3])
+        return res
+    return _absence(ctx, history, what, fact)
+
+
+def _names(refs: Iterable[A.Ref]) -> str:
+    return ", ".join(r.name for r in refs)
+
+
+# ---- conditions ----------------------------------------------------------------------------------
+
+def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.ConditionPred,
+                   window_days: tuple | None) -> tuple:
+    """``condition X`` (present now) or ``history of X [within ...]``."""
+    cat = ctx.catalogs.conditions
+    what = " or ".join(selectors)
+    fact = f"condition {what}"
+    results: list[tuple[Truth, Any]] = []
+    unmapped = 0
+    for rec, concept in ctx.index.conditions:
+        if concept is None:
+            unmapped += 1
+            continue
+        if not any(cat.is_a(concept.id, s) for s in selectors):
+            continue
+        if any(cat.is_a(concept.id, x) for x in excepted):
+            continue
+        t = _condition_timing(ctx, rec, pred, window_days)
+        t = _and(t, _where(pred.where, rec.attributes))
+        label = rec.name or rec.code
+        when = f"onset {rec.onset}" if rec.onset else "onset not recorded"
+        if rec.end:
+            when += f", ended {rec.end}"
+        note = f"{label} ({concept.id}; {when})"
+        code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
+        results.append((t, ev(fact, code, note, value=label, date=_lo(rec.onset), source=src_label(rec))))
+    return _exists(ctx, results, "conditions", what, fact, unmapped)
+
+
+def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple | None) -> Truth:
+    as_of = ctx.as_of
+    onset_lo, onset_hi = (_lo(rec.onset), _hi(rec.onset)) if rec.onset else (_dt.date.min, as_of)
+    started = _le(onset_lo, min(onset_hi, as_of) if onset_hi else as_of, as_of) if rec.onset else T
+    if not pred.history:
+        # present now: started, and not ended or resolved
+        if rec.status in ("resolved", "inactive", "remission"):
+            return F
+        if rec.end is None:
+            return started
+        return _and(started, _ge(rec.end.earliest, rec.end.latest, as_of + ONE_DAY))
+    if pred.window is None:
+        return started
+    w = pred.window
+    anchor = ctx.anchor(w.anchor)
+    start = shift(anchor, -window_days[0][0], window_days[0][1])
+    began_before_end = _le(onset_lo, onset_hi, anchor) if rec.onset else U
+    if rec.end is not None:
+        still_on = _ge(rec.end.earliest, rec.end.latest, start)
+    elif rec.status in ("resolved", "inactive", "remission"):
+        # ended on an unknown day between onset and now
+        still_on = _ge(onset_lo, as_of, start) if rec.onset else U
+    else:
+        still_on = T
+    return _and(began_before_end, still_on)
+
+
+# ---- procedures -----------------------------------------------------------------------------------
+
+def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePred,
+                   window_days: tuple | None) -> tuple:
+    cat = ctx.catalogs.procedures
+    what = " or ".join(selectors)
+    fact = f"procedure {what}"
+    results: list[tuple[Truth, Any]] = []
+    unmapped = 0
+    for rec, concept in ctx.index.procedures:
+        if concept is None:
+            unmapped += 1
+            continue
+        if not any(cat.is_a(concept.id, s) for s in selectors):
+            continue
+        if rec.date is None:
+            t = T if pred.window is None else U
+        elif pred.window is None:
+            t = _le(rec.date.earliest, rec.date.latest, ctx.as_of)
+        else:
+            anchor = ctx.anchor(pred.window.anchor)
+            start = shift(anchor, -window_days[0][0], window_days[0][1])
+            t = _and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
+        t = _and(t, _where(pred.where, rec.attributes))
+        label = rec.name or rec.code
+        code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
+        results.append((t, ev(fact, code, f"{label} ({concept.id}; {rec.date or 'date not recorded'})",
+                              value=label, date=_lo(rec.date), source=src_label(rec))))
+    return _exists(ctx, results, "procedures", what, fact, unmapped)
+
+
+# ---- therapies ------------------------------------------------------------------------------------
+
+def _therapy_attrs(rec: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"route": rec.route, "investigational": rec.investigational, "drug": rec.drug}
+    if rec.dose is not None:
+        attrs["dose"] = rec.dose.value
+    return attrs
+
+
+def _last_dose_range(ctx: Context, rec: Any) -> tuple[_dt.date, _dt.date] | None:
+    """The earliest and latest day the last exposure may have been."""
+    if rec.ongoing:
+        return (ctx.as_of, ctx.as_of)
+    if rec.end is not None:
+        return (rec.end.earliest, min(rec.end.latest, ctx.as_of) if rec.end.earliest <= ctx.as_of else rec.end.latest)
+    if rec.start is not None:
+        return (rec.start.earliest, max(ctx.as_of, rec.start.earliest))
+    return None
+
+
+def _matching_therapies(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...]) -> list[int]:
+    idx = ctx.index
+    out = []
+    for i in range(len(idx.therapies)):
+        if any(idx.therapy_matches(i, s) for s in selectors) and not any(idx.therapy_matches(i, x) for x in excepted):
+            out.append(i)
+    return out
+
+
+def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None) -> tuple[_dt.date | None, str]:
+    """The last day the washout still runs, for a last dose on ``last``: last + max(durations)."""
+    ends = []
+    parts = []
+    for amount, unit in durations:
+        if unit == "half-life":
+            if half_life is None:
+                return None, "half-life unknown"
+            days = amount * half_life
+            ends.append(last + _dt.timedelta(days=int(-(-days // 1))))
+            parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
+        else:
+            ends.append(shift(last, int(amount), unit))
+            parts.append(f"{fmt_num(amount)} {unit}{'s' if amount != 1 else ''}")
+    return max(ends), "; ".join(parts)
+
+
+def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.TherapyPred,
+                 durations: tuple | None) -> tuple:
+    what = " or ".join(selectors)
+    fact = f"therapy {what}"
+    results: list[tuple[Truth, Any]] = []
+    drugs = ctx.catalogs.drugs
+    for i in _matching_therapies(ctx, selectors, excepted):
+        rec, drug_id = ctx.index.therapies[i]
+        label = rec.drug or ", ".join(rec.classes) or "investigational agent"
+        attrs_t = _where(pred.where, _therapy_attrs(rec))
+        passes_on = None
+        if pred.timing == "ever":
+            t = _le(rec.start.earliest, rec.start.latest, ctx.as_of) if rec.start else T
+            note = f"{label} (started {rec.start or 'date not recorded'})"
+        elif pred.timing == "ongoing":
+            if rec.ongoing:
+                t = T
+            elif rec.end is not None:
+                t = _ge(rec.end.earliest, rec.end.latest, ctx.as_of)
+            else:
+                t = U
+            note = f"{label} ({'ongoing' if rec.ongoing else f'ended {rec.end}' if rec.end else 'end not recorded'})"
+        elif pred.timing == "started":
+            anchor = ctx.anchor(pred.anchor)
+            limit = shift(anchor, -int(pred.started.amount), pred.started.unit)
+            t = _le(rec.start.earliest, rec.start.latest, limit) if rec.start else U
+            note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
+        else:  # window
+            anchor = ctx.anchor(pred.window.anchor)
+            last = _last_dose_range(ctx, rec)
+            half_life = None
+            if drug_id is not None:
+                d = drugs.resolve(drug_id)
+                half_life = getattr(d, "half_life_days", None)
+            if last is None:
+                t, note = U, f"{label}: no dates recorded"
+            else:
+                end_lo, arith = _window_length_end(last[0], durations, half_life)
+                end_hi, _ = _window_length_end(last[1], durations, half_life)
+                began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else T
+                if end_lo is None:
+                    # the half-life part is unknown: decided only if the fixed part already covers the anchor
+                    fixed = tuple(d for d in durations if d[1] != "half-life")
+                    f_end, _ = _window_length_end(last[0], fixed, None) if fixed else (None, "")
+                    t = _and(began, T) if f_end is not None and f_end >= anchor else U
+                    note = f"{label}: last dose {last[0]}; {arith} of {drug_id or label}"
+                else:
+                    # inside the window while anchor <= end (the washout has not run out by the anchor)
+                    t = _and(began, _ge(end_lo, end_hi, anchor))
+                    last_txt = str(last[0]) if last[0] == last[1] else f"between {last[0]} and {last[1]}"
+                    note = f"{label}: last dose {last_txt}; {arith}; the washout ends {end_hi}"
+                    if t == T and not rec.ongoing and last[0] == last[1]:
+                        passes_on = end_hi + ONE_DAY
+                        note += f"; washout complete on {passes_on}"
+        t = _and(t, attrs_t)
+        code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
+        results.append((t, ev(fact, code, note, value=label, date=_lo(rec.start), source=src_label(rec),
+                              passes_on=passes_on)))
+    return _exists(ctx, results, "therapies", what, fact)
+
+
+# ---- doses ---------------------------------------------------------------------------------------
+
+def _daily_mg(rec: Any) -> float | None:
+    d = rec.dose
+    if d is None:
+        return None
+    unit = d.unit.replace(" ", "").lower()
+    if unit in ("mg/day", "mg/d", "mg/24h"):
+        return d.value
+    if unit == "mg":
+        return d.value * d.per_day if d.per_day is not None else None
+    if unit in ("g/day", "g/d"):
+        return d.value * 1000
+    if unit == "g":
+        return d.value * 1000 * d.per_day if d.per_day is not None else None
+    return None
+
+
+def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
+    """Three-valued: the record's exposure overlaps [start, end]."""
+    last = _last_dose_range(ctx, rec)
+    if rec.start is None or last is None:
+        return U
+    return _and(_le(rec.start.earliest, rec.start.latest, end), _ge(last[0], last[1], start))
+
+
+def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, threshold_mg: float,
+              window_days: tuple | None) -> tuple:
+    from .evaluate import compare, op_symbol
+
+    what = " or ".join(selectors)
+    fact = f"daily dose of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
+    if pred.window is not None:
+        anchor = ctx.anchor(pred.window.anchor)
+        start = shift(anchor, -window_days[0][0], window_days[0][1])
+    else:
+        anchor = start = ctx.as_of
+    drugs = ctx.catalogs.drugs
+    best: float | None = None
+    uncertain = False
+    evidence = []
+    for i in _matching_therapies(ctx, selectors, ()):
+        rec, drug_id = ctx.index.therapies[i]
+        active = _and(_active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
+        if active == F:
+            continue
+        mg = _daily_mg(rec)
+        label = rec.drug or ", ".join(rec.classes)
+        if mg is not None and pred.equivalent:
+            mg = drugs.prednisone_equivalent(drug_id, mg) if drug_id else None
+        if mg is None:
+            uncertain = True
+            evidence.append(ev(fact, "dose_unknown", f"{label}: daily dose or its {pred.equivalent or 'mg'} "
+                                                     f"equivalent cannot be computed", source=src_label(rec)))
+            continue
+        if active == U:
+            uncertain = True
+        evidence.append(ev(fact, "dose_used", f"{label}: {rec.dose.value:g} {rec.dose.unit}"
+                           + (f" x {rec.dose.per_day:g}/day" if rec.dose.per_day else "")
+                           + (f" = {fmt_num(mg)} mg/day {pred.equivalent} equivalent" if pred.equivalent else ""),
+                           value=rec.dose.value, unit=rec.dose.unit, converted=mg, converted_unit="mg/day",
+                           date=_lo(rec.start), source=src_label(rec)))
+        if active == T:
+            best = mg if best is None else max(best, mg)
+    observed = best if best is not None else 0.0
+    ok = compare(observed, pred.op, threshold_mg)
+    if best is None and not evidence:
+        res = _absence(ctx, "therapies", what, fact)
+        if res[0] == F:
+            # no such therapy: the daily dose is 0
+            ok0 = compare(0.0, pred.op, threshold_mg)
+            return (T if ok0 else F, NOFLAG, (), res[3])
+        return res
+    if uncertain and not (ok and pred.op in (">", ">=")):
+        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"dose, frequency and dates of {what}",
+                                                         "indeterminate"),), tuple(evidence))
+    evidence.append(ev(fact, "threshold_met" if ok else "threshold_not_met",
+                       f"highest daily dose {fmt_num(observed)} mg/day {'meets' if ok else 'does not meet'} "
+                       f"{op_symbol(pred.op)} {fmt_num(threshold_mg)} mg/day",
+                       converted=observed, converted_unit="mg/day",
+                       threshold=f"{op_symbol(pred.op)} {fmt_num(threshold_mg)} mg/day"))
+    return (T if ok else F, NOFLAG, (), tuple(evidence))
+
+
+def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDosePred) -> tuple:
+    """All exposure to the selected drugs over [anchor - duration, anchor] is at one daily dose."""
+    what = " or ".join(selectors)
+    fact = f"stable dose of {what}"
+    anchor = ctx.anchor(pred.anchor)
+    start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
+    doses: set[float] = set()
+    covering = F
+    uncertain = False
+    evidence = []
+    found = False
+    for i in _matching_therapies(ctx, selectors, ()):
+        found = True
+        rec, _ = ctx.index.therapies[i]
+        active = _active_in(ctx, rec, start, anchor)
+        if active == F:
+            continue
+        mg = _daily_mg(rec)
+        label = rec.drug or ", ".join(rec.classes)
+        evidence.append(ev(fact, "dose_period", f"{label}: {fmt_num(mg) if mg is not None else '?'} mg/day from "
+                                                f"{rec.start} to {rec.end or ('now' if rec.ongoing else '?')}",
+                           value=mg, unit="mg/day", date=_lo(rec.start), source=src_label(rec)))
+        if active == U or mg is None:
+            uncertain = True
+            continue
+        doses.add(round(mg, 6))
+        if rec.start is not None and rec.start.latest <= start:
+            covering = T
+    if not found:
+        return _absence(ctx, "therapies", what, fact)
+    if len(doses) > 1:
+        evidence.append(ev(fact, "dose_changed", f"the daily dose changed between {start} and {anchor}"))
+        return (F, NOFLAG, (), tuple(evidence))
+    if uncertain:
+        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"doses and dates of {what} from {start} to {anchor}",
+                                                         "indeterminate"),), tuple(evidence))
+    if not doses:
+        evidence.append(ev(fact, "not_exposed", f"no {what} between {start} and {anchor}"))
+        return (F, NOFLAG, (), tuple(evidence))
+    evidence.append(ev(fact, "dose_stable" if covering == T else "dose_started_late",
+                       f"one daily dose since {start}" if covering == T else f"started after {start}"))
+    return (covering, NOFLAG, (), tuple(evidence))

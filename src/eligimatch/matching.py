@@ -1,0 +1,162 @@
+"""``match(patient, trial)``: evaluate every criterion and reach a verdict.
+
+Verdict rules:
+
+* NO_MATCH if any inclusion criterion is FALSE or any exclusion criterion is TRUE;
+* MATCH if every inclusion is TRUE and every exclusion FALSE, leaving aside
+  criteria that only the investigator can decide (UNKNOWN with cause *review*
+  alone): those are listed in ``review``;
+* UNKNOWN otherwise, with the missing facts that would settle it.
+
+A trial with disease cohorts matches when its general criteria match and at
+least one cohort's criteria match; the result names every cohort's verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import OrderedDict
+from typing import Any, Iterable, Mapping
+
+from .catalogs import Catalogs
+from .errors import EligimatchError
+from .evaluate import Context, PatientIndex, Policy
+from .logic import CauseFlag, Truth
+from .patient import Patient
+from .result import CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict
+from .trial import CompiledCriterion, CompiledTrial
+
+__all__ = ["match", "Policy"]
+
+_OUTCOME = {Truth.TRUE: Outcome.TRUE, Truth.FALSE: Outcome.FALSE, Truth.UNKNOWN: Outcome.UNKNOWN}
+_RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
+
+
+def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
+    truth, flag, miss, evidence = c.fn(ctx)
+    if truth == Truth.UNKNOWN:
+        met = None
+        causes = tuple(CauseFlag(flag).causes()) or ()
+    else:
+        met = (truth == Truth.TRUE) if c.kind == "inclusion" else (truth == Truth.FALSE)
+        causes = ()
+    reasons = tuple(dict.fromkeys([e.code for e in evidence] + [x.value for x in causes]))
+    stamped = tuple(MissingFact.model_construct(fact=m.fact, detail=m.detail, cause=m.cause, criteria=(c.id,))
+                    for m in dict.fromkeys(miss))
+    return CriterionResult.model_construct(
+        id=c.id, kind=c.kind, text=c.text, cohort=c.cohort, outcome=_OUTCOME[truth], met=met, causes=causes,
+        reasons=reasons, evidence=tuple(evidence), missing=stamped, line=c.line)
+
+
+def _blocking(r: CriterionResult) -> bool:
+    from .logic import Cause
+
+    return r.met is None and any(cause != Cause.REVIEW for cause in r.causes)
+
+
+def _verdict(results: list[CriterionResult]) -> tuple[Verdict, tuple[str, ...], tuple[MissingFact, ...]]:
+    failed = [r.id for r in results if r.met is False]
+    if failed:
+        return Verdict.NO_MATCH, tuple(failed), ()
+    open_ = [r for r in results if _blocking(r)]
+    if open_:
+        return Verdict.UNKNOWN, tuple(r.id for r in open_), _merge_missing(open_)
+    return Verdict.MATCH, (), ()
+
+
+def _merge_missing(results: Iterable[CriterionResult]) -> tuple[MissingFact, ...]:
+    # one entry per fact and cause, with every criterion it would settle
+    merged: "OrderedDict[tuple[str, Any], list[str]]" = OrderedDict()
+    details: dict[tuple[str, Any], str] = {}
+    for r in results:
+        for m in r.missing:
+            key = (m.fact, m.cause)
+            merged.setdefault(key, [])
+            details.setdefault(key, m.detail)
+            for cid in m.criteria:
+                if cid not in merged[key]:
+                    merged[key].append(cid)
+    items = [MissingFact.model_construct(fact=f, detail=details[(f, c)], cause=c, criteria=tuple(ids))
+             for (f, c), ids in merged.items()]
+    items.sort(key=lambda m: -len(m.criteria))
+    return tuple(items)
+
+
+def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
+                    anchors: Mapping[str, _dt.date] | None) -> tuple[dict[str, _dt.date], tuple[str, ...]]:
+    names = list(trial.anchors)
+    given = dict(patient.anchors)
+    given.update(anchors or {})
+    for n in given:
+        if n not in names:
+            names.append(n)
+    resolved: dict[str, _dt.date] = {}
+    defaulted = []
+    for n in names:
+        if n in given:
+            resolved[n] = given[n]
+        else:
+            resolved[n] = as_of
+            defaulted.append(n)
+    return resolved, tuple(defaulted)
+
+
+def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = None,
+          anchors: Mapping[str, _dt.date] | None = None, policy: Policy | None = None,
+          assume_absent: bool | None = None, index: PatientIndex | None = None) -> MatchResult:
+    """Evaluate ``trial`` for ``patient`` on ``as_of`` (default: today).
+
+    ``anchors`` gives the dates of named anchors (screening, apheresis, ...);
+    each anchor not given (here or in the patient's own ``anchors``) falls back
+    to ``as_of``, and the result says so.  ``policy``/``assume_absent`` decide
+    whether a missing record counts as absent when the history is not complete.
+    """
+    if not isinstance(patient, Patient):
+        raise TypeError(f"match() takes a Patient, not {type(patient).__name__}; "
+                        f"use eligimatch.load_patient() to validate a document")
+    if not isinstance(trial, CompiledTrial):
+        raise TypeError(f"match() takes a CompiledTrial, not {type(trial).__name__}; use eligimatch.compile_trial()")
+    if as_of is None:
+        as_of = _dt.date.today()
+    if isinstance(as_of, _dt.datetime):
+        as_of = as_of.date()
+    pol = policy or Policy()
+    if assume_absent is not None:
+        pol = Policy(assume_absent=assume_absent)
+    cats = trial.catalogs or Catalogs.default()
+    if index is None or index.patient is not patient or index.catalogs is not cats:
+        index = PatientIndex(patient, cats)
+    resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
+    ctx = Context(index, as_of, resolved, pol, trial.lab_recency)
+    try:
+        general = [_evaluate(c, ctx) for c in trial.criteria]
+        cohort_results: list[CohortResult] = []
+        all_results = list(general)
+        for cid, title, crits in trial.cohorts:
+            rs = [_evaluate(c, ctx) for c in crits]
+            all_results.extend(rs)
+            v, deciding, miss = _verdict(rs)
+            cohort_results.append(CohortResult.model_construct(id=cid, title=title, verdict=v, deciding=deciding,
+                                                               missing=miss))
+    except RecursionError:  # pragma: no cover - nesting is bounded at compile time
+        raise EligimatchError("the criteria are nested too deeply to evaluate") from None
+
+    verdict, deciding, miss = _verdict(general)
+    matched = tuple(c.id for c in cohort_results if c.verdict == Verdict.MATCH)
+    if cohort_results and verdict != Verdict.NO_MATCH:
+        best = max(cohort_results, key=lambda c: _RANK[c.verdict]).verdict
+        if _RANK[best] < _RANK[verdict]:
+            verdict = best
+            if best == Verdict.NO_MATCH:
+                deciding = tuple(f"cohort {c.id}" for c in cohort_results)
+            else:
+                open_cohorts = [c for c in cohort_results if c.verdict == Verdict.UNKNOWN]
+                deciding = deciding + tuple(i for c in open_cohorts for i in c.deciding)
+                miss = _merge_missing([r for r in all_results if _blocking(r)
+                                       and (r.cohort is None or r.cohort in {c.id for c in open_cohorts})])
+    review = tuple(r.id for r in all_results if r.met is None and not _blocking(r))
+    return MatchResult.model_construct(
+        trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
+        anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
+        missing=miss, review=review, cohorts=tuple(cohort_results), matched_cohorts=matched,
+        warnings=tuple(index.warnings), policy=pol.name)

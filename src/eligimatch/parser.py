@@ -1,0 +1,276 @@
+"""Parse criteria text with the shipped Lark grammar; turn Lark's errors into ours.
+
+The LALR parser is built once per process, on first use, and shared (Lark
+parsers are safe to share between threads once built).  Limits on size,
+nesting and criterion count are checked before and after parsing so that
+hostile input fails fast with :class:`~eligimatch.errors.CriteriaLimitError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import PatternStr
+
+from .errors import CriteriaLimitError, CriteriaSyntaxError, Problem
+
+__all__ = ["Limits", "parse", "grammar_text", "get_parser"]
+
+GRAMMAR_NAME = "criteria.lark"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a criteria text may hold.  Each is configurable."""
+
+    max_chars: int = 1_000_000
+    max_depth: int = 64
+    max_criteria: int = 2_000
+
+
+DEFAULT_LIMITS = Limits()
+
+_lock = threading.Lock()
+_parser: Lark | None = None
+
+
+def _grammar_path() -> Path | None:
+    # Installed wheel: the grammar is packaged as eligimatch/grammar/criteria.lark.
+    try:
+        packaged = resources.files("eligimatch").joinpath("grammar", GRAMMAR_NAME)
+        if packaged.is_file():
+            return Path(str(packaged))
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - defensive
+        pass
+    # Editable install / source checkout: <repo>/grammar/criteria.lark.
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "grammar" / GRAMMAR_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def grammar_text() -> str:
+    """The text of the criteria grammar shipped with this installation."""
+    path = _grammar_path()
+    if path is None:  # pragma: no cover - a broken installation
+        raise RuntimeError("eligimatch's grammar file criteria.lark is missing from this installation")
+    return path.read_text(encoding="utf-8")
+
+
+def get_parser() -> Lark:
+    """The process-wide LALR parser (built on first call)."""
+    global _parser
+    if _parser is None:
+        with _lock:
+            if _parser is None:
+                _parser = Lark(
+                    grammar_text(),
+                    parser="lalr",
+                    strict=True,
+                    propagate_positions=True,
+                    maybe_placeholders=False,
+                )
+    return _parser
+
+
+# ---- friendly errors --------------------------------------------------------------
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": 'a quoted text ("...")',
+    "COMP_OP": "a comparison (<, <=, >, >=, =, !=)",
+    "UNIT_BARE": "a unit (e.g. x10^9/L)",
+    "UNIT_BRACKET": "a unit in brackets (e.g. [mL/min/1.73 m2])",
+    "TIME_UNIT": "a time unit (days, weeks, months, years)",
+    "WORD_UNIT": "a unit (kg, mg, g, cm, mmHg, points)",
+    "REF_LIMIT": "ULN or LLN",
+    "BOUNDS": "inclusive or exclusive",
+    "HALF_LIVES": "half-lives",
+    "$END": "the end of the file",
+}
+
+
+def _describe_terminal(parser: Lark, name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        term = parser.get_terminal(name)
+    except KeyError:
+        return name.lower()
+    if isinstance(term.pattern, PatternStr):
+        return f"'{term.pattern.value}'"
+    return name.lower()
+
+
+def _keywords(parser: Lark, names: set[str]) -> list[str]:
+    words = []
+    for name in names:
+        try:
+            term = parser.get_terminal(name)
+        except KeyError:
+            continue
+        if isinstance(term.pattern, PatternStr) and term.pattern.value.isalpha():
+            words.append(term.pattern.value)
+    return words
+
+
+def _line_of(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _syntax_problem(text: str, exc: UnexpectedInput, filename: str) -> Problem:
+    parser = get_parser()
+    line = getattr(exc, "line", 0) or 0
+    column = getattr(exc, "column", 0) or 0
+    hint = ""
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        message = f"unexpected character {ch!r}"
+        allowed = sorted({_describe_terminal(parser, n) for n in (exc.allowed or ())})
+        if allowed:
+            message += "; expected " + _join(allowed)
+    elif isinstance(exc, UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        expected = sorted({_describe_terminal(parser, n) for n in exc.expected})
+        message = "unexpected end of text; expected " + _join(expected)
+    elif isinstance(exc, UnexpectedToken):
+        tok: Token = exc.token
+        expected_names = set(exc.expected)
+        expected = sorted({_describe_terminal(parser, n) for n in expected_names})
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+            message = "unexpected end of text; expected " + _join(expected)
+        else:
+            message = f"unexpected {tok.value!r}; expected " + _join(expected)
+            if tok.type == "NAME" or str(tok.value).isalpha():
+                close = difflib.get_close_matches(str(tok.value), _keywords(parser, expected_names), n=1, cutoff=0.7)
+                if close:
+                    hint = f"did you mean '{close[0]}'?"
+    else:  # pragma: no cover - lark has no other subclasses today
+        message = str(exc).splitlines()[0]
+    return Problem(message=message, line=line, column=column, source_line=_line_of(text, line),
+                   hint=hint, filename=filename)
+
+
+def _join(items: list[str], limit: int = 8) -> str:
+    if len(items) > limit:
+        items = items[:limit] + [f"... ({len(items) - limit} more)"]
+    return ", ".join(items) if items else "nothing more"
+
+
+# ---- limits -------------------------------------------------------------------------
+
+def _paren_depth_problem(text: str, limits: Limits, filename: str) -> Problem | None:
+    """A cheap scan for runaway parenthesis nesting, before the parser builds a deep tree."""
+    depth = 0
+    line, col = 1, 0
+    in_string = in_comment = False
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+            in_comment = False
+            in_string = False
+            continue
+        if in_comment:
+            continue
+        if in_string:
+            if ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch == "#":
+            in_comment = True
+        elif ch == "(":
+            depth += 1
+            if depth > limits.max_depth:
+                return Problem(f"expressions are nested more than {limits.max_depth} deep", line, col,
+                               _line_of(text, line), "simplify the expression or raise Limits.max_depth", filename)
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+    return None
+
+
+def _tree_depth_problem(tree: Tree, text: str, limits: Limits, filename: str) -> Problem | None:
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limits.max_depth * 2 + 8:  # rules per nesting level are bounded; be generous
+            meta = node.meta
+            line = getattr(meta, "line", 1)
+            col = getattr(meta, "column", 1)
+            return Problem(f"expressions are nested more than {limits.max_depth} deep", line, col,
+                           _line_of(text, line), "simplify the expression or raise Limits.max_depth", filename)
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, depth + 1))
+    return None
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _parse_checked(text: str, filename: str) -> Tree:
+    """Parse token by token, and refuse a keyword glued to more letters.
+
+    The contextual lexer would otherwise read ``andd`` as ``and`` + ``d`` and
+    ``ortho`` as ``or`` + ``tho``: a typo must be an error, never a silent
+    change of meaning.
+    """
+    ip = get_parser().parse_interactive(text)
+    last = None
+    for tok in ip.iter_parse():
+        last = tok
+        value = str(tok)
+        end = tok.end_pos
+        if (value and value[-1] in _WORD_CHARS and end is not None and end < len(text)
+                and text[end] in _WORD_CHARS and tok.type not in ("NUMBER", "STRING")):
+            word_end = end
+            while word_end < len(text) and text[word_end] in _WORD_CHARS:
+                word_end += 1
+            word = text[tok.start_pos:word_end]
+            close = difflib.get_close_matches(value, [word], n=1)
+            line = tok.line or 1
+            raise CriteriaSyntaxError(Problem(
+                f"unexpected {word!r}", line, tok.column or 1, _line_of(text, line),
+                f"did you mean '{value}'?" if close else "", filename))
+    return ip.feed_eof(last)
+
+
+def parse(text: str, *, filename: str = "<criteria>", limits: Limits = DEFAULT_LIMITS) -> Tree:
+    """Parse ``text`` into a Lark tree, or raise a located :class:`CriteriaSyntaxError`."""
+    if not isinstance(text, str):
+        raise TypeError(f"criteria text must be str, not {type(text).__name__}")
+    if len(text) > limits.max_chars:
+        raise CriteriaLimitError(Problem(
+            f"the criteria text has {len(text)} characters, more than the limit of {limits.max_chars}",
+            1, 1, "", "split the file or raise Limits.max_chars", filename))
+    if "\x00" in text:
+        pos = text.index("\x00")
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise CriteriaSyntaxError(Problem("unexpected NUL character", line, col, _line_of(text, line), "", filename))
+    problem = _paren_depth_problem(text, limits, filename)
+    if problem:
+        raise CriteriaLimitError(problem)
+    try:
+        tree = _parse_checked(text, filename)
+    except UnexpectedInput as exc:
+        raise CriteriaSyntaxError(_syntax_problem(text, exc, filename)) from None
+    problem = _tree_depth_problem(tree, text, limits, filename)
+    if problem:
+        raise CriteriaLimitError(problem)
+    return tree

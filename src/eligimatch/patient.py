@@ -1,0 +1,242 @@
+"""The patient profile: what a screening tool knows about one patient.
+
+Pydantic v2 models.  Unknown fields are an error (``extra="forbid"``), numbers
+must be finite, dates may be partial (``"2025"``, ``"2025-03"``) where the
+chart only knows the year or month.  A profile says which of its histories
+are complete: only then does the absence of a record count as "absent".
+
+Every record may carry a :class:`Source` (for example the FHIR resource it came
+from); the evidence of a :class:`~eligimatch.result.MatchResult` repeats it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .dates import PartialDate, PartialDateField
+from .errors import PatientDataError
+
+__all__ = [
+    "Patient",
+    "Observation",
+    "ReferenceRange",
+    "Condition",
+    "Therapy",
+    "Dose",
+    "Procedure",
+    "Fact",
+    "Source",
+    "Completeness",
+    "load_patient",
+]
+
+# Strict: JSON 1 stays the number 1 (an ECOG score), never the boolean true.
+Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class Source(_Model):
+    """Where a fact came from: a FHIR resource, a lab feed, a form."""
+
+    type: str = Field(description="Kind of record, e.g. 'Observation'.")
+    id: str | None = Field(default=None, description="Identifier of the record in its system.")
+    system: str | None = None
+
+    def label(self) -> str:
+        return f"{self.type}/{self.id}" if self.id else self.type
+
+
+class Fact(_Model):
+    """A free yes/no, numeric or coded fact (ECOG, pregnant, consent signed...)."""
+
+    value: Scalar
+    unit: str | None = Field(default=None, description="Unit of a numeric value, e.g. 'months'.")
+    date: PartialDateField | None = None
+    source: Source | None = None
+
+
+class ReferenceRange(_Model):
+    """The laboratory's normal range recorded with a result (same unit as the result unless given)."""
+
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReferenceRange:
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"reference range low {self.low} is above high {self.high}")
+        return self
+
+
+class Observation(_Model):
+    """A dated laboratory result, vital sign, measurement or score."""
+
+    analyte: str = Field(description="Analyte id, name, synonym or LOINC code, e.g. 'anc' or 'LOINC:751-8'.")
+    value: float
+    unit: str | None = Field(default=None, description="Unit as recorded, e.g. '10*9/L' or 'mg/dL'.")
+    date: _dt.date | None = Field(default=None, description="Date the specimen was taken or the measure made.")
+    reference_range: ReferenceRange | None = None
+    method: str | None = Field(default=None, description="How a derived value was obtained, e.g. 'cockcroft_gault'.")
+    source: Source | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _no_timezone(cls, v: object) -> object:
+        if isinstance(v, _dt.datetime):
+            if v.tzinfo is not None:
+                raise ValueError("a timezone-aware timestamp is not accepted; give the local date (YYYY-MM-DD)")
+            return v.date()
+        if isinstance(v, str) and ("T" in v or " " in v.strip()):
+            raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
+        return v
+
+
+class Condition(_Model):
+    """A diagnosis or problem, current or past."""
+
+    name: str | None = Field(default=None, description="Catalog id, name or synonym.")
+    code: str | None = Field(default=None, description="Coded form, e.g. 'ICD10CM:M32.14' or 'SNOMED:55464009'.")
+    onset: PartialDateField | None = None
+    end: PartialDateField | None = Field(default=None, description="Abatement date; none means ongoing.")
+    status: Literal["active", "resolved", "inactive", "remission"] | None = None
+    attributes: dict[str, Scalar] = Field(default_factory=dict, description="e.g. symptomatic, grade, stage.")
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Condition:
+        if self.name is None and self.code is None:
+            raise ValueError("a condition needs a name or a code")
+        _check_order(self.onset, self.end, "onset", "end")
+        return self
+
+
+class Dose(_Model):
+    """A dose: an amount per administration and how often, or a daily amount."""
+
+    value: float = Field(ge=0)
+    unit: str = Field(description="e.g. 'mg' or 'mg/day'.")
+    per_day: float | None = Field(default=None, gt=0, description="Administrations per day when value is per dose.")
+
+
+class Therapy(_Model):
+    """A drug or treatment the patient received or receives."""
+
+    drug: str | None = Field(default=None, description="Drug id, name, brand or RxNorm code.")
+    classes: tuple[str, ...] = Field(default=(), description="Drug classes when the drug is not named.")
+    start: PartialDateField | None = None
+    end: PartialDateField | None = Field(default=None, description="Last dose or stop date; none with ongoing.")
+    ongoing: bool | None = None
+    dose: Dose | None = None
+    route: str | None = Field(default=None, description="oral, intravenous, inhaled, topical, ocular, ...")
+    investigational: bool = False
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Therapy:
+        if self.drug is None and not self.classes and not self.investigational:
+            raise ValueError("a therapy needs a drug, a class or investigational=true")
+        _check_order(self.start, self.end, "start", "end")
+        if self.ongoing and self.end is not None:
+            raise ValueError("an ongoing therapy cannot have an end date")
+        return self
+
+
+class Procedure(_Model):
+    """A procedure: surgery, radiotherapy, apheresis, transplant..."""
+
+    name: str | None = None
+    code: str | None = None
+    date: PartialDateField | None = None
+    attributes: dict[str, Scalar] = Field(default_factory=dict)
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Procedure:
+        if self.name is None and self.code is None:
+            raise ValueError("a procedure needs a name or a code")
+        return self
+
+
+class Completeness(_Model):
+    """Which histories list everything: only then is a missing record an absence."""
+
+    conditions: bool = False
+    therapies: bool = False
+    procedures: bool = False
+
+
+FactValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, Fact], Field(union_mode="left_to_right")]
+
+
+class Patient(_Model):
+    """A patient profile.  Validate JSON with ``Patient.model_validate_json(text)``."""
+
+    id: str | None = None
+    birth_date: _dt.date | None = None
+    sex: Literal["male", "female"] | None = None
+    facts: dict[str, FactValue] = Field(default_factory=dict, description="Free facts: ecog, pregnant, ...")
+    observations: tuple[Observation, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    therapies: tuple[Therapy, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    complete: Completeness = Field(default_factory=Completeness)
+    anchors: dict[str, _dt.date] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _plain_date(cls, v: object) -> object:
+        if isinstance(v, _dt.datetime):
+            raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
+        return v
+
+    def fact(self, name: str) -> Fact | None:
+        """The fact called ``name`` as a :class:`Fact`, or None."""
+        v = self.facts.get(name)
+        if v is None:
+            return None
+        return v if isinstance(v, Fact) else Fact(value=v)
+
+
+def _check_order(start: PartialDate | None, end: PartialDate | None, a: str, b: str) -> None:
+    if start is not None and end is not None and end.latest < start.earliest:
+        raise ValueError(f"{b} {end} is before {a} {start}")
+
+
+def load_patient(data: str | bytes | dict) -> Patient:
+    """Validate a patient document (JSON text or a dict).
+
+    Raises :class:`~eligimatch.errors.PatientDataError` naming each bad field's path.
+    """
+    try:
+        if isinstance(data, dict):
+            return Patient.model_validate(data)
+        return Patient.model_validate_json(data)
+    except ValidationError as exc:
+        raise PatientDataError(format_validation_error(exc), exc.errors(include_url=False)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: ``path.to.field: why``."""
+    lines = [f"invalid patient data ({exc.error_count()} problem{'s' if exc.error_count() != 1 else ''}):"]
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"]) or "(document)"
+        lines.append(f"  {path}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""What :func:`eligimatch.match` returns, and how it explains itself.
+
+Pydantic models, so that ``result.model_dump_json()`` is the same report for a
+screening service as ``result.explain()`` is for a person.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .logic import Cause
+
+__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult"]
+
+
+class Verdict(str, Enum):
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    UNKNOWN = "unknown"
+
+
+class Outcome(str, Enum):
+    """The three-valued outcome of one criterion's expression."""
+
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, use_enum_values=False)
+
+
+class Evidence(_Out):
+    """One fact used to reach an outcome: the value as recorded, how it was converted, against what."""
+
+    fact: str = Field(description="The fact, lab or record, e.g. 'anc' or 'condition malignancy'.")
+    code: str = Field(description="Reason code, e.g. 'threshold_met', 'record_found', 'absent_history_complete'.")
+    note: str = Field(description="One readable line.")
+    value: float | int | bool | str | None = None
+    unit: str | None = None
+    converted: float | None = None
+    converted_unit: str | None = None
+    threshold: str | None = None
+    reference: str | None = None
+    date: _dt.date | None = None
+    source: str | None = None
+    passes_on: _dt.date | None = Field(default=None, description="For a criterion failing only on time: the first date it would pass.")
+
+
+class MissingFact(_Out):
+    """A fact whose value would settle an UNKNOWN."""
+
+    fact: str
+    detail: str
+    cause: Cause = Cause.MISSING
+    criteria: tuple[str, ...] = ()
+
+
+class CriterionResult(_Out):
+    id: str
+    kind: str = Field(description="'inclusion' or 'exclusion'.")
+    text: str | None = Field(description="The protocol's own sentence.")
+    cohort: str | None = None
+    outcome: Outcome = Field(description="Truth of the criterion's expression.")
+    met: bool | None = Field(description="Whether the patient satisfies this criterion (an exclusion is met when FALSE); None if unknown.")
+    causes: tuple[Cause, ...] = ()
+    reasons: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[MissingFact, ...] = ()
+    line: int = 0
+
+
+class CohortResult(_Out):
+    id: str
+    title: str | None
+    verdict: Verdict
+    deciding: tuple[str, ...] = ()
+    missing: tuple[MissingFact, ...] = ()
+
+
+class MatchResult(_Out):
+    trial_id: str | None
+    title: str | None
+    patient_id: str | None
+    as_of: _dt.date
+    anchors: dict[str, _dt.date] = Field(description="The dates used for each named anchor.")
+    anchors_defaulted: tuple[str, ...] = Field(default=(), description="Anchors that fell back to the evaluation date.")
+    verdict: Verdict
+    deciding: tuple[str, ...] = Field(default=(), description="Criteria that decided a NO_MATCH, or left it UNKNOWN.")
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[MissingFact, ...] = Field(default=(), description="Facts that would settle the unknowns, most useful first.")
+    review: tuple[str, ...] = Field(default=(), description="Criteria only the investigator can decide.")
+    cohorts: tuple[CohortResult, ...] = ()
+    matched_cohorts: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    policy: str = "strict"
+
+    def criterion(self, cid: str) -> CriterionResult:
+        for c in self.criteria:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def explain(self) -> str:
+        """A readable report: the verdict, then one block per criterion, one line per fact."""
+        from .explain import render_report
+
+        return render_report(self)

@@ -1,0 +1,410 @@
+"""Turn the Lark parse tree into the typed AST of :mod:`eligimatch.ast`.
+
+One method per grammar rule or alias; each docstring quotes the rule it handles.
+Structural mistakes the grammar cannot see (two inclusion sections, a duplicate
+criterion id, ``at least 0 of``) are reported here with their position.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from lark import Token, Transformer, Tree, v_args
+
+from . import ast as A
+from .errors import CriteriaSyntaxError, Problem
+
+__all__ = ["to_ast"]
+
+_OPS = {"≤": "<=", "≥": ">=", "≠": "!=", "==": "="}
+_TIME_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year", "hours": "hour",
+               "half-lives": "half-life"}
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _span(meta) -> A.Span:
+    if getattr(meta, "empty", True):
+        return A.NOSPAN
+    return A.Span(meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos)
+
+
+def _tspan(tok: Token) -> A.Span:
+    return A.Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0,
+                  tok.start_pos or 0, tok.end_pos or 0)
+
+
+def _string(tok: Token) -> str:
+    return _ESCAPE.sub(r"\1", str(tok)[1:-1])
+
+
+def _decimal(tok: Token) -> Decimal:
+    try:
+        return Decimal(str(tok))
+    except InvalidOperation:  # pragma: no cover - the NUMBER terminal only admits digits
+        raise ValueError(f"not a number: {tok}") from None
+
+
+class _Where(tuple):
+    pass
+
+
+class _Except(tuple):
+    pass
+
+
+class _Section:
+    __slots__ = ("kind", "criteria", "span")
+
+    def __init__(self, kind: str, criteria: list, span: A.Span):
+        self.kind, self.criteria, self.span = kind, criteria, span
+
+
+class _Header:
+    __slots__ = ("key", "value", "span")
+
+    def __init__(self, key: str, value, span: A.Span):
+        self.key, self.value, self.span = key, value, span
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, text: str, filename: str):
+        super().__init__(visit_tokens=False)
+        self.text = text
+        self.filename = filename
+
+    def _error(self, message: str, span: A.Span, hint: str = "") -> CriteriaSyntaxError:
+        lines = self.text.splitlines()
+        src = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+        return CriteriaSyntaxError(Problem(message, span.line, span.column, src, hint, self.filename))
+
+    # ---- file ------------------------------------------------------------------
+    def start(self, meta, items):
+        """start: header_item* section* cohort*"""
+        header: dict[str, _Header] = {}
+        sections: list[_Section] = []
+        cohorts: list[A.Cohort] = []
+        for item in items:
+            if isinstance(item, _Header):
+                if item.key in header:
+                    raise self._error(f"'{item.key}' is given twice in the header", item.span)
+                header[item.key] = item
+            elif isinstance(item, _Section):
+                sections.append(item)
+            else:
+                cohorts.append(item)
+        criteria = self._merge_sections(sections)
+        seen: dict[str, A.Criterion] = {}
+        for crit in list(criteria) + [c for co in cohorts for c in co.criteria]:
+            if crit.id in seen:
+                raise self._error(f"criterion id '{crit.id}' is used twice (first on line {seen[crit.id].span.line})",
+                                  crit.span)
+            seen[crit.id] = crit
+        ids = [co.id for co in cohorts]
+        for co in cohorts:
+            if ids.count(co.id) > 1:
+                raise self._error(f"cohort '{co.id}' is defined twice", co.span)
+        get = lambda k: header[k].value if k in header else None  # noqa: E731
+        return A.TrialAst(id=get("trial"), title=get("title"), anchors=get("anchors") or (),
+                          lab_recency=get("labs"), criteria=criteria, cohorts=tuple(cohorts), span=_span(meta))
+
+    def _merge_sections(self, sections: list[_Section]) -> tuple[A.Criterion, ...]:
+        kinds: set[str] = set()
+        out: list[A.Criterion] = []
+        for sec in sections:
+            if sec.kind in kinds:
+                raise self._error(f"a second '{sec.kind}' section; put all {sec.kind} criteria in one section",
+                                  sec.span)
+            kinds.add(sec.kind)
+            out.extend(sec.criteria)
+        return tuple(out)
+
+    def trial_id(self, meta, items):
+        """header_item: "trial" STRING -> trial_id"""
+        return _Header("trial", _string(items[0]), _span(meta))
+
+    def title(self, meta, items):
+        """header_item: "title" STRING -> title"""
+        return _Header("title", _string(items[0]), _span(meta))
+
+    def anchors(self, meta, items):
+        """header_item: "anchors" NAME ("," NAME)* -> anchors"""
+        names = tuple(str(t) for t in items)
+        for i, t in enumerate(items):
+            if str(t) in names[:i]:
+                raise self._error(f"anchor '{t}' is listed twice", _tspan(t))
+        return _Header("anchors", names, _span(meta))
+
+    def lab_recency(self, meta, items):
+        """header_item: "labs" window -> lab_recency"""
+        return _Header("labs", items[0], _span(meta))
+
+    def _section(self, kind: str, meta, items) -> _Section:
+        crits = [A.Criterion(id=c.id, kind=kind, text=c.text, expr=c.expr, span=c.span) for c in items]
+        return _Section(kind, crits, _span(meta))
+
+    def inclusion(self, meta, items):
+        """section: "inclusion" ":" criterion* -> inclusion"""
+        return self._section("inclusion", meta, items)
+
+    def exclusion(self, meta, items):
+        """section: "exclusion" ":" criterion* -> exclusion"""
+        return self._section("exclusion", meta, items)
+
+    def cohort(self, meta, items):
+        """cohort: "cohort" NAME STRING? ":" section*"""
+        name = str(items[0])
+        rest = items[1:]
+        title = None
+        if rest and isinstance(rest[0], Token):
+            title = _string(rest[0])
+            rest = rest[1:]
+        return A.Cohort(id=name, title=title, criteria=self._merge_sections(list(rest)), span=_span(meta))
+
+    def criterion(self, meta, items):
+        """criterion: "-" NAME STRING? ":" expr"""
+        text = _string(items[1]) if len(items) == 3 else None
+        return A.Criterion(id=str(items[0]), kind="", text=text, expr=items[-1], span=_span(meta))
+
+    # ---- logic -------------------------------------------------------------------
+    def if_then_else(self, meta, items):
+        """expr: "if" expr "then" expr "else" expr -> if_then_else"""
+        return A.IfThenElse(items[0], items[1], items[2], span=_span(meta))
+
+    def or_expr(self, meta, items):
+        """or_expr: and_expr ("or" and_expr)*"""
+        return A.Or(tuple(items), span=_span(meta))
+
+    def and_expr(self, meta, items):
+        """and_expr: not_expr ("and" not_expr)*"""
+        return A.And(tuple(items), span=_span(meta))
+
+    def not_(self, meta, items):
+        """not_expr: "not" not_expr -> not_"""
+        return A.Not(items[0], span=_span(meta))
+
+    def expr_list(self, meta, items):
+        """expr_list: expr ("," expr)* ","?"""
+        return tuple(items)
+
+    def all_of(self, meta, items):
+        """atom: "all" "of" "(" expr_list ")" -> all_of"""
+        return A.And(items[0], style="all of", span=_span(meta))
+
+    def any_of(self, meta, items):
+        """atom: "any" "of" "(" expr_list ")" -> any_of"""
+        return A.Or(items[0], style="any of", span=_span(meta))
+
+    def at_least(self, meta, items):
+        """atom: "at" "least" NUMBER "of" "(" expr_list ")" -> at_least"""
+        tok, exprs = items
+        n = _decimal(tok)
+        if n != n.to_integral_value() or n < 1 or n > len(exprs):
+            raise self._error(f"'at least {tok} of' needs a whole number from 1 to {len(exprs)} "
+                              f"(the number of items)", _tspan(tok))
+        return A.AtLeast(int(n), exprs, span=_span(meta))
+
+    def true(self, meta, items):
+        """atom: "true" -> true"""
+        return A.Const(True, span=_span(meta))
+
+    def false(self, meta, items):
+        """atom: "false" -> false"""
+        return A.Const(False, span=_span(meta))
+
+    def judgment(self, meta, items):
+        """atom: "judgment" -> judgment"""
+        return A.Judgment(span=_span(meta))
+
+    def bool_fact(self, meta, items):
+        """atom: NAME -> bool_fact"""
+        return A.BoolFact(str(items[0]), span=_tspan(items[0]))
+
+    # ---- comparisons -----------------------------------------------------------------
+    def compare(self, meta, items):
+        """comparison: measure COMP_OP value recency? -> compare"""
+        measure, op, value = items[0], items[1], items[2]
+        recency = items[3] if len(items) > 3 else None
+        return A.Compare(measure, _OPS.get(str(op), str(op)), value, recency, span=_span(meta))
+
+    def between(self, meta, items):
+        """comparison: measure "between" value "and" value BOUNDS? recency? -> between"""
+        measure, low, high = items[0], items[1], items[2]
+        inclusive, recency = True, None
+        for extra in items[3:]:
+            if isinstance(extra, Token):
+                inclusive = str(extra) == "inclusive"
+            else:
+                recency = extra
+        # "between 18 and 70 years": the unit written once applies to both bounds.
+        if isinstance(low, A.Quantity) and isinstance(high, A.Quantity) and low.unit is None and high.unit:
+            low = A.Quantity(low.number, high.unit, span=low.span)
+        return A.Between(measure, low, high, inclusive, recency, span=_span(meta))
+
+    def in_set(self, meta, items):
+        """comparison: measure "in" "(" value ("," value)* ")" -> in_set"""
+        return A.InSet(items[0], tuple(items[1:]), False, span=_span(meta))
+
+    def not_in_set(self, meta, items):
+        """comparison: measure "not" "in" "(" value ("," value)* ")" -> not_in_set"""
+        return A.InSet(items[0], tuple(items[1:]), True, span=_span(meta))
+
+    def fact_measure(self, meta, items):
+        """measure: NAME ("by" NAME)? -> fact_measure"""
+        method = str(items[1]) if len(items) > 1 else None
+        return A.Measure(str(items[0]), method, span=_span(meta))
+
+    def ratio_measure(self, meta, items):
+        """measure: "ratio" "(" NAME "," NAME ")" -> ratio_measure"""
+        return A.Measure(str(items[0]), None, str(items[1]), span=_span(meta))
+
+    def quantity(self, meta, items):
+        """value: NUMBER unit? -> quantity"""
+        unit = items[1] if len(items) > 1 else None
+        return A.Quantity(_decimal(items[0]), unit, span=_span(meta))
+
+    def unit(self, meta, items):
+        """unit: UNIT_BARE | UNIT_BRACKET | TIME_UNIT | WORD_UNIT"""
+        tok = items[0]
+        text = str(tok)
+        if tok.type == "UNIT_BRACKET":
+            text = text[1:-1].strip()
+        elif tok.type == "TIME_UNIT":
+            text = _TIME_UNITS.get(text, text)
+        return text
+
+    def ref_multiple(self, meta, items):
+        """value: NUMBER _TIMES REF_LIMIT -> ref_multiple"""
+        return A.RefMultiple(_decimal(items[0]), str(items[1]), span=_span(meta))
+
+    def symbol(self, meta, items):
+        """value: NAME -> symbol"""
+        return A.Symbol(str(items[0]), span=_tspan(items[0]))
+
+    def text(self, meta, items):
+        """value: STRING -> text"""
+        return A.Text(_string(items[0]), span=_tspan(items[0]))
+
+    def recency(self, meta, items):
+        """recency: window"""
+        return items[0]
+
+    # ---- histories ----------------------------------------------------------------------
+    def concepts(self, meta, items):
+        """concepts: concept | "(" concept ("," concept)* ")"   with   concept: NAME | STRING"""
+        return tuple(A.Ref(_string(t) if t.type == "STRING" else str(t), span=_tspan(t)) for t in items)
+
+    def where(self, meta, items):
+        """where: "where" attr_test | "where" "(" attr_test ("and" attr_test)* ")\""""
+        return _Where(items)
+
+    def attr_true(self, meta, items):
+        """attr_test: NAME -> attr_true"""
+        return A.AttrTest(str(items[0]), "true", span=_tspan(items[0]))
+
+    def attr_false(self, meta, items):
+        """attr_test: "not" NAME -> attr_false"""
+        return A.AttrTest(str(items[0]), "false", span=_tspan(items[0]))
+
+    def attr_compare(self, meta, items):
+        """attr_test: NAME COMP_OP value -> attr_compare"""
+        op = str(items[1])
+        return A.AttrTest(str(items[0]), _OPS.get(op, op), (items[2],), span=_tspan(items[0]))
+
+    def attr_in(self, meta, items):
+        """attr_test: NAME "in" "(" value ("," value)* ")" -> attr_in"""
+        return A.AttrTest(str(items[0]), "in", tuple(items[1:]), span=_tspan(items[0]))
+
+    def attr_not_in(self, meta, items):
+        """attr_test: NAME "not" "in" "(" value ("," value)* ")" -> attr_not_in"""
+        return A.AttrTest(str(items[0]), "not in", tuple(items[1:]), span=_tspan(items[0]))
+
+    def except_(self, meta, items):
+        """except: "except" concepts"""
+        return _Except(items[0])
+
+    def _history_parts(self, items):
+        where: tuple = ()
+        excepted: tuple = ()
+        window = None
+        for it in items:
+            if isinstance(it, _Where):
+                where = tuple(it)
+            elif isinstance(it, _Except):
+                excepted = tuple(it)
+            elif isinstance(it, A.Window):
+                window = it
+        return where, excepted, window
+
+    def condition_current(self, meta, items):
+        """condition: "condition" concepts where? except? window? -> condition_current"""
+        where, excepted, window = self._history_parts(items[1:])
+        return A.ConditionPred(items[0], False, where, excepted, window, span=_span(meta))
+
+    def condition_history(self, meta, items):
+        """condition: "history" "of" concepts where? except? window? -> condition_history"""
+        where, excepted, window = self._history_parts(items[1:])
+        return A.ConditionPred(items[0], True, where, excepted, window, span=_span(meta))
+
+    def therapy(self, meta, items):
+        """therapy: "therapy" concepts therapy_timing? where? except?"""
+        timing, window, started, anchor = "ever", None, None, None
+        for it in items[1:]:
+            if isinstance(it, tuple) and it and it[0] == "timing":
+                _, timing, window, started, anchor = it
+        where, excepted, _ = self._history_parts(items[1:])
+        return A.TherapyPred(items[0], timing, window, started, anchor, where, excepted, span=_span(meta))
+
+    def timing_window(self, meta, items):
+        """therapy_timing: window -> timing_window"""
+        return ("timing", "window", items[0], None, None)
+
+    def timing_ongoing(self, meta, items):
+        """therapy_timing: "ongoing" -> timing_ongoing"""
+        return ("timing", "ongoing", None, None, None)
+
+    def timing_started(self, meta, items):
+        """therapy_timing: "started" "at" "least" duration "before" NAME -> timing_started"""
+        return ("timing", "started", None, items[0], str(items[1]))
+
+    def procedure(self, meta, items):
+        """procedure: "procedure" concepts where? window?"""
+        where, _, window = self._history_parts(items[1:])
+        return A.ProcedurePred(items[0], where, window, span=_span(meta))
+
+    def dose(self, meta, items):
+        """dose: "daily" "dose" "of" concepts ("as" NAME)? COMP_OP value window? where?"""
+        selectors = items[0]
+        rest = list(items[1:])
+        equivalent = None
+        if isinstance(rest[0], Token) and rest[0].type == "NAME":
+            equivalent = str(rest.pop(0))
+        op = str(rest.pop(0))
+        value = rest.pop(0)
+        where, _, window = self._history_parts(rest)
+        return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, span=_span(meta))
+
+    def stable_dose(self, meta, items):
+        """stable_dose: "stable" "dose" "of" concepts "for" duration "before" NAME"""
+        return A.StableDosePred(items[0], items[1], str(items[2]), span=_span(meta))
+
+    # ---- time ------------------------------------------------------------------------------
+    def window(self, meta, items):
+        """window: "within" duration "before" NAME | "within" "max" "(" duration ("," duration)* ")" "before" NAME"""
+        return A.Window(tuple(items[:-1]), str(items[-1]), span=_span(meta))
+
+    def duration(self, meta, items):
+        """duration: NUMBER TIME_UNIT | NUMBER HALF_LIVES"""
+        unit = str(items[1])
+        unit = _TIME_UNITS.get(unit, unit)
+        return A.Duration(_decimal(items[0]), unit, span=_span(meta))
+
+
+# "except" is a Python keyword; lark looks the rule up by name.
+setattr(_ToAst, "except", _ToAst.except_)
+
+
+def to_ast(tree: Tree, text: str, filename: str = "<criteria>") -> A.TrialAst:
+    """Transform a parse tree of ``start`` into a :class:`~eligimatch.ast.TrialAst`."""
+    return _ToAst(text, filename).transform(tree)
