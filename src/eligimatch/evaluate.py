@@ -173,15 +173,18 @@ class PatientIndex:
                 hint = catalogs.facts.suggest(name)
                 self.warnings.append(f"facts.{name}: not in the fact catalog"
                                      + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-        self._match_cache: dict[tuple[int, str], bool] = {}
+        self._match_cache: dict[tuple[int, str], Truth] = {}
 
-    def therapy_matches(self, i: int, selector: str) -> bool:
+    def therapy_matches(self, i: int, selector: str) -> Truth:
+        """Whether therapy record ``i`` is a ``selector``: UNKNOWN when the record names a drug the
+        catalog does not know, or only a class broader than the selector."""
         key = (i, selector)
         hit = self._match_cache.get(key)
         if hit is None:
             t, drug_id = self.therapies[i]
             classes = tuple(t.classes) + (("investigational_agent",) if t.investigational else ())
-            hit = self.catalogs.drugs.matches(drug_id or t.drug, classes, selector)
+            status = self.catalogs.drugs.match_status(drug_id or t.drug, classes, selector)
+            hit = T if status is True else F if status is False else U
             self._match_cache[key] = hit
         return hit
 

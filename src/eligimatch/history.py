@@ -131,7 +131,7 @@ def _exists(ctx: Context, per_record: list[tuple[Truth, Any]], history: str, wha
         return (T, NOFLAG, (), tuple(trues))
     unknowns = [e for t, e in per_record if t == U]
     if unknowns:
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"more precise dates or attributes for {what}",
+        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"more precise dates, attributes or catalog entries for {what}",
                                                          "indeterminate"),), tuple(unknowns))
     if unmapped:
         res = _absence(ctx, history, what, fact)
@@ -254,12 +254,17 @@ def _last_dose_range(ctx: Context, rec: Any) -> tuple[_dt.date, _dt.date] | None
     return None
 
 
-def _matching_therapies(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...]) -> list[int]:
+def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
+                        excepted: tuple[str, ...]) -> list[tuple[int, Truth]]:
+    """Records that are (TRUE) or may be (UNKNOWN: a drug the catalog does not know) one of ``selectors``."""
     idx = ctx.index
     out = []
     for i in range(len(idx.therapies)):
-        if any(idx.therapy_matches(i, s) for s in selectors) and not any(idx.therapy_matches(i, x) for x in excepted):
-            out.append(i)
+        is_sel = max((idx.therapy_matches(i, s) for s in selectors), default=F)
+        not_exc = Truth(2 - max((idx.therapy_matches(i, x) for x in excepted), default=F))
+        t = _and(is_sel, not_exc)
+        if t != F:
+            out.append((i, t))
     return out
 
 
@@ -286,10 +291,12 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
     fact = f"therapy {what}"
     results: list[tuple[Truth, Any]] = []
     drugs = ctx.catalogs.drugs
-    for i in _matching_therapies(ctx, selectors, excepted):
+    for i, kind_t in _matching_therapies(ctx, selectors, excepted):
         rec, drug_id = ctx.index.therapies[i]
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
-        attrs_t = _where(pred.where, _therapy_attrs(rec))
+        attrs_t = _and(kind_t, _where(pred.where, _therapy_attrs(rec)))
+        if kind_t == U:
+            label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
         passes_on = None
         if pred.timing == "ever":
             t = _le(rec.start.earliest, rec.start.latest, ctx.as_of) if rec.start else T
@@ -382,9 +389,9 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
     best: float | None = None
     uncertain = False
     evidence = []
-    for i in _matching_therapies(ctx, selectors, ()):
+    for i, kind_t in _matching_therapies(ctx, selectors, ()):
         rec, drug_id = ctx.index.therapies[i]
-        active = _and(_active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
         if active == F:
             continue
         mg = _daily_mg(rec)
@@ -436,10 +443,10 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     uncertain = False
     evidence = []
     found = False
-    for i in _matching_therapies(ctx, selectors, ()):
+    for i, kind_t in _matching_therapies(ctx, selectors, ()):
         found = True
         rec, _ = ctx.index.therapies[i]
-        active = _active_in(ctx, rec, start, anchor)
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor))
         if active == F:
             continue
         mg = _daily_mg(rec)
