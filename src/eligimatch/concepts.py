@@ -67,7 +67,7 @@ CATALOG_DIR = Path(__file__).with_name("catalog")
 
 # --------------------------------------------------------------------------- names
 
-_POSSESSIVE = re.compile(r"['\u2019\u02bc`\u00b4]s\b")
+_POSSESSIVE = re.compile(r"['\u2019\u02bc`\u00b4]s(?![^\W_])")  # "Bowen's_disease" too: '_' ends a word here
 
 
 def normalize_name(text: str) -> str:
