@@ -375,8 +375,12 @@ def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) 
     if not results:
         return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result recorded"),))
     chosen = None
-    for o in results:
-        if o.date is None or o.date <= ctx.as_of:
+    for o in results:  # newest first, undated last
+        if o.date is None:
+            # an undated result cannot be shown to be current: never used
+            return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a dated result (the recorded one "
+                                                                 f"has no date)", "stale"),))
+        if o.date <= ctx.as_of:
             chosen = o
             break
     if chosen is None:
@@ -385,9 +389,6 @@ def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) 
     window = recency if recency is not None else ctx.default_recency
     if window is not None:
         start = window_start(ctx, window.durations[0].amount, window.durations[0].unit, window.anchor)
-        if chosen.date is None:
-            return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a dated result on or after {start}",
-                                                     "stale"),))
         if chosen.date < start:
             e = ev(analyte_id, "stale", f"latest {label} result is from {chosen.date}, before {start} "
                                         f"({_window_text(window)})", value=chosen.value, unit=chosen.unit,
