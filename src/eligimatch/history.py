@@ -343,8 +343,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                         note += f"; washout complete on {passes_on}"
         t = _and(t, attrs_t)
         code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
-        results.append((t, ev(fact, code, note, value=label, date=_lo(rec.start), source=src_label(rec),
-                              passes_on=passes_on)))
+        results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
     return _exists(ctx, results, "therapies", what, fact)
 
 
@@ -409,7 +408,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
                            + (f" x {rec.dose.per_day:g}/day" if rec.dose.per_day else "")
                            + (f" = {fmt_num(mg)} mg/day {pred.equivalent} equivalent" if pred.equivalent else ""),
                            value=rec.dose.value, unit=rec.dose.unit, converted=mg, converted_unit="mg/day",
-                           date=_lo(rec.start), source=src_label(rec)))
+                           source=src_label(rec)))
         if active == T:
             best = mg if best is None else max(best, mg)
     observed = best if best is not None else 0.0
@@ -453,7 +452,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
         label = rec.drug or ", ".join(rec.classes)
         evidence.append(ev(fact, "dose_period", f"{label}: {fmt_num(mg) if mg is not None else '?'} mg/day from "
                                                 f"{rec.start} to {rec.end or ('now' if rec.ongoing else '?')}",
-                           value=mg, unit="mg/day", date=_lo(rec.start), source=src_label(rec)))
+                           value=mg, unit="mg/day", source=src_label(rec)))
         if active == U or mg is None:
             uncertain = True
             continue
