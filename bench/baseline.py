@@ -1,0 +1,597 @@
+"""The hand-written baseline: NCT05621486's computable criteria as one plain Python function.
+
+This is what a competent engineer would write for one trial without a rule
+engine: the criteria of ``bench/nct05621486.elig`` coded directly, with
+
+* Kleene three-valued logic (FALSE=0 < UNKNOWN=1 < TRUE=2; AND is min, OR is
+  max), so missing data gives UNKNOWN and never a silent "no";
+* the same decisions as eligimatch (latest result on or before the evaluation
+  date, results older than 28 days before screening are stale, partial dates
+  tried at both ends, washouts of max(14 days, 5 half-lives), prednisone
+  equivalents, histories that count as absent only when marked complete);
+* unit conversion with factors resolved ahead of time (tables below);
+* names and codes resolved through hand-made tables of the spellings the
+  feed uses (``bench/generate.py``), with the categories this trial cares
+  about pre-computed;
+* per criterion: the outcome, reasons (a code and a readable line with the
+  value as recorded, converted, dated, and the threshold) and the missing
+  facts; then the verdict and the deciding criteria.
+
+It reads the same validated :class:`eligimatch.Patient` objects that
+eligimatch reads.  ``bench/run.py`` checks that both agree on every patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, NamedTuple
+
+FALSE, UNKNOWN, TRUE = 0, 1, 2
+OUTCOME = ("false", "unknown", "true")
+DAY = dt.timedelta(days=1)
+REL_TOL, ABS_TOL = 1e-9, 1e-12
+
+# ---- tables, resolved ahead of time --------------------------------------------------------------
+
+ANALYTES = {
+    "anc": "anc", "neutrophils": "anc", "loinc:751-8": "anc", "absolute neutrophil count": "anc",
+    "platelets": "platelets", "plt": "platelets", "platelet count": "platelets",
+    "lymphocytes": "lymphocytes", "alc": "lymphocytes",
+    "total_bilirubin": "total_bilirubin", "tbil": "total_bilirubin", "total bilirubin": "total_bilirubin",
+    "alt": "alt", "sgpt": "alt", "ast": "ast", "sgot": "ast", "alp": "alp", "alkaline phosphatase": "alp",
+    "creatinine": "creatinine", "loinc:2160-0": "creatinine",
+    "inr": "inr", "aptt": "aptt", "spo2": "spo2", "weight": "weight", "body weight": "weight",
+    "hemoglobin": "hemoglobin", "hgb": "hemoglobin", "sledai_2k": "sledai_2k",
+}
+
+CREAT_UMOL = 113.12 / 10_000  # µmol/L -> mg/dL by the molar mass, 113.12 g/mol
+BILI_UMOL = 584.66 / 10_000
+_COUNT = {"10^9/L": 1.0, "10*9/L": 1.0, "G/L": 1.0, "10*3/uL": 1.0, "K/uL": 1.0, "/uL": 0.001, "/µL": 0.001}
+# factor from a recorded unit to the unit the trial's thresholds use (None: the analyte's own unit)
+TO_THRESHOLD_UNIT = {
+    "anc": {None: 1.0, **_COUNT},
+    "platelets": {None: 1.0, **_COUNT},
+    "creatinine": {None: 1.0, "mg/dL": 1.0, "µmol/L": CREAT_UMOL, "umol/L": CREAT_UMOL},
+    "weight": {None: 1.0, "kg": 1.0, "lb": 0.45359237, "g": 0.001},
+    "spo2": {None: 1.0, "%": 1.0},
+}
+# units that are one and the same for a reference range and its result
+SAME_UNIT = {"U/L": "U/L", "IU/L": "U/L", "µmol/L": "µmol/L", "umol/L": "µmol/L", "1": None}
+MONTHS_PER = {"month": 1.0, "months": 1.0, "week": 7 / 30.4375, "weeks": 7 / 30.4375,
+              "day": 1 / 30.4375, "days": 1 / 30.4375, "year": 12.0, "years": 12.0}
+
+LIVER_METS, AUTOIMMUNE, CARDIO = 1, 2, 4
+# condition names and codes the feed uses -> (concept id, categories)
+CONDITIONS = {
+    "gastric cancer": ("gastric_cancer", 0), "icd10cm:c16.9": ("gastric_cancer", 0),
+    "gastric adenocarcinoma": ("gastric_cancer", 0),
+    "pancreatic cancer": ("pancreatic_cancer", 0), "icd10cm:c25.0": ("pancreatic_cancer", 0),
+    "nsclc": ("non_small_cell_lung_cancer", 0), "breast cancer": ("breast_cancer", 0),
+    "liver metastases": ("liver_metastases", LIVER_METS), "icd10cm:c78.7": ("liver_metastases", LIVER_METS),
+    "rheumatoid arthritis": ("rheumatoid_arthritis", AUTOIMMUNE),
+    "icd10cm:m05.79": ("rheumatoid_arthritis", AUTOIMMUNE),
+    "psoriasis": ("psoriasis", AUTOIMMUNE), "hashimoto thyroiditis": ("autoimmune_thyroiditis", AUTOIMMUNE),
+    "sle": ("systemic_lupus_erythematosus", AUTOIMMUNE), "icd10cm:m32.14": ("lupus_nephritis", AUTOIMMUNE),
+    "stroke": ("stroke", CARDIO), "icd10cm:i63.9": ("stroke", CARDIO),
+    "acute myocardial infarction": ("acute_myocardial_infarction", CARDIO),
+    "icd10cm:i21.4": ("acute_myocardial_infarction", CARDIO),
+    "unstable angina": ("unstable_angina", CARDIO),
+    "tia": ("transient_ischemic_attack", CARDIO), "transient ischemic attack": ("transient_ischemic_attack", CARDIO),
+    "hypertension": ("hypertension", 0), "type 2 diabetes": ("type_2_diabetes", 0),
+    "hypothyroidism": ("hypothyroidism", 0), "atrial fibrillation": ("atrial_fibrillation", 0),
+}
+MAJOR_SURGERY = 1
+PROCEDURES = {"major surgery": ("major_surgery", MAJOR_SURGERY), "minor surgery": ("minor_surgery", 0),
+              "radiotherapy": ("radiotherapy", 0)}
+
+CHEMO, TARGETED, MAB, STEROID = 1, 2, 4, 8
+# drug names the feed uses -> (drug id, classes, half-life in days, mg equivalent to 5 mg prednisone)
+DRUGS = {
+    "paclitaxel": ("paclitaxel", CHEMO, None, None), "taxol": ("paclitaxel", CHEMO, None, None),
+    "oxaliplatin": ("oxaliplatin", CHEMO, None, None), "gemcitabine": ("gemcitabine", CHEMO, None, None),
+    "capecitabine": ("capecitabine", CHEMO, None, None), "docetaxel": ("docetaxel", CHEMO, None, None),
+    "osimertinib": ("osimertinib", TARGETED, 2.0, None), "tagrisso": ("osimertinib", TARGETED, 2.0, None),
+    "lenvatinib": ("lenvatinib", TARGETED, 1.167, None), "sorafenib": ("sorafenib", TARGETED, 2.0, None),
+    "apatinib": ("apatinib", TARGETED, None, None),
+    "pembrolizumab": ("pembrolizumab", MAB, 22.0, None), "keytruda": ("pembrolizumab", MAB, 22.0, None),
+    "bevacizumab": ("bevacizumab", MAB, 20.0, None), "nivolumab": ("nivolumab", MAB, 25.0, None),
+    "trastuzumab": ("trastuzumab", MAB, None, None),
+    "prednisone": ("prednisone", STEROID, None, 5.0), "dexamethasone": ("dexamethasone", STEROID, None, 0.75),
+    "methylprednisolone": ("methylprednisolone", STEROID, None, 4.0),
+    "hydrocortisone": ("hydrocortisone", STEROID, None, 20.0), "budesonide": ("budesonide", STEROID, None, None),
+}
+DRUG_CLASSES = {"chemotherapy": CHEMO, "cytotoxic_chemotherapy": CHEMO, "corticosteroid": STEROID,
+                "monoclonal_antibody": MAB, "small_molecule_targeted_therapy": TARGETED}
+LOCAL_ROUTES = frozenset({"topical", "ocular", "intra_articular", "intranasal", "inhaled"})
+
+INCLUSION = ("I1", "I2", "I3", "I4", "I7a", "I7b", "I7c", "I7d", "I7e", "I8")
+EXCLUSION = ("E1a", "E1b", "E1c", "E5", "E8", "E11", "E14", "E15")
+
+
+class Crit(NamedTuple):
+    id: str
+    outcome: int              # FALSE, UNKNOWN or TRUE
+    reasons: tuple            # ((code, note), ...)
+    missing: tuple            # (fact, ...) that would settle an UNKNOWN
+    causes: tuple             # ("missing", "stale", ...) when UNKNOWN
+
+
+class Result(NamedTuple):
+    verdict: str              # "match", "no_match" or "unknown"
+    deciding: tuple
+    criteria: tuple           # (Crit, ...)
+
+
+# ---- small helpers --------------------------------------------------------------------------------
+
+def _isclose(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+
+
+def _ge(a: float, b: float) -> bool:
+    return a > b or _isclose(a, b)
+
+
+def _le(a: float, b: float) -> bool:
+    return a < b or _isclose(a, b)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.6g}"
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    m = d.month - 1 + n
+    y, m = d.year + m // 12, m % 12 + 1
+    last = (dt.date(y + (m == 12), m % 12 + 1, 1) - DAY).day
+    return dt.date(y, m, min(d.day, last))
+
+
+def _date_le(lo: dt.date, hi: dt.date, b: dt.date) -> int:
+    """Three-valued ``x <= b`` for a date x known to lie in [lo, hi]."""
+    return TRUE if hi <= b else FALSE if lo > b else UNKNOWN
+
+
+def _date_ge(lo: dt.date, hi: dt.date, b: dt.date) -> int:
+    return TRUE if lo >= b else FALSE if hi < b else UNKNOWN
+
+
+def _fact(p: Any, name: str) -> tuple[Any, str | None] | None:
+    v = p.facts.get(name)
+    if v is None:
+        return None
+    if hasattr(v, "value"):
+        return v.value, v.unit
+    return v, None
+
+
+def _unknown(cause: str, fact: str, reasons: tuple = ()) -> tuple:
+    return (UNKNOWN, reasons, (fact,), (cause,))
+
+
+def _combine(parts: list[tuple], truth: int) -> tuple:
+    reasons = tuple(r for part in parts for r in part[1])
+    if truth != UNKNOWN:
+        return (truth, reasons, (), ())
+    miss = tuple(m for part in parts if part[0] == UNKNOWN for m in part[2])
+    causes = tuple(dict.fromkeys(c for part in parts if part[0] == UNKNOWN for c in part[3]))
+    return (UNKNOWN, reasons, miss, causes)
+
+
+# ---- the patient, indexed once -------------------------------------------------------------------
+
+class _Index:
+    __slots__ = ("p", "as_of", "screening", "apheresis", "enrollment", "lab_start", "labs", "conditions",
+                 "unmapped_conditions", "procedures", "unmapped_procedures", "therapies", "age")
+
+    def __init__(self, p: Any, as_of: dt.date):
+        self.p = p
+        self.as_of = as_of
+        a = p.anchors
+        self.screening = a.get("screening", as_of)
+        self.apheresis = a.get("apheresis", as_of)
+        self.enrollment = a.get("enrollment", as_of)
+        self.lab_start = self.screening - dt.timedelta(days=28)
+        labs: dict[str, list] = {}
+        for o in p.observations:
+            aid = ANALYTES.get(o.analyte.lower())
+            if aid is not None:
+                labs.setdefault(aid, []).append(o)
+        for lst in labs.values():
+            if len(lst) > 1:
+                lst.sort(key=lambda o: (o.date is not None, o.date or dt.date.min), reverse=True)
+        self.labs = labs
+        self.conditions = []
+        self.unmapped_conditions = 0
+        for c in p.conditions:
+            hit = (CONDITIONS.get(c.code.lower()) if c.code else None) or \
+                  (CONDITIONS.get(c.name.lower()) if c.name else None)
+            if hit is None:
+                self.unmapped_conditions += 1
+            else:
+                self.conditions.append((c, hit[0], hit[1]))
+        self.procedures = []
+        self.unmapped_procedures = 0
+        for r in p.procedures:
+            hit = (PROCEDURES.get(r.code.lower()) if r.code else None) or \
+                  (PROCEDURES.get(r.name.lower()) if r.name else None)
+            if hit is None:
+                self.unmapped_procedures += 1
+            else:
+                self.procedures.append((r, hit[0], hit[1]))
+        self.therapies = []
+        for t in p.therapies:
+            info = DRUGS.get(t.drug.lower()) if t.drug else None
+            classes = info[1] if info else 0
+            for c in t.classes:
+                classes |= DRUG_CLASSES.get(c.lower(), 0)
+            if classes:
+                self.therapies.append((t, info, classes))
+        b = p.birth_date
+        if b is None or b > as_of:
+            self.age = None
+        else:
+            self.age = as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day))
+
+    def latest(self, aid: str) -> Any:
+        """The result to use, or an UNKNOWN part."""
+        results = self.labs.get(aid)
+        if not results:
+            return _unknown("missing", aid)
+        for o in results:
+            if o.date is None:
+                return _unknown("stale", aid)
+            if o.date <= self.as_of:
+                break
+        else:
+            return _unknown("missing", aid)
+        if o.date < self.lab_start:
+            return _unknown("stale", aid, (("stale", f"latest {aid} result is from {o.date}, before "
+                                                      f"{self.lab_start}"),))
+        return o
+
+
+# ---- predicates -----------------------------------------------------------------------------------
+
+def _bool_fact(ix: _Index, name: str) -> tuple:
+    f = _fact(ix.p, name)
+    if f is None:
+        return _unknown("missing", name)
+    v = f[0]
+    if isinstance(v, str) and v.lower() in ("yes", "true", "no", "false"):
+        v = v.lower() in ("yes", "true")
+    if not isinstance(v, bool):
+        return _unknown("invalid", name)
+    return (TRUE if v else FALSE, (("fact_recorded", f"{name}: {'yes' if v else 'no'}"),), (), ())
+
+
+def _lab_threshold(ix: _Index, aid: str, at_least: bool, threshold: float, unit: str) -> tuple:
+    o = ix.latest(aid)
+    if o.__class__ is tuple:
+        return o
+    f = TO_THRESHOLD_UNIT[aid].get(o.unit)
+    if f is None:
+        return _unknown("invalid", aid)
+    v = o.value * f
+    ok = _ge(v, threshold) if at_least else _le(v, threshold)
+    note = (f"{aid} {_num(v)} {unit} ({_num(o.value)} {o.unit or ''} on {o.date}) "
+            f"{'meets' if ok else 'does not meet'} {'≥' if at_least else '≤'} {_num(threshold)} {unit}")
+    return (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met", note),), (), ())
+
+
+def _lab_uln(ix: _Index, aid: str, times: float) -> tuple:
+    o = ix.latest(aid)
+    if o.__class__ is tuple:
+        return o
+    rr = o.reference_range
+    high = rr.high if rr is not None else None
+    if high is None:
+        return _unknown("missing", aid + ".uln")
+    if rr.unit is not None and rr.unit != o.unit and SAME_UNIT.get(rr.unit, rr.unit) != SAME_UNIT.get(o.unit, o.unit):
+        return _unknown("invalid", aid)  # the feed never sends a range in another unit
+    limit = times * high
+    ok = _le(o.value, limit)
+    unit = o.unit or ""
+    note = (f"{aid} {_num(o.value)} {unit} {'meets' if ok else 'does not meet'} ≤ {_num(times)} x ULN = "
+            f"{_num(limit)} {unit} (ULN {_num(high)} {unit}, {o.date})")
+    return (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met", note),), (), ())
+
+
+def _crcl(ix: _Index) -> tuple:
+    parts = []
+    p = ix.p
+    if p.birth_date is None:
+        parts.append(("missing", "birth_date"))
+    elif ix.age is None:
+        parts.append(("invalid", "birth_date"))
+    creat = ix.latest("creatinine")
+    if creat.__class__ is tuple:
+        parts.append((creat[3][0], creat[2][0]))
+    else:
+        f = TO_THRESHOLD_UNIT["creatinine"].get(creat.unit)
+        if f is None:
+            parts.append(("invalid", "creatinine"))
+        scr = creat.value * (f or 0.0)
+    weight = ix.latest("weight")
+    if weight.__class__ is tuple:
+        parts.append((weight[3][0], weight[2][0]))
+    else:
+        f = TO_THRESHOLD_UNIT["weight"].get(weight.unit)
+        if f is None:
+            parts.append(("invalid", "weight"))
+        kg = weight.value * (f or 0.0)
+    if p.sex is None:
+        parts.append(("missing", "sex"))
+    if parts:
+        return (UNKNOWN, (), tuple(m for _, m in parts), tuple(dict.fromkeys(c for c, _ in parts)))
+    age = ix.age
+    if not (18 <= age <= 120 and kg > 0 and scr > 0):
+        return _unknown("invalid", "crcl")
+    crcl = (140.0 - age) * kg / (72.0 * scr) * (0.85 if p.sex == "female" else 1.0)
+    ok = crcl > 50 and not _isclose(crcl, 50.0)
+    note = (f"crcl {_num(crcl)} mL/min {'meets' if ok else 'does not meet'} > 50 mL/min (Cockcroft-Gault: age "
+            f"{age} y, weight {_num(kg)} kg, creatinine {_num(scr)} mg/dL, {p.sex})")
+    return (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met", note),), (), ())
+
+
+def _absent(ix: _Index, complete: bool, what: str, fact: str) -> tuple:
+    if complete:
+        return (FALSE, (("absent_history_complete", f"no record of {what}; the history is complete"),), (), ())
+    return _unknown("missing", fact)
+
+
+def _exists(ix: _Index, found: list, complete: bool, what: str, fact: str, unmapped: int = 0) -> tuple:
+    trues = tuple(r for t, r in found if t == TRUE)
+    if trues:
+        return (TRUE, trues, (), ())
+    unknowns = tuple(r for t, r in found if t == UNKNOWN)
+    if unknowns:
+        return (UNKNOWN, unknowns, (fact,), ("indeterminate",))
+    res = _absent(ix, complete, what, fact)
+    if unmapped and res[0] == FALSE:
+        return (UNKNOWN, res[1], (fact,), ("invalid",))
+    return res
+
+
+_CODES = ("record_outside_scope", "record_uncertain", "record_found")
+_ENDED = frozenset({"resolved", "inactive", "remission"})
+
+
+def _condition_now(ix: _Index, category: int, what: str) -> tuple:
+    found = []
+    as_of = ix.as_of
+    for c, cid, cats in ix.conditions:
+        if not cats & category:
+            continue
+        if c.status in _ENDED:
+            t = FALSE
+        elif c.end is None:
+            t = TRUE
+        else:
+            t = _date_ge(c.end.earliest, c.end.latest, as_of + DAY)
+        found.append((t, (_CODES[t], f"{c.name or c.code} ({cid}; onset {c.onset}, ended {c.end})")))
+    return _exists(ix, found, ix.p.complete.conditions, what, "condition " + what, ix.unmapped_conditions)
+
+
+def _recent_cardio(ix: _Index) -> tuple:
+    anchor = ix.enrollment
+    start = _add_months(anchor, -6)
+    found = []
+    for c, cid, cats in ix.conditions:
+        if not cats & CARDIO:
+            continue
+        on = c.onset
+        began = _date_le(on.earliest, on.latest, anchor) if on is not None else UNKNOWN
+        if c.end is not None:
+            still = _date_ge(c.end.earliest, c.end.latest, start)
+        elif c.status in _ENDED:
+            still = _date_ge(on.earliest, ix.as_of, start) if on is not None else UNKNOWN
+        else:
+            still = TRUE
+        t = min(began, still)
+        found.append((t, (_CODES[t], f"{c.name or c.code} ({cid}; onset {on}, ended {c.end or c.status})")))
+    what = "acute_myocardial_infarction or unstable_angina or stroke or transient_ischemic_attack"
+    return _exists(ix, found, ix.p.complete.conditions, what, "condition " + what, ix.unmapped_conditions)
+
+
+def _major_surgery(ix: _Index) -> tuple:
+    anchor = ix.apheresis
+    start = anchor - dt.timedelta(days=14)
+    found = []
+    for r, pid, cats in ix.procedures:
+        if not cats & MAJOR_SURGERY:
+            continue
+        d = r.date
+        if d is None:
+            t = UNKNOWN
+        else:
+            t = min(_date_ge(d.earliest, d.latest, start), _date_le(d.earliest, d.latest, anchor))
+        found.append((t, (_CODES[t], f"{r.name or r.code} ({pid}; {d or 'date not recorded'})")))
+    return _exists(ix, found, ix.p.complete.procedures, "major_surgery", "procedure major_surgery",
+                   ix.unmapped_procedures)
+
+
+def _last_dose(ix: _Index, t: Any) -> tuple | None:
+    as_of = ix.as_of
+    if t.ongoing:
+        return as_of, as_of
+    if t.end is not None:
+        e = t.end
+        return e.earliest, (min(e.latest, as_of) if e.earliest <= as_of else e.latest)
+    if t.start is not None:
+        return t.start.earliest, max(as_of, t.start.earliest)
+    return None
+
+
+def _washout(ix: _Index, cls: int, days: int, half_lives: float, what: str) -> tuple:
+    """``therapy <cls> within max(<days> days, <half_lives> half-lives) before apheresis``."""
+    anchor = ix.apheresis
+    found = []
+    for t, info, classes in ix.therapies:
+        if not classes & cls:
+            continue
+        last = _last_dose(ix, t)
+        passes_on = None
+        if last is None:
+            truth, note = UNKNOWN, "no dates recorded"
+        else:
+            began = _date_le(t.start.earliest, t.start.latest, anchor) if t.start is not None else TRUE
+            end_lo, end_hi = last[0] + dt.timedelta(days=days), last[1] + dt.timedelta(days=days)
+            half_life = info[2] if info is not None else None
+            if half_lives and half_life is None:
+                truth = began if end_lo >= anchor else UNKNOWN
+                note = f"last dose {last[0]}; {days} days; half-life unknown"
+            else:
+                if half_lives:
+                    extra = dt.timedelta(days=math.ceil(half_lives * half_life))
+                    end_lo, end_hi = max(end_lo, last[0] + extra), max(end_hi, last[1] + extra)
+                truth = min(began, _date_ge(end_lo, end_hi, anchor))
+                note = f"last dose {last[0]}; the washout ends {end_hi}"
+                if truth == TRUE and not t.ongoing and last[0] == last[1]:
+                    passes_on = end_hi + DAY
+                    note += f"; washout complete on {passes_on}"
+        found.append((truth, (_CODES[truth], f"{t.drug or ', '.join(t.classes)}: {note}")))
+    return _exists(ix, found, ix.p.complete.therapies, what, "therapy " + what)
+
+
+def _steroid_dose(ix: _Index) -> tuple:
+    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis`` (systemic)."""
+    anchor = ix.apheresis
+    start = anchor - dt.timedelta(days=7)
+    best = None
+    uncertain = False
+    reasons = []
+    for t, info, classes in ix.therapies:
+        if not classes & STEROID:
+            continue
+        last = _last_dose(ix, t)
+        if t.start is None or last is None:
+            active = UNKNOWN
+        else:
+            active = min(_date_le(t.start.earliest, t.start.latest, anchor), _date_ge(last[0], last[1], start))
+        if t.route is None:
+            active = min(active, UNKNOWN)
+        elif t.route.strip().lower().replace("-", "_").replace(" ", "_") in LOCAL_ROUTES:
+            active = FALSE
+        if active == FALSE:
+            continue
+        d = t.dose
+        mg = None
+        if d is not None:
+            unit = d.unit.replace(" ", "").lower()
+            if unit in ("mg/day", "mg/d", "mg/24h"):
+                mg = d.value
+            elif unit == "mg" and d.per_day is not None:
+                mg = d.value * d.per_day
+        if mg is not None:
+            eq = info[3] if info is not None else None
+            mg = mg * 5.0 / eq if eq is not None else None
+        if mg is None:
+            uncertain = True
+            reasons.append(("dose_unknown", f"{t.drug}: daily prednisone-equivalent dose cannot be computed"))
+            continue
+        if active == UNKNOWN:
+            uncertain = True
+        reasons.append(("dose_used", f"{t.drug}: {d.value:g} {d.unit}" + (f" x {d.per_day:g}/day" if d.per_day else "")
+                        + f" = {_num(mg)} mg/day prednisone equivalent"))
+        if active == TRUE:
+            best = mg if best is None else max(best, mg)
+    observed = best if best is not None else 0.0
+    ok = _ge(observed, 70.0)
+    if best is None and not reasons:
+        return _absent(ix, ix.p.complete.therapies, "corticosteroid", "daily dose of corticosteroid as prednisone")
+    if uncertain and not ok:
+        return (UNKNOWN, tuple(reasons), ("daily dose of corticosteroid as prednisone",), ("indeterminate",))
+    reasons.append(("threshold_met" if ok else "threshold_not_met",
+                    f"highest daily dose {_num(observed)} mg/day {'meets' if ok else 'does not meet'} ≥ 70 mg/day"))
+    return (TRUE if ok else FALSE, tuple(reasons), (), ())
+
+
+# ---- the trial --------------------------------------------------------------------------------------
+
+def evaluate(p: Any, as_of: dt.date) -> Result:
+    """Every criterion of NCT05621486 (computable part) for patient ``p`` on ``as_of``."""
+    ix = _Index(p, as_of)
+    out = {}
+
+    # I1 consent, I2 age, I3 ECOG, I4 life expectancy
+    out["I1"] = _bool_fact(ix, "consent_signed")
+    if p.birth_date is None:
+        out["I2"] = _unknown("missing", "birth_date")
+    elif ix.age is None:
+        out["I2"] = _unknown("invalid", "birth_date")
+    else:
+        ok = 18 <= ix.age <= 70
+        out["I2"] = (TRUE if ok else FALSE, (("in_range" if ok else "out_of_range",
+                                              f"age {ix.age} years (born {p.birth_date}) {'is' if ok else 'is not'} "
+                                              f"between 18 and 70"),), (), ())
+    f = _fact(p, "ecog")
+    if f is None:
+        out["I3"] = _unknown("missing", "ecog")
+    elif isinstance(f[0], bool) or not isinstance(f[0], (int, float)):
+        out["I3"] = _unknown("invalid", "ecog")
+    else:
+        ok = _le(f[0], 1.0)
+        out["I3"] = (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met",
+                                              f"ECOG {f[0]} {'meets' if ok else 'does not meet'} ≤ 1"),), (), ())
+    f = _fact(p, "life_expectancy")
+    if f is None:
+        out["I4"] = _unknown("missing", "life_expectancy")
+    elif isinstance(f[0], bool) or not isinstance(f[0], (int, float)) or MONTHS_PER.get(f[1] or "month") is None:
+        out["I4"] = _unknown("invalid", "life_expectancy")
+    else:
+        months = f[0] * MONTHS_PER[f[1] or "month"]
+        ok = months > 3 and not _isclose(months, 3.0)
+        out["I4"] = (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met",
+                                              f"life expectancy {_num(months)} months ({f[0]} {f[1] or 'months'}) "
+                                              f"{'meets' if ok else 'does not meet'} > 3 months"),), (), ())
+
+    # I7a-e labs, I8 oxygen saturation
+    parts = [_lab_threshold(ix, "anc", True, 1.5, "10^9/L"), _lab_threshold(ix, "platelets", True, 75.0, "10^9/L")]
+    out["I7a"] = _combine(parts, min(x[0] for x in parts))
+    out["I7b"] = _lab_uln(ix, "total_bilirubin", 1.5)
+    mets = _condition_now(ix, LIVER_METS, "liver_metastases")
+    if mets[0] == TRUE:
+        parts = [_lab_uln(ix, a, 5.0) for a in ("alt", "ast", "alp")]
+        r = _combine(parts, min(x[0] for x in parts))
+        out["I7c"] = (r[0], mets[1] + r[1], r[2], r[3])
+    elif mets[0] == FALSE:
+        parts = [_lab_uln(ix, a, 2.5) for a in ("alt", "ast", "alp")]
+        r = _combine(parts, min(x[0] for x in parts))
+        out["I7c"] = (r[0], mets[1] + r[1], r[2], r[3])
+    else:
+        then = [_lab_uln(ix, a, 5.0) for a in ("alt", "ast", "alp")]
+        other = [_lab_uln(ix, a, 2.5) for a in ("alt", "ast", "alp")]
+        a = _combine(then, min(x[0] for x in then))
+        b = _combine(other, min(x[0] for x in other))
+        if a[0] == b[0] != UNKNOWN:
+            out["I7c"] = (a[0], mets[1] + a[1] + b[1], (), ())
+        else:
+            out["I7c"] = _combine([mets, a, b], UNKNOWN)
+    parts = [_lab_uln(ix, "creatinine", 1.5), _crcl(ix)]
+    out["I7d"] = _combine(parts, max(x[0] for x in parts))
+    parts = [_lab_uln(ix, "inr", 1.5), _lab_uln(ix, "aptt", 1.5)]
+    out["I7e"] = _combine(parts, min(x[0] for x in parts))
+    out["I8"] = _lab_threshold(ix, "spo2", True, 95.0, "%")
+
+    # E1a-c washouts, E5 pregnancy, E8 autoimmune disease, E11 surgery, E14 cardiovascular events, E15 steroids
+    out["E1a"] = _washout(ix, CHEMO, 14, 0.0, "cytotoxic_chemotherapy")
+    out["E1b"] = _washout(ix, TARGETED, 14, 5.0, "small_molecule_targeted_therapy")
+    out["E1c"] = _washout(ix, MAB, 21, 0.0, "monoclonal_antibody")
+    parts = [_bool_fact(ix, "pregnant"), _bool_fact(ix, "breastfeeding")]
+    out["E5"] = _combine(parts, max(x[0] for x in parts))
+    out["E8"] = _condition_now(ix, AUTOIMMUNE, "autoimmune_disease")
+    out["E11"] = _major_surgery(ix)
+    out["E14"] = _recent_cardio(ix)
+    out["E15"] = _steroid_dose(ix)
+
+    criteria = tuple(Crit(cid, *out[cid]) for cid in INCLUSION + EXCLUSION)
+    failed = tuple(c.id for c in criteria[:len(INCLUSION)] if c.outcome == FALSE) + \
+        tuple(c.id for c in criteria[len(INCLUSION):] if c.outcome == TRUE)
+    if failed:
+        return Result("no_match", failed, criteria)
+    open_ = tuple(c.id for c in criteria if c.outcome == UNKNOWN)
+    if open_:
+        return Result("unknown", open_, criteria)
+    return Result("match", (), criteria)
