@@ -11,6 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import VisitError
 
 from . import ast as A
 from .errors import CriteriaSyntaxError, Problem
@@ -407,4 +408,9 @@ setattr(_ToAst, "except", _ToAst.except_)
 
 def to_ast(tree: Tree, text: str, filename: str = "<criteria>") -> A.TrialAst:
     """Transform a parse tree of ``start`` into a :class:`~eligimatch.ast.TrialAst`."""
-    return _ToAst(text, filename).transform(tree)
+    try:
+        return _ToAst(text, filename).transform(tree)
+    except VisitError as exc:  # lark wraps what a rule method raises; ours must reach the caller as is
+        if isinstance(exc.orig_exc, CriteriaSyntaxError):
+            raise exc.orig_exc from None
+        raise
