@@ -17,6 +17,7 @@ __all__ = [
     "UnitError",
     "CatalogError",
     "PatientDataError",
+    "FhirError",
     "Problem",
 ]
 
@@ -87,3 +88,24 @@ class PatientDataError(EligimatchError):
     def __init__(self, message: str, errors: list[dict] | None = None):
         self.errors = errors or []
         super().__init__(message)
+
+
+class FhirError(PatientDataError):
+    """A FHIR document that cannot be read as one patient (:mod:`eligimatch.fhir`).
+
+    Invalid JSON or FHIR, a bundle without a Patient or with several, or the
+    optional ``fhir.resources`` dependency missing.  Where there is one, the
+    place is named: ``resource_type``, ``resource_id``, ``index`` (position of
+    the entry in the bundle, or line of an NDJSON file), ``file`` and ``path``
+    (inside the resource, e.g. ``Observation.valueQuantity.value``).
+    """
+
+    def __init__(self, message: str, errors: list[dict] | None = None, *, resource_type: str | None = None,
+                 resource_id: str | None = None, index: int | None = None, path: str | None = None,
+                 file: str | None = None):
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        self.index = index
+        self.path = path
+        self.file = file
+        super().__init__(message, errors)
