@@ -29,6 +29,7 @@ from .matching import match
 from .parser import Limits
 from .patient import Patient, load_patient
 from .result import CriterionResult, Evidence, MatchResult, MissingFact, Outcome, Verdict
+from .screen import ScreenResult, screen, screen_many
 from .trial import CompiledTrial, TrialOptions
 
 __version__ = "0.1.0"
@@ -50,6 +51,7 @@ __all__ = [
     "Patient",
     "PatientDataError",
     "Policy",
+    "ScreenResult",
     "TrialOptions",
     "UnitError",
     "Verdict",
@@ -57,4 +59,6 @@ __all__ = [
     "load_patient",
     "load_trial",
     "match",
+    "screen",
+    "screen_many",
 ]

@@ -1,0 +1,50 @@
+"""Reading patient documents from files: the one place a file becomes a :class:`~eligimatch.patient.Patient`.
+
+The command line and :func:`eligimatch.screen_many` (when given paths) read
+patients only through :func:`load_patient_file`; accepting another document
+format (a FHIR bundle, say) means teaching this function to recognise it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from .errors import PatientDataError
+from .patient import Patient, load_patient
+
+__all__ = ["load_patient_file", "iter_patient_files", "PATIENT_FILE_LIMIT", "PATIENT_SUFFIXES", "JSONL_SUFFIXES"]
+
+#: A patient document larger than this (bytes) is refused rather than read into memory.
+PATIENT_FILE_LIMIT = 64 * 1024 * 1024
+
+PATIENT_SUFFIXES = (".json",)
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def load_patient_file(path: str | os.PathLike[str]) -> Patient:
+    """Read and validate one patient document (a JSON file).
+
+    Raises :class:`~eligimatch.errors.PatientDataError` whose message starts
+    with the file name and names each bad field's path; ``OSError`` when the
+    file cannot be read.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    if size > PATIENT_FILE_LIMIT:
+        raise PatientDataError(f"{p}: the file is {size} bytes, more than the limit of {PATIENT_FILE_LIMIT}")
+    data = p.read_bytes()
+    try:
+        return load_patient(data)
+    except PatientDataError as exc:
+        raise PatientDataError(f"{p}: {exc}", exc.errors) from None
+
+
+def iter_patient_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """The patient files of a folder (``*.json``), sorted by name, read lazily."""
+    base = Path(folder)
+    for name in sorted(os.listdir(base)):  # names only; the documents are read one at a time
+        p = base / name
+        if p.suffix.lower() in PATIENT_SUFFIXES and p.is_file():
+            yield p

@@ -1,0 +1,512 @@
+"""Screening: one patient against many trials (:func:`screen`), many patients in a stream (:func:`screen_many`).
+
+``screen(patient, trials)`` matches the patient against every trial, indexing
+the patient's records once, and ranks the answers: the trials the patient
+matches, then the unknowns (fewest missing facts first), then the no-matches
+with the criteria that decided them.  It also lists the *next questions*: the
+missing facts, ordered by how many UNKNOWN verdicts wait on each.
+
+``screen_many(patients, trials)`` streams one record per patient, in input
+order, from an iterable of any length (a generator of a million): it reads the
+input only a bounded distance ahead of what has been consumed, runs the matching
+on every core with :class:`concurrent.futures.ProcessPoolExecutor` (each worker
+receives the compiled trials once, through the pool's initializer, and
+recompiles them from their text), and turns a patient that fails validation into
+a :class:`ScreenError` record that names the field paths instead of stopping the
+batch.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import multiprocessing
+import os
+import sys
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .catalogs import Catalogs
+from .errors import EligimatchError, PatientDataError
+from .evaluate import PatientIndex, Policy
+from .logic import Cause
+from .matching import match
+from .patient import Patient, load_patient
+from .result import MatchResult, Verdict
+from .trial import CompiledTrial
+
+__all__ = ["screen", "screen_many", "match_each", "rank", "ScreenResult", "ScreenError", "Question", "FieldProblem",
+           "trial_label", "default_workers"]
+
+ProgressFn = Callable[[int, Union[int, None]], None]
+
+_GROUP = {Verdict.MATCH: 0, Verdict.UNKNOWN: 1, Verdict.NO_MATCH: 2}
+_VERDICT_TEXT = {Verdict.MATCH: "MATCH", Verdict.UNKNOWN: "UNKNOWN", Verdict.NO_MATCH: "NO MATCH"}
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Question(_Out):
+    """A missing fact, and the UNKNOWN verdicts that wait on it."""
+
+    fact: str = Field(description="The fact, lab or history, e.g. 'platelets' or 'condition malignancy'.")
+    detail: str = Field(description="What to find, in words (the first trial's wording).")
+    causes: tuple[Cause, ...] = Field(default=(), description="Why it is unknown: missing, stale, invalid...")
+    trials: tuple[str, ...] = Field(default=(), description="The UNKNOWN trials that need it.")
+    criteria: tuple[str, ...] = Field(default=(), description="'TRIAL:CRITERION' pairs that need it.")
+    settles: int = Field(description="How many UNKNOWN verdicts wait on this fact (len(trials)).")
+    sole: int = Field(description="In how many of them it is the only missing fact: answering it alone settles them.")
+
+
+class ScreenResult(_Out):
+    """One patient screened against many trials: ranked results and the next questions to ask."""
+
+    kind: Literal["result"] = "result"
+    index: int = Field(default=0, description="Position of the patient in the input of screen_many.")
+    source: str | None = Field(default=None, description="Where the patient came from (a file, a line).")
+    patient_id: str | None
+    as_of: _dt.date
+    results: tuple[MatchResult, ...] = Field(
+        description="Matches first, then unknowns (fewest missing facts first), then no-matches; "
+                    "input order among equals.")
+    questions: tuple[Question, ...] = Field(
+        default=(), description="Missing facts, most UNKNOWN verdicts settled first: the next questions "
+                                "to ask the patient or the chart.")
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    def by_verdict(self, verdict: Verdict) -> tuple[MatchResult, ...]:
+        return tuple(r for r in self.results if r.verdict == verdict)
+
+    @property
+    def matches(self) -> tuple[MatchResult, ...]:
+        return self.by_verdict(Verdict.MATCH)
+
+    @property
+    def unknowns(self) -> tuple[MatchResult, ...]:
+        return self.by_verdict(Verdict.UNKNOWN)
+
+    @property
+    def no_matches(self) -> tuple[MatchResult, ...]:
+        return self.by_verdict(Verdict.NO_MATCH)
+
+    @classmethod
+    def build(cls, results: Iterable[MatchResult], *, patient_id: str | None, as_of: _dt.date, index: int = 0,
+              source: str | None = None, warnings: tuple[str, ...] = ()) -> ScreenResult:
+        """Rank ``results`` (one patient's, one per trial) and work out the next questions."""
+        ranked = rank(results)
+        return cls(index=index, source=source, patient_id=patient_id, as_of=as_of, results=ranked,
+                   questions=_questions(ranked), warnings=warnings)
+
+    def explain(self) -> str:
+        """A short summary: one line per trial, best first, then the next questions."""
+        who = self.patient_id or self.source or "(no id)"
+        counts = {v: len(self.by_verdict(v)) for v in Verdict}
+        n = len(self.results)
+        lines = [f"patient {who} on {self.as_of}: {n} trial{'s' if n != 1 else ''} — "
+                 f"{counts[Verdict.MATCH]} match, {counts[Verdict.UNKNOWN]} unknown, "
+                 f"{counts[Verdict.NO_MATCH]} no match"]
+        width = max((len(r.trial_id or "") for r in self.results), default=0)
+        for i, r in enumerate(self.results, 1):
+            line = f"  {i:>2}. {_VERDICT_TEXT[r.verdict]:<8}  {(r.trial_id or ''):<{width}}"
+            if r.title:
+                line += f"  {r.title if len(r.title) <= 60 else r.title[:57] + '...'}"
+            notes = []
+            if r.verdict == Verdict.MATCH:
+                if r.matched_cohorts:
+                    notes.append("cohorts " + ", ".join(r.matched_cohorts))
+                if r.review:
+                    notes.append("investigator to review " + ", ".join(r.review))
+            elif r.verdict == Verdict.UNKNOWN:
+                facts = list(dict.fromkeys(m.fact for m in r.missing))
+                notes.append(f"{len(facts)} fact{'s' if len(facts) != 1 else ''} missing"
+                             + (": " + ", ".join(facts[:6]) + (", ..." if len(facts) > 6 else "") if facts else ""))
+            else:
+                notes.append("decided by " + ", ".join(r.deciding))
+            lines.append(line + ("  — " + "; ".join(notes) if notes else ""))
+        if self.questions:
+            lines.append("next questions (most unknown verdicts settled first):")
+            for i, q in enumerate(self.questions, 1):
+                where = "; ".join(q.criteria[:8]) + ("; ..." if len(q.criteria) > 8 else "")
+                lines.append(f"  {i:>2}. {q.fact}: {q.detail} — {q.settles} trial{'s' if q.settles != 1 else ''} "
+                             f"({where})")
+        if self.warnings:
+            lines.append("warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+class FieldProblem(_Out):
+    path: str = Field(description="Dotted path of the bad field, e.g. 'observations.0.date'; '(document)' for the whole.")
+    message: str
+
+
+class ScreenError(_Out):
+    """A patient of :func:`screen_many` that could not be screened (invalid document, unreadable file)."""
+
+    kind: Literal["error"] = "error"
+    index: int
+    source: str | None = None
+    patient_id: str | None = None
+    message: str
+    errors: tuple[FieldProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return False
+
+    def explain(self) -> str:
+        return self.message
+
+
+# ---- one patient -------------------------------------------------------------------------------
+
+def trial_label(trial: CompiledTrial) -> str:
+    """The trial's id, or its file name without the suffix when the file declares none."""
+    if trial.id:
+        return trial.id
+    return Path(trial.filename).stem if trial.filename and not trial.filename.startswith("<") else "(trial)"
+
+
+def _as_trials(trials: Iterable[CompiledTrial] | CompiledTrial) -> tuple[CompiledTrial, ...]:
+    if isinstance(trials, CompiledTrial):
+        trials = (trials,)
+    out = tuple(trials)
+    for t in out:
+        if not isinstance(t, CompiledTrial):
+            raise TypeError(f"trials must be compiled trials (eligimatch.load_trial / compile_trial), "
+                            f"not {type(t).__name__}")
+    return out
+
+
+def _as_date(d: _dt.date | str | None) -> _dt.date:
+    if d is None:
+        return _dt.date.today()
+    if isinstance(d, _dt.datetime):
+        return d.date()
+    if isinstance(d, _dt.date):
+        return d
+    if isinstance(d, str):
+        return _dt.date.fromisoformat(d)
+    raise TypeError(f"as_of must be a date, not {type(d).__name__}")
+
+
+def _as_patient(item: Any) -> Patient:
+    if isinstance(item, Patient):
+        return item
+    if isinstance(item, (dict, str, bytes)):
+        return load_patient(item)
+    if isinstance(item, bytearray):
+        return load_patient(bytes(item))
+    if isinstance(item, os.PathLike):
+        from .inputs import load_patient_file
+
+        return load_patient_file(item)
+    raise PatientDataError(f"expected a patient document (a Patient, a dict, JSON text or a path), "
+                           f"not {type(item).__name__}")
+
+
+def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial, *, as_of: _dt.date | None = None,
+               anchors: Mapping[str, _dt.date] | None = None,
+               policy: Policy | None = None) -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
+    """``match`` for each trial, in the trials' order, indexing the patient's records once per catalog bundle.
+
+    Returns the results and the warnings about the patient's records (each once).
+    A trial that declares no id gets its file name as ``trial_id``.
+    """
+    as_of = _as_date(as_of)
+    indexes: dict[int, PatientIndex] = {}
+    results = []
+    for trial in _as_trials(trials):
+        cats = trial.catalogs or Catalogs.default()
+        idx = indexes.get(id(cats))
+        if idx is None:
+            idx = indexes[id(cats)] = PatientIndex(patient, cats)
+        r = match(patient, trial, as_of=as_of, anchors=anchors, policy=policy, index=idx)
+        if r.trial_id is None:
+            r = r.model_copy(update={"trial_id": trial_label(trial)})
+        results.append(r)
+    warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
+    return tuple(results), warnings
+
+
+def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
+    """Matches first, then unknowns with the fewest missing facts, then no-matches; input order among equals."""
+    def key(item: tuple[int, MatchResult]) -> tuple[int, int, int]:
+        pos, r = item
+        n_missing = len({m.fact for m in r.missing}) if r.verdict == Verdict.UNKNOWN else 0
+        return (_GROUP[r.verdict], n_missing, pos)
+
+    return tuple(r for _, r in sorted(enumerate(results), key=key))
+
+
+def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
+                anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
+                source: str | None = None) -> ScreenResult:
+    results, warnings = match_each(patient, trials, as_of=as_of, anchors=anchors, policy=policy)
+    return ScreenResult.build(results, patient_id=patient.id, as_of=as_of, index=index, source=source,
+                              warnings=warnings)
+
+
+def _questions(results: Iterable[MatchResult]) -> tuple[Question, ...]:
+    acc: dict[str, dict[str, Any]] = {}
+    for r in results:
+        if r.verdict != Verdict.UNKNOWN:
+            continue
+        label = r.trial_id or "(trial)"
+        facts = list(dict.fromkeys(m.fact for m in r.missing))
+        for m in r.missing:
+            q = acc.setdefault(m.fact, {"detail": m.detail, "causes": {}, "trials": {}, "criteria": {}, "sole": 0,
+                                        "first": len(acc)})
+            q["causes"][Cause(m.cause)] = None
+            if label not in q["trials"]:
+                q["trials"][label] = None
+                if len(facts) == 1:
+                    q["sole"] += 1
+            for cid in m.criteria:
+                q["criteria"][f"{label}:{cid}"] = None
+    qs = [Question(fact=fact, detail=q["detail"], causes=tuple(q["causes"]), trials=tuple(q["trials"]),
+                   criteria=tuple(q["criteria"]), settles=len(q["trials"]), sole=q["sole"])
+          for fact, q in acc.items()]
+    order = {fact: q["first"] for fact, q in acc.items()}
+    qs.sort(key=lambda q: (-q.settles, -q.sole, -len(q.criteria), order[q.fact]))
+    return tuple(qs)
+
+
+def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial] | CompiledTrial, *,
+           as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+           policy: Policy | None = None) -> ScreenResult:
+    """Match one patient against many compiled trials and rank the answers.
+
+    ``patient`` is a :class:`~eligimatch.patient.Patient` or a document for
+    :func:`~eligimatch.load_patient` (a dict or JSON text; raises
+    :class:`~eligimatch.errors.PatientDataError` if it does not validate).
+    ``as_of``, ``anchors`` and ``policy`` mean what they mean for
+    :func:`~eligimatch.match`, and apply to every trial.
+    """
+    p = _as_patient(patient)
+    return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy)
+
+
+# ---- many patients -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs, sent once per worker (trials recompile from their text on unpickling)."""
+
+    trials: tuple[CompiledTrial, ...]
+    as_of: _dt.date
+    anchors: tuple[tuple[str, _dt.date], ...]
+    policy: Policy | None
+
+
+def _guess_id(item: Any) -> str | None:
+    doc = item
+    if isinstance(item, (str, bytes, bytearray)) and len(item) < 1_000_000:
+        try:
+            doc = json.loads(item)
+        except (ValueError, RecursionError):
+            return None
+    if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+        return doc["id"]
+    return None
+
+
+def _error(index: int, source: str | None, item: Any, exc: Exception) -> ScreenError:
+    if isinstance(exc, OSError):
+        where = source or (str(exc.filename) if exc.filename else None)
+        message = f"{where}: cannot read the patient file: {exc.strerror or exc}"
+        return ScreenError(index=index, source=where, message=message)
+    problems = tuple(FieldProblem(path=".".join(str(p) for p in e.get("loc", ())) or "(document)",
+                                  message=str(e.get("msg", "")))
+                     for e in getattr(exc, "errors", None) or ())
+    message = str(exc)
+    if source and not message.startswith(source):
+        message = f"{source}: {message}"
+    return ScreenError(index=index, source=source, patient_id=_guess_id(item), message=message, errors=problems)
+
+
+def _screen_item(job: _Job, index: int, item: Any) -> ScreenResult | ScreenError:
+    source = None
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        source, item = item
+    elif isinstance(item, os.PathLike):
+        source = os.fspath(item)
+    try:
+        patient = _as_patient(item)
+        return _screen_one(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
+                           source=source)
+    except (EligimatchError, OSError) as exc:
+        return _error(index, source, item, exc)
+
+
+_WORKER_JOB: _Job | None = None  # set in worker processes only, by the pool's initializer
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _work(chunk: list[tuple[int, Any]]) -> list[ScreenResult | ScreenError]:
+    assert _WORKER_JOB is not None, "the pool initializer did not run"
+    return [_screen_item(_WORKER_JOB, i, item) for i, item in chunk]
+
+
+def default_workers() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def _mp_context() -> Any:
+    # forkserver: workers start from a clean process, not a fork of a caller that may run threads
+    # (a progress bar, a web server); the default on Linux from Python 3.14.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context()
+
+
+class _Reporter:
+    """Progress: a callback, a rich bar on a terminal's stderr, or nothing."""
+
+    def __init__(self, progress: ProgressFn | bool | None, total: int | None):
+        self.total = total
+        self.fn: ProgressFn | None = None
+        self.bar: Any = None
+        self.task: Any = None
+        if callable(progress):
+            self.fn = progress
+        elif progress is True and sys.stderr is not None and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            columns: list[Any] = [TextColumn("screening"), BarColumn()]
+            columns += [MofNCompleteColumn(), TimeRemainingColumn()] if total is not None else \
+                [TextColumn("{task.completed} patients")]
+            columns.append(TimeElapsedColumn())
+            # never redirect stdout: results may be streaming there
+            self.bar = Progress(*columns, console=Console(stderr=True), transient=False,
+                                redirect_stdout=False, redirect_stderr=False)
+            self.bar.start()
+            self.task = self.bar.add_task("screening", total=total)
+
+    def __call__(self, done: int) -> None:
+        if self.fn is not None:
+            self.fn(done, self.total)
+        elif self.bar is not None:
+            self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
+                as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+                policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                progress: ProgressFn | bool | None = None,
+                mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]:
+    """Screen a stream of patients against ``trials``: one record per patient, in input order.
+
+    Each item of ``patients`` is a :class:`~eligimatch.patient.Patient`, a dict
+    or JSON text (validated here), a path to a patient file (read by the worker
+    with :func:`eligimatch.inputs.load_patient_file`), or a pair ``(source,
+    item)`` where ``source`` names the item's origin (``"batch.jsonl:17"``) in
+    its record.  A patient that does not validate yields a :class:`ScreenError`
+    naming the field paths; the batch goes on.
+
+    ``workers``: processes to use (default: every CPU this process may use);
+    ``workers=1`` runs in this process, without a pool.  The input is read at
+    most ``2 * workers * chunksize`` patients ahead of what the caller has
+    consumed, so memory stays flat for any length of input; a batch that
+    fits in one chunk runs in this process.  ``as_of``
+    defaults to today, fixed once for the whole batch.
+
+    ``progress``: a callable ``f(done, total)`` (total is None when the input
+    has no length), ``True`` for a progress bar on stderr when stderr is a
+    terminal (nothing otherwise), or None.
+
+    Closing the iterator early (``break``, ``.close()``) stops the workers.
+    """
+    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy)
+    if workers is None:
+        workers = default_workers()
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+    if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+        raise ValueError(f"chunksize must be a whole number >= 1, not {chunksize!r}")
+    if isinstance(patients, (str, bytes, dict, Patient)):
+        raise TypeError("screen_many() takes an iterable of patients; for one patient use screen()")
+    total = None
+    if hasattr(patients, "__len__"):
+        try:
+            total = len(patients)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
+    return _stream(iter(patients), job, workers, chunksize, progress, total, mp_context)
+
+
+def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,
+            mp_context: Any) -> Iterator[ScreenResult | ScreenError]:
+    reporter = _Reporter(progress, total)
+    numbered = enumerate(items)
+    try:
+        if workers == 1:
+            for i, item in numbered:
+                record = _screen_item(job, i, item)
+                reporter(i + 1)
+                yield record
+            return
+        # a batch that fits in one chunk is not worth starting processes for
+        first = list(islice(numbered, chunksize + 1))
+        if len(first) <= chunksize:
+            for i, item in first:
+                record = _screen_item(job, i, item)
+                reporter(i + 1)
+                yield record
+            return
+        numbered = chain(first, numbered)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
+                                   initializer=_init_worker, initargs=(job,))
+        try:
+            pending: deque[Future] = deque()
+            limit = 2 * workers
+            exhausted = False
+
+            def submit() -> bool:
+                chunk = list(islice(numbered, chunksize))
+                if not chunk:
+                    return False
+                pending.append(pool.submit(_work, chunk))
+                return True
+
+            while not exhausted and len(pending) < limit:
+                exhausted = not submit()
+            done = 0
+            while pending:
+                records = pending.popleft().result()
+                if not exhausted:
+                    exhausted = not submit()
+                done += len(records)
+                reporter(done)
+                yield from records
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        reporter.close()
