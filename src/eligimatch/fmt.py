@@ -1,0 +1,224 @@
+"""Canonical formatting of a criteria file (``eligimatch fmt``), keeping its comments.
+
+:func:`eligimatch.render.render_trial` writes the canonical text of a trial's
+AST, one header item per line, each criterion as ``- ID "sentence":`` with its
+expression on the next line; it has no comments to write, since the AST holds
+none.  :func:`format_text` puts the file's ``#`` comments back:
+
+* a comment after code on its line stays at the end of the line that now holds
+  that code (the criterion's head, its expression, a header item, a section or
+  cohort header); when several land on one line, all but the last move to their
+  own lines just above it;
+* a comment on a line of its own goes on its own line just above the element
+  that followed it (a header item, a section header, a criterion, a cohort), or
+  above the expression when it stood inside a criterion; comments after the last
+  element end the file.
+
+Blank lines and the layout of long expressions are not kept.  The result is
+verified before it is returned: it parses to the same tree and holds the same
+comments, or :class:`FormatError` is raised and nothing should be written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from lark import Lark, Token
+from lark.exceptions import VisitError
+
+from . import ast as A
+from .errors import EligimatchError
+from .parser import DEFAULT_LIMITS, Limits, grammar_text, parse
+from .render import render_trial
+from .transform import to_ast
+
+__all__ = ["format_text", "FormatError"]
+
+
+class FormatError(EligimatchError):
+    """The file could not be formatted without losing something (a comment); it should be left as it is."""
+
+
+_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "INCLUSION", "EXCLUSION", "COHORT")
+_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs"}
+
+_lock = threading.Lock()
+_scanner: Lark | None = None
+_sink: list[Token] = []
+
+
+def _collect(tok: Token) -> Token:
+    _sink.append(tok)
+    return tok
+
+
+def _scan(text: str) -> list[Token]:
+    """The comments and the structural keywords of ``text``, as the parser's contextual lexer reads them."""
+    global _scanner
+    with _lock:
+        if _scanner is None:
+            _scanner = Lark(grammar_text(), parser="lalr", maybe_placeholders=False,
+                            lexer_callbacks={name: _collect for name in ("COMMENT",) + _KEYWORDS})
+        _sink.clear()
+        try:
+            _scanner.parse(text)
+            return list(_sink)
+        finally:
+            _sink.clear()
+
+
+@dataclass
+class _Element:
+    start: int  # position in the source
+    end: int
+    kind: str  # "header" | "section" | "criterion" | "cohort"
+    line: int = 0  # source line of its start
+    head: int = -1  # output line of its first line
+    body: int = -1  # output line of a criterion's expression
+    criterion: Any = None
+
+
+def _labels(t: A.TrialAst) -> list[tuple[str, Any]]:
+    """What each line of ``render_trial(t)`` holds, in the same order."""
+    out: list[tuple[str, Any]] = []
+    header = [("header", k) for k, present in (("id", t.id is not None), ("title", t.title is not None),
+                                                ("anchors", bool(t.anchors)), ("labs", t.lab_recency is not None))
+              if present]
+    out.extend(header)
+    if header:
+        out.append(("blank", None))
+
+    def sections(criteria: tuple[A.Criterion, ...]) -> None:
+        kind = None
+        for c in criteria:
+            if c.kind != kind:
+                kind = c.kind
+                out.append(("section", c))
+            out.append(("head", c))
+            out.append(("body", c))
+
+    sections(t.criteria)
+    for co in t.cohorts:
+        out.append(("blank", None))
+        out.append(("cohort", co))
+        sections(co.criteria)
+    return out
+
+
+def _tree(text: str, filename: str, limits: Limits) -> A.TrialAst:
+    try:
+        return to_ast(parse(text, filename=filename, limits=limits), text, filename)
+    except VisitError as exc:  # lark wraps what the transformer raises
+        if isinstance(exc.orig_exc, EligimatchError):
+            raise exc.orig_exc from None
+        raise
+
+
+def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEFAULT_LIMITS) -> str:
+    """The canonical text of a criteria file, with its comments kept.
+
+    Raises :class:`~eligimatch.errors.CriteriaError` when the text does not
+    parse, :class:`FormatError` when the comments could not be kept.
+    """
+    trial = _tree(text, filename, limits)
+    canonical = render_trial(trial)
+    if "#" not in text:
+        return canonical
+    tokens = _scan(text)
+    comments = [tok for tok in tokens if tok.type == "COMMENT"]
+    if not comments:
+        return canonical
+    out_lines = canonical.splitlines()
+    labels = _labels(trial)
+    if len(labels) != len(out_lines):
+        raise FormatError(f"{filename}: cannot place the comments in the formatted text; the file is left as it is")
+
+    # where each element of the source went in the output
+    section_line: dict[int, int] = {}  # id(criterion) -> output line of the section header it opens
+    elements: list[_Element] = []
+    by_header: dict[str, int] = {}
+    for i, (kind, obj) in enumerate(labels):
+        if kind == "header":
+            by_header[obj] = i
+        elif kind == "section":
+            section_line[id(obj)] = i
+        elif kind == "head":
+            elements.append(_Element(obj.span.start_pos, obj.span.end_pos, "criterion", obj.span.line, i, i + 1, obj))
+        elif kind == "cohort":
+            elements.append(_Element(obj.span.start_pos, obj.span.start_pos + 1, "cohort", obj.span.line, i))
+    for tok in tokens:
+        if tok.type in _HEADER and _HEADER[tok.type] in by_header:
+            elements.append(_Element(tok.start_pos, tok.end_pos, "header", tok.line, by_header[_HEADER[tok.type]]))
+            del by_header[_HEADER[tok.type]]  # the first, should a header item repeat
+        elif tok.type in ("INCLUSION", "EXCLUSION"):
+            elements.append(_Element(tok.start_pos, tok.end_pos, "section", tok.line))
+    elements.sort(key=lambda e: e.start)
+    # a section header leads to the criterion after it; an empty section is not an element
+    kept: list[_Element] = []
+    for k, e in enumerate(elements):
+        if e.kind == "section":
+            nxt = elements[k + 1] if k + 1 < len(elements) else None
+            if nxt is None or nxt.kind != "criterion":
+                continue
+            e.head = section_line.get(id(nxt.criterion), nxt.head)
+        kept.append(e)
+    elements = kept
+
+    leading: dict[int, list[str]] = {}
+    trailing: dict[int, list[str]] = {}
+    tail: list[str] = []
+    line_starts = [0]
+    for k, ch in enumerate(text):
+        if ch == "\n":
+            line_starts.append(k + 1)
+    for tok in comments:
+        pos, line = tok.start_pos, tok.line
+        body = str(tok).rstrip()
+        before = text[line_starts[line - 1]:pos]
+        if before.strip():  # code before it on its line: the last element that started before it
+            owner = next((e for e in reversed(elements) if e.start < pos), None)
+            if owner is None:  # pragma: no cover - code always belongs to an element
+                tail.append(body)
+                continue
+            # a criterion's head keeps what followed its head; what followed its expression stays with that
+            after_head = owner.kind == "criterion" and (line != owner.line or pos >= owner.end)
+            target = owner.body if after_head else owner.head
+            trailing.setdefault(target, []).append(body)
+            continue
+        inside = next((e for e in elements if e.kind == "criterion" and e.start < pos < e.end), None)
+        if inside is not None:
+            leading.setdefault(inside.body, []).append(body)
+            continue
+        nxt = next((e for e in elements if e.start > pos), None)
+        if nxt is None:
+            tail.append(body)
+        else:
+            leading.setdefault(nxt.head, []).append(body)
+
+    result: list[str] = []
+    for i, line in enumerate(out_lines):
+        indent = line[:len(line) - len(line.lstrip())]
+        lead = list(leading.get(i, ()))
+        trail = trailing.get(i, [])
+        if len(trail) > 1:
+            lead.extend(trail[:-1])
+            trail = trail[-1:]
+        result.extend(indent + c for c in lead)
+        result.append(line + ("  " + trail[0] if trail else ""))
+    if tail:
+        result.append("")
+        result.extend(tail)
+    formatted = "\n".join(result) + "\n"
+
+    # verify: the same tree, the same comments
+    try:
+        again = _tree(formatted, filename, limits)
+    except EligimatchError:
+        again = None
+    kept_comments = Counter(str(t).rstrip() for t in _scan(formatted) if t.type == "COMMENT") if again else None
+    if again != trial or kept_comments != Counter(str(t).rstrip() for t in comments):
+        raise FormatError(f"{filename}: formatting would lose or change something; the file is left as it is")
+    return formatted
