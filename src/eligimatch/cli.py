@@ -1,0 +1,584 @@
+"""The ``eligimatch`` command line.
+
+    eligimatch check TRIAL...                 compile and lint criteria files
+    eligimatch match PATIENT TRIAL...         the readable report for one patient (or --json)
+    eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
+    eligimatch coverage TRIAL...              computable versus judgment-only criteria
+    eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+
+Exit status: 0 success, 1 errors or findings (a criteria file that does not
+compile, a patient that does not validate, a lint finding, a file ``fmt --check``
+would change), 2 usage errors (unknown option, missing file, bad date).
+Errors print like a compiler's (``file:line:col: message``, the line, a caret),
+never as a traceback.  ``main(argv)`` runs in-process and returns the status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import difflib
+import json
+import os
+import re
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator, Sequence, TextIO
+
+from . import __version__
+from .errors import CriteriaError, EligimatchError, PatientDataError
+from .evaluate import Policy
+from .inputs import JSONL_SUFFIXES, PATIENT_SUFFIXES, iter_patient_files, load_patient_file
+from .patient import Patient
+from .result import MatchResult, Verdict
+from .trial import CompiledTrial
+
+__all__ = ["main"]
+
+TRIAL_SUFFIX = ".elig"
+
+
+class UsageError(Exception):
+    """A mistake in the command line itself: exit status 2."""
+
+
+class Failed(Exception):
+    """Errors already printed: exit status 1."""
+
+
+# ---- arguments ---------------------------------------------------------------------------------
+
+def _date(text: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _anchor(text: str) -> tuple[str, _dt.date]:
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise argparse.ArgumentTypeError(f"expected NAME=YYYY-MM-DD, e.g. apheresis=2026-03-10, not {text!r}")
+    return name, _date(value.strip())
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return n
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _add_when(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", type=_date, metavar="DATE",
+                   help="evaluation date, YYYY-MM-DD (default: today)")
+    p.add_argument("--anchor", type=_anchor, action="append", default=[], metavar="NAME=DATE",
+                   help="date of a named anchor (screening, apheresis, ...); repeatable; anchors not given "
+                        "fall back to the evaluation date")
+    p.add_argument("--assume-absent", action="store_true",
+                   help="count a condition, therapy or procedure with no record as absent even where the "
+                        "patient's history is not marked complete (every such verdict says so)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eligimatch", formatter_class=_Formatter,
+        description="Decide whether a patient can enter a clinical trial — match, no match or unknown — "
+                    "and explain every answer.",
+        epilog="examples:\n"
+               "  eligimatch match examples/patients/nct05621486-match.json examples/trials/*.elig "
+               "--as-of 2026-03-01\n"
+               "  eligimatch check examples/trials/\n"
+               "  eligimatch screen patients.jsonl examples/trials/ --format csv --output verdicts.csv\n\n"
+               "exit status: 0 success, 1 errors or findings, 2 usage errors")
+    parser.add_argument("--version", action="version", version=f"eligimatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("check", formatter_class=_Formatter, help="compile and lint criteria files",
+                       description="Compile each criteria file and report its errors, then lint it: "
+                                   "contradictory comparisons, an `or` that is always true, duplicate "
+                                   "criteria, an inclusion equal to an exclusion, `at least N of` N items, "
+                                   "criteria without the protocol's sentence.",
+                       epilog="example:\n  eligimatch check examples/trials/*.elig\n\n"
+                              "exit status: 0 clean, 1 errors or findings, 2 usage errors")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--ignore", action="append", default=[], metavar="CODE",
+                   help="a finding code not to report (e.g. no-text); repeatable")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("match", formatter_class=_Formatter, help="one patient against one or more trials",
+                       description="Match one patient (a JSON file) against each trial and print the readable "
+                                   "report, criterion by criterion; with several trials, a ranked summary "
+                                   "and the next questions to ask follow.",
+                       epilog="example:\n  eligimatch match examples/patients/nct05621486-match.json "
+                              "examples/trials/*.elig --as-of 2026-03-01 --anchor apheresis=2026-03-10\n"
+                              "  eligimatch match patient.json trial.elig --json | jq '.[0].verdict'")
+    p.add_argument("patient", metavar="PATIENT", help="the patient's JSON file")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one result object per trial")
+    _add_when(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("screen", formatter_class=_Formatter, help="many patients against many trials",
+                       description="Screen every patient against every trial, on every core, and write one "
+                                   "row per patient and trial (CSV or JSON lines). A summary per trial goes "
+                                   "to stderr; a patient that does not validate gives an error row, and the "
+                                   "batch goes on.",
+                       epilog="example:\n  eligimatch screen examples/patients/ examples/trials/ --as-of 2026-03-01\n"
+                              "  eligimatch screen batch.jsonl trials/ --format jsonl --output rows.jsonl "
+                              "--workers 8")
+    p.add_argument("patients", metavar="PATIENTS",
+                   help="a folder of patient JSON files, a JSON-lines file (.jsonl, one patient per line) "
+                        "or one JSON file")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="row format (default: csv)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the rows here (default: stdout)")
+    p.add_argument("--workers", type=_workers, metavar="N",
+                   help="processes to use (default: every CPU; 1 runs in this process)")
+    p.add_argument("--chunksize", type=_workers, default=16, metavar="N",
+                   help="patients sent to a worker at a time (default: 16)")
+    _add_when(p)
+    p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
+                       description="For each trial: which criteria eligimatch computes from data, which only "
+                                   "the investigator can decide, and which data each computable criterion "
+                                   "reads.",
+                       epilog="example:\n  eligimatch coverage examples/trials/*.elig\n"
+                              "  eligimatch coverage examples/trials/ --json")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per trial")
+    p.set_defaults(func=cmd_coverage)
+
+    p = sub.add_parser("fmt", formatter_class=_Formatter, help="format criteria files canonically",
+                       description="Rewrite each criteria file in canonical form: one criterion per item, "
+                                   "its expression on the next line, canonical spelling. Comments are kept "
+                                   "(a trailing comment stays on the line of its code; a comment on its own "
+                                   "line stays above what followed it); blank lines and hand-wrapped long "
+                                   "expressions are not. A file is written only when the result parses to "
+                                   "the same criteria with the same comments.",
+                       epilog="example:\n  eligimatch fmt examples/trials/*.elig\n"
+                              "  eligimatch fmt --check examples/trials/   # in CI: exit 1 and a diff if "
+                              "a file would change")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--check", action="store_true", help="change nothing; print a diff and exit 1 if a file "
+                                                        "would change")
+    p.set_defaults(func=cmd_fmt)
+    return parser
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _trial_paths(args: Sequence[str]) -> list[Path]:
+    out: list[Path] = []
+    for a in args:
+        p = Path(a)
+        if p.is_dir():
+            found = sorted(x for x in p.iterdir() if x.suffix == TRIAL_SUFFIX and x.is_file())
+            if not found:
+                raise UsageError(f"{a}: no {TRIAL_SUFFIX} files in this folder")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        elif p.exists():
+            raise UsageError(f"{a}: not a file or a folder")
+        else:
+            raise UsageError(f"{a}: no such file or folder")
+    return out
+
+
+def load_trial_file(path: Path) -> CompiledTrial:
+    """Compile one criteria file; raises :class:`CriteriaError` (or OSError)."""
+    from lark.exceptions import VisitError
+
+    from .compile import load_trial
+
+    try:
+        return load_trial(path)
+    except VisitError as exc:  # lark wraps what its transformer raises; unwrap ours
+        if isinstance(exc.orig_exc, EligimatchError):
+            raise exc.orig_exc from None
+        raise
+
+
+def _load_trials(paths: Sequence[Path]) -> list[CompiledTrial]:
+    """Every trial, reporting every file's errors before giving up."""
+    trials, failed = [], False
+    for p in paths:
+        try:
+            trials.append(load_trial_file(p))
+        except CriteriaError as exc:
+            _err("\n".join(problem.render() for problem in exc.problems))
+            failed = True
+        except OSError as exc:
+            _err(f"{p}: cannot read: {exc.strerror or exc}")
+            failed = True
+    if failed:
+        raise Failed()
+    return trials
+
+
+def _patient(path: str) -> Patient:
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: no such file")
+    if p.is_dir():
+        raise UsageError(f"{path}: a folder; `eligimatch match` takes one patient file "
+                         f"(use `eligimatch screen` for a folder)")
+    try:
+        return load_patient_file(p)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _policy(args: argparse.Namespace) -> Policy | None:
+    return Policy(assume_absent=True) if args.assume_absent else None
+
+
+def _console(file: TextIO) -> Any:
+    from rich.console import Console
+
+    width = None
+    if not file.isatty() and "COLUMNS" not in os.environ:
+        width = 120
+    return Console(file=file, width=width, highlight=False, soft_wrap=False)
+
+
+# ---- check ---------------------------------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .lint import CODES, lint
+
+    unknown_codes = [c for c in args.ignore if c not in CODES]
+    if unknown_codes:
+        raise UsageError(f"unknown finding code {unknown_codes[0]!r}; the codes are {', '.join(CODES)}")
+    paths = _trial_paths(args.trials)
+    errors = findings = 0
+    for p in paths:
+        try:
+            trial = load_trial_file(p)
+        except CriteriaError as exc:
+            print("\n".join(problem.render() for problem in exc.problems))
+            errors += len(exc.problems)
+            continue
+        except OSError as exc:
+            print(f"{p}: cannot read: {exc.strerror or exc}")
+            errors += 1
+            continue
+        for f in lint(trial):
+            if f.code not in args.ignore:
+                print(f.render())
+                findings += 1
+    n = len(paths)
+    _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
+         f"{findings} finding{'s' if findings != 1 else ''}")
+    return 1 if errors or findings else 0
+
+
+# ---- match ---------------------------------------------------------------------------------------
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from .screen import ScreenResult, match_each
+
+    paths = _trial_paths(args.trials)
+    try:
+        patient = _patient(args.patient)
+    except PatientDataError as exc:
+        _err(str(exc))
+        return 1
+    trials = _load_trials(paths)
+    as_of = args.as_of or _dt.date.today()
+    results, warnings = match_each(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args))
+    out = sys.stdout
+    if args.json:
+        out.write("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in results) + "\n]\n")
+        return 0
+    for i, r in enumerate(results):
+        if i:
+            out.write("\n" + "─" * 72 + "\n\n")
+        out.write(r.explain() + "\n")
+    if len(results) > 1:
+        summary = ScreenResult.build(results, patient_id=patient.id, as_of=as_of)
+        out.write("\n" + "═" * 72 + "\n" + summary.explain() + "\n")
+    return 0
+
+
+# ---- screen --------------------------------------------------------------------------------------
+
+def _patient_items(path: str) -> Iterator[Any]:
+    """Items for :func:`screen_many`: paths (read by the workers) or ``(source, line)`` pairs."""
+    p = Path(path)
+    if p.is_dir():
+        yield from iter_patient_files(p)
+    elif p.suffix.lower() in JSONL_SUFFIXES:
+        with p.open("r", encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if line.strip():
+                    yield (f"{p}:{lineno}", line)
+    else:
+        yield p
+
+
+_COLUMNS = ("patient", "source", "trial", "verdict", "rank", "deciding", "missing", "matched_cohorts", "error")
+
+
+def _rows(record: Any, order: dict[str, int]) -> Iterator[dict[str, Any]]:
+    if not record.ok:
+        yield {"patient": record.patient_id or "", "source": record.source or "", "trial": "", "verdict": "error",
+               "rank": "", "deciding": [], "missing": "", "missing_facts": [], "matched_cohorts": [],
+               "error": record.message, "errors": [e.model_dump() for e in record.errors]}
+        return
+    ranked = list(enumerate(record.results, 1))
+    ranked.sort(key=lambda x: order.get(x[1].trial_id or "", len(order)))
+    for rank, r in ranked:
+        facts = list(dict.fromkeys(m.fact for m in r.missing))
+        yield {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
+               "verdict": r.verdict.value, "rank": rank, "deciding": list(r.deciding), "missing": len(facts),
+               "missing_facts": facts, "matched_cohorts": list(r.matched_cohorts), "error": ""}
+
+
+class _Sink:
+    def __init__(self, fmt: str, out: TextIO):
+        self.fmt = fmt
+        self.out = out
+        self.writer = None
+        if fmt == "csv":
+            self.writer = csv.writer(out, lineterminator="\n")
+            self.writer.writerow(_COLUMNS)
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.writer is not None:
+            self.writer.writerow([";".join(v) if isinstance(v, list) else v for v in (row[c] for c in _COLUMNS)])
+        else:
+            if row["verdict"] != "error":
+                row = {k: v for k, v in row.items() if k not in ("error", "errors")}
+            self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    from .screen import screen_many, trial_label
+
+    src = Path(args.patients)
+    if not src.exists():
+        raise UsageError(f"{args.patients}: no such file or folder")
+    if src.is_file() and src.suffix.lower() not in JSONL_SUFFIXES + PATIENT_SUFFIXES:
+        raise UsageError(f"{args.patients}: give a folder of .json files, a .jsonl file or a .json file")
+    paths = _trial_paths(args.trials)
+    trials = _load_trials(paths)
+    labels = [trial_label(t) for t in trials]
+    order = {label: i for i, label in reversed(list(enumerate(labels)))}
+    counts: dict[str, Counter[str]] = {label: Counter() for label in labels}
+    errors: list[str] = []
+    n_patients = 0
+    out_path = Path(args.output) if args.output else None
+    fh: TextIO
+    if out_path is not None:
+        try:
+            fh = out_path.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        fh = sys.stdout
+    try:
+        sink = _Sink(args.format, fh)
+        records = screen_many(_patient_items(args.patients), trials, as_of=args.as_of or _dt.date.today(),
+                              anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
+                              chunksize=args.chunksize, progress=True)
+        for record in records:
+            n_patients += 1
+            if not record.ok:
+                errors.append(record.message)
+            else:
+                for r in record.results:
+                    counts.setdefault(r.trial_id or "", Counter())[r.verdict.value] += 1
+            for row in _rows(record, order):
+                sink.write(row)
+    finally:
+        if out_path is not None:
+            fh.close()
+        else:
+            fh.flush()
+    _summary(counts, n_patients, errors)
+    return 1 if errors else 0
+
+
+def _summary(counts: dict[str, Counter[str]], n_patients: int, errors: list[str]) -> None:
+    from rich.table import Table
+
+    console = _console(sys.stderr)
+    table = Table(title=f"{n_patients} patient{'s' if n_patients != 1 else ''} screened", title_justify="left")
+    table.add_column("trial")
+    for v, head in ((Verdict.MATCH, "match"), (Verdict.UNKNOWN, "unknown"), (Verdict.NO_MATCH, "no match")):
+        table.add_column(head, justify="right")
+    for label, c in counts.items():
+        table.add_row(label, str(c[Verdict.MATCH.value]), str(c[Verdict.UNKNOWN.value]),
+                      str(c[Verdict.NO_MATCH.value]))
+    console.print(table)
+    if errors:
+        console.print(f"{len(errors)} patient{'s' if len(errors) != 1 else ''} could not be screened "
+                      f"(error rows in the output):", markup=False)
+        for e in errors[:20]:
+            console.print("  " + e.replace("\n", "\n  "), markup=False)
+        if len(errors) > 20:
+            console.print(f"  ... and {len(errors) - 20} more", markup=False)
+
+
+# ---- coverage ------------------------------------------------------------------------------------
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .coverage import coverage
+
+    trials = _load_trials(_trial_paths(args.trials))
+    reports = [coverage(t) for t in trials]
+    if args.json:
+        sys.stdout.write("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in reports) + "\n]\n")
+        return 0
+    console = _console(sys.stdout)
+    for rep in reports:
+        name = rep.trial_id or Path(rep.filename or "").stem
+        table = Table(title=f"{name}" + (f" — {rep.title}" if rep.title else ""), title_justify="left",
+                      show_lines=False)
+        table.add_column("criterion", no_wrap=True)
+        table.add_column("kind")
+        table.add_column("decided by")
+        table.add_column("needs")
+        for c in rep.criteria:
+            by = "judgment" if c.judgment else ("data + judgment" if c.partly_judgment else "data")
+            cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
+            table.add_row(cid, c.kind, by, "; ".join(c.needs), style="dim" if c.judgment else None)
+        console.print(table)
+        console.print(f"{name}: {rep.total} criteria, {rep.computable} computable "
+                      f"({rep.fraction:.0%}), {rep.judgment} judgment only"
+                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else ""), markup=False)
+        console.print()
+    if len(reports) > 1:
+        table = Table(title="coverage", title_justify="left")
+        for head in ("trial", "criteria", "computable", "judgment only", "computable %"):
+            table.add_column(head, justify="left" if head == "trial" else "right")
+        for rep in reports:
+            table.add_row(rep.trial_id or Path(rep.filename or "").stem, str(rep.total), str(rep.computable),
+                          str(rep.judgment), f"{rep.fraction:.0%}")
+        console.print(table)
+    return 0
+
+
+# ---- fmt -----------------------------------------------------------------------------------------
+
+def _write_atomically(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from .fmt import format_text
+
+    paths = _trial_paths(args.trials)
+    failed = changed = 0
+    for p in paths:
+        try:
+            data = p.read_bytes()
+            text = data.decode("utf-8")
+        except OSError as exc:
+            _err(f"{p}: cannot read: {exc.strerror or exc}")
+            failed += 1
+            continue
+        except UnicodeDecodeError:
+            _err(f"{p}: not valid UTF-8 text; left as it is")
+            failed += 1
+            continue
+        try:
+            formatted = format_text(text, filename=str(p))
+        except CriteriaError as exc:
+            _err("\n".join(problem.render() for problem in exc.problems))
+            failed += 1
+            continue
+        except EligimatchError as exc:
+            _err(str(exc))
+            failed += 1
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.check:
+            diff = difflib.unified_diff(text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                                        fromfile=f"{p} (now)", tofile=f"{p} (formatted)")
+            sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
+        else:
+            try:
+                _write_atomically(p, formatted)
+            except OSError as exc:
+                _err(f"{p}: cannot write: {exc.strerror or exc}")
+                failed += 1
+                continue
+            _err(f"reformatted {p}")
+    n = len(paths)
+    if args.check:
+        _err(f"{changed} of {n} file{'s' if n != 1 else ''} would be reformatted")
+        return 1 if changed or failed else 0
+    return 1 if failed else 0
+
+
+# ---- entry point ---------------------------------------------------------------------------------
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, 1 or 2)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        _err(f"eligimatch {args.command}: error: {exc}")
+        return 2
+    except Failed:
+        return 1
+    except CriteriaError as exc:
+        _err("\n".join(problem.render() for problem in exc.problems))
+        return 1
+    except EligimatchError as exc:
+        _err(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly, and keep Python from complaining at exit
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
+    except Exception as exc:  # a bug: say so in one line, not with a traceback
+        _err(f"eligimatch {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+             f"This is a bug in eligimatch; please report it with the command you ran.")
+        return 1
