@@ -432,19 +432,23 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
 
 
 def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDosePred) -> tuple:
-    """All exposure to the selected drugs over [anchor - duration, anchor] is at one daily dose."""
+    """Each selected drug taken over [anchor - duration, anchor] is taken at one daily dose throughout.
+
+    Doses are compared per drug: hydroxychloroquine 400 mg/day with mycophenolate 2000 mg/day is two
+    stable doses, not a change; and every drug taken in the window must cover all of it.
+    """
     what = " or ".join(selectors)
     fact = f"stable dose of {what}"
     anchor = ctx.anchor(pred.anchor)
     start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
-    doses: set[float] = set()
-    covering = F
+    doses: dict[str, set[float]] = {}  # per drug
+    covers: dict[str, bool] = {}
     uncertain = False
     evidence = []
     found = False
     for i, kind_t in _matching_therapies(ctx, selectors, ()):
         found = True
-        rec, _ = ctx.index.therapies[i]
+        rec, drug_id = ctx.index.therapies[i]
         active = _and(kind_t, _active_in(ctx, rec, start, anchor))
         if active == F:
             continue
@@ -456,13 +460,15 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
         if active == U or mg is None:
             uncertain = True
             continue
-        doses.add(round(mg, 6))
-        if rec.start is not None and rec.start.latest <= start:
-            covering = T
+        key = drug_id or label
+        doses.setdefault(key, set()).add(round(mg, 6))
+        covers[key] = covers.get(key, False) or (rec.start is not None and rec.start.latest <= start)
     if not found:
         return _absence(ctx, "therapies", what, fact)
-    if len(doses) > 1:
-        evidence.append(ev(fact, "dose_changed", f"the daily dose changed between {start} and {anchor}"))
+    changed = [k for k, d in doses.items() if len(d) > 1]
+    if changed:
+        evidence.append(ev(fact, "dose_changed", f"the daily dose of {', '.join(changed)} changed between {start} "
+                                                 f"and {anchor}"))
         return (F, NOFLAG, (), tuple(evidence))
     if uncertain:
         return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"doses and dates of {what} from {start} to {anchor}",
@@ -470,6 +476,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     if not doses:
         evidence.append(ev(fact, "not_exposed", f"no {what} between {start} and {anchor}"))
         return (F, NOFLAG, (), tuple(evidence))
-    evidence.append(ev(fact, "dose_stable" if covering == T else "dose_started_late",
-                       f"one daily dose since {start}" if covering == T else f"started after {start}"))
-    return (covering, NOFLAG, (), tuple(evidence))
+    late = [k for k in doses if not covers[k]]
+    evidence.append(ev(fact, "dose_started_late" if late else "dose_stable",
+                       f"{', '.join(late)} started after {start}" if late else f"one daily dose since {start}"))
+    return (F if late else T, NOFLAG, (), tuple(evidence))
