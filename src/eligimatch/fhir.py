@@ -646,6 +646,7 @@ class _Mapper:
         self.by_url: dict[str, _Item] = {}
         self.by_key: dict[tuple[str, str], _Item] = {}
         self.patient_item: _Item | None = None
+        self.medication_users: dict[int, list[str]] = {}
 
     # ---- report helpers
     def add(self, outcome: str, item: _Item, reason: str, codes: tuple[str, ...] = (), target: str | None = None,
@@ -782,6 +783,8 @@ class _Mapper:
                 continue
             if item.rtype == "Patient":
                 continue
+            if item.rtype == "Medication":
+                continue  # reported after the records that may reference it
             handler = handlers.get(item.rtype)
             if handler is None:
                 self.unmapped_type(item)
@@ -792,6 +795,15 @@ class _Mapper:
             if not self.belongs(item, subject, "subject"):
                 continue
             handler(item)
+        for item in self.items:
+            if item.rtype == "Medication" and item.raw is not None and item.usable:
+                users = self.medication_users.get(id(item))
+                if users:
+                    self.add("mapped", item, "a medication definition, read through the record(s) that reference it",
+                             _code_labels(item.model.code) if item.model is not None else (),
+                             target="therapies via " + ", ".join(users))
+                else:
+                    self.add("unmapped", item, "a medication definition no mapped record references")
         facts = self.choose_facts()
         complete = self.completeness()
         try:
@@ -874,6 +886,12 @@ class _Mapper:
                      + ", ".join(sorted(a.id for a in analytes)), _code_labels(o.code))
             return
         if not analytes:
+            score = self.score_by_name(o.code) if not loincs or not self.analytes_of(loincs) else None
+            if score is not None:
+                if self.observation_value(item, o, score, when, date_note, None):
+                    self.add("note", item, f"{score.id} mapped by its name {_first_name(o.code)!r}: a clinical "
+                                           "score, which the analyte catalog knows by name, not by LOINC code")
+                return
             components = [c for c in (o.component or ()) if c.code is not None]
             if components:
                 self.observation_components(item, o, components, when, date_note)
@@ -902,6 +920,15 @@ class _Mapper:
             if a is not None:
                 found[a.id] = a
         return list(found.values())
+
+    def score_by_name(self, cc: Any) -> Any:
+        """A clinical score named by the code's text or display (labs and vitals need a LOINC code:
+        a lab name does not say the specimen, "creatinine" may be urine creatinine)."""
+        for name in _names(cc):
+            a = self.cat.analytes.resolve(name)
+            if a is not None and a.kind == "score":
+                return a
+        return None
 
     def obs_date(self, o: Any) -> tuple[_dt.date | None, str | None]:
         if o.effectiveDateTime is not None:
@@ -1192,10 +1219,11 @@ class _Mapper:
                     concept, code, display = other, other_code, other_display
             name = getattr(cc, "text", None) or display or concept.name
             return concept, code, name.strip(), ""
+        why = "none of its codes is in the catalog" if _codings(cc) else "it has no code"
         for name in _names(cc):
             concept = catalog.resolve(name)
             if concept is not None:
-                return concept, None, name, f" (by its name {name!r}: no code of it is in the catalog)"
+                return concept, None, name, f" (by its name {name!r}: {why})"
         return None, None, None, ""
 
     def cond_onset(self, c: Any) -> tuple[Any, str | None]:
@@ -1329,8 +1357,9 @@ class _Mapper:
                     return contained.code, None
             return None, f"contained medication {reference} not found"
         target = self.resolve(reference, item)
-        if target is None or target.rtype != "Medication" or target.model is None:
-            return None, f"medicationReference {reference} is not a Medication in the input"
+        if target is None or target.rtype != "Medication" or target.model is None or not target.usable:
+            return None, f"medicationReference {reference} is not a usable Medication in the input"
+        self.medication_users.setdefault(id(target), []).append(f"{item.rtype}/{item.rid or item.where}")
         return target.model.code, f"medication read from {target.where} (Medication/{target.rid})"
 
     def drugs_of(self, cc: Any) -> tuple[list, str]:
@@ -1478,8 +1507,9 @@ class _Mapper:
                 except UnitError:
                     continue
         if value is None or unit is None:
-            notes.append(f"the dose {q.value} {code or text or ''} has no value or no unit eligimatch can read "
-                         "(e.g. tablets): none recorded".replace("  ", " "))
+            shown = f"{q.value} {code or text or '(no unit)'}"
+            notes.append(f"the dose {shown} is not an amount in a unit eligimatch can read (tablets, puffs...): "
+                         "none recorded")
             return None
         try:
             return Dose(value=value, unit=unit, per_day=per_day)
