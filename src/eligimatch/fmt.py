@@ -32,7 +32,7 @@ from lark.exceptions import VisitError
 from . import ast as A
 from .errors import EligimatchError
 from .parser import DEFAULT_LIMITS, Limits, grammar_text, parse
-from .render import render_trial
+from .render import render_expr, render_trial
 from .transform import to_ast
 
 __all__ = ["format_text", "FormatError"]
@@ -41,6 +41,9 @@ __all__ = ["format_text", "FormatError"]
 class FormatError(EligimatchError):
     """The file could not be formatted without losing something (a comment); it should be left as it is."""
 
+
+#: Expressions longer than this many columns are broken at their top `or`/`and` (or `if`/`then`/`else`).
+WIDTH = 100
 
 _KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "INCLUSION", "EXCLUSION", "COHORT")
 _HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs"}
@@ -117,7 +120,24 @@ def _tree(text: str, filename: str, limits: Limits) -> A.TrialAst:
         raise
 
 
-def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEFAULT_LIMITS) -> str:
+def _wrap(expr: Any, indent: str, width: int) -> list[str]:
+    """The expression on one line, or, when that is too long, one operand of its top `or`/`and`
+    (or one part of its `if`) per line."""
+    one = render_expr(expr)
+    if len(indent) + len(one) <= width:
+        return [indent + one]
+    if isinstance(expr, (A.Or, A.And)) and expr.style in ("or", "and"):
+        prec = 1 if isinstance(expr, A.Or) else 2  # as render_expr binds them
+        parts = [render_expr(item, prec) for item in expr.items]
+        return [indent + parts[0]] + [f"{indent}{expr.style} {part}" for part in parts[1:]]
+    if isinstance(expr, A.IfThenElse):
+        return [f"{indent}if {render_expr(expr.cond)}", f"{indent}then {render_expr(expr.then)}",
+                f"{indent}else {render_expr(expr.otherwise)}"]
+    return [indent + one]
+
+
+def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEFAULT_LIMITS,
+                width: int = WIDTH) -> str:
     """The canonical text of a criteria file, with its comments kept.
 
     Raises :class:`~eligimatch.errors.CriteriaError` when the text does not
@@ -125,12 +145,8 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
     """
     trial = _tree(text, filename, limits)
     canonical = render_trial(trial)
-    if "#" not in text:
-        return canonical
     tokens = _scan(text)
     comments = [tok for tok in tokens if tok.type == "COMMENT"]
-    if not comments:
-        return canonical
     out_lines = canonical.splitlines()
     labels = _labels(trial)
     if len(labels) != len(out_lines):
@@ -166,51 +182,74 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
             e.head = section_line.get(id(nxt.criterion), nxt.head)
         kept.append(e)
     elements = kept
+    source_line_of = {e.head: e.line for e in elements}
 
-    leading: dict[int, list[str]] = {}
-    trailing: dict[int, list[str]] = {}
-    tail: list[str] = []
+    # where each comment goes: (text, its source line)
+    leading: dict[int, list[tuple[str, int]]] = {}
+    trailing: dict[int, list[tuple[str, int]]] = {}
+    tail: list[tuple[str, int]] = []
     line_starts = [0]
     for k, ch in enumerate(text):
         if ch == "\n":
             line_starts.append(k + 1)
     for tok in comments:
         pos, line = tok.start_pos, tok.line
-        body = str(tok).rstrip()
+        item = (str(tok).rstrip(), line)
         before = text[line_starts[line - 1]:pos]
         if before.strip():  # code before it on its line: the last element that started before it
             owner = next((e for e in reversed(elements) if e.start < pos), None)
             if owner is None:  # pragma: no cover - code always belongs to an element
-                tail.append(body)
+                tail.append(item)
                 continue
             # a criterion's head keeps what followed its head; what followed its expression stays with that
             after_head = owner.kind == "criterion" and (line != owner.line or pos >= owner.end)
             target = owner.body if after_head else owner.head
-            trailing.setdefault(target, []).append(body)
+            trailing.setdefault(target, []).append(item)
             continue
         inside = next((e for e in elements if e.kind == "criterion" and e.start < pos < e.end), None)
         if inside is not None:
-            leading.setdefault(inside.body, []).append(body)
+            leading.setdefault(inside.body, []).append(item)
             continue
         nxt = next((e for e in elements if e.start > pos), None)
         if nxt is None:
-            tail.append(body)
+            tail.append(item)
         else:
-            leading.setdefault(nxt.head, []).append(body)
+            leading.setdefault(nxt.head, []).append(item)
 
+    src_lines = text.splitlines()
     result: list[str] = []
+
+    def blank() -> None:
+        if result and result[-1] != "":
+            result.append("")
+
+    def blank_before(line: int) -> bool:  # a blank line above it in the source is kept
+        return 1 < line <= len(src_lines) + 1 and not src_lines[line - 2].strip()
+
     for i, line in enumerate(out_lines):
+        if labels[i][0] == "blank":
+            blank()
+            continue
         indent = line[:len(line) - len(line.lstrip())]
         lead = list(leading.get(i, ()))
         trail = trailing.get(i, [])
         if len(trail) > 1:
             lead.extend(trail[:-1])
             trail = trail[-1:]
-        result.extend(indent + c for c in lead)
-        result.append(line + ("  " + trail[0] if trail else ""))
-    if tail:
-        result.append("")
-        result.extend(tail)
+        for comment, at in lead:
+            if blank_before(at) and labels[i][0] != "body":
+                blank()
+            result.append(indent + comment)
+        if i in source_line_of and blank_before(source_line_of[i]):
+            blank()
+        body = _wrap(labels[i][1].expr, indent, width) if labels[i][0] == "body" else [line]
+        if trail:
+            body[-1] += "  " + trail[0][0]
+        result.extend(body)
+    for comment, at in tail:
+        if blank_before(at):
+            blank()
+        result.append(comment)
     formatted = "\n".join(result) + "\n"
 
     # verify: the same tree, the same comments

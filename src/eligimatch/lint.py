@@ -17,8 +17,9 @@
 Two criteria are compared when they can apply to the same patient together:
 both general, both in one cohort, or one general and one in a cohort (two
 cohorts are alternatives, so the same criterion in each is not a duplicate).
-Criteria that are only ``judgment`` are never duplicates: their meaning is
-in their sentence.
+Criteria with a ``judgment`` anywhere in them are never duplicates: what the
+investigator judges is in their sentence (``if X then judgment else true``
+twice may ask two different questions).
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ class _Linter:
     def pairs(self, scoped: list[tuple[str | None, A.Criterion]]) -> None:
         seen: dict[Any, list[tuple[str | None, A.Criterion]]] = {}
         for cohort, c in scoped:
-            if _judgment_only(c.expr):
+            if _has_judgment(c.expr):
                 continue
             try:
                 earlier = seen.setdefault(c.expr, [])
@@ -431,10 +432,8 @@ def _walk(node: Any) -> Iterator[Any]:
             stack.extend((n.otherwise, n.then, n.cond))
 
 
-def _judgment_only(expr: Any) -> bool:
-    nodes = list(_walk(expr))
-    logic = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment)
-    return all(isinstance(x, logic) for x in nodes)
+def _has_judgment(expr: Any) -> bool:
+    return any(isinstance(x, A.Judgment) for x in _walk(expr))
 
 
 def lint(trial: CompiledTrial) -> list[Finding]:

@@ -313,6 +313,13 @@ class _Job:
 
 def _guess_id(item: Any) -> str | None:
     doc = item
+    if isinstance(item, os.PathLike):
+        try:
+            if os.path.getsize(item) >= 1_000_000:
+                return None
+            doc = item = Path(item).read_bytes()
+        except OSError:
+            return None
     if isinstance(item, (str, bytes, bytearray)) and len(item) < 1_000_000:
         try:
             doc = json.loads(item)

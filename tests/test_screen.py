@@ -1,0 +1,188 @@
+"""screen() ranks one patient's trials and orders the next questions; screen_many() streams, in order, lazily."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import eligimatch
+from eligimatch import Verdict, screen, screen_many
+from eligimatch.screen import ScreenError, ScreenResult
+
+AS_OF = dt.date(2026, 3, 1)
+
+
+def trial(tid: str, *criteria: str):
+    lines = [f'trial "{tid}"', "inclusion:"]
+    lines += [f'  - I{i} "criterion {i}": {c}' for i, c in enumerate(criteria, 1)]
+    return eligimatch.compile_trial("\n".join(lines) + "\n", filename=f"{tid}.elig")
+
+
+@pytest.fixture(scope="module")
+def trials():
+    return [
+        trial("A_match", "age >= 18 years"),
+        trial("B_nomatch", "age <= 30 years", "ecog <= 1"),
+        trial("C_unknown2", "platelets >= 100 x10^9/L", "hemoglobin >= 90 g/L"),
+        trial("D_unknown1", "platelets >= 100 x10^9/L"),
+        trial("E_match", "ecog <= 1"),
+    ]
+
+
+PATIENT = {"id": "P", "birth_date": "1961-06-30", "sex": "female", "facts": {"ecog": 1}}
+
+
+def test_ranking_matches_then_unknowns_by_fewest_missing_then_no_matches(trials):
+    r = screen(PATIENT, trials, as_of=AS_OF)
+    assert isinstance(r, ScreenResult)
+    assert [x.trial_id for x in r.results] == ["A_match", "E_match", "D_unknown1", "C_unknown2", "B_nomatch"]
+    assert [x.verdict for x in r.results] == [Verdict.MATCH, Verdict.MATCH, Verdict.UNKNOWN, Verdict.UNKNOWN,
+                                              Verdict.NO_MATCH]
+    assert r.no_matches[0].deciding == ("I1",)  # the no-match carries its deciding criteria
+    assert [x.trial_id for x in r.matches] == ["A_match", "E_match"]
+
+
+def test_ranking_does_not_depend_on_input_order(trials):
+    forward = screen(PATIENT, trials, as_of=AS_OF)
+    backward = screen(PATIENT, list(reversed(trials)), as_of=AS_OF)
+    # groups and missing counts decide; input order only breaks ties (the two matches)
+    assert [x.trial_id for x in backward.results] == ["E_match", "A_match", "D_unknown1", "C_unknown2",
+                                                      "B_nomatch"]
+    assert [x.trial_id for x in forward.results][2:] == [x.trial_id for x in backward.results][2:]
+
+
+def test_missing_facts_ordered_by_unknown_verdicts_they_settle():
+    ts = [
+        trial("U1", "platelets >= 100 x10^9/L", "hemoglobin >= 90 g/L"),
+        trial("U2", "platelets >= 100 x10^9/L"),
+        trial("U3", "hemoglobin >= 90 g/L", "total_bilirubin <= 1.5 x ULN"),
+        trial("U4", "total_bilirubin <= 1.5 x ULN", "alt <= 3 x ULN", "ast <= 3 x ULN"),
+        trial("M", "ecog <= 1"),
+    ]
+    r = screen(PATIENT, ts, as_of=AS_OF)
+    facts = [q.fact for q in r.questions]
+    # platelets: 2 trials, alone in U2; hemoglobin: 2 trials, alone in none; total_bilirubin: 2, none;
+    # hemoglobin before total_bilirubin: as many criteria each -> first seen in rank order (U1 before U3)
+    assert facts[:3] == ["platelets", "hemoglobin", "total_bilirubin"]
+    assert set(facts[3:]) == {"alt", "ast"}
+    q = r.questions[0]
+    assert q.settles == 2 and q.sole == 1
+    assert q.trials == ("U2", "U1") and q.criteria == ("U2:I1", "U1:I1")  # in the results' rank order
+    assert all(a.settles >= b.settles for a, b in zip(r.questions, r.questions[1:]))
+    assert "next questions" in r.explain()
+
+
+def test_screen_result_is_json_and_explains(trials):
+    r = screen(json.dumps(PATIENT), trials, as_of=AS_OF)
+    data = json.loads(r.model_dump_json())
+    assert data["kind"] == "result" and data["patient_id"] == "P"
+    assert [x["trial_id"] for x in data["results"]][:2] == ["A_match", "E_match"]
+    text = r.explain()
+    assert "2 match, 2 unknown, 1 no match" in text
+    assert "decided by I1" in text
+
+
+def test_screen_rejects_an_invalid_patient_with_field_paths(trials):
+    with pytest.raises(eligimatch.PatientDataError, match="birth_date"):
+        screen({"birth_date": "1961-13-01"}, trials, as_of=AS_OF)
+
+
+def _patients(n: int, bad: frozenset[int] = frozenset()):
+    for i in range(n):
+        if i in bad:
+            yield {"id": f"P{i}", "birth_date": "1961-06-30", "observations": [{"analyte": "anc", "value": "lots"}]}
+        else:
+            yield {"id": f"P{i}", "birth_date": f"{1950 + i * 4}-06-30", "sex": "female",
+                   "facts": {"ecog": i % 3}}
+
+
+def test_screen_many_with_two_workers_equals_one_worker_in_order(trials):
+    serial = list(screen_many(_patients(11, frozenset({4})), trials, as_of=AS_OF, workers=1))
+    parallel = list(screen_many(_patients(11, frozenset({4})), trials, as_of=AS_OF, workers=2, chunksize=2))
+    assert [r.model_dump_json() for r in parallel] == [r.model_dump_json() for r in serial]
+    assert [r.index for r in parallel] == list(range(11))
+    assert isinstance(parallel[4], ScreenError)
+    # the verdicts vary across patients, so order mistakes would show
+    assert len({tuple(x.verdict for x in r.results) for r in serial if r.ok}) > 1
+
+
+def test_screen_many_reads_its_input_lazily():
+    consumed = []
+
+    def gen():
+        for i, p in enumerate(_patients(10_000)):
+            consumed.append(i)
+            yield p
+
+    ts = [trial("A", "age >= 18 years")]
+    it = screen_many(gen(), ts, as_of=AS_OF, workers=1)
+    first = next(it)
+    assert first.index == 0 and len(consumed) == 1
+    next(it)
+    assert len(consumed) == 2
+    it.close()
+
+
+def test_screen_many_in_a_pool_reads_a_bounded_distance_ahead():
+    consumed = []
+
+    def gen():
+        for i, p in enumerate(_patients(10_000)):
+            consumed.append(i)
+            yield p
+
+    ts = [trial("A", "age >= 18 years")]
+    workers, chunksize = 2, 3
+    it = screen_many(gen(), ts, as_of=AS_OF, workers=workers, chunksize=chunksize)
+    got = [next(it) for _ in range(5)]
+    assert [r.index for r in got] == [0, 1, 2, 3, 4]
+    bound = (2 * workers + 2) * chunksize + 1
+    assert 5 <= len(consumed) <= bound
+    it.close()  # stops the workers; must not hang or consume the rest
+    assert len(consumed) <= bound
+
+
+def test_an_invalid_patient_yields_an_error_record_and_the_batch_goes_on(trials):
+    items = [PATIENT, ("batch.jsonl:2", '{"id": "X", "birth_date": "1961-13-01"}'), ("batch.jsonl:3", "{not json"),
+             42, PATIENT]
+    out = list(screen_many(items, trials, as_of=AS_OF, workers=1))
+    assert [r.ok for r in out] == [True, False, False, False, True]
+    err = out[1]
+    assert err.kind == "error" and err.source == "batch.jsonl:2" and err.patient_id == "X"
+    assert [e.path for e in err.errors] == ["birth_date"]
+    assert err.message.startswith("batch.jsonl:2: ")
+    assert out[2].errors[0].path == "(document)"
+    assert "expected a patient document" in out[3].message
+    json.loads(err.model_dump_json())
+
+
+def test_an_error_record_names_a_nested_field_path(trials):
+    out = list(screen_many(_patients(1, frozenset({0})), trials, as_of=AS_OF, workers=1))
+    assert [e.path for e in out[0].errors] == ["observations.0.value"]
+
+
+def test_screen_many_reads_patient_files(tmp_path, trials):
+    good = tmp_path / "a.json"
+    good.write_text(json.dumps(PATIENT))
+    missing = tmp_path / "gone.json"
+    out = list(screen_many([good, missing], trials, as_of=AS_OF, workers=1))
+    assert out[0].ok and out[0].source == str(good)
+    assert not out[1].ok and "cannot read" in out[1].message
+
+
+def test_screen_many_progress_callback(trials):
+    calls = []
+    list(screen_many([PATIENT] * 3, trials, as_of=AS_OF, workers=1, progress=lambda done, total: calls.append(
+        (done, total))))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_screen_many_rejects_bad_arguments(trials):
+    with pytest.raises(ValueError):
+        screen_many([PATIENT], trials, workers=0)
+    with pytest.raises(TypeError):
+        screen_many(PATIENT, trials)
+    with pytest.raises(TypeError):
+        screen_many([PATIENT], ["not a trial"])
