@@ -665,3 +665,15 @@ def test_load_patient_file_dispatches_by_content(tmp_path):
     bad.write_text('{"id": "n1", "sex": "robot"}')
     with pytest.raises(PatientDataError, match="bad.json"):
         load_patient_file(bad)
+
+
+def test_validate_used_skips_validation_of_unread_types_only():
+    claim = {"resourceType": "Claim", "id": "c", "status": 17}  # invalid: status must be a code
+    with pytest.raises(FhirError, match="Claim"):
+        patient_from_bundle(_bundle(claim))
+    result = patient_from_bundle(_bundle(claim), validate="used")
+    assert "not validated" in result.report.for_resource("Claim", "c")[0].reason
+    with pytest.raises(FhirError, match="Observation"):
+        patient_from_bundle(_bundle(_obs(value="x")), validate="used")
+    with pytest.raises(FhirError, match="not a FHIR R4 resource type"):
+        patient_from_bundle(_bundle({"resourceType": "Claimz"}), validate="used")
