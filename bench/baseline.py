@@ -171,7 +171,11 @@ def _unknown(cause: str, fact: str, reasons: tuple = ()) -> tuple:
 
 
 def _combine(parts: list[tuple], truth: int) -> tuple:
-    reasons = tuple(r for part in parts for r in part[1])
+    """AND/OR of ``parts`` with outcome ``truth``: a decided outcome leaves out the UNKNOWN parts' reasons."""
+    if truth != UNKNOWN:
+        reasons = tuple(r for part in parts if part[0] != UNKNOWN for r in part[1])
+    else:
+        reasons = tuple(r for part in parts for r in part[1])
     if truth != UNKNOWN:
         return (truth, reasons, (), ())
     miss = tuple(m for part in parts if part[0] == UNKNOWN for m in part[2])
@@ -335,10 +339,12 @@ def _crcl(ix: _Index) -> tuple:
     return (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met", note),), (), ())
 
 
-def _absent(ix: _Index, complete: bool, what: str, fact: str) -> tuple:
+def _absent(ix: _Index, complete: bool, what: str, fact: str, other: tuple = ()) -> tuple:
+    """No record that counts: ``other`` are the reasons of records that do not (outside the window...)."""
     if complete:
-        return (FALSE, (("absent_history_complete", f"no record of {what}; the history is complete"),), (), ())
-    return _unknown("missing", fact)
+        return (FALSE, other + (("absent_history_complete", f"no {'other ' if other else ''}record of {what}; "
+                                                            f"the history is complete"),), (), ())
+    return _unknown("missing", fact, other)
 
 
 def _exists(ix: _Index, found: list, complete: bool, what: str, fact: str, unmapped: int = 0) -> tuple:
@@ -348,7 +354,7 @@ def _exists(ix: _Index, found: list, complete: bool, what: str, fact: str, unmap
     unknowns = tuple(r for t, r in found if t == UNKNOWN)
     if unknowns:
         return (UNKNOWN, unknowns, (fact,), ("indeterminate",))
-    res = _absent(ix, complete, what, fact)
+    res = _absent(ix, complete, what, fact, tuple(r for t, r in found if t == FALSE))
     if unmapped and res[0] == FALSE:
         return (UNKNOWN, res[1], (fact,), ("invalid",))
     return res

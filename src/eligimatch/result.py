@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -110,3 +111,47 @@ class MatchResult(_Out):
         from .explain import render_report
 
         return render_report(self)
+
+
+def _maker(cls: type[_Out], all_set: bool = False) -> Any:
+    """A constructor for trusted data, equivalent to ``cls.model_construct(**values)``.
+
+    The evaluator builds tens of these models per patient and trial; pydantic's
+    ``model_construct`` walks every field and its aliases on each call, which
+    dominated the cost of :func:`eligimatch.match`.  These models have no
+    aliases, no default factories and no post-init, so the field walk is done
+    once here: a template of the defaults, in field order, updated with the
+    values given.  Only the evaluator's own code calls these, with valid names.
+    ``all_set``: every field counts as set (``model_fields_set``), as when each is passed.
+    """
+    template: dict[str, Any] = {}
+    for name, f in cls.model_fields.items():
+        if f.alias is not None or f.validation_alias is not None or f.default_factory is not None:
+            raise TypeError(f"{cls.__name__}.{name}: aliases and default factories need model_construct")
+        template[name] = None if f.is_required() else f.default
+    if cls.__pydantic_post_init__ is not None or cls.__pydantic_root_model__:
+        raise TypeError(f"{cls.__name__}: a post-init or root model needs model_construct")
+    new = cls.__new__
+    setattr_ = object.__setattr__
+    copy = template.copy
+    names = frozenset(template)
+
+    def make(**values: Any) -> Any:
+        m = new(cls)
+        d = copy()
+        d.update(values)
+        setattr_(m, "__dict__", d)
+        setattr_(m, "__pydantic_fields_set__", set(names if all_set else values))
+        setattr_(m, "__pydantic_extra__", None)
+        setattr_(m, "__pydantic_private__", None)
+        return m
+
+    make.__name__ = make.__qualname__ = f"make_{cls.__name__}"
+    return make
+
+
+make_evidence = _maker(Evidence, all_set=True)
+make_missing = _maker(MissingFact)
+make_criterion = _maker(CriterionResult)
+make_cohort = _maker(CohortResult)
+make_match = _maker(MatchResult)
