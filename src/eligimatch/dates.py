@@ -51,6 +51,7 @@ __all__ = [
     "add_months",
     "add_years",
     "shift",
+    "shift_clamped",
     "window_start",
     "in_window",
     "completed_years",
@@ -311,6 +312,19 @@ def shift(d: date, amount: int, unit: str) -> date:
     if u == "month":
         return add_months(d, amount)
     return add_months(d, 12 * amount)
+
+
+def shift_clamped(d: date, amount: int, unit: str) -> date:
+    """:func:`shift`, but a result before year 1 is 0001-01-01 and one after year 9999 is 9999-12-31.
+
+    What evaluation needs: a window reaching back before year 1 starts at the
+    first representable day, a washout running past 9999 runs to the last one;
+    either way every representable date keeps its place relative to the bound.
+    """
+    try:
+        return shift(d, amount, unit)
+    except OverflowError:
+        return date.min if amount < 0 else date.max
 
 
 def window_start(anchor: date, amount: int, unit: str) -> date:

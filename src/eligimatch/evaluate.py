@@ -27,7 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .dates import PartialDate, completed_months, completed_years, shift
+from .dates import PartialDate, completed_months, completed_years
+from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
 from .logic import CauseFlag, Truth
 from .patient import Condition, Observation, Patient, Procedure, Therapy
 from .result import Evidence, MissingFact

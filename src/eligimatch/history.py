@@ -23,7 +23,8 @@ import datetime as _dt
 from typing import Any, Iterable
 
 from . import ast as A
-from .dates import PartialDate, shift
+from .dates import PartialDate
+from .dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
 from .evaluate import NOFLAG, Context, F, T, U, _absence, ev, fmt_num, missing, src_label, unknown
 from .logic import CauseFlag, Truth
 
@@ -186,7 +187,7 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
             return F
         if rec.end is None:
             return started
-        return _and(started, _ge(rec.end.earliest, rec.end.latest, as_of + ONE_DAY))
+        return _and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day")))
     if pred.window is None:
         return started
     w = pred.window
@@ -277,7 +278,7 @@ def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None
             if half_life is None:
                 return None, "half-life unknown"
             days = amount * half_life
-            ends.append(last + _dt.timedelta(days=int(-(-days // 1))))
+            ends.append(shift(last, int(-(-days // 1)), "day"))
             parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
         else:
             ends.append(shift(last, int(amount), unit))
@@ -339,8 +340,9 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                     last_txt = str(last[0]) if last[0] == last[1] else f"between {last[0]} and {last[1]}"
                     note = f"{label}: last dose {last_txt}; {arith}; the washout ends {end_hi}"
                     if t == T and not rec.ongoing and last[0] == last[1]:
-                        passes_on = end_hi + ONE_DAY
-                        note += f"; washout complete on {passes_on}"
+                        if end_hi < _dt.date.max:  # a washout running past 9999 never completes
+                            passes_on = shift(end_hi, 1, "day")
+                            note += f"; washout complete on {passes_on}"
         t = _and(t, attrs_t)
         code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
         results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
