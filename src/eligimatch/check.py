@@ -112,7 +112,7 @@ class _Checker:
     def __init__(self, trial: A.TrialAst, cats: Catalogs, text: str, filename: str):
         self.trial = trial
         self.cats = cats
-        self.lines = text.splitlines()
+        self.lines = [line.rstrip("\r") for line in text.split("\n")]  # lines as the lexer counts them
         self.filename = filename
         self.problems: list[Problem] = []
         self.anchors = trial.anchors or STANDARD_ANCHORS

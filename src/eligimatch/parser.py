@@ -124,8 +124,15 @@ def _keywords(parser: Lark, names: set[str]) -> list[str]:
 
 
 def _line_of(text: str, line: int) -> str:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    # Lines as the lexer counts them: only "\n" ends a line (not \u2028, \x0c, \x85... as splitlines has it).
+    lines = text.split("\n")
+    return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+
+
+def _end_of(text: str) -> tuple[int, int]:
+    """Line and column just after the last non-blank character: where an unexpected end is shown."""
+    lines = text.rstrip(" \t\r\n").split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 def _syntax_problem(text: str, exc: UnexpectedInput, filename: str) -> Problem:
@@ -140,8 +147,7 @@ def _syntax_problem(text: str, exc: UnexpectedInput, filename: str) -> Problem:
         if allowed:
             message += "; expected " + _join(allowed)
     elif isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        line, column = _end_of(text)
         expected = sorted({_describe_terminal(parser, n) for n in exc.expected})
         message = "unexpected end of text; expected " + _join(expected)
     elif isinstance(exc, UnexpectedToken):
@@ -149,8 +155,7 @@ def _syntax_problem(text: str, exc: UnexpectedInput, filename: str) -> Problem:
         expected_names = set(exc.expected)
         expected = sorted({_describe_terminal(parser, n) for n in expected_names})
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
+            line, column = _end_of(text)
             message = "unexpected end of text; expected " + _join(expected)
         else:
             message = f"unexpected {tok.value!r}; expected " + _join(expected)
