@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -72,12 +73,32 @@ class Fact(_Model):
     source: Source | None = None
 
 
+def _not_bool(v: object) -> object:
+    if isinstance(v, bool):
+        raise ValueError("give a number, not true/false")
+    return v
+
+
+def _plain_date_value(v: object) -> object:
+    """A calendar date: a timestamp (with or without a time zone) is refused, whatever its time."""
+    if isinstance(v, _dt.datetime):
+        raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
+    if isinstance(v, str) and ("T" in v or ":" in v or " " in v.strip()):
+        raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
+    return v
+
+
+PlainDate = Annotated[_dt.date, BeforeValidator(_plain_date_value)]
+
+
 class ReferenceRange(_Model):
     """The laboratory's normal range recorded with a result (same unit as the result unless given)."""
 
     low: float | None = None
     high: float | None = None
     unit: str | None = None
+
+    _numbers = field_validator("low", "high", mode="before")(classmethod(lambda cls, v: _not_bool(v)))
 
     @model_validator(mode="after")
     def _ordered(self) -> ReferenceRange:
@@ -96,6 +117,8 @@ class Observation(_Model):
     reference_range: ReferenceRange | None = None
     method: str | None = Field(default=None, description="How a derived value was obtained, e.g. 'cockcroft_gault'.")
     source: Source | None = None
+
+    _number = field_validator("value", mode="before")(classmethod(lambda cls, v: _not_bool(v)))
 
     @field_validator("date", mode="before")
     @classmethod
@@ -134,6 +157,8 @@ class Dose(_Model):
     value: float = Field(ge=0)
     unit: str = Field(description="e.g. 'mg' or 'mg/day'.")
     per_day: float | None = Field(default=None, gt=0, description="Administrations per day when value is per dose.")
+
+    _numbers = field_validator("value", "per_day", mode="before")(classmethod(lambda cls, v: _not_bool(v)))
 
 
 class Therapy(_Model):
@@ -198,14 +223,12 @@ class Patient(_Model):
     therapies: tuple[Therapy, ...] = ()
     procedures: tuple[Procedure, ...] = ()
     complete: Completeness = Field(default_factory=Completeness)
-    anchors: dict[str, _dt.date] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
+    anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
 
     @field_validator("birth_date", mode="before")
     @classmethod
     def _plain_date(cls, v: object) -> object:
-        if isinstance(v, _dt.datetime):
-            raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
-        return v
+        return _plain_date_value(v)
 
     def fact(self, name: str) -> Fact | None:
         """The fact called ``name`` as a :class:`Fact`, or None."""
@@ -230,13 +253,60 @@ def load_patient(data: str | bytes | dict) -> Patient:
             return Patient.model_validate(data)
         return Patient.model_validate_json(data)
     except ValidationError as exc:
-        raise PatientDataError(format_validation_error(exc), exc.errors(include_url=False)) from None
+        raise PatientDataError(format_validation_error(exc), patient_errors(exc)) from None
+
+
+# The alternatives of a union (a fact is a yes/no, a number, a text or a Fact object) appear in
+# pydantic's error locations as type tags: facts.ecog.int, facts.ecog.Fact.value.float.  People
+# need the field's path (facts.ecog, facts.ecog.value) and one reason, not one line per alternative.
+_UNION_TAGS = frozenset({"bool", "int", "float", "str", "constrained-str", "Fact"})
+
+
+def _field_path(loc: tuple) -> tuple[tuple, bool]:
+    """The location without union tags, and whether any tag was dropped."""
+    out: list = []
+    dropped = False
+    for i, part in enumerate(loc):
+        if (part in _UNION_TAGS and i >= 2
+                and (loc[i - 2] in ("facts", "attributes") or (loc[i - 1] == "value" and loc[i - 2] == "Fact"))):
+            dropped = True
+            continue
+        out.append(part)
+    return tuple(out), dropped
+
+
+def patient_errors(exc: ValidationError) -> list[dict]:
+    """One error per field: ``{"path": "facts.ecog", "loc": (...), "msg": ..., "type": ...}``."""
+    raw = exc.errors(include_url=False)
+    groups: dict[tuple, list[tuple[dict, bool]]] = {}
+    for err in raw:
+        path, union = _field_path(tuple(err["loc"]))
+        groups.setdefault(path, []).append((err, union))
+    # a union whose object branch reached deeper (facts.x.value) explains itself better than the branches
+    # that refused the object as a whole (facts.x)
+    paths = list(groups)
+    keep = [p for p in paths
+            if not (all(u for _, u in groups[p]) and any(q[:len(p)] == p and len(q) > len(p) for q in paths))]
+    out = []
+    for path in keep:
+        errs = groups[path]
+        if len(errs) == 1 or not all(u for _, u in errs):
+            err = errs[0][0]
+            msg = err["msg"]
+        else:
+            finite = [e for e, _ in errs if e["type"] == "finite_number"]
+            err = finite[0] if finite else errs[0][0]
+            msg = err["msg"] if finite else "Input should be true/false, a number or a text" + (
+                " (or an object with a value)" if any("Fact" in e["loc"] for e, _ in errs) else "")
+        out.append({"path": ".".join(str(p) for p in path) or "(document)", "loc": path, "msg": msg,
+                    "type": err["type"], "input": err.get("input")})
+    return out
 
 
 def format_validation_error(exc: ValidationError) -> str:
     """One line per problem: ``path.to.field: why``."""
-    lines = [f"invalid patient data ({exc.error_count()} problem{'s' if exc.error_count() != 1 else ''}):"]
-    for err in exc.errors(include_url=False):
-        path = ".".join(str(p) for p in err["loc"]) or "(document)"
-        lines.append(f"  {path}: {err['msg']}")
+    errors = patient_errors(exc)
+    lines = [f"invalid patient data ({len(errors)} problem{'s' if len(errors) != 1 else ''}):"]
+    for err in errors:
+        lines.append(f"  {err['path']}: {err['msg']}")
     return "\n".join(lines)
