@@ -615,7 +615,7 @@ def _exact_date(value: Any) -> tuple[_dt.date | None, str | None]:
     d, note = _fhir_date(value)
     if d is None or isinstance(d, _dt.date):
         return d, note
-    return None, f"date {d} is known only to the {'year' if len(d) == 4 else 'month'}; the result is treated as undated"
+    return None, f"date {d} is known only to the {'year' if len(d) == 4 else 'month'}: taken as undated"
 
 
 def _unit_of(q: Any) -> tuple[str | None, str | None]:
@@ -953,8 +953,8 @@ class _Mapper:
         if o.effectiveInstant is not None:
             return _exact_date(o.effectiveInstant)
         if o.effectiveTiming is not None:
-            return None, "effectiveTiming is not read: the result is treated as undated"
-        return None, "no effective date: the result is treated as undated (undated results are not used)"
+            return None, "effectiveTiming is not read: taken as undated"
+        return None, "no effective date: undated"
 
     def observation_components(self, item: _Item, o: Any, components: list, when: Any, date_note: str | None) -> None:
         mapped = 0
@@ -1017,6 +1017,8 @@ class _Mapper:
         shown = f"{value:g} {unit or ''}".strip()
         self.add("mapped", item, f"{part}{analyte.name}", codes,
                  target=f"observations: {analyte.id} {shown} ({when or 'undated'})")
+        if date_note and when is None:
+            date_note += " (an undated result does not count for a lab criterion)"
         for note in (date_note, rr_note):
             if note:
                 self.add("note", item, f"{part}{note}")
