@@ -781,3 +781,31 @@ def test_fhir_twin_gets_the_same_verdict(trial_id, case):
     assert sorted(got.deciding) == sorted(want.deciding), why
     assert {c.id: c.outcome for c in got.criteria} == {c.id: c.outcome for c in want.criteria}, why
     assert got.verdict.value == case["verdict"], why
+
+
+def test_inputs_load_patient_file_reads_fhir(tmp_path):
+    """The command line and screen_many read patients through eligimatch.inputs.load_patient_file."""
+    from eligimatch.inputs import load_patient_file as cli_load
+
+    assert cli_load(RULES) == patient_from_bundle(RULES).patient
+    assert cli_load(EXAMPLES / "fhir" / "nct06350110-match.json").id == "NCT06350110-P01"
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"resourceType": "Bundle", "entry": [}')
+    with pytest.raises(FhirError, match=r"^.*broken\.json: not valid JSON"):
+        cli_load(broken)
+    nopatient = tmp_path / "nopatient.json"
+    nopatient.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": _obs()}]}))
+    with pytest.raises(FhirError, match=r"nopatient\.json: the input holds no Patient"):
+        cli_load(nopatient)
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text(json.dumps(_bundle(_obs(value="x"))))
+    with pytest.raises(FhirError, match=r"invalid\.json: invalid FHIR in entry 1") as err:
+        cli_load(invalid)
+    assert err.value.path == "Observation.valueQuantity.value"
+    lone = tmp_path / "lone.json"
+    lone.write_text('{"resourceType": "Patient", "id": "solo", "gender": "male"}')
+    assert cli_load(lone).id == "solo"
+    other = tmp_path / "other.json"
+    other.write_text('{"resourceType": "Observation", "id": "x"}')
+    with pytest.raises(FhirError, match="a single FHIR Observation resource"):
+        cli_load(other)

@@ -73,6 +73,7 @@ __all__ = [
     "patient_from_bundle",
     "patient_from_ndjson",
     "load_patient_file",
+    "patient_from_fhir_data",
     "sniff",
     "FHIR_FILE_LIMIT",
 ]
@@ -408,8 +409,7 @@ def sniff(data: bytes | str) -> str | None:
     return None
 
 
-def _bundle_items(bundle: Any) -> list[_Item]:
-    source = "bundle"
+def _bundle_items(bundle: Any, source: str = "bundle") -> list[_Item]:
     if isinstance(bundle, os.PathLike) or (isinstance(bundle, str) and not bundle.lstrip().startswith("{")):
         source = os.fspath(bundle)
         bundle = _json_loads(_read_file(bundle), source)
@@ -446,10 +446,12 @@ def _bundle_items(bundle: Any) -> list[_Item]:
 def _ndjson_items(paths: Any) -> list[_Item]:
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
+    return _ndjson_data_items((os.fspath(path), _read_file(path)) for path in paths)
+
+
+def _ndjson_data_items(sources: Iterable[tuple[str, bytes]]) -> list[_Item]:
     items: list[_Item] = []
-    for path in paths:
-        name = os.fspath(path)
-        data = _read_file(path)
+    for name, data in sources:
         for n, line in enumerate(data.splitlines(), 1):
             if not line.strip():
                 continue
@@ -1628,9 +1630,7 @@ def patient_from_bundle(bundle: Any, *, catalogs: Any = None, complete: Any = No
     Raises :class:`~eligimatch.errors.FhirError` for invalid JSON or FHIR, a
     bundle without a Patient or with more than one.
     """
-    items = _bundle_items(bundle)
-    _validate(items, validate)
-    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id).run()
+    return _run(_bundle_items(bundle), catalogs, complete, patient_id, validate)
 
 
 def patient_from_ndjson(paths: Any, *, catalogs: Any = None, complete: Any = None,
@@ -1642,9 +1642,7 @@ def patient_from_ndjson(paths: Any, *, catalogs: Any = None, complete: Any = Non
     options and errors as :func:`patient_from_bundle`; a bulk export of many
     patients needs ``patient_id``.
     """
-    items = _ndjson_items(paths)
-    _validate(items, validate)
-    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id).run()
+    return _run(_ndjson_items(paths), catalogs, complete, patient_id, validate)
 
 
 def load_patient_file(path: str | os.PathLike[str], *, catalogs: Any = None) -> Patient:
@@ -1655,20 +1653,49 @@ def load_patient_file(path: str | os.PathLike[str], *, catalogs: Any = None) -> 
     anything else is read as an eligimatch patient document
     (:func:`eligimatch.load_patient`).  Errors are
     :class:`~eligimatch.errors.PatientDataError` (FhirError for FHIR) whose
-    message starts with the file name.
+    message starts with the file name.  (The command line reads patients with
+    :func:`eligimatch.inputs.load_patient_file`, which hands FHIR to
+    :func:`patient_from_fhir_data`.)
     """
     p = Path(path)
-    data = _read_file(p)
+    return patient_from_fhir_data(_read_file(p), source=str(p), catalogs=catalogs)
+
+
+def patient_from_fhir_data(data: bytes | str, *, source: str = "<data>", catalogs: Any = None) -> Patient:
+    """The patient of one document's content: a FHIR Bundle, FHIR NDJSON, or
+    (when it is not FHIR) an eligimatch patient document.  Error messages start
+    with ``source`` (a file name)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     kind = sniff(data)
-    if kind == "bundle":
-        return patient_from_bundle(p, catalogs=catalogs).patient
-    if kind == "ndjson":
-        return patient_from_ndjson(p, catalogs=catalogs).patient
-    if kind == "resource":
-        rt = json.loads(data).get("resourceType")
-        raise FhirError(f"{p}: a single FHIR {rt} resource; a patient file must be a FHIR Bundle, NDJSON, "
-                        "or an eligimatch patient document")
+    if kind is None and b'"resourceType"' in data:
+        try:
+            json.loads(data)
+        except ValueError:
+            kind = "bundle"  # broken FHIR JSON: say so as FHIR, with the line and column
+    if kind == "resource" and json.loads(data).get("resourceType") == "Patient":
+        kind = "ndjson"  # a lone Patient: an export of one resource
+    try:
+        if kind == "bundle":
+            return _run(_bundle_items(data, source), catalogs, None, None, "all").patient
+        if kind == "ndjson":
+            return _run(_ndjson_data_items([(source, data)]), catalogs, None, None, "all").patient
+        if kind == "resource":
+            rt = json.loads(data).get("resourceType")
+            raise FhirError(f"a single FHIR {rt} resource: a patient file must be a FHIR Bundle, FHIR NDJSON "
+                            "or an eligimatch patient document", resource_type=rt)
+    except FhirError as exc:
+        if str(exc).startswith(source):
+            raise
+        raise FhirError(f"{source}: {exc}", exc.errors, resource_type=exc.resource_type,
+                        resource_id=exc.resource_id, index=exc.index, path=exc.path,
+                        file=exc.file or source) from None
     try:
         return load_patient(data)
     except PatientDataError as exc:
-        raise PatientDataError(f"{p}: {exc}", exc.errors) from None
+        raise PatientDataError(f"{source}: {exc}", exc.errors) from None
+
+
+def _run(items: list[_Item], catalogs: Any, complete: Any, patient_id: str | None, validate: str) -> FhirImport:
+    _validate(items, validate)
+    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id).run()

@@ -24,7 +24,9 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def load_patient_file(path: str | os.PathLike[str]) -> Patient:
-    """Read and validate one patient document (a JSON file).
+    """Read and validate one patient document: an eligimatch JSON file, or FHIR R4
+    (a Bundle or Bulk Data NDJSON, read by :mod:`eligimatch.fhir`; the mapping
+    report is dropped -- call :func:`eligimatch.fhir.patient_from_bundle` to see it).
 
     Raises :class:`~eligimatch.errors.PatientDataError` whose message starts
     with the file name and names each bad field's path; ``OSError`` when the
@@ -35,6 +37,10 @@ def load_patient_file(path: str | os.PathLike[str]) -> Patient:
     if size > PATIENT_FILE_LIMIT:
         raise PatientDataError(f"{p}: the file is {size} bytes, more than the limit of {PATIENT_FILE_LIMIT}")
     data = p.read_bytes()
+    if b'"resourceType"' in data:  # FHIR (a Bundle, or NDJSON): recognised by content, not by name
+        from .fhir import patient_from_fhir_data
+
+        return patient_from_fhir_data(data, source=str(p))
     try:
         return load_patient(data)
     except PatientDataError as exc:
