@@ -809,3 +809,25 @@ def test_inputs_load_patient_file_reads_fhir(tmp_path):
     other.write_text('{"resourceType": "Observation", "id": "x"}')
     with pytest.raises(FhirError, match="a single FHIR Observation resource"):
         cli_load(other)
+
+
+def test_command_line_takes_fhir_patient_files(tmp_path, capsys):
+    from eligimatch.cli import main
+
+    trial = EXAMPLES / "trials" / "NCT06350110.elig"
+    assert main(["match", str(EXAMPLES / "fhir" / "nct06350110-no-match.json"), str(trial),
+                 "--as-of", "2026-03-02", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["verdict"] == "no_match"
+    export = tmp_path / "export.ndjson"  # FHIR NDJSON: one patient's file, not one patient a line
+    export.write_bytes((HERE / "bulk" / "Patient.ndjson").read_bytes().splitlines()[0] + b"\n"
+                       + (HERE / "bulk" / "Observation.ndjson").read_bytes())
+    assert main(["screen", str(export), str(trial), "--as-of", "2026-03-02", "--workers", "1",
+                 "--format", "jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [(r["patient"], r["verdict"]) for r in rows] == [("bulk-1", "unknown")]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_bundle(_obs(value="x"))))
+    assert main(["match", str(bad), str(trial)]) != 0
+    err = capsys.readouterr().err
+    assert "Observation.valueQuantity.value" in err and "Traceback" not in err

@@ -326,13 +326,22 @@ def _patient_items(path: str) -> Iterator[Any]:
     p = Path(path)
     if p.is_dir():
         yield from iter_patient_files(p)
-    elif p.suffix.lower() in JSONL_SUFFIXES:
+    elif p.suffix.lower() in JSONL_SUFFIXES and not _is_fhir_ndjson(p):
         with p.open("r", encoding="utf-8", errors="replace") as fh:
             for lineno, line in enumerate(fh, 1):
                 if line.strip():
                     yield (f"{p}:{lineno}", line)
     else:
         yield p
+
+
+def _is_fhir_ndjson(p: Path) -> bool:
+    """FHIR Bulk Data NDJSON (one resource a line) is one patient's file, not one patient a line."""
+    with p.open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                return b'"resourceType"' in line
+    return False
 
 
 _COLUMNS = ("patient", "source", "trial", "verdict", "rank", "deciding", "missing", "matched_cohorts", "error")
