@@ -10,7 +10,10 @@ Exit status: 0 success, 1 errors or findings (a criteria file that does not
 compile, a patient that does not validate, a lint finding, a file ``fmt --check``
 would change), 2 usage errors (unknown option, missing file, bad date).
 Errors print like a compiler's (``file:line:col: message``, the line, a caret),
-never as a traceback.  ``main(argv)`` runs in-process and returns the status.
+never as a traceback: on stderr, except for ``check``, whose findings are its
+output (stdout).  ``main(argv)`` runs in-process and returns the status.
+
+Patients are read by :func:`eligimatch.inputs.load_patient_file` only.
 """
 
 from __future__ import annotations
@@ -406,7 +409,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
         fh = sys.stdout
     try:
         sink = _Sink(args.format, fh)
-        records = screen_many(_patient_items(args.patients), trials, as_of=args.as_of or _dt.date.today(),
+        items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
+        records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
                               chunksize=args.chunksize, progress=True)
         for record in records:

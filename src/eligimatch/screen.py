@@ -450,6 +450,9 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     terminal (nothing otherwise), or None.
 
     Closing the iterator early (``break``, ``.close()``) stops the workers.
+    Workers are started with ``forkserver`` where available (``spawn``
+    elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
+    script that calls this belongs under ``if __name__ == "__main__":``.
     """
     job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy)
     if workers is None:
