@@ -72,6 +72,12 @@ def test_import_eligimatch_does_not_load_fhir_resources():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_eligimatch_fhir_is_reachable_from_the_package():
+    code = ("import sys, eligimatch; assert 'eligimatch.fhir' not in sys.modules; "
+            f"r = eligimatch.fhir.patient_from_bundle({str(RULES)!r}); assert r.patient.id == 'rules'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_missing_dependency_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "fhir.resources.R4B", None)  # makes the import fail
     with pytest.raises(FhirError, match=r"pip install 'eligimatch\[fhir\]'"):

@@ -62,3 +62,13 @@ __all__ = [
     "screen",
     "screen_many",
 ]
+
+
+def __getattr__(name: str):
+    # `eligimatch.fhir` on first use: FHIR input needs the optional fhir.resources,
+    # which a plain `import eligimatch` must not load.
+    if name == "fhir":
+        import importlib
+
+        return importlib.import_module(".fhir", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
