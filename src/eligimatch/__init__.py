@@ -26,7 +26,7 @@ from .errors import (
 )
 from .evaluate import Policy
 from .matching import match
-from .parser import Limits
+from .limits import Limits
 from .patient import Patient, load_patient
 from .result import CriterionResult, Evidence, MatchResult, MissingFact, Outcome, Verdict
 from .screen import ScreenResult, screen, screen_many

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import threading
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -19,22 +18,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import PatternStr
 
 from .errors import CriteriaLimitError, CriteriaSyntaxError, Problem
+from .limits import DEFAULT_LIMITS, Limits  # defined apart so that `import eligimatch` need not import lark
 
 __all__ = ["Limits", "parse", "grammar_text", "get_parser"]
 
 GRAMMAR_NAME = "criteria.lark"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what a criteria text may hold.  Each is configurable."""
-
-    max_chars: int = 1_000_000
-    max_depth: int = 64
-    max_criteria: int = 2_000
-
-
-DEFAULT_LIMITS = Limits()
 
 _lock = threading.Lock()
 _parser: Lark | None = None

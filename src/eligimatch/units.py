@@ -73,10 +73,12 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-
-import pint
+from typing import TYPE_CHECKING
 
 from eligimatch.errors import UnitError
+
+if TYPE_CHECKING:  # pint is imported on first use (registry()): it is slow to import
+    import pint
 
 __all__ = [
     "MAX_UNIT_LENGTH",
@@ -151,6 +153,8 @@ def registry() -> pint.UnitRegistry:
         with _registry_lock:
             reg = _registry
             if reg is None:
+                import pint
+
                 reg = pint.UnitRegistry(None, cache_folder=None)
                 for line in _DEFINITIONS:
                     reg.define(line)
