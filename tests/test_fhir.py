@@ -837,3 +837,11 @@ def test_command_line_takes_fhir_patient_files(tmp_path, capsys):
     assert main(["match", str(bad), str(trial)]) != 0
     err = capsys.readouterr().err
     assert "Observation.valueQuantity.value" in err and "Traceback" not in err
+
+
+def test_patient_duplicates():
+    patient = {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1980-01-01"}
+    same = patient_from_bundle(_bundle(dict(patient), patient=patient))
+    assert same.patient.id == "p"
+    with pytest.raises(FhirError, match="Patient/p appears more than once with different content"):
+        patient_from_bundle(_bundle(dict(patient, gender="male"), patient=patient))

@@ -658,6 +658,7 @@ class _Mapper:
         self.by_key: dict[tuple[str, str], _Item] = {}
         self.patient_item: _Item | None = None
         self.medication_users: dict[int, list[str]] = {}
+        self.conflicting: list[tuple[str, str]] = []
 
     # ---- report helpers
     def add(self, outcome: str, item: _Item, reason: str, codes: tuple[str, ...] = (), target: str | None = None,
@@ -701,6 +702,7 @@ class _Mapper:
                     g.usable = False
                     self.add("skipped", g, f"duplicate of {first.where} (same id, identical content)")
             else:
+                self.conflicting.append(key)
                 places = ", ".join(g.where for g in group)
                 for g in group:
                     g.usable = False
@@ -715,15 +717,13 @@ class _Mapper:
             self.doubtful(history)
 
     def find_patient(self) -> _Item:
-        patients = [i for i in self.items if i.rtype == "Patient" and i.raw is not None
-                    and (i.usable or self.by_key.get(("Patient", i.rid or "")) is i)]
-        # identical duplicates were marked unusable except the first; conflicting ones are all unusable
-        conflicting = [i for i in self.items if i.rtype == "Patient" and not i.usable
-                       and self.by_key.get(("Patient", i.rid or "")) is i]
-        if conflicting:
-            raise FhirError(f"{conflicting[0].where}: Patient/{conflicting[0].rid} appears more than once with "
-                            "different content", resource_type="Patient", resource_id=conflicting[0].rid,
-                            index=conflicting[0].index, file=conflicting[0].file)
+        # identical copies of a Patient were marked unusable but the first (index())
+        patients = [i for i in self.items if i.rtype == "Patient" and i.raw is not None and i.usable]
+        for rtype, rid in self.conflicting:
+            if rtype == "Patient":
+                first = self.by_key[(rtype, rid)]
+                raise FhirError(f"{first.where}: Patient/{rid} appears more than once with different content",
+                                resource_type="Patient", resource_id=rid, index=first.index, file=first.file)
         if self.patient_id is not None:
             chosen = [p for p in patients if p.rid == self.patient_id]
             if not chosen:
@@ -743,7 +743,8 @@ class _Mapper:
                             "(choose one with patient_id=...)", resource_type="Patient")
         return patients[0]
 
-    def resolve(self, reference: str | None, context: _Item) -> _Item | None:
+    def resolve(self, reference: str | None) -> _Item | None:
+        """The input resource a reference names: by fullUrl, else by its ``Type/id`` tail."""
         if not reference:
             return None
         if reference.startswith("#"):
@@ -763,7 +764,7 @@ class _Mapper:
             self.add("skipped", item, f"no {what} reference: whose record this is cannot be told")
             self.doubtful_for(item)
             return False
-        target = self.resolve(reference, item)
+        target = self.resolve(reference)
         if target is self.patient_item:
             return True
         if target is None:
@@ -800,10 +801,7 @@ class _Mapper:
             if handler is None:
                 self.unmapped_type(item)
                 continue
-            model = item.model
-            subject = getattr(model, "patient", None) if item.rtype == "MedicationAdministration" and \
-                getattr(model, "subject", None) is None else getattr(model, "subject", None)
-            if not self.belongs(item, subject, "subject"):
+            if not self.belongs(item, item.model.subject, "subject"):
                 continue
             handler(item)
         for item in self.items:
@@ -852,7 +850,7 @@ class _Mapper:
                 ref = item.raw.get(attr)
                 reference = ref.get("reference") if isinstance(ref, dict) else None
                 if isinstance(reference, str) and reference:
-                    target = self.resolve(reference, item)
+                    target = self.resolve(reference)
                     if target is None and not reference.startswith("#"):
                         self.add("note", item, f"{attr} {reference} is not in the input")
                     break
@@ -899,7 +897,7 @@ class _Mapper:
                      + ", ".join(sorted(a.id for a in analytes)), _code_labels(o.code))
             return
         if not analytes:
-            score = self.score_by_name(o.code) if not loincs or not self.analytes_of(loincs) else None
+            score = self.score_by_name(o.code)
             if score is not None:
                 if self.observation_value(item, o, score, when, date_note, None):
                     self.add("note", item, f"{score.id} mapped by its name {_first_name(o.code)!r}: a clinical "
@@ -1371,7 +1369,7 @@ class _Mapper:
                 if getattr(contained, "id", None) == reference[1:] and contained.get_resource_type() == "Medication":
                     return contained.code, None
             return None, f"contained medication {reference} not found"
-        target = self.resolve(reference, item)
+        target = self.resolve(reference)
         if target is None or target.rtype != "Medication" or target.model is None or not target.usable:
             return None, f"medicationReference {reference} is not a usable Medication in the input"
         self.medication_users.setdefault(id(target), []).append(f"{item.rtype}/{item.rid or item.where}")
