@@ -4,7 +4,7 @@ Each patient is built from its own ``random.Random((seed, i))`` stream, so
 patient ``i`` of seed ``s`` is the same whatever else is generated, and a
 population can be streamed without holding it in memory::
 
-    from bench.generate import patient_dict, patients, iter_patients
+    from generate import patient_dict, patients, iter_patients  # with bench/ on sys.path
     d = patient_dict(17, seed=1)                  # a JSON-shaped dict
     ps = patients(1000, seed=1)                   # validated eligimatch.Patient objects
     for p in iter_patients(100_000, seed=1): ...  # the same, streamed
@@ -17,7 +17,8 @@ autoimmune disease):
   mg/dL or µmol/L; weight in kg or lb; most with the laboratory's reference
   range, some with two results, some stale (older than the 28-day window),
   a few dated after the evaluation date or undated;
-* about 10 % of each value missing (facts, labs, birth date...);
+* about 10 % of values missing (facts, labs, histories marked complete...):
+  most charts nearly complete, a third sparse;
 * treatment histories: chemotherapy lines (by drug, brand or class only),
   targeted therapy, monoclonal antibodies, corticosteroids with doses and
   routes, some ongoing, some with month-only dates;
@@ -95,12 +96,14 @@ def _lab(rng: random.Random, canonical: str, value: float, units: list[tuple[str
          rr: tuple[float, float] | None = None, digits: int = 2) -> dict:
     unit, f = units[0] if rng.random() < 0.5 else rng.choice(units)
     r = rng.random()
-    if r < 0.02:
+    if r < 0.01:
         date = None
-    elif r < 0.05:
+    elif r < 0.03:
         date = AS_OF + dt.timedelta(days=rng.randint(1, 5))
+    elif r < 0.1:
+        date = screening - dt.timedelta(days=rng.randint(20, 60))  # some older than the 28-day window
     else:
-        date = screening - dt.timedelta(days=int(rng.triangular(0, 45, 3)))
+        date = screening - dt.timedelta(days=rng.randint(0, 21))
     obs: dict[str, Any] = {"analyte": rng.choice(_NAMES[canonical]), "value": round(value * f, digits), "unit": unit}
     if date is not None:
         obs["date"] = _d(date)
@@ -114,7 +117,7 @@ def _lab(rng: random.Random, canonical: str, value: float, units: list[tuple[str
     return obs
 
 
-def _labs(rng: random.Random, screening: dt.date) -> list[dict]:
+def _labs(rng: random.Random, screening: dt.date, p_missing: float) -> list[dict]:
     lg = rng.lognormvariate
     specs = [
         ("anc", lambda: lg(1.2, 0.5), _ANC_UNITS, None, 2),
@@ -127,13 +130,13 @@ def _labs(rng: random.Random, screening: dt.date) -> list[dict]:
         ("creatinine", lambda: lg(-0.05, 0.35), _CREAT_UNITS, (0.6, 1.2), 2),
         ("inr", lambda: lg(0.05, 0.15), [(None, 1.0), ("1", 1.0)], (0.8, 1.2), 2),
         ("aptt", lambda: lg(3.45, 0.2), [("s", 1.0)], (25.0, 35.0), 1),
-        ("spo2", lambda: min(100.0, rng.gauss(96.5, 2.0)), [("%", 1.0)], None, 0),
+        ("spo2", lambda: min(100.0, rng.gauss(97.2, 1.6)), [("%", 1.0)], None, 0),
         ("weight", lambda: lg(4.15, 0.22), _WEIGHT_UNITS, None, 1),
         ("hemoglobin", lambda: lg(4.75, 0.15), _HB_UNITS, (120.0, 160.0), 1),
     ]
     out = []
     for name, draw, units, rr, digits in specs:
-        if rng.random() < 0.1:
+        if rng.random() < p_missing:
             continue
         for _ in range(2 if rng.random() < 0.3 else 1):
             obs = _lab(rng, name, draw(), units, screening, rr, digits)
@@ -208,7 +211,7 @@ def _therapy_dates(rng: random.Random, start: dt.date, as_of: dt.date, length: i
 def _therapies(rng: random.Random, as_of: dt.date, apheresis: dt.date) -> list[dict]:
     out = []
     for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 4])):
-        start = apheresis - dt.timedelta(days=rng.randint(5, 900))
+        start = apheresis - dt.timedelta(days=rng.randint(30, 900))
         start = min(start, as_of)
         old = (as_of - start).days > 180
         kind = rng.random()
@@ -265,38 +268,40 @@ def patient_dict(i: int, seed: int = 0, as_of: dt.date = AS_OF) -> dict:
     apheresis = screening + dt.timedelta(days=rng.randint(3, 21))
     enrollment = apheresis + dt.timedelta(days=rng.randint(7, 28))
     p: dict[str, Any] = {"id": f"S{seed}-{i:07d}"}
+    # most charts are nearly complete, some are sparse: about 10 % of values missing overall
+    p_missing = 0.25 if rng.random() < 0.3 else 0.035
     if rng.random() < 0.97:
-        age_days = int(rng.uniform(16, 78) * 365.25)
+        age_days = int(rng.uniform(20, 75) * 365.25)
         p["birth_date"] = _d(as_of - dt.timedelta(days=age_days))
     if rng.random() < 0.99:
         p["sex"] = rng.choice(["male", "female"])
     facts: dict[str, Any] = {}
     r = rng.random()
-    if r < 0.96:
+    if r < 0.98 - p_missing:
         facts["consent_signed"] = True
-    elif r < 0.98:
+    elif r < 1 - p_missing:
         facts["consent_signed"] = False
-    if rng.random() < 0.93:
+    if rng.random() > p_missing:
         facts["ecog"] = rng.choices([0, 1, 2, 3], weights=[40, 40, 12, 5])[0]
-    r = rng.random()
+    r = rng.random() / (1 - p_missing)
     if r < 0.45:
         facts["life_expectancy"] = {"value": rng.randint(2, 24), "unit": "months"}
     elif r < 0.75:
         facts["life_expectancy"] = {"value": rng.randint(8, 60), "unit": "weeks"}
-    elif r < 0.9:
+    elif r < 1.0:
         facts["life_expectancy"] = rng.randint(1, 18)  # bare number: the catalog's unit, months
     fertile = p.get("sex") == "female" and p.get("birth_date", "1900") > _d(as_of.replace(year=as_of.year - 50))
     for name in ("pregnant", "breastfeeding"):
-        if rng.random() < 0.9:
+        if rng.random() > p_missing:
             facts[name] = fertile and rng.random() < 0.02
     if rng.random() < 0.5:
         facts["childbearing_potential"] = fertile
     p["facts"] = facts
-    p["observations"] = _labs(rng, screening)
+    p["observations"] = _labs(rng, screening, p_missing)
     p["conditions"] = _conditions(rng, as_of)
     p["therapies"] = _therapies(rng, as_of, apheresis)
     p["procedures"] = _procedures(rng, apheresis)
-    p["complete"] = {k: rng.random() < 0.8 for k in ("conditions", "therapies", "procedures")}
+    p["complete"] = {k: rng.random() > p_missing for k in ("conditions", "therapies", "procedures")}
     anchors = {"screening": _d(screening), "enrollment": _d(enrollment)}
     if rng.random() < 0.95:
         anchors["apheresis"] = _d(apheresis)
