@@ -44,7 +44,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -479,7 +479,7 @@ def _loc_path(loc: tuple) -> str:
 def _validation_error(exc: ValidationError, rtype: str, rid: Any, index: int | None, where: str,
                       file: str | None) -> FhirError:
     errors = exc.errors(include_url=False)
-    label = f"{rtype}/{rid}" if isinstance(rid, str) and rid else rtype
+    label = f"{rtype}/{rid if rid.isprintable() else repr(rid)}" if isinstance(rid, str) and rid else rtype
     lines = [f"invalid FHIR in {where} ({label}): {len(errors)} problem{'s' if len(errors) != 1 else ''}:"]
     if file:
         lines[0] = f"{file}: " + lines[0]
@@ -519,7 +519,8 @@ def _validate(items: list[_Item], validate: str = "all") -> None:
         rid = raw.get("id")
         item.rid = rid if isinstance(rid, str) else None
         if not isinstance(rtype, str) or not rtype:
-            raise FhirError(f"{prefix}{item.where}: the resource has no resourceType", index=item.index,
+            raise FhirError(f"{prefix}{item.where}: the resource has no resourceType (a string naming its type)",
+                            index=item.index,
                             path="resourceType", file=item.file)
         item.rtype = rtype
         if rtype in _R4_ONLY:
