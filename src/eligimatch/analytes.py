@@ -47,7 +47,7 @@ _IGNORED_IN_NAMES = re.compile(r"[\s_\-\u2010-\u2015'\u2019]+")
 _MAX_NAME_LENGTH = 200
 
 _DEFAULT_PATH = Path(__file__).resolve().parent / "catalog" / "analytes.toml"
-_FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "description")
+_FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "description", "signed")
 
 
 def normalize_name(text: str) -> str:
@@ -100,6 +100,7 @@ class Analyte:
     molar_mass: float | None = None
     kind: str = "lab"
     description: str = ""
+    signed: bool = False  # a change or difference that may be negative; any other negative result is invalid
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -135,6 +136,8 @@ class Analyte:
             raise CatalogError(f"analyte {self.id!r}: kind must be one of {sorted(KINDS)}, got {self.kind!r}")
         if not isinstance(self.description, str):
             raise CatalogError(f"analyte {self.id!r}: description must be a string")
+        if not isinstance(self.signed, bool):
+            raise CatalogError(f"analyte {self.id!r}: signed must be true or false, got {self.signed!r}")
         object.__setattr__(self, "synonyms", synonyms)
         object.__setattr__(self, "loinc", loinc)
         object.__setattr__(self, "molar_mass", molar_mass)

@@ -31,6 +31,7 @@ from .dates import PartialDate, completed_months, completed_years
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
 from .logic import CauseFlag, Truth
 from .patient import Condition, Observation, Patient, Procedure, Therapy
+from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
 from .result import Evidence, MissingFact
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
@@ -230,10 +231,22 @@ def _absence(ctx: Context, history: str, what: str, fact: str) -> R:
 
 # ---- simple facts -------------------------------------------------------------------------
 
-def eval_bool_fact(ctx: Context, name: str, label: str) -> R:
+def _fact(ctx: Context, name: str, label: str) -> Any:
+    """The fact called ``name``, or the UNKNOWN it gives: not recorded, or recorded after the evaluation date."""
     fact = ctx.patient.fact(name)
     if fact is None:
-        return unknown(CauseFlag.MISSING, (missing(name, f"{label} (yes/no)"),))
+        return unknown(CauseFlag.MISSING, (missing(name, label),))
+    if fact.date is not None:
+        problem = fact_date_problem(fact, ctx.as_of)
+        if problem:
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {problem}", "invalid"),))
+    return fact
+
+
+def eval_bool_fact(ctx: Context, name: str, label: str) -> R:
+    fact = _fact(ctx, name, f"{label} (yes/no)")
+    if fact.__class__ is tuple:
+        return fact
     v = fact.value
     if isinstance(v, str) and v.lower() in ("yes", "true", "no", "false"):
         v = v.lower() in ("yes", "true")
@@ -314,9 +327,9 @@ def read_sex(ctx: Context) -> "tuple[str, dict] | R":
 
 def read_enum_fact(name: str, label: str) -> Callable[[Context], "tuple[str, dict] | R"]:
     def read(ctx: Context) -> "tuple[str, dict] | R":
-        fact = ctx.patient.fact(name)
-        if fact is None:
-            return unknown(CauseFlag.MISSING, (missing(name, label),))
+        fact = _fact(ctx, name, label)
+        if fact.__class__ is tuple:
+            return fact
         return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact)}
     return read
 
@@ -349,15 +362,23 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
     """A numeric fact, converted to the threshold's unit when the fact records a unit."""
 
     def read(ctx: Context) -> Reading | R:
-        fact = ctx.patient.fact(name)
-        if fact is None:
-            return unknown(CauseFlag.MISSING, (missing(name, label),))
+        fact = _fact(ctx, name, label)
+        if fact.__class__ is tuple:
+            return fact
         v = fact.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not a number",
                                                        "invalid"),))
         unit = fact.unit or fact_unit
         value = float(v)
+        # bounds of the catalog (ecog 0..5, a whole number), in the catalog's unit
+        try:
+            own = value * factor_of(unit, fact_unit) if unit and fact_unit and unit != fact_unit else value
+        except Exception as exc:  # our UnitError, with a message for people
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {exc}", "invalid"),))
+        problem = fact_value_problem(ctx.catalogs.facts.resolve(name), own)
+        if problem:
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {problem}", "invalid"),))
         if target_unit and unit and unit != target_unit and factor_of is not None:
             try:
                 value = value * factor_of(unit, target_unit)
@@ -426,6 +447,10 @@ def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -
         f = factor(o.unit)
         if isinstance(f, str):
             return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
+        problem = observation_problem(analyte, o.value, o.unit)
+        if problem:
+            return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {problem}",
+                                                       "invalid"),))
         value = o.value * f
         return Reading(value, {"value": o.value, "unit": o.unit, "converted": value, "converted_unit": target_unit,
                                "date": o.date, "source": src_label(o)})
@@ -438,6 +463,13 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     o = select_observation(ctx, analyte.id, label, recency)
     if not isinstance(o, Observation):
         return o
+    try:  # the result's own unit must apply to the analyte, although the comparison is made in it
+        analyte.factor_from(o.unit or analyte.unit, analyte.unit)
+    except Exception as exc:
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {exc}", "invalid"),))
+    problem = observation_problem(analyte, o.value, o.unit)
+    if problem:
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {problem}", "invalid"),))
     rr = o.reference_range
     bound = None
     range_unit = None
@@ -458,6 +490,9 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     except Exception as exc:
         return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {exc}", "invalid"),))
     limit_value = bound * f
+    problem = reference_problem(analyte, limit_value, limit)
+    if problem:
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {problem}", "invalid"),))
     threshold = factor * limit_value
     ok = compare(o.value, op, threshold)
     unit = o.unit or ""
