@@ -13,6 +13,7 @@ Each ``tests/conformance/*.toml`` file holds ``[[case]]`` tables:
     outcome  = "true" | "false" | "unknown"
     causes   = ["missing"]                         # optional: exact set of causes
     reasons  = ["threshold_met"]                   # optional: codes that must appear
+    absent_reasons = ["review"]                    # optional: codes that must not appear
     missing  = ["anc"]                             # optional: facts that must be named as missing
     passes_on = "2026-04-30"                       # optional: the date the criterion would pass
     error    = "unknown fact"                      # instead of an outcome: compile error containing this
@@ -64,6 +65,8 @@ def test_conformance(case):
         assert sorted(c.value for c in crit.causes) == sorted(case["causes"]), detail
     for code in case.get("reasons", []):
         assert code in crit.reasons, (code, crit.reasons, detail)
+    for code in case.get("absent_reasons", []):
+        assert code not in crit.reasons, (code, crit.reasons, detail)
     for fact in case.get("missing", []):
         assert any(fact == m.fact or fact in m.detail for m in crit.missing), (fact, crit.missing, detail)
     if "passes_on" in case:

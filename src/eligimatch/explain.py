@@ -39,7 +39,8 @@ def _criterion_lines(c: CriterionResult) -> list[str]:
             extras.append(f"from {e.source}")
         if extras:
             line += f" [{'; '.join(extras)}]"
-        out.append(line)
+        if line not in out:  # one record read by two predicates of the criterion is one line
+            out.append(line)
     for m in c.missing:
         out.append(f"            ? {m.cause.value if hasattr(m.cause, 'value') else m.cause}: {m.detail}")
     return out

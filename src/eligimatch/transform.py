@@ -72,11 +72,11 @@ class _Header:
 class _ToAst(Transformer):
     def __init__(self, text: str, filename: str):
         super().__init__(visit_tokens=False)
-        self.text = text
+        self.source = text
         self.filename = filename
 
     def _error(self, message: str, span: A.Span, hint: str = "") -> CriteriaSyntaxError:
-        lines = self.text.splitlines()
+        lines = [line.rstrip("\r") for line in self.source.split("\n")]  # lines as the lexer counts them
         src = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
         return CriteriaSyntaxError(Problem(message, span.line, span.column, src, hint, self.filename))
 
