@@ -18,9 +18,8 @@ from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
 from .logic import CauseFlag, Truth
-from .parser import DEFAULT_LIMITS, Limits, parse
+from .limits import DEFAULT_LIMITS, Limits
 from .render import render_expr
-from .transform import to_ast
 from .trial import CompiledCriterion, CompiledTrial, TrialOptions
 from .units import conversion_factor
 
@@ -28,12 +27,20 @@ __all__ = ["compile_trial", "load_trial"]
 
 Fn = Callable[[E.Context], tuple]
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
+_TRUTH = (F, U, T)  # Truth by value, without the cost of calling the enum
 
 
 def _combine(results: list[tuple], truth: Truth) -> tuple:
-    """Causes and missing facts of the UNKNOWN operands, evidence of all, for a combined ``truth``."""
+    """Causes and missing facts of the UNKNOWN operands, evidence of all, for a combined ``truth``.
+
+    When ``truth`` is decided, the UNKNOWN operands did not decide it: their evidence (a pending
+    ``judgment``, an uncertain record) is left out, so that a met criterion does not read
+    "needs the investigator's judgment".
+    """
     evidence: list = []
     for r in results:
+        if truth != U and r[0] == U:
+            continue
         evidence.extend(r[3])
     if truth != U:
         return (truth, CauseFlag.NONE, (), tuple(evidence))
@@ -62,7 +69,7 @@ class _Compiler:
 
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
-            return _combine(rs, Truth(min(r[0] for r in rs)))
+            return _combine(rs, _TRUTH[min([r[0] for r in rs])])
         return f
 
     def c_Or(self, n: A.Or) -> Fn:
@@ -70,7 +77,7 @@ class _Compiler:
 
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
-            return _combine(rs, Truth(max(r[0] for r in rs)))
+            return _combine(rs, _TRUTH[max([r[0] for r in rs])])
         return f
 
     def c_Not(self, n: A.Not) -> Fn:
@@ -78,7 +85,7 @@ class _Compiler:
 
         def f(ctx: E.Context) -> tuple:
             t, flag, miss, evidence = g(ctx)
-            return (Truth(2 - t), flag, miss, evidence)
+            return (_TRUTH[2 - t], flag, miss, evidence)
         return f
 
     def c_AtLeast(self, n: A.AtLeast) -> Fn:
@@ -266,6 +273,9 @@ def compile_trial(text: str, *, filename: str = "<criteria>", catalogs: Catalogs
     Raises :class:`~eligimatch.errors.CriteriaError` (syntax, check or limit) with
     the line, column and a caret for every problem.
     """
+    from .parser import parse  # lark is imported on the first compilation, not by `import eligimatch`
+    from .transform import to_ast
+
     cats = catalogs or Catalogs.default()
     opts = options or TrialOptions()
     tree = parse(text, filename=filename, limits=limits)

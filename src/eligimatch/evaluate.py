@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .dates import PartialDate, completed_months, completed_years
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
-from .logic import CauseFlag, Truth
+from .logic import Cause, CauseFlag, Truth
 from .patient import Condition, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
-from .result import Evidence, MissingFact
+from .result import Evidence, MissingFact, make_evidence, make_missing
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
@@ -81,6 +82,8 @@ def compare(a: float, op: str, b: float) -> bool:
 
 
 def fmt_num(x: float | int | None) -> str:
+    if x.__class__ is float:  # the common case first
+        return str(int(x)) if x.is_integer() else f"{x:.6g}"
     if x is None:
         return "?"
     if isinstance(x, bool):
@@ -95,20 +98,14 @@ def op_symbol(op: str) -> str:
 
 
 def ev(fact: str, code: str, note: str, **kw: Any) -> Evidence:
-    return Evidence.model_construct(fact=fact, code=code, note=note, **_ev_defaults(kw))
+    return make_evidence(fact=fact, code=code, note=note, **kw)
 
 
-_EV_FIELDS = ("value", "unit", "converted", "converted_unit", "threshold", "reference", "date", "source", "passes_on")
-
-
-def _ev_defaults(kw: dict) -> dict:
-    for name in _EV_FIELDS:
-        kw.setdefault(name, None)
-    return kw
+_CAUSE_OF = {c.value: c for c in Cause}
 
 
 def missing(fact: str, detail: str, cause: str = "missing") -> MissingFact:
-    return MissingFact(fact=fact, detail=detail, cause=cause)
+    return make_missing(fact=fact, detail=detail, cause=_CAUSE_OF[cause])
 
 
 def unknown(flag: CauseFlag, miss: tuple = (), evidence: tuple = ()) -> R:
@@ -122,6 +119,65 @@ def src_label(record: Any) -> str | None:
 
 # ---- the patient, indexed once per evaluation ---------------------------------------------
 
+_MISS = object()
+
+
+class _Memo:
+    """What one (immutable) catalog bundle answers for the names and codes records use, remembered
+    across patients: a screening run meets the same few spellings again and again, and resolving a
+    name (Unicode normalisation, synonyms, code ranges) costs far more than looking it up here.
+
+    Bounded: when the table reaches ``LIMIT`` entries it starts afresh, so memory stays flat
+    whatever the input.  Entries are pure functions of the catalogs, so sharing between threads is
+    safe (at worst two threads compute the same answer).
+    """
+
+    LIMIT = 20_000
+    __slots__ = ("table",)
+
+    def __init__(self) -> None:
+        self.table: dict[tuple, Any] = {}
+
+    def __call__(self, key: tuple, compute: Callable[..., Any], *args: Any) -> Any:
+        hit = self.table.get(key, _MISS)
+        if hit is _MISS:
+            hit = compute(*args)
+            if len(self.table) >= self.LIMIT:
+                self.table.clear()
+            self.table[key] = hit
+        return hit
+
+
+_MEMOS: dict[int, tuple[Any, _Memo]] = {}  # id(catalogs) -> (weak reference, memo)
+
+
+def _memo_for(catalogs: Any) -> _Memo:
+    key = id(catalogs)
+    hit = _MEMOS.get(key)
+    if hit is not None and hit[0]() is catalogs:
+        return hit[1]
+    memo = _Memo()
+    try:
+        ref = weakref.ref(catalogs)
+    except TypeError:  # an object that cannot be weakly referenced: no memo across patients
+        return memo
+    _MEMOS[key] = (ref, memo)
+    weakref.finalize(catalogs, _MEMOS.pop, key, None)
+    return memo
+
+
+def _resolve_record(catalog: Any, code: str | None, name: str | None) -> Any:
+    """The concept of a record: its code's, unless its name names a narrower concept below it
+    (``C91.00`` is any ALL; "precursor B-cell acute lymphoblastic leukemia" says which)."""
+    by_code = catalog.resolve(code) if code else None
+    by_name = catalog.resolve(name) if name else None
+    if by_code is None:
+        return by_name
+    if by_name is not None and by_name.id != by_code.id and catalog.is_a(by_name.id, by_code.id):
+        return by_name
+    return by_code
+
+
 class PatientIndex:
     """The patient's records, resolved against the catalogs once and reused across trials."""
 
@@ -129,9 +185,10 @@ class PatientIndex:
         self.patient = patient
         self.catalogs = catalogs
         self.warnings: list[str] = []
+        self._memo = memo = _memo_for(catalogs)
         obs: dict[str, list[Observation]] = {}
         for i, o in enumerate(patient.observations):
-            a = catalogs.analytes.resolve(o.analyte)
+            a = memo(("analyte", o.analyte), catalogs.analytes.resolve, o.analyte)
             if a is None:
                 self.warnings.append(f"observations.{i}: analyte {o.analyte!r} is not in the analyte catalog; ignored")
                 continue
@@ -142,21 +199,13 @@ class PatientIndex:
         self.observations = obs
         self.conditions: list[tuple[Condition, Any]] = []
         for i, c in enumerate(patient.conditions):
-            concept = None
-            if c.code:
-                concept = catalogs.conditions.resolve(c.code)
-            if concept is None and c.name:
-                concept = catalogs.conditions.resolve(c.name)
+            concept = memo(("condition", c.code, c.name), _resolve_record, catalogs.conditions, c.code, c.name)
             if concept is None:
                 self.warnings.append(f"conditions.{i}: {c.name or c.code!r} is not in the condition catalog")
             self.conditions.append((c, concept))
         self.procedures: list[tuple[Procedure, Any]] = []
         for i, p in enumerate(patient.procedures):
-            concept = None
-            if p.code:
-                concept = catalogs.procedures.resolve(p.code)
-            if concept is None and p.name:
-                concept = catalogs.procedures.resolve(p.name)
+            concept = memo(("procedure", p.code, p.name), _resolve_record, catalogs.procedures, p.code, p.name)
             if concept is None:
                 self.warnings.append(f"procedures.{i}: {p.name or p.code!r} is not in the procedure catalog")
             self.procedures.append((p, concept))
@@ -164,14 +213,14 @@ class PatientIndex:
         for i, t in enumerate(patient.therapies):
             drug_id = None
             if t.drug:
-                d = catalogs.drugs.resolve(t.drug)
+                d = memo(("drug", t.drug), catalogs.drugs.resolve, t.drug)
                 if d is None:
                     self.warnings.append(f"therapies.{i}: drug {t.drug!r} is not in the drug catalog")
                 else:
                     drug_id = d.id
             self.therapies.append((t, drug_id))
         for name in patient.facts:
-            if name not in catalogs.facts:
+            if not memo(("fact", name), catalogs.facts.__contains__, name):
                 hint = catalogs.facts.suggest(name)
                 self.warnings.append(f"facts.{name}: not in the fact catalog"
                                      + (f" (did you mean {hint[0]!r}?)" if hint else ""))
@@ -185,7 +234,9 @@ class PatientIndex:
         if hit is None:
             t, drug_id = self.therapies[i]
             classes = tuple(t.classes) + (("investigational_agent",) if t.investigational else ())
-            status = self.catalogs.drugs.match_status(drug_id or t.drug, classes, selector)
+            drug = drug_id or t.drug
+            status = self._memo(("match", drug, classes, selector), self.catalogs.drugs.match_status, drug, classes,
+                                selector)
             hit = T if status is True else F if status is False else U
             self._match_cache[key] = hit
         return hit
@@ -194,7 +245,7 @@ class PatientIndex:
 class Context:
     """One evaluation: a patient, a date, the anchors' dates, a policy."""
 
-    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency")
+    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency", "starts")
 
     def __init__(self, index: PatientIndex, as_of: _dt.date, anchors: dict[str, _dt.date], policy: Policy,
                  default_recency: Any = None):
@@ -205,28 +256,37 @@ class Context:
         self.anchors = anchors
         self.policy = policy
         self.default_recency = default_recency
+        self.starts: dict[tuple, _dt.date] = {}  # window starts, computed once per evaluation
 
     def anchor(self, name: str) -> _dt.date:
         return self.anchors.get(name, self.as_of)
 
 
 def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.date:
-    return shift(ctx.anchor(anchor), -int(amount), unit)
+    key = (amount, unit, anchor)
+    start = ctx.starts.get(key)
+    if start is None:  # every lab of a trial shares the default recency window: compute it once
+        start = ctx.starts[key] = shift(ctx.anchor(anchor), -int(amount), unit)
+    return start
 
 
 _VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent"}
 
 
-def _absence(ctx: Context, history: str, what: str, fact: str) -> R:
-    """No matching record: FALSE if the history is complete (or assumed so), else UNKNOWN."""
+def _absence(ctx: Context, history: str, what: str, fact: str, other: bool = False) -> R:
+    """No matching record: FALSE if the history is complete (or assumed so), else UNKNOWN.
+
+    ``other``: records of the concept exist but do not count (outside the window, or failing `where`).
+    """
+    none = "no other record" if other else "no record"
     if getattr(ctx.patient.complete, history):
         return (F, NOFLAG, (), (ev(fact, "absent_history_complete",
-                                    f"no record of {what}; the {history} history is marked complete"),))
+                                    f"{none} of {what}; the {history} history is marked complete"),))
     if ctx.policy.assume_absent:
         return (F, NOFLAG, (), (ev(fact, "absent_assumed",
-                                    f"no record of {what}; assumed absent by policy (history not marked complete)"),))
+                                    f"{none} of {what}; assumed absent by policy (history not marked complete)"),))
     return unknown(CauseFlag.MISSING, (missing(fact, f"whether the patient {_VERB.get(history, 'has')} {what} "
-                                                     f"(no record, and the {history} history is not marked complete)"),))
+                                                     f"({none}, and the {history} history is not marked complete)"),))
 
 
 # ---- simple facts -------------------------------------------------------------------------
@@ -275,13 +335,18 @@ class Reading:
 ReadFn = Callable[[Context], "Reading | R"]
 
 
+def _shown_unit(unit: str | None) -> str:
+    """A unit as the report shows it after a value: none for a plain number ("SLEDAI-2K 12", not "12 1")."""
+    return "" if unit in (None, "", "1") else unit
+
+
 def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, threshold: float,
                    threshold_text: str) -> R:
     r = read(ctx)
     if not isinstance(r, Reading):
         return r
     ok = compare(r.value, op, threshold)
-    note = f"{label} {fmt_num(r.value)} {r.evidence.get('converted_unit') or ''}".rstrip() \
+    note = f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
@@ -299,7 +364,7 @@ def eval_between(ctx: Context, read: ReadFn, fact: str, label: str, low: float, 
     else:
         ok = compare(r.value, ">", low) and compare(r.value, "<", high)
     e = ev(fact, "in_range" if ok else "out_of_range",
-           f"{label} {fmt_num(r.value)} {r.evidence.get('converted_unit') or ''}".rstrip()
+           f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
            + f" {'is' if ok else 'is not'} between {text}", threshold=f"between {text}", **r.evidence)
     return (T if ok else F, NOFLAG, (), (e,))
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from . import ast as A
 from .dates import PartialDate
 from .dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
-from .evaluate import NOFLAG, Context, F, T, U, _absence, ev, fmt_num, missing, src_label, unknown
+from .evaluate import NOFLAG, Context, F, T, U, _absence, _date_of, ev, fmt_num, missing, src_label, unknown
 from .logic import CauseFlag, Truth
 
 __all__ = [
@@ -60,8 +60,11 @@ def _ge(a_lo: _dt.date, a_hi: _dt.date, b: _dt.date) -> Truth:
     return U
 
 
+_TRUTH = (F, U, T)  # Truth by value, without the cost of calling the enum
+
+
 def _and(*ts: Truth) -> Truth:
-    return Truth(min(ts))
+    return _TRUTH[min(ts)]
 
 
 # ---- attribute tests inside `where` ------------------------------------------------------------
@@ -89,17 +92,17 @@ def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
         return F if actual is True or str(actual).lower() in ("yes", "true") else T
     wanted = [_value_of(v) for v in test.values]
     if test.op in ("in", "not in"):
-        norm = lambda x: str(x).strip().lower().replace("-", "_").replace(" ", "_")  # noqa: E731
-        inside = norm(actual) in {norm(w) for w in wanted}
+        inside = any(_same(actual, w) for w in wanted)
         return T if inside == (test.op == "in") else F
     target = wanted[0]
-    if isinstance(target, float):
-        try:
-            num = float(_roman(actual))
-        except (TypeError, ValueError):
+    if isinstance(target, float) and test.op not in ("=", "!="):
+        num = _number(actual)
+        if num is None:
             return U
         return T if compare(num, test.op, target) else F
-    same = str(actual).strip().lower() == str(target).strip().lower()
+    if isinstance(target, float) and _number(actual) is None:
+        return U
+    same = _same(actual, target)
     if test.op == "=":
         return T if same else F
     if test.op == "!=":
@@ -116,6 +119,39 @@ def _roman(x: Any) -> Any:
     return x
 
 
+def _number(x: Any) -> float | None:
+    """A recorded attribute as a number (``2``, ``"2"``, ``"II"``), or None."""
+    x = _roman(x)
+    if isinstance(x, bool):
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _same(actual: Any, wanted: Any) -> bool:
+    """``=`` and ``in`` alike: numbers (and grades I-V) by value, words ignoring case, spaces, hyphens."""
+    a, w = _number(actual), _number(wanted)
+    if a is not None and w is not None:
+        from .evaluate import compare
+
+        return compare(a, "=", w)
+    norm = lambda x: str(x).strip().lower().replace("-", "_").replace(" ", "_")  # noqa: E731
+    return norm(actual) == norm(wanted)
+
+
+def _attrs_note(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> str:
+    """The recorded values of the attributes a `where` tests, for the evidence line: "; grade 2"."""
+    if not tests:
+        return ""
+    shown = []
+    for name in dict.fromkeys(t.name for t in tests):
+        v = attrs.get(name)
+        shown.append(f"{name} {'not recorded' if v is None else fmt_num(v) if isinstance(v, (bool, int, float)) else v}")
+    return "; " + ", ".join(shown)
+
+
 def _where(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> Truth:
     if not tests:
         return T
@@ -124,9 +160,23 @@ def _where(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> Truth:
 
 # ---- combining records -------------------------------------------------------------------------
 
+def _after(d: Any, as_of: _dt.date) -> bool:
+    """A record dated (entirely) after the evaluation date: not known then, so neither presence nor absence."""
+    return d is not None and d.earliest > as_of
+
+
+def _later_note(ctx: Context, fact: str, what: str, later: int) -> Any:
+    return missing(fact, f"{later} record(s) of {what} dated after the evaluation date {ctx.as_of}: not used, "
+                         f"and absence cannot be concluded (a wrong date?)", "invalid")
+
+
 def _exists(ctx: Context, per_record: list[tuple[Truth, Any]], history: str, what: str, fact: str,
-            unmapped: int = 0) -> tuple:
-    """TRUE if some record is TRUE; UNKNOWN if some is UNKNOWN; else absent (see :func:`_absence`)."""
+            unmapped: int = 0, later: int = 0) -> tuple:
+    """TRUE if some record is TRUE; UNKNOWN if some is UNKNOWN; else absent (see :func:`_absence`).
+
+    ``later`` records of the concept are dated after the evaluation date: they are not used, and while
+    they exist the absence of the concept is not concluded (UNKNOWN, cause invalid).
+    """
     trues = [e for t, e in per_record if t == T]
     if trues:
         return (T, NOFLAG, (), tuple(trues))
@@ -134,13 +184,22 @@ def _exists(ctx: Context, per_record: list[tuple[Truth, Any]], history: str, wha
     if unknowns:
         return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"more precise dates, attributes or catalog entries for {what}",
                                                          "indeterminate"),), tuple(unknowns))
+    # records of the concept that do not count (outside the window, failing `where`) are shown, not hidden
+    outside = tuple(e for t, e in per_record if t == F)
+    if later:
+        res = _absence(ctx, history, what, fact, other=bool(outside))
+        known = res[2] if res[0] == U else ()
+        return unknown((res[1] if res[0] == U else NOFLAG) | CauseFlag.INVALID,
+                       known + (_later_note(ctx, fact, what, later),), outside + res[3])
     if unmapped:
-        res = _absence(ctx, history, what, fact)
+        res = _absence(ctx, history, what, fact, other=bool(outside))
         if res[0] == F:
             return unknown(CauseFlag.INVALID, (missing(fact, f"{unmapped} {history} record(s) not in the catalog; "
-                                                             f"map them to rule out {what}", "invalid"),), res[3])
-        return res
-    return _absence(ctx, history, what, fact)
+                                                             f"map them to rule out {what}", "invalid"),),
+                           outside + res[3])
+        return res[:3] + (outside + res[3],)
+    res = _absence(ctx, history, what, fact, other=bool(outside))
+    return res[:3] + (outside + res[3],)
 
 
 def _names(refs: Iterable[A.Ref]) -> str:
@@ -156,14 +215,20 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
     what = " or ".join(selectors)
     fact = f"condition {what}"
     results: list[tuple[Truth, Any]] = []
-    unmapped = 0
+    unmapped = later = 0
     for rec, concept in ctx.index.conditions:
         if concept is None:
             unmapped += 1
             continue
         if not any(cat.is_a(concept.id, s) for s in selectors):
             continue
+        if _after(rec.onset, ctx.as_of) and not any(cat.is_a(concept.id, x) for x in excepted):
+            later += 1
+            continue
         if any(cat.is_a(concept.id, x) for x in excepted):
+            label = rec.name or rec.code
+            results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
+                                  date=_date_of(rec.onset), source=src_label(rec))))
             continue
         t = _condition_timing(ctx, rec, pred, window_days)
         t = _and(t, _where(pred.where, rec.attributes))
@@ -171,10 +236,10 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
         when = f"onset {rec.onset}" if rec.onset else "onset not recorded"
         if rec.end:
             when += f", ended {rec.end}"
-        note = f"{label} ({concept.id}; {when})"
+        note = f"{label} ({concept.id}; {when}{_attrs_note(pred.where, rec.attributes)})"
         code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
-        results.append((t, ev(fact, code, note, value=label, date=_lo(rec.onset), source=src_label(rec))))
-    return _exists(ctx, results, "conditions", what, fact, unmapped)
+        results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec))))
+    return _exists(ctx, results, "conditions", what, fact, unmapped, later)
 
 
 def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple | None) -> Truth:
@@ -212,12 +277,15 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
     what = " or ".join(selectors)
     fact = f"procedure {what}"
     results: list[tuple[Truth, Any]] = []
-    unmapped = 0
+    unmapped = later = 0
     for rec, concept in ctx.index.procedures:
         if concept is None:
             unmapped += 1
             continue
         if not any(cat.is_a(concept.id, s) for s in selectors):
+            continue
+        if _after(rec.date, ctx.as_of):
+            later += 1
             continue
         if rec.date is None:
             t = T if pred.window is None else U
@@ -230,9 +298,10 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
         t = _and(t, _where(pred.where, rec.attributes))
         label = rec.name or rec.code
         code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
-        results.append((t, ev(fact, code, f"{label} ({concept.id}; {rec.date or 'date not recorded'})",
-                              value=label, date=_lo(rec.date), source=src_label(rec))))
-    return _exists(ctx, results, "procedures", what, fact, unmapped)
+        results.append((t, ev(fact, code, f"{label} ({concept.id}; {rec.date or 'date not recorded'}"
+                                          f"{_attrs_note(pred.where, rec.attributes)})",
+                              value=label, date=_date_of(rec.date), source=src_label(rec))))
+    return _exists(ctx, results, "procedures", what, fact, unmapped, later)
 
 
 # ---- therapies ------------------------------------------------------------------------------------
@@ -244,14 +313,20 @@ def _therapy_attrs(rec: Any) -> dict[str, Any]:
     return attrs
 
 
-def _last_dose_range(ctx: Context, rec: Any) -> tuple[_dt.date, _dt.date] | None:
-    """The earliest and latest day the last exposure may have been."""
+def _last_dose_range(ctx: Context, rec: Any, horizon: _dt.date | None = None) -> tuple[_dt.date, _dt.date] | None:
+    """The earliest and latest day the last exposure may have been.
+
+    An ongoing therapy was last taken no earlier than the evaluation date, and
+    nobody knows when it will stop: up to ``horizon`` (the anchor of the window
+    being asked about, when that lies ahead) it may still be taken.
+    """
+    later = max(ctx.as_of, horizon) if horizon is not None else ctx.as_of
     if rec.ongoing:
-        return (ctx.as_of, ctx.as_of)
+        return (ctx.as_of, later)
     if rec.end is not None:
         return (rec.end.earliest, min(rec.end.latest, ctx.as_of) if rec.end.earliest <= ctx.as_of else rec.end.latest)
     if rec.start is not None:
-        return (rec.start.earliest, max(ctx.as_of, rec.start.earliest))
+        return (rec.start.earliest, max(later, rec.start.earliest))
     return None
 
 
@@ -292,8 +367,20 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
     fact = f"therapy {what}"
     results: list[tuple[Truth, Any]] = []
     drugs = ctx.catalogs.drugs
+    idx = ctx.index
+    for i in range(len(idx.therapies)) if excepted else ():
+        # a record the criterion names but excepts is shown as excepted, not hidden
+        if any(idx.therapy_matches(i, s) == T for s in selectors) and any(idx.therapy_matches(i, x) == T
+                                                                           for x in excepted):
+            rec = idx.therapies[i][0]
+            label = rec.drug or ", ".join(rec.classes) or "investigational agent"
+            results.append((F, ev(fact, "record_excepted", f"{label}: excepted", value=label, source=src_label(rec))))
+    later = 0
     for i, kind_t in _matching_therapies(ctx, selectors, excepted):
         rec, drug_id = ctx.index.therapies[i]
+        if _after(rec.start, ctx.as_of):
+            later += 1
+            continue
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
         attrs_t = _and(kind_t, _where(pred.where, _therapy_attrs(rec)))
         if kind_t == U:
@@ -317,7 +404,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
         else:  # window
             anchor = ctx.anchor(pred.window.anchor)
-            last = _last_dose_range(ctx, rec)
+            last = _last_dose_range(ctx, rec, anchor)
             half_life = None
             if drug_id is not None:
                 d = drugs.resolve(drug_id)
@@ -333,7 +420,11 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                     fixed = tuple(d for d in durations if d[1] != "half-life")
                     f_end, _ = _window_length_end(last[0], fixed, None) if fixed else (None, "")
                     t = _and(began, T) if f_end is not None and f_end >= anchor else U
-                    note = f"{label}: last dose {last[0]}; {arith} of {drug_id or label}"
+                    note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
+                    if f_end is not None:
+                        note += (f"; the fixed part of the washout alone runs to {f_end}"
+                                 + (f", on or after {anchor} ({pred.window.anchor})" if f_end >= anchor
+                                    else f", before {anchor} ({pred.window.anchor}): the half-life decides"))
                 else:
                     # inside the window while anchor <= end (the washout has not run out by the anchor)
                     t = _and(began, _ge(end_lo, end_hi, anchor))
@@ -344,9 +435,11 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                             passes_on = shift(end_hi, 1, "day")
                             note += f"; washout complete on {passes_on}"
         t = _and(t, attrs_t)
+        if pred.where:
+            note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
         code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
         results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
-    return _exists(ctx, results, "therapies", what, fact)
+    return _exists(ctx, results, "therapies", what, fact, later=later)
 
 
 # ---- doses ---------------------------------------------------------------------------------------
@@ -369,7 +462,7 @@ def _daily_mg(rec: Any) -> float | None:
 
 def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
     """Three-valued: the record's exposure overlaps [start, end]."""
-    last = _last_dose_range(ctx, rec)
+    last = _last_dose_range(ctx, rec, end)
     if rec.start is None or last is None:
         return U
     return _and(_le(rec.start.earliest, rec.start.latest, end), _ge(last[0], last[1], start))
@@ -390,8 +483,13 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
     best: float | None = None
     uncertain = False
     evidence = []
+    later = 0
     for i, kind_t in _matching_therapies(ctx, selectors, ()):
         rec, drug_id = ctx.index.therapies[i]
+        if _after(rec.start, ctx.as_of):
+            later += 1
+            uncertain = True
+            continue
         active = _and(kind_t, _active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
         if active == F:
             continue
@@ -415,7 +513,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
             best = mg if best is None else max(best, mg)
     observed = best if best is not None else 0.0
     ok = compare(observed, pred.op, threshold_mg)
-    if best is None and not evidence:
+    if best is None and not evidence and not later:
         res = _absence(ctx, "therapies", what, fact)
         if res[0] == F:
             # no such therapy: the daily dose is 0
@@ -423,6 +521,8 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
             return (T if ok0 else F, NOFLAG, (), res[3])
         return res
     if uncertain and not (ok and pred.op in (">", ">=")):
+        if later:
+            return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
         return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"dose, frequency and dates of {what}",
                                                          "indeterminate"),), tuple(evidence))
     evidence.append(ev(fact, "threshold_met" if ok else "threshold_not_met",
@@ -448,9 +548,14 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     uncertain = False
     evidence = []
     found = False
+    later = 0
     for i, kind_t in _matching_therapies(ctx, selectors, ()):
         found = True
         rec, drug_id = ctx.index.therapies[i]
+        if _after(rec.start, ctx.as_of):
+            later += 1
+            uncertain = True
+            continue
         active = _and(kind_t, _active_in(ctx, rec, start, anchor))
         if active == F:
             continue
@@ -472,6 +577,8 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
         evidence.append(ev(fact, "dose_changed", f"the daily dose of {', '.join(changed)} changed between {start} "
                                                  f"and {anchor}"))
         return (F, NOFLAG, (), tuple(evidence))
+    if later:
+        return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
     if uncertain:
         return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"doses and dates of {what} from {start} to {anchor}",
                                                          "indeterminate"),), tuple(evidence))

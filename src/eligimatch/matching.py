@@ -21,9 +21,10 @@ from typing import Any, Iterable, Mapping
 from .catalogs import Catalogs
 from .errors import EligimatchError
 from .evaluate import Context, PatientIndex, Policy
-from .logic import CauseFlag, Truth
+from .logic import Cause, CauseFlag, Truth
 from .patient import Patient
-from .result import CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict
+from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, make_cohort,
+                     make_criterion, make_match, make_missing)
 from .trial import CompiledCriterion, CompiledTrial
 
 __all__ = ["match", "Policy"]
@@ -32,25 +33,31 @@ _OUTCOME = {Truth.TRUE: Outcome.TRUE, Truth.FALSE: Outcome.FALSE, Truth.UNKNOWN:
 _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
 
 
+# the causes an UNKNOWN's flag stands for, by flag value (0..31)
+_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in range(32))
+
+
 def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
     truth, flag, miss, evidence = c.fn(ctx)
+    if len(evidence) > 1:
+        evidence = tuple(dict.fromkeys(evidence))  # the same record seen by two predicates is one line
     if truth == Truth.UNKNOWN:
         met = None
-        causes = tuple(CauseFlag(flag).causes()) or ()
+        causes = _CAUSES[flag]
+        reasons = tuple(dict.fromkeys([e.code for e in evidence] + [x.value for x in causes]))
     else:
         met = (truth == Truth.TRUE) if c.kind == "inclusion" else (truth == Truth.FALSE)
         causes = ()
-    reasons = tuple(dict.fromkeys([e.code for e in evidence] + [x.value for x in causes]))
-    stamped = tuple(MissingFact.model_construct(fact=m.fact, detail=m.detail, cause=m.cause, criteria=(c.id,))
-                    for m in dict.fromkeys(miss))
-    return CriterionResult.model_construct(
+        reasons = tuple(dict.fromkeys([e.code for e in evidence]))
+    ids = (c.id,)
+    miss = tuple(make_missing(fact=m.fact, detail=m.detail, cause=m.cause, criteria=ids)
+                 for m in dict.fromkeys(miss)) if miss else ()
+    return make_criterion(
         id=c.id, kind=c.kind, text=c.text, cohort=c.cohort, outcome=_OUTCOME[truth], met=met, causes=causes,
-        reasons=reasons, evidence=tuple(evidence), missing=stamped, line=c.line)
+        reasons=reasons, evidence=tuple(evidence), missing=miss, line=c.line)
 
 
 def _blocking(r: CriterionResult) -> bool:
-    from .logic import Cause
-
     return r.met is None and any(cause != Cause.REVIEW for cause in r.causes)
 
 
@@ -76,7 +83,7 @@ def _merge_missing(results: Iterable[CriterionResult]) -> tuple[MissingFact, ...
             for cid in m.criteria:
                 if cid not in merged[key]:
                     merged[key].append(cid)
-    items = [MissingFact.model_construct(fact=f, detail=details[(f, c)], cause=c, criteria=tuple(ids))
+    items = [make_missing(fact=f, detail=details[(f, c)], cause=c, criteria=tuple(ids))
              for (f, c), ids in merged.items()]
     items.sort(key=lambda m: -len(m.criteria))
     return tuple(items)
@@ -136,8 +143,7 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
             rs = [_evaluate(c, ctx) for c in crits]
             all_results.extend(rs)
             v, deciding, miss = _verdict(rs)
-            cohort_results.append(CohortResult.model_construct(id=cid, title=title, verdict=v, deciding=deciding,
-                                                               missing=miss))
+            cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
     except RecursionError:  # pragma: no cover - nesting is bounded at compile time
         raise EligimatchError("the criteria are nested too deeply to evaluate") from None
 
@@ -155,7 +161,7 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
                 miss = _merge_missing([r for r in all_results if _blocking(r)
                                        and (r.cohort is None or r.cohort in {c.id for c in open_cohorts})])
     review = tuple(r.id for r in all_results if r.met is None and not _blocking(r))
-    return MatchResult.model_construct(
+    return make_match(
         trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
         anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
         missing=miss, review=review, cohorts=tuple(cohort_results), matched_cohorts=matched,

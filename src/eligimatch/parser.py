@@ -218,19 +218,44 @@ def _tree_depth_problem(tree: Tree, text: str, limits: Limits, filename: str) ->
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
-def _parse_checked(text: str, filename: str) -> Tree:
+def _limit_at(tok: Token, text: str, message: str, hint: str, filename: str) -> CriteriaLimitError:
+    line = tok.line or 1
+    return CriteriaLimitError(Problem(message, line, tok.column or 1, _line_of(text, line), hint, filename))
+
+
+def _parse_checked(text: str, filename: str, limits: Limits = DEFAULT_LIMITS) -> Tree:
     """Parse token by token, and refuse a keyword glued to more letters.
 
     The contextual lexer would otherwise read ``andd`` as ``and`` + ``d`` and
     ``ortho`` as ``or`` + ``tho``: a typo must be an error, never a silent
-    change of meaning.
+    change of meaning.  The limits that tokens show are checked on the way, so
+    that hostile input fails where it starts: an over-long number, one
+    criterion too many (each criterion starts with ``-``), a run of ``not``s
+    deeper than the nesting limit.
     """
     ip = get_parser().parse_interactive(text)
     last = None
+    criteria = nots = 0
     for tok in ip.iter_parse():
         last = tok
         value = str(tok)
         end = tok.end_pos
+        kind = tok.type
+        if kind == "NOT":
+            nots += 1
+            if nots > limits.max_depth:
+                raise _limit_at(tok, text, f"expressions are nested more than {limits.max_depth} deep",
+                                "simplify the expression or raise Limits.max_depth", filename)
+        else:
+            nots = 0
+            if kind == "MINUS":
+                criteria += 1
+                if criteria > limits.max_criteria:
+                    raise _limit_at(tok, text, f"the file has more than {limits.max_criteria} criteria",
+                                    "split the file or raise Limits.max_criteria", filename)
+            elif kind == "NUMBER" and len(value) > limits.max_number_length:
+                raise _limit_at(tok, text, f"a number of {len(value)} characters; a number may have at most "
+                                           f"{limits.max_number_length}", "raise Limits.max_number_length", filename)
         if (value and value[-1] in _WORD_CHARS and end is not None and end < len(text)
                 and text[end] in _WORD_CHARS and tok.type not in ("NUMBER", "STRING")):
             word_end = end
@@ -262,7 +287,7 @@ def parse(text: str, *, filename: str = "<criteria>", limits: Limits = DEFAULT_L
     if problem:
         raise CriteriaLimitError(problem)
     try:
-        tree = _parse_checked(text, filename)
+        tree = _parse_checked(text, filename, limits)
     except UnexpectedInput as exc:
         raise CriteriaSyntaxError(_syntax_problem(text, exc, filename)) from None
     problem = _tree_depth_problem(tree, text, limits, filename)
