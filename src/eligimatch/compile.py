@@ -273,6 +273,18 @@ def compile_trial(text: str, *, filename: str = "<criteria>", catalogs: Catalogs
     Raises :class:`~eligimatch.errors.CriteriaError` (syntax, check or limit) with
     the line, column and a caret for every problem.
     """
+    try:
+        return _compile_trial(text, filename=filename, catalogs=catalogs, options=options, limits=limits)
+    except RecursionError:  # only with limits raised far above the defaults; never setrecursionlimit
+        from .errors import CriteriaLimitError, Problem
+
+        raise CriteriaLimitError(Problem(
+            f"the expressions are nested too deeply for Python to compile (Limits.max_depth is {limits.max_depth})",
+            1, 1, "", "lower Limits.max_depth (the default, 64, is always safe)", filename)) from None
+
+
+def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, options: TrialOptions | None,
+                   limits: Limits) -> CompiledTrial:
     from .parser import parse  # lark is imported on the first compilation, not by `import eligimatch`
     from .transform import to_ast
 

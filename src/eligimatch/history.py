@@ -376,6 +376,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             label = rec.drug or ", ".join(rec.classes) or "investigational agent"
             results.append((F, ev(fact, "record_excepted", f"{label}: excepted", value=label, source=src_label(rec))))
     later = 0
+    violations: list[tuple[Truth, Any]] = []  # for `started at least ... before`: courses that started too late
     for i, kind_t in _matching_therapies(ctx, selectors, excepted):
         rec, drug_id = ctx.index.therapies[i]
         if _after(rec.start, ctx.as_of):
@@ -398,9 +399,21 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                 t = U
             note = f"{label} ({'ongoing' if rec.ongoing else f'ended {rec.end}' if rec.end else 'end not recorded'})"
         elif pred.timing == "started":
+            # every course still taken on or after the limit must have started by then
             anchor = ctx.anchor(pred.anchor)
             limit = shift(anchor, -int(pred.started.amount), pred.started.unit)
-            t = _le(rec.start.earliest, rec.start.latest, limit) if rec.start else U
+            started_ok = _le(rec.start.earliest, rec.start.latest, limit) if rec.start else U
+            last = _last_dose_range(ctx, rec, anchor)
+            relevant = _ge(last[0], last[1], limit) if last is not None else U
+            violation = _and(relevant, Truth(2 - started_ok), attrs_t)
+            if violation != F:
+                violations.append((violation, ev(fact, "started_too_late" if violation == T else "record_uncertain",
+                                                 f"{label} started {rec.start or '(date not recorded)'}, after "
+                                                 f"{limit}" if violation == T else
+                                                 f"{label}: start or stop dates too imprecise to tell whether it "
+                                                 f"started on or before {limit}", value=label,
+                                                 source=src_label(rec))))
+            t = _and(relevant, started_ok)
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
         else:  # window
             anchor = ctx.anchor(pred.window.anchor)
@@ -439,6 +452,13 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
         code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
         results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
+    if violations:
+        worst = Truth(max(v for v, _ in violations))
+        shown = tuple(e for v, e in violations if v == worst)
+        if worst == T:
+            return (F, NOFLAG, (), shown)
+        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"start and stop dates of {what}", "indeterminate"),),
+                       shown)
     return _exists(ctx, results, "therapies", what, fact, later=later)
 
 

@@ -411,6 +411,6 @@ def to_ast(tree: Tree, text: str, filename: str = "<criteria>") -> A.TrialAst:
     try:
         return _ToAst(text, filename).transform(tree)
     except VisitError as exc:  # lark wraps what a rule method raises; ours must reach the caller as is
-        if isinstance(exc.orig_exc, CriteriaSyntaxError):
+        if isinstance(exc.orig_exc, (CriteriaSyntaxError, RecursionError)):  # RecursionError: see compile_trial
             raise exc.orig_exc from None
         raise
