@@ -4,7 +4,7 @@ Expectations live in ``examples/expected/<TRIAL>.toml``:
 
     trial = "NCT05621486"              # examples/trials/<trial>.elig
     [[case]]
-    patient = "nct05621486-match.json" # examples/patients/<patient>
+    patient = "nct05621486-match-si.json" # examples/patients/<patient>
     as_of = "2026-03-01"
     anchors = { apheresis = "2026-03-10" }
     verdict = "match" | "no_match" | "unknown"

@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decide whether a patient can enter a clinical trial — match, no match or unknown — "
                     "and explain every answer.",
         epilog="examples:\n"
-               "  eligimatch match examples/patients/nct05621486-match.json examples/trials/*.elig "
+               "  eligimatch match examples/patients/nct05621486-match-si.json examples/trials/*.elig "
                "--as-of 2026-03-01\n"
                "  eligimatch check examples/trials/\n"
                "  eligimatch screen patients.jsonl examples/trials/ --format csv --output verdicts.csv\n\n"
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Match one patient (a JSON file) against each trial and print the readable "
                                    "report, criterion by criterion; with several trials, a ranked summary "
                                    "and the next questions to ask follow.",
-                       epilog="example:\n  eligimatch match examples/patients/nct05621486-match.json "
+                       epilog="example:\n  eligimatch match examples/patients/nct05621486-match-si.json "
                               "examples/trials/*.elig --as-of 2026-03-01 --anchor apheresis=2026-03-10\n"
                               "  eligimatch match patient.json trial.elig --json | jq '.[0].verdict'")
     p.add_argument("patient", metavar="PATIENT", help="the patient's JSON file")

@@ -172,7 +172,7 @@ class _Compiler:
                                                          ftext, default)
         reader = self._reader(info, v.unit, n.recency)
         threshold = float(v.number)
-        text = f"{E.fmt_num(threshold)} {v.unit or ''}".strip()
+        text = f"{E.fmt_num(threshold)} {_unit_text(v.unit)}".strip()
         op = n.op
         return lambda ctx: E.eval_threshold(ctx, reader, fact_id, label, op, threshold, text)
 
@@ -185,8 +185,9 @@ class _Compiler:
         hi = float(high.number)
         if info.kind not in ("age",) and low.unit and high.unit and low.unit != high.unit:
             lo = lo * conversion_factor(low.unit, high.unit, molar_mass=getattr(info.analyte, "molar_mass", None))
-        text = (f"{E.fmt_num(float(low.number))} {low.unit or ''} and {E.fmt_num(hi)} {unit or ''}".replace("  ", " ")
-                .strip() + (" inclusive" if n.inclusive else " exclusive"))
+        low_text = E.fmt_num(float(low.number)) + ("" if low.unit == unit else f" {_unit_text(low.unit)}")
+        text = (f"{low_text.strip()} and {E.fmt_num(hi)} {_unit_text(unit)}".strip()
+                + (" inclusive" if n.inclusive else " exclusive"))
         inclusive = n.inclusive
         return lambda ctx: E.eval_between(ctx, reader, info.id, info.label, lo, hi, inclusive, text)
 
@@ -232,6 +233,16 @@ class _Compiler:
     def c_StableDosePred(self, n: A.StableDosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
         return lambda ctx: H.eval_stable_dose(ctx, sel, n)
+
+
+_TIME_WORDS = ("day", "week", "month", "year", "hour")
+
+
+def _unit_text(unit: str | None) -> str:
+    """A unit as a reader expects it after a number: '70 years', not '70 year'."""
+    if unit is None:
+        return ""
+    return unit + "s" if unit in _TIME_WORDS else unit
 
 
 def _word(v: A.Value) -> str:

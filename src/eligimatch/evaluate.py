@@ -336,8 +336,11 @@ ReadFn = Callable[[Context], "Reading | R"]
 
 
 def _shown_unit(unit: str | None) -> str:
-    """A unit as the report shows it after a value: none for a plain number ("SLEDAI-2K 12", not "12 1")."""
-    return "" if unit in (None, "", "1") else unit
+    """A unit as the report shows it after a value: none for a plain number ("SLEDAI-2K 12", not "12 1"),
+    plural for time ("6 months")."""
+    if unit in (None, "", "1"):
+        return ""
+    return unit + "s" if unit in ("day", "week", "month", "year", "hour") else unit
 
 
 def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, threshold: float,
