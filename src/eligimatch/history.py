@@ -20,6 +20,7 @@ Time rules (documented in ``docs/language.md``):
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from typing import Any, Iterable
 
 from . import ast as A
@@ -465,6 +466,13 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
 # ---- doses ---------------------------------------------------------------------------------------
 
 def _daily_mg(rec: Any) -> float | None:
+    """The record's daily dose in mg, or None when it cannot be computed (no dose, an unknown unit, or a
+    product too large for a float: 1e308 g x 1e308 a day)."""
+    mg = _daily_mg_raw(rec)
+    return mg if mg is None or math.isfinite(mg) else None
+
+
+def _daily_mg_raw(rec: Any) -> float | None:
     d = rec.dose
     if d is None:
         return None
