@@ -347,7 +347,10 @@ def _absent(ix: _Index, complete: bool, what: str, fact: str, other: tuple = ())
     return _unknown("missing", fact, other)
 
 
-def _exists(ix: _Index, found: list, complete: bool, what: str, fact: str, unmapped: int = 0) -> tuple:
+def _exists(ix: _Index, found: list, complete: bool, what: str, fact: str, unmapped: int = 0,
+            later: int = 0) -> tuple:
+    """Some record TRUE: TRUE; else some UNKNOWN: UNKNOWN; else absent.  ``later``: records dated after
+    the evaluation date, not used, and while they exist absence is not concluded."""
     trues = tuple(r for t, r in found if t == TRUE)
     if trues:
         return (TRUE, trues, (), ())
@@ -355,6 +358,8 @@ def _exists(ix: _Index, found: list, complete: bool, what: str, fact: str, unmap
     if unknowns:
         return (UNKNOWN, unknowns, (fact,), ("indeterminate",))
     res = _absent(ix, complete, what, fact, tuple(r for t, r in found if t == FALSE))
+    if later:
+        return (UNKNOWN, res[1], res[2] + (fact,), res[3] + ("invalid",))
     if unmapped and res[0] == FALSE:
         return (UNKNOWN, res[1], (fact,), ("invalid",))
     return res
@@ -367,8 +372,12 @@ _ENDED = frozenset({"resolved", "inactive", "remission"})
 def _condition_now(ix: _Index, category: int, what: str) -> tuple:
     found = []
     as_of = ix.as_of
+    later = 0
     for c, cid, cats in ix.conditions:
         if not cats & category:
+            continue
+        if c.onset is not None and c.onset.earliest > as_of:
+            later += 1
             continue
         if c.status in _ENDED:
             t = FALSE
@@ -377,17 +386,21 @@ def _condition_now(ix: _Index, category: int, what: str) -> tuple:
         else:
             t = _date_ge(c.end.earliest, c.end.latest, as_of + DAY)
         found.append((t, (_CODES[t], f"{c.name or c.code} ({cid}; onset {c.onset}, ended {c.end})")))
-    return _exists(ix, found, ix.p.complete.conditions, what, "condition " + what, ix.unmapped_conditions)
+    return _exists(ix, found, ix.p.complete.conditions, what, "condition " + what, ix.unmapped_conditions, later)
 
 
 def _recent_cardio(ix: _Index) -> tuple:
     anchor = ix.enrollment
     start = _add_months(anchor, -6)
     found = []
+    later = 0
     for c, cid, cats in ix.conditions:
         if not cats & CARDIO:
             continue
         on = c.onset
+        if on is not None and on.earliest > ix.as_of:
+            later += 1
+            continue
         began = _date_le(on.earliest, on.latest, anchor) if on is not None else UNKNOWN
         if c.end is not None:
             still = _date_ge(c.end.earliest, c.end.latest, start)
@@ -398,35 +411,41 @@ def _recent_cardio(ix: _Index) -> tuple:
         t = min(began, still)
         found.append((t, (_CODES[t], f"{c.name or c.code} ({cid}; onset {on}, ended {c.end or c.status})")))
     what = "acute_myocardial_infarction or unstable_angina or stroke or transient_ischemic_attack"
-    return _exists(ix, found, ix.p.complete.conditions, what, "condition " + what, ix.unmapped_conditions)
+    return _exists(ix, found, ix.p.complete.conditions, what, "condition " + what, ix.unmapped_conditions, later)
 
 
 def _major_surgery(ix: _Index) -> tuple:
     anchor = ix.apheresis
     start = anchor - dt.timedelta(days=14)
     found = []
+    later = 0
     for r, pid, cats in ix.procedures:
         if not cats & MAJOR_SURGERY:
             continue
         d = r.date
+        if d is not None and d.earliest > ix.as_of:
+            later += 1
+            continue
         if d is None:
             t = UNKNOWN
         else:
             t = min(_date_ge(d.earliest, d.latest, start), _date_le(d.earliest, d.latest, anchor))
         found.append((t, (_CODES[t], f"{r.name or r.code} ({pid}; {d or 'date not recorded'})")))
     return _exists(ix, found, ix.p.complete.procedures, "major_surgery", "procedure major_surgery",
-                   ix.unmapped_procedures)
+                   ix.unmapped_procedures, later)
 
 
-def _last_dose(ix: _Index, t: Any) -> tuple | None:
+def _last_dose(ix: _Index, t: Any, anchor: dt.date) -> tuple | None:
+    """The earliest and latest day of the last dose; an ongoing course may go on up to ``anchor``."""
     as_of = ix.as_of
+    later = max(as_of, anchor)
     if t.ongoing:
-        return as_of, as_of
+        return as_of, later
     if t.end is not None:
         e = t.end
         return e.earliest, (min(e.latest, as_of) if e.earliest <= as_of else e.latest)
     if t.start is not None:
-        return t.start.earliest, max(as_of, t.start.earliest)
+        return t.start.earliest, max(later, t.start.earliest)
     return None
 
 
@@ -434,10 +453,14 @@ def _washout(ix: _Index, cls: int, days: int, half_lives: float, what: str) -> t
     """``therapy <cls> within max(<days> days, <half_lives> half-lives) before apheresis``."""
     anchor = ix.apheresis
     found = []
+    later = 0
     for t, info, classes in ix.therapies:
         if not classes & cls:
             continue
-        last = _last_dose(ix, t)
+        if t.start is not None and t.start.earliest > ix.as_of:
+            later += 1
+            continue
+        last = _last_dose(ix, t, anchor)
         passes_on = None
         if last is None:
             truth, note = UNKNOWN, "no dates recorded"
@@ -458,7 +481,7 @@ def _washout(ix: _Index, cls: int, days: int, half_lives: float, what: str) -> t
                     passes_on = end_hi + DAY
                     note += f"; washout complete on {passes_on}"
         found.append((truth, (_CODES[truth], f"{t.drug or ', '.join(t.classes)}: {note}")))
-    return _exists(ix, found, ix.p.complete.therapies, what, "therapy " + what)
+    return _exists(ix, found, ix.p.complete.therapies, what, "therapy " + what, later=later)
 
 
 def _steroid_dose(ix: _Index) -> tuple:
@@ -468,10 +491,15 @@ def _steroid_dose(ix: _Index) -> tuple:
     best = None
     uncertain = False
     reasons = []
+    later = 0
     for t, info, classes in ix.therapies:
         if not classes & STEROID:
             continue
-        last = _last_dose(ix, t)
+        if t.start is not None and t.start.earliest > ix.as_of:
+            later += 1
+            uncertain = True
+            continue
+        last = _last_dose(ix, t, anchor)
         if t.start is None or last is None:
             active = UNKNOWN
         else:
@@ -505,10 +533,11 @@ def _steroid_dose(ix: _Index) -> tuple:
             best = mg if best is None else max(best, mg)
     observed = best if best is not None else 0.0
     ok = _ge(observed, 70.0)
-    if best is None and not reasons:
+    if best is None and not reasons and not later:
         return _absent(ix, ix.p.complete.therapies, "corticosteroid", "daily dose of corticosteroid as prednisone")
     if uncertain and not ok:
-        return (UNKNOWN, tuple(reasons), ("daily dose of corticosteroid as prednisone",), ("indeterminate",))
+        return (UNKNOWN, tuple(reasons), ("daily dose of corticosteroid as prednisone",),
+                ("invalid",) if later else ("indeterminate",))
     reasons.append(("threshold_met" if ok else "threshold_not_met",
                     f"highest daily dose {_num(observed)} mg/day {'meets' if ok else 'does not meet'} ≥ 70 mg/day"))
     return (TRUE if ok else FALSE, tuple(reasons), (), ())
