@@ -186,3 +186,12 @@ def test_screen_many_rejects_bad_arguments(trials):
         screen_many(PATIENT, trials)
     with pytest.raises(TypeError):
         screen_many([PATIENT], ["not a trial"])
+
+
+def test_screen_many_without_criteria_keeps_the_verdicts(trials):
+    full = list(screen_many([PATIENT], trials, as_of=AS_OF, workers=1))[0]
+    lean = list(screen_many([PATIENT], trials, as_of=AS_OF, workers=1, with_criteria=False))[0]
+    assert all(r.criteria == () for r in lean.results) and any(r.criteria for r in full.results)
+    strip = [(r.trial_id, r.verdict, r.deciding, r.missing, r.matched_cohorts) for r in full.results]
+    assert [(r.trial_id, r.verdict, r.deciding, r.missing, r.matched_cohorts) for r in lean.results] == strip
+    assert lean.questions == full.questions

@@ -412,7 +412,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
         records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
-                              chunksize=args.chunksize, progress=True)
+                              chunksize=args.chunksize, progress=True, with_criteria=False)
         for record in records:
             n_patients += 1
             if not record.ok:

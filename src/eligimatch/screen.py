@@ -253,8 +253,10 @@ def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
 
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
-                source: str | None = None) -> ScreenResult:
+                source: str | None = None, with_criteria: bool = True) -> ScreenResult:
     results, warnings = match_each(patient, trials, as_of=as_of, anchors=anchors, policy=policy)
+    if not with_criteria:
+        results = tuple(r.model_copy(update={"criteria": ()}) for r in results)
     return ScreenResult.build(results, patient_id=patient.id, as_of=as_of, index=index, source=source,
                               warnings=warnings)
 
@@ -309,6 +311,7 @@ class _Job:
     as_of: _dt.date
     anchors: tuple[tuple[str, _dt.date], ...]
     policy: Policy | None
+    with_criteria: bool = True
 
 
 def _guess_id(item: Any) -> str | None:
@@ -353,7 +356,7 @@ def _screen_item(job: _Job, index: int, item: Any) -> ScreenResult | ScreenError
     try:
         patient = _as_patient(item)
         return _screen_one(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
-                           source=source)
+                           source=source, with_criteria=job.with_criteria)
     except (EligimatchError, OSError) as exc:
         return _error(index, source, item, exc)
 
@@ -427,6 +430,7 @@ class _Reporter:
 def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                with_criteria: bool = True,
                 progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]:
     """Screen a stream of patients against ``trials``: one record per patient, in input order.
@@ -445,6 +449,11 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     fits in one chunk runs in this process.  ``as_of``
     defaults to today, fixed once for the whole batch.
 
+    ``with_criteria=False`` leaves out each criterion's result (its evidence)
+    and keeps the verdicts, deciding criteria, missing facts, cohorts and
+    questions: a tenth of the data to send back from the workers, for batch
+    runs that only need the verdicts.
+
     ``progress``: a callable ``f(done, total)`` (total is None when the input
     has no length), ``True`` for a progress bar on stderr when stderr is a
     terminal (nothing otherwise), or None.
@@ -454,7 +463,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
     script that calls this belongs under ``if __name__ == "__main__":``.
     """
-    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy)
+    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, bool(with_criteria))
     if workers is None:
         workers = default_workers()
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
