@@ -36,7 +36,7 @@ from .errors import CriteriaError, EligimatchError, PatientDataError
 from .evaluate import Policy
 from .inputs import JSONL_SUFFIXES, PATIENT_SUFFIXES, iter_patient_files, load_patient_file
 from .patient import Patient
-from .result import MatchResult, Verdict
+from .result import Verdict
 from .trial import CompiledTrial
 
 __all__ = ["main"]
