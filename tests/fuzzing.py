@@ -603,9 +603,11 @@ class PatientGen:
             rec["ongoing"] = self.some(0.7)
         if self.some(0.5):
             dose: dict[str, Any] = {"value": r.choice([0, 2.5, 5, 7.5, 10, 20, 40, 70, 100, 1000])}
+            if self.some(self.extreme):
+                dose["value"] = r.choice([1e308, 1e-308, 5e-324, 1e15])
             dose["unit"] = r.choice(["mg/day", "mg", "g/day", "mg/d", "g", "mL"])
             if dose["unit"] in ("mg", "g") and self.some(0.7):
-                dose["per_day"] = r.choice([1, 2, 3, 0.5])
+                dose["per_day"] = r.choice([1, 2, 3, 0.5]) if not self.some(self.extreme) else r.choice([1e308, 1e-308])
             rec["dose"] = dose
         if self.some(0.4):
             rec["route"] = r.choice(ROUTES)
@@ -677,7 +679,9 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
     """``doc`` with one to three pieces of information taken away (never added or changed).
 
     A record removed from a history also unmarks that history's completeness:
-    otherwise its absence would become a (new) fact.  Observations are removed
+    otherwise its absence would become a (new) fact.  Unmarking a history's
+    completeness is itself a removal.  Dates are not removed: a record without
+    its date says something else (when), not less.  Observations are removed
     per analyte (all results of it), so an older result never replaces a newer one.
     """
     doc = copy.deepcopy(doc)
@@ -702,6 +706,9 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
                 for key in ("dose", "route", "status"):
                     if key in rec and not (hist == "conditions" and key == "status"):
                         options.append((hist + "." + key, i))
+        for hist, flag in doc.get("complete", {}).items():
+            if flag:
+                options.append(("complete", hist))
         if not options:
             break
         what, arg = r.choice(options)
@@ -711,6 +718,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
             del doc["facts"][arg]
         elif what == "analyte":
             doc["observations"] = [o for o in doc["observations"] if _analyte_key(o["analyte"]) != arg]
+        elif what == "complete":
+            doc["complete"][arg] = False
         elif what == "reference_range":
             del doc["observations"][arg]["reference_range"]
         elif what in ("conditions", "therapies", "procedures"):
