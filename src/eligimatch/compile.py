@@ -168,8 +168,9 @@ class _Compiler:
             ftext = E.fmt_num(float(v.factor))
             default = self.options.reference_ranges.get(analyte.id)
             recency = n.recency
+            units = E.UnitFactors(analyte)
             return lambda ctx: E.eval_reference_multiple(ctx, analyte, analyte.name, op, factor, limit, recency,
-                                                         ftext, default)
+                                                         ftext, default, units)
         reader = self._reader(info, v.unit, n.recency)
         threshold = float(v.number)
         text = f"{E.fmt_num(threshold)} {_unit_text(v.unit)}".strip()

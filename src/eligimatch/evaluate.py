@@ -494,25 +494,42 @@ def _window_text(w: Any) -> str:
     return f"within {span} before {w.anchor}"
 
 
-def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -> ReadFn:
-    """A lab result converted to the threshold's unit; conversion factors cached per recorded unit."""
-    factors: dict[str | None, float | str] = {}
+class UnitFactors:
+    """Conversion factors for one analyte, by (recorded unit, wanted unit), remembered: a unit string is
+    read and checked once, not at every comparison.  A unit that cannot apply maps to the error's text.
+    Bounded (``LIMIT`` entries, then it starts afresh) against endless distinct unit strings."""
 
-    def factor(unit: str | None) -> float | str:
-        hit = factors.get(unit)
+    LIMIT = 512
+    __slots__ = ("analyte", "table")
+
+    def __init__(self, analyte: Any):
+        self.analyte = analyte
+        self.table: dict[tuple[str | None, str | None], float | str] = {}
+
+    def __call__(self, src: str | None, dst: str | None) -> float | str:
+        key = (src, dst)
+        hit = self.table.get(key)
         if hit is None:
+            a = self.analyte
             try:
-                hit = analyte.factor_from(unit if unit is not None else analyte.unit, target_unit)
+                hit = a.factor_from(src if src is not None else a.unit, dst if dst is not None else a.unit)
             except Exception as exc:  # UnitError: a unit that cannot apply to this analyte
                 hit = str(exc)
-            factors[unit] = hit
+            if len(self.table) >= self.LIMIT:
+                self.table.clear()
+            self.table[key] = hit
         return hit
+
+
+def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -> ReadFn:
+    """A lab result converted to the threshold's unit; conversion factors cached per recorded unit."""
+    factors = UnitFactors(analyte)
 
     def read(ctx: Context) -> Reading | R:
         o = select_observation(ctx, analyte.id, label, recency)
         if not isinstance(o, Observation):
             return o
-        f = factor(o.unit)
+        f = factors(o.unit, target_unit)
         if isinstance(f, str):
             return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
         problem = observation_problem(analyte, o.value, o.unit)
@@ -526,15 +543,20 @@ def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -
 
 
 def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, factor: float, limit: str,
-                            recency: Any, factor_text: str, default_range: Any) -> R:
-    """``value op factor x ULN`` (or LLN), using the result's own reference range, else the trial's default."""
+                            recency: Any, factor_text: str, default_range: Any,
+                            units: UnitFactors | None = None) -> R:
+    """``value op factor x ULN`` (or LLN), using the result's own reference range, else the trial's default.
+
+    ``units``: the analyte's remembered conversion factors (the compiler passes one per predicate)."""
     o = select_observation(ctx, analyte.id, label, recency)
     if not isinstance(o, Observation):
         return o
-    try:  # the result's own unit must apply to the analyte, although the comparison is made in it
-        analyte.factor_from(o.unit or analyte.unit, analyte.unit)
-    except Exception as exc:
-        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {exc}", "invalid"),))
+    if units is None:
+        units = UnitFactors(analyte)
+    # the result's own unit must apply to the analyte, although the comparison is made in it
+    f = units(o.unit or analyte.unit, analyte.unit)
+    if f.__class__ is str:
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
     problem = observation_problem(analyte, o.value, o.unit)
     if problem:
         return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {problem}", "invalid"),))
@@ -553,10 +575,9 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     if bound is None:
         return unknown(CauseFlag.MISSING, (missing(f"{analyte.id}.{limit.lower()}",
                                                    f"the {lname} for the {label} result of {o.date}"),))
-    try:
-        f = analyte.factor_from(range_unit or analyte.unit, o.unit or analyte.unit) if range_unit != o.unit else 1.0
-    except Exception as exc:
-        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {exc}", "invalid"),))
+    f = units(range_unit or analyte.unit, o.unit or analyte.unit) if range_unit != o.unit else 1.0
+    if f.__class__ is str:
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {f}", "invalid"),))
     limit_value = bound * f
     problem = reference_problem(analyte, limit_value, limit)
     if problem:
@@ -564,23 +585,43 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     threshold = factor * limit_value
     ok = compare(o.value, op, threshold)
     unit = o.unit or ""
-    note = (f"{label} {fmt_num(o.value)} {unit} {'meets' if ok else 'does not meet'} {op_symbol(op)} "
-            f"{factor_text} x {limit} = {fmt_num(threshold)} {unit} ({limit} {fmt_num(limit_value)} {unit} "
-            f"from {origin})")
-    e = ev(analyte.id, "threshold_met" if ok else "threshold_not_met", " ".join(note.split()),
-           value=o.value, unit=o.unit, converted=o.value, converted_unit=o.unit,
-           threshold=f"{op_symbol(op)} {factor_text} x {limit} = {fmt_num(threshold)} {unit}".strip(),
-           reference=f"{limit} {fmt_num(limit_value)} {unit}".strip(), date=o.date, source=src_label(o))
+    th = f"{op_symbol(op)} {factor_text} x {limit} = {fmt_num(threshold)}"
+    ref = f"{limit} {fmt_num(limit_value)}"
+    # the note with every run of whitespace as one space (as " ".join(note.split()) would make it)
+    su = _squashed(unit)
+    su = f" {su}" if su else ""
+    note = (f"{_squashed(label)} {fmt_num(o.value)}{su} {'meets' if ok else 'does not meet'} {th}{su} "
+            f"({ref}{su} from {origin})")
+    e = make_evidence(fact=analyte.id, code="threshold_met" if ok else "threshold_not_met", note=note,
+                      value=o.value, unit=o.unit, converted=o.value, converted_unit=o.unit,
+                      threshold=f"{th} {unit}".strip(), reference=f"{ref} {unit}".strip(), date=o.date,
+                      source=src_label(o))
     return (T if ok else F, NOFLAG, (), (e,))
 
 
+_SQUASHED: dict[str, str] = {}
+
+
+def _squashed(text: str) -> str:
+    """``text`` with each run of whitespace as one space, and none at the ends (remembered, bounded)."""
+    hit = _SQUASHED.get(text)
+    if hit is None:
+        hit = " ".join(text.split())
+        if len(_SQUASHED) >= 4096:
+            _SQUASHED.clear()
+        _SQUASHED[text] = hit
+    return hit
+
+
 def read_ratio(num: Any, den: Any, recency: Any) -> ReadFn:
+    readers = tuple(read_observation(a, a.name, a.unit, recency) for a in (num, den))
+
     def read(ctx: Context) -> Reading | R:
         parts = []
         miss: list = []
         flag = NOFLAG
-        for a in (num, den):
-            r = read_observation(a, a.name, a.unit, recency)(ctx)
+        for reader in readers:
+            r = reader(ctx)
             if isinstance(r, Reading):
                 parts.append(r)
             else:
