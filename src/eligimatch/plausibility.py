@@ -46,17 +46,21 @@ def observation_problem(analyte: Any, value: float, unit: str | None) -> str | N
         return f"{_fmt(value)} is not a finite number"
     signed = getattr(analyte, "signed", False)
     shown_unit = unit or analyte.unit
-    shown = _fmt(value) + ("" if shown_unit in ("", "1") else f" {shown_unit}")
+
+    def shown() -> str:  # only a problem is described: most results have none
+        return _fmt(value) + ("" if shown_unit in ("", "1") else f" {shown_unit}")
+
     if value < 0 and not signed:
-        return f"{shown} is negative, which {analyte.name} cannot be"
+        return f"{shown()} is negative, which {analyte.name} cannot be"
     if analyte.unit.strip() == "%":
+        src = unit or analyte.unit
         try:
-            pct = value * analyte.factor_from(unit or analyte.unit, analyte.unit)
+            pct = value if src == analyte.unit else value * analyte.factor_from(src, analyte.unit)
         except Exception:  # the unit cannot apply: reported by the conversion itself
             return None
         low = -100.0 if signed else 0.0
         if _below(100.0, pct) or _below(pct, low):
-            as_pct = shown if shown_unit.strip() == "%" else f"{shown} ({_fmt(pct)} %)"
+            as_pct = shown() if shown_unit.strip() == "%" else f"{shown()} ({_fmt(pct)} %)"
             return f"{as_pct} is not a percentage between {_fmt(low)} and 100"
     return None
 
