@@ -446,6 +446,8 @@ def test_compiled_trial_is_immutable_and_picklable():
     with pytest.raises((dataclasses.FrozenInstanceError, AttributeError)):
         trial.ast.criteria[0].expr.span = None  # type: ignore[misc]
     assert isinstance(trial.criteria, tuple) and isinstance(trial.ast.criteria, tuple)
+    with pytest.raises(TypeError):  # the options are read-only too (regression: a dict inside a frozen trial)
+        trial.options.reference_ranges["alt"] = (0.0, 1.0, "U/L")  # type: ignore[index]
     clone = pickle.loads(pickle.dumps(trial))
     assert clone.ast == trial.ast and clone.text == trial.text
     _, patients = _batch(11, 60)

@@ -8,7 +8,8 @@ what the text says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from . import ast as A
 
@@ -23,10 +24,18 @@ class TrialOptions:
     result carries none, as ``{analyte_id: (low, high, unit)}`` (low or high may be None).
     """
 
-    reference_ranges: dict[str, tuple[float | None, float | None, str]] = field(default_factory=dict)
+    reference_ranges: Mapping[str, tuple[float | None, float | None, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # read-only, and a copy: a compiled trial cannot change behind its closures (or its pickles)
+        ranges = {k: tuple(v) for k, v in dict(self.reference_ranges).items()}
+        object.__setattr__(self, "reference_ranges", MappingProxyType(ranges))
 
     def __hash__(self) -> int:
         return hash(tuple(sorted(self.reference_ranges.items())))
+
+    def __reduce__(self):
+        return (TrialOptions, (dict(self.reference_ranges),))
 
 
 @dataclass(frozen=True)
