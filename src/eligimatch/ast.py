@@ -277,6 +277,7 @@ class StableDosePred(Node):
     selectors: tuple[Ref, ...]
     duration: Duration
     anchor: str
+    where: tuple[AttrTest, ...] = ()
     span: Span = _span()
 
 

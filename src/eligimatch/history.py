@@ -584,7 +584,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
             later += 1
             uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor))
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
         if active == F:
             continue
         mg = _daily_mg(rec)

@@ -177,7 +177,7 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
             text += " " + _window(n.window)
         text += _where(n.where)
     elif isinstance(n, A.StableDosePred):
-        text = f"stable dose of {_refs(n.selectors)} for {_duration(n.duration)} before {n.anchor}"
+        text = f"stable dose of {_refs(n.selectors)}{_where(n.where)} for {_duration(n.duration)} before {n.anchor}"
     else:  # pragma: no cover - every node type is handled above
         raise TypeError(f"cannot render {type(n).__name__}")
     # `if` binds loosest; inside any operator it needs parentheses, and so does a looser operator.

@@ -387,8 +387,10 @@ class _ToAst(Transformer):
         return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, span=_span(meta))
 
     def stable_dose(self, meta, items):
-        """stable_dose: "stable" "dose" "of" concepts "for" duration "before" NAME"""
-        return A.StableDosePred(items[0], items[1], str(items[2]), span=_span(meta))
+        """stable_dose: "stable" "dose" "of" concepts where? "for" duration "before" NAME"""
+        where = tuple(items[1]) if isinstance(items[1], _Where) else ()
+        duration, anchor = items[-2], items[-1]
+        return A.StableDosePred(items[0], duration, str(anchor), where, span=_span(meta))
 
     # ---- time ------------------------------------------------------------------------------
     def window(self, meta, items):
