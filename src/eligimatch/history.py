@@ -337,9 +337,10 @@ def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
     idx = ctx.index
     out = []
     for i in range(len(idx.therapies)):
-        is_sel = max((idx.therapy_matches(i, s) for s in selectors), default=F)
-        not_exc = Truth(2 - max((idx.therapy_matches(i, x) for x in excepted), default=F))
-        t = _and(is_sel, not_exc)
+        is_sel = max([idx.therapy_matches(i, s) for s in selectors], default=F)
+        if is_sel == F:
+            continue
+        t = _and(is_sel, _TRUTH[2 - max([idx.therapy_matches(i, x) for x in excepted])]) if excepted else is_sel
         if t != F:
             out.append((i, t))
     return out
@@ -354,12 +355,22 @@ def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None
             if half_life is None:
                 return None, "half-life unknown"
             days = amount * half_life
-            ends.append(shift(last, int(-(-days // 1)), "day"))
+            ends.append(_plus(last, int(-(-days // 1)), "day"))
             parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
         else:
-            ends.append(shift(last, int(amount), unit))
+            ends.append(_plus(last, int(amount), unit))
             parts.append(f"{fmt_num(amount)} {unit}{'s' if amount != 1 else ''}")
     return max(ends), "; ".join(parts)
+
+
+def _plus(d: _dt.date, amount: int, unit: str) -> _dt.date:
+    """``shift(d, amount, unit)``; day and week counts without its argument checks (a hot path)."""
+    if unit == "day" or unit == "week":
+        try:
+            return d + _dt.timedelta(days=amount if unit == "day" else 7 * amount)
+        except OverflowError:
+            pass  # shift raises the documented error
+    return shift(d, amount, unit)
 
 
 def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.TherapyPred,
@@ -421,7 +432,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             last = _last_dose_range(ctx, rec, anchor)
             half_life = None
             if drug_id is not None:
-                d = drugs.resolve(drug_id)
+                d = drugs.get(drug_id) or drugs.resolve(drug_id)
                 half_life = getattr(d, "half_life_days", None)
             if last is None:
                 t, note = U, f"{label}: no dates recorded"
