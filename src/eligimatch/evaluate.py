@@ -31,9 +31,10 @@ from typing import Any, Callable
 from .dates import PartialDate, completed_months, completed_years
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
 from .logic import Cause, CauseFlag, Truth
-from .patient import Condition, Observation, Patient, Procedure, Therapy
+from .errors import UnitError
+from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
-from .result import Evidence, MissingFact, make_evidence, make_missing
+from .result import Evidence, MissingFact, _maker, make_evidence, make_missing
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
@@ -291,11 +292,16 @@ def _absence(ctx: Context, history: str, what: str, fact: str, other: bool = Fal
 
 # ---- simple facts -------------------------------------------------------------------------
 
+_make_fact = _maker(Fact)
+
+
 def _fact(ctx: Context, name: str, label: str) -> Any:
     """The fact called ``name``, or the UNKNOWN it gives: not recorded, or recorded after the evaluation date."""
-    fact = ctx.patient.fact(name)
+    fact = ctx.patient.facts.get(name)
     if fact is None:
         return unknown(CauseFlag.MISSING, (missing(name, label),))
+    if not isinstance(fact, Fact):  # as Patient.fact(name), without validating again what the patient's was
+        return _make_fact(value=fact)
     if fact.date is not None:
         problem = fact_date_problem(fact, ctx.as_of)
         if problem:
@@ -428,6 +434,21 @@ def read_age(unit: str) -> ReadFn:
 def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: str | None,
                      factor_of: Callable[[str, str], float] | None) -> ReadFn:
     """A numeric fact, converted to the threshold's unit when the fact records a unit."""
+    factors: dict[tuple[str, str], float | str] = {}  # remembered conversion factors (or the error's text)
+
+    def factor(src: str, dst: str) -> float:
+        hit = factors.get((src, dst))
+        if hit is None:
+            try:
+                hit = factor_of(src, dst)
+            except Exception as exc:  # our UnitError, with a message for people
+                hit = str(exc)
+            if len(factors) >= 512:
+                factors.clear()
+            factors[(src, dst)] = hit
+        if hit.__class__ is str:
+            raise UnitError(hit)
+        return hit
 
     def read(ctx: Context) -> Reading | R:
         fact = _fact(ctx, name, label)
@@ -441,15 +462,15 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
         value = float(v)
         # bounds of the catalog (ecog 0..5, a whole number), in the catalog's unit
         try:
-            own = value * factor_of(unit, fact_unit) if unit and fact_unit and unit != fact_unit else value
+            own = value * factor(unit, fact_unit) if unit and fact_unit and unit != fact_unit else value
         except Exception as exc:  # our UnitError, with a message for people
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {exc}", "invalid"),))
-        problem = fact_value_problem(ctx.catalogs.facts.resolve(name), own)
+        problem = fact_value_problem(ctx.index._memo(("fact_def", name), ctx.catalogs.facts.resolve, name), own)
         if problem:
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {problem}", "invalid"),))
         if target_unit and unit and unit != target_unit and factor_of is not None:
             try:
-                value = value * factor_of(unit, target_unit)
+                value = value * factor(unit, target_unit)
             except Exception as exc:  # our UnitError, with a message for people
                 return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {exc}", "invalid"),))
         return Reading(value, {"value": v, "unit": unit, "converted": value, "converted_unit": target_unit,
