@@ -23,8 +23,8 @@ from .errors import EligimatchError
 from .evaluate import Context, PatientIndex, Policy
 from .logic import Cause, CauseFlag, Truth
 from .patient import Patient
-from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, make_cohort,
-                     make_criterion, make_match, make_missing)
+from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, criterion_row,
+                     make_cohort, make_match, make_missing)
 from .trial import CompiledCriterion, CompiledTrial
 
 __all__ = ["match", "Policy"]
@@ -40,21 +40,29 @@ _CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in range(32))
 def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
     truth, flag, miss, evidence = c.fn(ctx)
     if len(evidence) > 1:
-        evidence = tuple(dict.fromkeys(evidence))  # the same record seen by two predicates is one line
+        # the same record seen by two predicates is one line; equal evidence has equal notes, so
+        # hashing whole Evidence objects is needed only when two notes are the same
+        if len({e.note for e in evidence}) < len(evidence):
+            evidence = dict.fromkeys(evidence)
+        codes = tuple(dict.fromkeys([e.code for e in evidence]))
+    else:
+        codes = (evidence[0].code,) if evidence else ()
     if truth == Truth.UNKNOWN:
         met = None
         causes = _CAUSES[flag]
-        reasons = tuple(dict.fromkeys([e.code for e in evidence] + [x.value for x in causes]))
+        reasons = tuple(dict.fromkeys(codes + tuple(x.value for x in causes)))
     else:
         met = (truth == Truth.TRUE) if c.kind == "inclusion" else (truth == Truth.FALSE)
         causes = ()
-        reasons = tuple(dict.fromkeys([e.code for e in evidence]))
-    ids = (c.id,)
-    miss = tuple(make_missing(fact=m.fact, detail=m.detail, cause=m.cause, criteria=ids)
-                 for m in dict.fromkeys(miss)) if miss else ()
-    return make_criterion(
-        id=c.id, kind=c.kind, text=c.text, cohort=c.cohort, outcome=_OUTCOME[truth], met=met, causes=causes,
-        reasons=reasons, evidence=tuple(evidence), missing=miss, line=c.line)
+        reasons = codes
+    if miss:
+        ids = (c.id,)
+        miss = tuple(make_missing(fact=m.fact, detail=m.detail, cause=m.cause, criteria=ids)
+                     for m in dict.fromkeys(miss))
+    else:
+        miss = ()
+    return criterion_row(c.id, c.kind, c.text, c.cohort, _OUTCOME[truth], met, causes, reasons, tuple(evidence),
+                         miss, c.line)
 
 
 def _blocking(r: CriterionResult) -> bool:

@@ -150,8 +150,32 @@ def _maker(cls: type[_Out], all_set: bool = False) -> Any:
     return make
 
 
+def _row_maker(cls: type[_Out], names: tuple[str, ...]) -> Any:
+    """Like :func:`_maker`, taking every field positionally in the order ``names`` (checked here against
+    the model, so that a change to the model cannot silently shift the values)."""
+    if tuple(cls.model_fields) != names:
+        raise TypeError(f"{cls.__name__} fields are {tuple(cls.model_fields)}, not {names}")
+    _maker(cls)  # the same checks
+    new = cls.__new__
+    setattr_ = object.__setattr__
+
+    def make(*values: Any) -> Any:
+        m = new(cls)
+        setattr_(m, "__dict__", dict(zip(names, values, strict=True)))
+        setattr_(m, "__pydantic_fields_set__", set(names))
+        setattr_(m, "__pydantic_extra__", None)
+        setattr_(m, "__pydantic_private__", None)
+        return m
+
+    make.__name__ = make.__qualname__ = f"make_{cls.__name__}_row"
+    return make
+
+
 make_evidence = _maker(Evidence, all_set=True)
 make_missing = _maker(MissingFact)
 make_criterion = _maker(CriterionResult)
+#: CriterionResult(id, kind, text, cohort, outcome, met, causes, reasons, evidence, missing, line)
+criterion_row = _row_maker(CriterionResult, ("id", "kind", "text", "cohort", "outcome", "met", "causes", "reasons",
+                                             "evidence", "missing", "line"))
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)
