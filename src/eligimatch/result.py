@@ -113,17 +113,22 @@ class MatchResult(_Out):
         return render_report(self)
 
 
-def _maker(cls: type[_Out], all_set: bool = False) -> Any:
-    """A constructor for trusted data, equivalent to ``cls.model_construct(**values)``.
+def _slot_setter(name: str) -> Any:
+    """The setter of one of BaseModel's instance slots (``__dict__``, ``__pydantic_fields_set__``, ...)."""
+    slot = BaseModel.__dict__.get(name)
+    if slot is not None and hasattr(slot, "__set__"):
+        return slot.__set__
+    return lambda obj, value: object.__setattr__(obj, name, value)  # pragma: no cover - another pydantic layout
 
-    The evaluator builds tens of these models per patient and trial; pydantic's
-    ``model_construct`` walks every field and its aliases on each call, which
-    dominated the cost of :func:`eligimatch.match`.  These models have no
-    aliases, no default factories and no post-init, so the field walk is done
-    once here: a template of the defaults, in field order, updated with the
-    values given.  Only the evaluator's own code calls these, with valid names.
-    ``all_set``: every field counts as set (``model_fields_set``), as when each is passed.
-    """
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
+
+
+def _check_plain(cls: type[BaseModel]) -> dict[str, Any]:
+    """The defaults of ``cls``'s fields, in order, after checking that nothing but them needs setting."""
     template: dict[str, Any] = {}
     for name, f in cls.model_fields.items():
         if f.alias is not None or f.validation_alias is not None or f.default_factory is not None:
@@ -131,8 +136,23 @@ def _maker(cls: type[_Out], all_set: bool = False) -> Any:
         template[name] = None if f.is_required() else f.default
     if cls.__pydantic_post_init__ is not None or cls.__pydantic_root_model__:
         raise TypeError(f"{cls.__name__}: a post-init or root model needs model_construct")
+    return template
+
+
+def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
+    """A constructor for trusted data, equivalent to ``cls.model_construct(**values)``.
+
+    The evaluator builds tens of these models per patient and trial; pydantic's
+    ``model_construct`` walks every field and its aliases on each call, which
+    dominated the cost of :func:`eligimatch.match`.  These models have no
+    aliases, no default factories and no post-init, so the field walk is done
+    once here: a template of the defaults, in field order, updated with the
+    values given; the instance slots are set as ``model_construct`` sets them.
+    Only the evaluator's own code calls these, with valid names.
+    ``all_set``: every field counts as set (``model_fields_set``), as when each is passed.
+    """
+    template = _check_plain(cls)
     new = cls.__new__
-    setattr_ = object.__setattr__
     copy = template.copy
     names = frozenset(template)
 
@@ -140,42 +160,38 @@ def _maker(cls: type[_Out], all_set: bool = False) -> Any:
         m = new(cls)
         d = copy()
         d.update(values)
-        setattr_(m, "__dict__", d)
-        setattr_(m, "__pydantic_fields_set__", set(names if all_set else values))
-        setattr_(m, "__pydantic_extra__", None)
-        setattr_(m, "__pydantic_private__", None)
+        _set_dict(m, d)
+        _set_fields_set(m, set(names if all_set else values))
+        _set_extra(m, None)
+        _set_private(m, None)
         return m
 
     make.__name__ = make.__qualname__ = f"make_{cls.__name__}"
     return make
 
 
-def _row_maker(cls: type[_Out], names: tuple[str, ...]) -> Any:
-    """Like :func:`_maker`, taking every field positionally in the order ``names`` (checked here against
-    the model, so that a change to the model cannot silently shift the values)."""
-    if tuple(cls.model_fields) != names:
-        raise TypeError(f"{cls.__name__} fields are {tuple(cls.model_fields)}, not {names}")
-    _maker(cls)  # the same checks
-    new = cls.__new__
-    setattr_ = object.__setattr__
-
-    def make(*values: Any) -> Any:
-        m = new(cls)
-        setattr_(m, "__dict__", dict(zip(names, values, strict=True)))
-        setattr_(m, "__pydantic_fields_set__", set(names))
-        setattr_(m, "__pydantic_extra__", None)
-        setattr_(m, "__pydantic_private__", None)
-        return m
-
-    make.__name__ = make.__qualname__ = f"make_{cls.__name__}_row"
-    return make
-
-
 make_evidence = _maker(Evidence, all_set=True)
 make_missing = _maker(MissingFact)
 make_criterion = _maker(CriterionResult)
-#: CriterionResult(id, kind, text, cohort, outcome, met, causes, reasons, evidence, missing, line)
-criterion_row = _row_maker(CriterionResult, ("id", "kind", "text", "cohort", "outcome", "met", "causes", "reasons",
-                                             "evidence", "missing", "line"))
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)
+
+_CRITERION_FIELDS = ("id", "kind", "text", "cohort", "outcome", "met", "causes", "reasons", "evidence", "missing",
+                     "line")
+if tuple(_check_plain(CriterionResult)) != _CRITERION_FIELDS:  # criterion_row below spells them out
+    raise TypeError(f"CriterionResult fields are {tuple(CriterionResult.model_fields)}, not {_CRITERION_FIELDS}")
+
+
+def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outcome: Outcome, met: bool | None,
+                  causes: tuple, reasons: tuple, evidence: tuple, missing: tuple, line: int) -> CriterionResult:
+    """``make_criterion`` with every field given, positionally: the hottest constructor of :func:`match`."""
+    m = _new_criterion(CriterionResult)
+    _set_dict(m, {"id": id, "kind": kind, "text": text, "cohort": cohort, "outcome": outcome, "met": met,
+                  "causes": causes, "reasons": reasons, "evidence": evidence, "missing": missing, "line": line})
+    _set_fields_set(m, set(_CRITERION_FIELDS))
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
+_new_criterion = CriterionResult.__new__
