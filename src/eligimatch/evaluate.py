@@ -179,6 +179,10 @@ def _resolve_record(catalog: Any, code: str | None, name: str | None) -> Any:
     return by_code
 
 
+def _newest_first(o: Observation) -> tuple:
+    return (o.date is not None, o.date or _dt.date.min)
+
+
 class PatientIndex:
     """The patient's records, resolved against the catalogs once and reused across trials."""
 
@@ -187,16 +191,25 @@ class PatientIndex:
         self.catalogs = catalogs
         self.warnings: list[str] = []
         self._memo = memo = _memo_for(catalogs)
+        known = memo.table.get  # the common case inline; memo() resolves and remembers the rest
         obs: dict[str, list[Observation]] = {}
         for i, o in enumerate(patient.observations):
-            a = memo(("analyte", o.analyte), catalogs.analytes.resolve, o.analyte)
+            key = ("analyte", o.analyte)
+            a = known(key, _MISS)
+            if a is _MISS:
+                a = memo(key, catalogs.analytes.resolve, o.analyte)
             if a is None:
                 self.warnings.append(f"observations.{i}: analyte {o.analyte!r} is not in the analyte catalog; ignored")
                 continue
-            obs.setdefault(a.id, []).append(o)
+            lst = obs.get(a.id)
+            if lst is None:
+                obs[a.id] = [o]
+            else:
+                lst.append(o)
         # Newest first; undated results last.
         for lst in obs.values():
-            lst.sort(key=lambda o: (o.date is not None, o.date or _dt.date.min), reverse=True)
+            if len(lst) > 1:
+                lst.sort(key=_newest_first, reverse=True)
         self.observations = obs
         self.conditions: list[tuple[Condition, Any]] = []
         for i, c in enumerate(patient.conditions):

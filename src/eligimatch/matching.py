@@ -35,6 +35,7 @@ _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
 
 # the causes an UNKNOWN's flag stands for, by flag value (0..31)
 _CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in range(32))
+_CAUSE_VALUES = tuple(tuple(c.value for c in causes) for causes in _CAUSES)
 
 
 def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
@@ -50,7 +51,7 @@ def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
     if truth == Truth.UNKNOWN:
         met = None
         causes = _CAUSES[flag]
-        reasons = tuple(dict.fromkeys(codes + tuple(x.value for x in causes)))
+        reasons = tuple(dict.fromkeys(codes + _CAUSE_VALUES[flag]))
     else:
         met = (truth == Truth.TRUE) if c.kind == "inclusion" else (truth == Truth.FALSE)
         causes = ()
