@@ -291,7 +291,22 @@ def _absence(ctx: Context, history: str, what: str, fact: str, other: bool = Fal
     """No matching record: FALSE if the history is complete (or assumed so), else UNKNOWN.
 
     ``other``: records of the concept exist but do not count (outside the window, or failing `where`).
+    The answer depends on nothing else, and is immutable: it is built once and shared.
     """
+    key = (history, what, fact, other, getattr(ctx.patient.complete, history), ctx.policy.assume_absent)
+    hit = _ABSENCES.get(key)
+    if hit is None:
+        hit = _absence_of(ctx, history, what, fact, other)
+        if len(_ABSENCES) >= 4096:
+            _ABSENCES.clear()
+        _ABSENCES[key] = hit
+    return hit
+
+
+_ABSENCES: dict[tuple, R] = {}
+
+
+def _absence_of(ctx: Context, history: str, what: str, fact: str, other: bool) -> R:
     none = "no other record" if other else "no record"
     if getattr(ctx.patient.complete, history):
         return (F, NOFLAG, (), (ev(fact, "absent_history_complete",

@@ -346,8 +346,10 @@ def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
     return out
 
 
-def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None) -> tuple[_dt.date | None, str]:
-    """The last day the washout still runs, for a last dose on ``last``: last + max(durations)."""
+def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None,
+                       text: bool = True) -> tuple[_dt.date | None, str]:
+    """The last day the washout still runs, for a last dose on ``last``: last + max(durations);
+    and how it was reckoned (``text=False``: not needed)."""
     ends = []
     parts = []
     for amount, unit in durations:
@@ -356,10 +358,12 @@ def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None
                 return None, "half-life unknown"
             days = amount * half_life
             ends.append(_plus(last, int(-(-days // 1)), "day"))
-            parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
+            if text:
+                parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
         else:
             ends.append(_plus(last, int(amount), unit))
-            parts.append(f"{fmt_num(amount)} {unit}{'s' if amount != 1 else ''}")
+            if text:
+                parts.append(f"{fmt_num(amount)} {unit}{'s' if amount != 1 else ''}")
     return max(ends), "; ".join(parts)
 
 
@@ -438,7 +442,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                 t, note = U, f"{label}: no dates recorded"
             else:
                 end_lo, arith = _window_length_end(last[0], durations, half_life)
-                end_hi, _ = _window_length_end(last[1], durations, half_life)
+                end_hi, _ = _window_length_end(last[1], durations, half_life, text=False)
                 began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else T
                 if end_lo is None:
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
