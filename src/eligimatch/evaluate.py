@@ -360,7 +360,7 @@ def _date_of(d: Any) -> _dt.date | None:
 
 
 # A Reading is what a comparison needs from a measure: a number in the threshold's unit.
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
     value: float
     evidence: dict  # fields for the Evidence of the comparison
@@ -527,7 +527,10 @@ def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) 
                                                                f"(all recorded results are later)"),))
     window = recency if recency is not None else ctx.default_recency
     if window is not None:
-        start = window_start(ctx, window.durations[0].amount, window.durations[0].unit, window.anchor)
+        start = ctx.starts.get(id(window))  # the window lives as long as the trial, longer than ctx
+        if start is None:
+            d = window.durations[0]
+            start = ctx.starts[id(window)] = window_start(ctx, d.amount, d.unit, window.anchor)
         if chosen.date < start:
             e = ev(analyte_id, "stale", f"latest {label} result is from {chosen.date}, before {start} "
                                         f"({_window_text(window)})", value=chosen.value, unit=chosen.unit,
@@ -603,7 +606,7 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     if units is None:
         units = UnitFactors(analyte)
     # the result's own unit must apply to the analyte, although the comparison is made in it
-    f = units(o.unit or analyte.unit, analyte.unit)
+    f = units(o.unit, analyte.unit) if o.unit is not None and o.unit != analyte.unit else 1.0
     if f.__class__ is str:
         return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
     problem = observation_problem(analyte, o.value, o.unit)
