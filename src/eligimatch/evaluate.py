@@ -9,7 +9,8 @@ date, the anchors' dates and an index of the patient's records.
 Every evaluator returns an ``R`` tuple ``(truth, causes, missing, evidence)``:
 ``truth`` a :class:`~eligimatch.logic.Truth`, ``causes`` a
 :class:`~eligimatch.logic.CauseFlag` (empty unless UNKNOWN), ``missing`` a tuple
-of :class:`~eligimatch.result.MissingFact` that would settle an UNKNOWN, and
+of :class:`Missing` (``fact``, ``detail``, ``cause``: what becomes a
+:class:`~eligimatch.result.MissingFact` of the criterion's result) that would settle an UNKNOWN, and
 ``evidence`` a tuple of :class:`~eligimatch.result.Evidence`.
 
 Numbers are compared as binary floats with a relative tolerance of 1e-9: two
@@ -26,7 +27,7 @@ import datetime as _dt
 import math
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from .dates import PartialDate, completed_months, completed_years
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
@@ -34,7 +35,7 @@ from .logic import Cause, CauseFlag, Truth
 from .errors import UnitError
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
-from .result import Evidence, MissingFact, _maker, make_evidence, make_missing
+from .result import Evidence, _maker, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
@@ -43,7 +44,7 @@ ABS_TOL = 1e-12
 
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
 NOFLAG = CauseFlag.NONE
-R = tuple  # (Truth, CauseFlag, tuple[MissingFact, ...], tuple[Evidence, ...])
+R = tuple  # (Truth, CauseFlag, tuple[Missing, ...], tuple[Evidence, ...])
 
 _SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "=", "!=": "≠"}
 
@@ -105,8 +106,18 @@ def ev(fact: str, code: str, note: str, **kw: Any) -> Evidence:
 _CAUSE_OF = {c.value: c for c in Cause}
 
 
-def missing(fact: str, detail: str, cause: str = "missing") -> MissingFact:
-    return make_missing(fact=fact, detail=detail, cause=_CAUSE_OF[cause])
+class Missing(NamedTuple):
+    """A fact whose value would settle an UNKNOWN, as the evaluators pass it up: :func:`eligimatch.match`
+    makes it a :class:`~eligimatch.result.MissingFact` naming the criterion, if it survives the logic
+    (an UNKNOWN operand of a decided ``or`` leaves no missing fact)."""
+
+    fact: str
+    detail: str
+    cause: Cause
+
+
+def missing(fact: str, detail: str, cause: str = "missing") -> Missing:
+    return Missing(fact, detail, _CAUSE_OF[cause])
 
 
 def unknown(flag: CauseFlag, miss: tuple = (), evidence: tuple = ()) -> R:
