@@ -26,7 +26,8 @@ from typing import Any, Iterable
 from . import ast as A
 from .dates import PartialDate
 from .dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
-from .evaluate import NOFLAG, Context, F, T, U, _absence, _date_of, ev, fmt_num, missing, src_label, unknown
+from .evaluate import (NOFLAG, Context, F, T, U, _absence, _date_of, compare, ev, fmt_num, missing, op_symbol, src_label,
+                       unknown)
 from .logic import CauseFlag, Truth
 
 __all__ = [
@@ -82,8 +83,6 @@ def _value_of(v: A.Value) -> Any:
 
 def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
     """One ``where`` test against a record's attributes; a missing attribute is UNKNOWN."""
-    from .evaluate import compare
-
     if test.name not in attrs or attrs[test.name] is None:
         return U
     actual = attrs[test.name]
@@ -91,10 +90,22 @@ def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
         return T if actual is True or str(actual).lower() in ("yes", "true") else F
     if test.op == "false":
         return F if actual is True or str(actual).lower() in ("yes", "true") else T
-    wanted = [_value_of(v) for v in test.values]
     if test.op in ("in", "not in"):
-        inside = any(_same(actual, w) for w in wanted)
+        # as any(_same(actual, w) for w in wanted), with the wanted side read once per test
+        a_num = _number(actual)
+        a_norm = None
+        inside = False
+        for w_num, w_norm in _wanted(test):
+            if a_num is not None and w_num is not None:
+                inside = compare(a_num, "=", w_num)
+            else:
+                if a_norm is None:
+                    a_norm = _norm(actual)
+                inside = a_norm == w_norm
+            if inside:
+                break
         return T if inside == (test.op == "in") else F
+    wanted = [_value_of(v) for v in test.values]
     target = wanted[0]
     if isinstance(target, float) and test.op not in ("=", "!="):
         num = _number(actual)
@@ -135,11 +146,27 @@ def _same(actual: Any, wanted: Any) -> bool:
     """``=`` and ``in`` alike: numbers (and grades I-V) by value, words ignoring case, spaces, hyphens."""
     a, w = _number(actual), _number(wanted)
     if a is not None and w is not None:
-        from .evaluate import compare
-
         return compare(a, "=", w)
-    norm = lambda x: str(x).strip().lower().replace("-", "_").replace(" ", "_")  # noqa: E731
-    return norm(actual) == norm(wanted)
+    return _norm(actual) == _norm(wanted)
+
+
+def _norm(x: Any) -> str:
+    return str(x).strip().lower().replace("-", "_").replace(" ", "_")
+
+
+_WANTED: dict[int, tuple[A.AttrTest, tuple]] = {}
+
+
+def _wanted(test: A.AttrTest) -> tuple[tuple[float | None, str], ...]:
+    """The values of an ``in`` test as :func:`_same` reads them (number, words), once per test (bounded)."""
+    hit = _WANTED.get(id(test))
+    if hit is None or hit[0] is not test:  # the entry holds the test: its id is not reused while it is here
+        values = [_value_of(v) for v in test.values]
+        hit = (test, tuple((_number(w), _norm(w)) for w in values))
+        if len(_WANTED) >= 4096:
+            _WANTED.clear()
+        _WANTED[id(test)] = hit
+    return hit[1]
 
 
 def _attrs_note(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> str:
@@ -337,7 +364,8 @@ def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
     idx = ctx.index
     out = []
     for i in range(len(idx.therapies)):
-        is_sel = max([idx.therapy_matches(i, s) for s in selectors], default=F)
+        is_sel = (idx.therapy_matches(i, selectors[0]) if len(selectors) == 1
+                  else max([idx.therapy_matches(i, s) for s in selectors], default=F))
         if is_sel == F:
             continue
         t = _and(is_sel, _TRUTH[2 - max([idx.therapy_matches(i, x) for x in excepted])]) if excepted else is_sel
@@ -513,8 +541,6 @@ def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
 
 def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, threshold_mg: float,
               window_days: tuple | None) -> tuple:
-    from .evaluate import compare, op_symbol
-
     what = " or ".join(selectors)
     fact = f"daily dose of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
     if pred.window is not None:
