@@ -35,7 +35,7 @@ from .logic import Cause, CauseFlag, Truth
 from .errors import UnitError
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
-from .result import Evidence, _maker, make_evidence
+from .result import Evidence, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
@@ -331,7 +331,13 @@ def _absence_of(ctx: Context, history: str, what: str, fact: str, other: bool) -
 
 # ---- simple facts -------------------------------------------------------------------------
 
-_make_fact = _maker(Fact)
+class _ScalarFact(NamedTuple):
+    """What :meth:`Patient.fact` makes of a bare value (``"ecog": 1``), as the evaluators read it."""
+
+    value: Any
+    unit: None = None
+    date: None = None
+    source: None = None
 
 
 def _fact(ctx: Context, name: str, label: str) -> Any:
@@ -339,8 +345,8 @@ def _fact(ctx: Context, name: str, label: str) -> Any:
     fact = ctx.patient.facts.get(name)
     if fact is None:
         return unknown(CauseFlag.MISSING, (missing(name, label),))
-    if not isinstance(fact, Fact):  # as Patient.fact(name), without validating again what the patient's was
-        return _make_fact(value=fact)
+    if not isinstance(fact, Fact):  # a bare value: as Patient.fact(name) reads it, without building a model
+        return _ScalarFact(fact)
     if fact.date is not None:
         problem = fact_date_problem(fact, ctx.as_of)
         if problem:
