@@ -569,11 +569,12 @@ class UnitFactors:
     Bounded (``LIMIT`` entries, then it starts afresh) against endless distinct unit strings."""
 
     LIMIT = 512
-    __slots__ = ("analyte", "table")
+    __slots__ = ("analyte", "table", "limits")
 
     def __init__(self, analyte: Any):
         self.analyte = analyte
         self.table: dict[tuple[str | None, str | None], float | str] = {}
+        self.limits: dict[tuple, tuple] = {}  # x ULN / x LLN limits and their texts (eval_reference_multiple)
 
     def __call__(self, src: str | None, dst: str | None) -> float | str:
         key = (src, dst)
@@ -644,28 +645,49 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     if bound is None:
         return unknown(CauseFlag.MISSING, (missing(f"{analyte.id}.{limit.lower()}",
                                                    f"the {lname} for the {label} result of {o.date}"),))
-    f = units(range_unit or analyte.unit, o.unit or analyte.unit) if range_unit != o.unit else 1.0
-    if f.__class__ is str:
-        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {f}", "invalid"),))
-    limit_value = bound * f
-    problem = reference_problem(analyte, limit_value, limit)
-    if problem:
-        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {problem}", "invalid"),))
-    threshold = factor * limit_value
+    # the limit and its texts depend only on the range and the unit: laboratories repeat them, so they are
+    # worked out once per predicate and remembered (the patient's value is compared below)
+    key = (bound, range_unit, o.unit, origin)
+    limits = units.limits
+    hit = limits.get(key)
+    if hit is None:
+        hit = _reference_limit(analyte, label, op, factor, limit, factor_text, bound, range_unit, o.unit, origin,
+                               units)
+        if hit.__class__ is tuple and len(limits) >= UnitFactors.LIMIT:
+            limits.clear()
+        if hit.__class__ is tuple:
+            limits[key] = hit
+    if hit.__class__ is not tuple:  # the range cannot be used: the problem, in words
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} reference range: {hit}", "invalid"),))
+    threshold, th, ref, su_texts = hit
     ok = compare(o.value, op, threshold)
-    unit = o.unit or ""
-    th = f"{op_symbol(op)} {factor_text} x {limit} = {fmt_num(threshold)}"
-    ref = f"{limit} {fmt_num(limit_value)}"
-    # the note with every run of whitespace as one space (as " ".join(note.split()) would make it)
-    su = _squashed(unit)
-    su = f" {su}" if su else ""
+    su, th_field, ref_field = su_texts
     note = (f"{_squashed(label)} {fmt_num(o.value)}{su} {'meets' if ok else 'does not meet'} {th}{su} "
             f"({ref}{su} from {origin})")
     e = make_evidence(fact=analyte.id, code="threshold_met" if ok else "threshold_not_met", note=note,
                       value=o.value, unit=o.unit, converted=o.value, converted_unit=o.unit,
-                      threshold=f"{th} {unit}".strip(), reference=f"{ref} {unit}".strip(), date=o.date,
-                      source=src_label(o))
+                      threshold=th_field, reference=ref_field, date=o.date, source=src_label(o))
     return (T if ok else F, NOFLAG, (), (e,))
+
+
+def _reference_limit(analyte: Any, label: str, op: str, factor: float, limit: str, factor_text: str, bound: float,
+                     range_unit: str | None, unit: str | None, origin: str, units: UnitFactors) -> tuple | str:
+    """``factor x limit`` in the result's unit and its texts: (threshold, "≤ 1.5 x ULN = 1.8",
+    "ULN 1.2", (unit as shown in a note, threshold field, reference field)); or why the range cannot be used."""
+    f = units(range_unit or analyte.unit, unit or analyte.unit) if range_unit != unit else 1.0
+    if f.__class__ is str:
+        return f
+    limit_value = bound * f
+    problem = reference_problem(analyte, limit_value, limit)
+    if problem:
+        return problem
+    threshold = factor * limit_value
+    th = f"{op_symbol(op)} {factor_text} x {limit} = {fmt_num(threshold)}"
+    ref = f"{limit} {fmt_num(limit_value)}"
+    shown = unit or ""
+    # in the note every run of whitespace is one space (as " ".join(note.split()) would make it)
+    su = _squashed(shown)
+    return threshold, th, ref, (f" {su}" if su else "", f"{th} {shown}".strip(), f"{ref} {shown}".strip())
 
 
 _SQUASHED: dict[str, str] = {}
