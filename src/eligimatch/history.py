@@ -63,6 +63,7 @@ def _ge(a_lo: _dt.date, a_hi: _dt.date, b: _dt.date) -> Truth:
 
 
 _TRUTH = (F, U, T)  # Truth by value, without the cost of calling the enum
+_RECORD_CODE = ("record_outside_scope", "record_uncertain", "record_found")  # reason code of a record, by Truth
 
 
 def _and(*ts: Truth) -> Truth:
@@ -205,6 +206,8 @@ def _exists(ctx: Context, per_record: list[tuple[Truth, Any]], history: str, wha
     ``later`` records of the concept are dated after the evaluation date: they are not used, and while
     they exist the absence of the concept is not concluded (UNKNOWN, cause invalid).
     """
+    if not per_record and not later and not unmapped:  # the common case: no record of the concept at all
+        return _absence(ctx, history, what, fact)
     trues = [e for t, e in per_record if t == T]
     if trues:
         return (T, NOFLAG, (), tuple(trues))
@@ -265,7 +268,7 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
         if rec.end:
             when += f", ended {rec.end}"
         note = f"{label} ({concept.id}; {when}{_attrs_note(pred.where, rec.attributes)})"
-        code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
+        code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec))))
     return _exists(ctx, results, "conditions", what, fact, unmapped, later)
 
@@ -325,7 +328,7 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
             t = _and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
         t = _and(t, _where(pred.where, rec.attributes))
         label = rec.name or rec.code
-        code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
+        code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, f"{label} ({concept.id}; {rec.date or 'date not recorded'}"
                                           f"{_attrs_note(pred.where, rec.attributes)})",
                               value=label, date=_date_of(rec.date), source=src_label(rec))))
@@ -494,7 +497,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         t = _and(t, attrs_t)
         if pred.where:
             note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
-        code = {T: "record_found", F: "record_outside_scope", U: "record_uncertain"}[t]
+        code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
     if violations:
         worst = Truth(max(v for v, _ in violations))
