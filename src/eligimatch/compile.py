@@ -44,13 +44,17 @@ def _combine(results: list[tuple], truth: Truth) -> tuple:
         evidence.extend(r[3])
     if truth != U:
         return (truth, CauseFlag.NONE, (), tuple(evidence))
-    flag = CauseFlag.NONE
+    flag = 0
     miss: list = []
     for r in results:
         if r[0] == U:
-            flag |= r[1]
+            flag = _int_or(flag, r[1])  # as CauseFlag's |, without its Python-level method
             miss.extend(r[2])
-    return (truth, flag, tuple(miss), tuple(evidence))
+    return (truth, _FLAGS[flag], tuple(miss), tuple(evidence))
+
+
+_int_or = int.__or__
+_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
 
 
 class _Compiler:
@@ -67,6 +71,14 @@ class _Compiler:
     def c_And(self, n: A.And) -> Fn:
         fns = tuple(self.expr(i) for i in n.items)
 
+        if len(fns) == 2:  # the common case, without the loops
+            g1, g2 = fns
+
+            def f2(ctx: E.Context) -> tuple:
+                r1, r2 = g1(ctx), g2(ctx)
+                return _combine((r1, r2), _TRUTH[r1[0] if r1[0] <= r2[0] else r2[0]])
+            return f2
+
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
             return _combine(rs, _TRUTH[min([r[0] for r in rs])])
@@ -74,6 +86,14 @@ class _Compiler:
 
     def c_Or(self, n: A.Or) -> Fn:
         fns = tuple(self.expr(i) for i in n.items)
+
+        if len(fns) == 2:  # the common case, without the loops
+            g1, g2 = fns
+
+            def f2(ctx: E.Context) -> tuple:
+                r1, r2 = g1(ctx), g2(ctx)
+                return _combine((r1, r2), _TRUTH[r1[0] if r1[0] >= r2[0] else r2[0]])
+            return f2
 
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
