@@ -159,6 +159,8 @@ def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
     def make(**values: Any) -> Any:
         m = new(cls)
         d = copy()
+        if not names.issuperset(values):  # as model_construct: what is not a field is ignored
+            values = {k: v for k, v in values.items() if k in names}
         d.update(values)
         _set_dict(m, d)
         _set_fields_set(m, set(names if all_set else values))
