@@ -44,6 +44,8 @@ ABS_TOL = 1e-12
 
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
 NOFLAG = CauseFlag.NONE
+_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
+_int_or = int.__or__
 R = tuple  # (Truth, CauseFlag, tuple[Missing, ...], tuple[Evidence, ...])
 
 _SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "=", "!=": "≠"}
@@ -358,6 +360,23 @@ def eval_bool_fact(ctx: Context, name: str, label: str) -> R:
     fact = _fact(ctx, name, f"{label} (yes/no)")
     if fact.__class__ is tuple:
         return fact
+    if fact.__class__ is _ScalarFact and fact.value.__class__ is bool:
+        # a bare yes/no: two possible answers per fact, immutable, built once and shared
+        key = (name, label, fact.value)
+        hit = _BOOL_ANSWERS.get(key)
+        if hit is None:
+            hit = _bool_answer(name, label, fact)
+            if len(_BOOL_ANSWERS) >= 4096:
+                _BOOL_ANSWERS.clear()
+            _BOOL_ANSWERS[key] = hit
+        return hit
+    return _bool_answer(name, label, fact)
+
+
+_BOOL_ANSWERS: dict[tuple, R] = {}
+
+
+def _bool_answer(name: str, label: str, fact: Any) -> R:
     v = fact.value
     if isinstance(v, str) and v.lower() in ("yes", "true", "no", "false"):
         v = v.lower() in ("yes", "true")
@@ -741,25 +760,26 @@ def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, for
     read_years = read_age("year")
     out_factor = analyte.factor_from(analyte.unit, target_unit)
 
+    needed = (("age", read_years), ("creatinine", read_creat))
+    if method == "cockcroft_gault":
+        needed += (("weight", read_weight),)
+
     def read(ctx: Context) -> Reading | R:
         inputs: dict[str, Reading] = {}
         miss: list = []
-        flag = NOFLAG
-        needed = [("age", read_years), ("creatinine", read_creat)]
-        if method == "cockcroft_gault":
-            needed.append(("weight", read_weight))
+        flag = 0
         for name, reader in needed:
             r = reader(ctx)
             if isinstance(r, Reading):
                 inputs[name] = r
             else:
-                flag |= r[1]
+                flag = _int_or(flag, r[1])  # as CauseFlag's |, without its Python-level method
                 miss.extend(r[2])
         if ctx.patient.sex is None:
-            flag |= CauseFlag.MISSING
+            flag = _int_or(flag, CauseFlag.MISSING)
             miss.append(missing("sex", "sex (an input of the formula)"))
         if miss or flag:
-            return unknown(flag, tuple(miss))
+            return unknown(_FLAGS[flag], tuple(miss))
         age, scr = inputs["age"].value, inputs["creatinine"].value
         if method == "cockcroft_gault":
             w = inputs["weight"].value
