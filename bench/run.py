@@ -511,7 +511,7 @@ def main() -> int:
     n = args.patients or (500 if quick else 2000)
     reps = args.reps or (5 if quick else 9)
     small, large = args.batch or ((2_000, 10_000) if quick else (10_000, 100_000))
-    speed_n = args.batch_speed or (2_000 if quick else 10_000)
+    speed_n = args.batch_speed or (2_000 if quick else 5_000)
     only = set(args.only or ["import", "compile", "eval", "agree", "batch"])
     trials = seed_trials()
     info = machine()
@@ -539,7 +539,7 @@ def main() -> int:
     data = None
     gc.collect()
     if "batch" in only:
-        bench_batch(small, large, speed_n, 2 if quick else 3, trials)
+        bench_batch(small, large, speed_n, 2, trials)
     info["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n  load average at the end: {info['load_end']}")
     print("\n| section | measure | median (min–max) | target |\n|---|---|---|---|")
