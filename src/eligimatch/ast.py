@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
+from typing import Any, Iterator, Union
 
 __all__ = [
     "Span", "Node", "Expr",
@@ -19,7 +19,7 @@ __all__ = [
     "Compare", "Between", "InSet",
     "Duration", "Window", "AttrTest", "Ref",
     "ConditionPred", "TherapyPred", "ProcedurePred", "DosePred", "StableDosePred",
-    "Criterion", "Cohort", "TrialAst",
+    "Criterion", "Cohort", "TrialAst", "walk",
 ]
 
 
@@ -315,3 +315,17 @@ class TrialAst(Node):
     criteria: tuple[Criterion, ...]
     cohorts: tuple[Cohort, ...] = ()
     span: Span = _span()
+
+
+def walk(expr: Any) -> Iterator[Any]:
+    """Every expression node in ``expr``, itself first (iteratively: no recursion, whatever the depth)."""
+    stack = [expr]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (And, Or, AtLeast)):
+            stack.extend(reversed(n.items))
+        elif isinstance(n, Not):
+            stack.append(n.item)
+        elif isinstance(n, IfThenElse):
+            stack.extend((n.otherwise, n.then, n.cond))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from . import ast as A
 from .catalogs import Catalogs
@@ -94,20 +94,6 @@ def resolve_measure(m: A.Measure, cats: Catalogs) -> MeasureInfo | tuple[str, st
     return (f"unknown fact or lab {m.name!r}", hint)
 
 
-def _walk(node: Any) -> Iterator[Any]:
-    """All expression nodes below ``node`` (iteratively; nesting is bounded by the parser's limits)."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        if isinstance(n, (A.And, A.Or, A.AtLeast)):
-            stack.extend(reversed(n.items))
-        elif isinstance(n, A.Not):
-            stack.append(n.item)
-        elif isinstance(n, A.IfThenElse):
-            stack.extend((n.otherwise, n.then, n.cond))
-
-
 class _Checker:
     def __init__(self, trial: A.TrialAst, cats: Catalogs, text: str, filename: str):
         self.trial = trial
@@ -127,7 +113,7 @@ class _Checker:
             self.window(self.trial.lab_recency, allow_half_life=False)
         crits = list(self.trial.criteria) + [c for co in self.trial.cohorts for c in co.criteria]
         for crit in crits:
-            for node in _walk(crit.expr):
+            for node in A.walk(crit.expr):
                 self.node(node)
 
     def node(self, n: Any) -> None:

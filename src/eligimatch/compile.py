@@ -272,10 +272,8 @@ def _word(v: A.Value) -> str:
 
 def _needs(expr: Any) -> tuple[str, ...]:
     """The data a criterion reads, for coverage reports."""
-    from .check import _walk
-
     out: list[str] = []
-    for n in _walk(expr):
+    for n in A.walk(expr):
         if isinstance(n, A.BoolFact):
             out.append(f"fact {n.name}")
         elif isinstance(n, (A.Compare, A.Between, A.InSet)):
@@ -292,10 +290,8 @@ def _needs(expr: Any) -> tuple[str, ...]:
 
 
 def _is_judgment_only(expr: Any) -> bool:
-    from .check import _walk
-
     return all(isinstance(n, (A.Judgment, A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const))
-               for n in _walk(expr)) and any(isinstance(n, A.Judgment) for n in _walk(expr))
+               for n in A.walk(expr)) and any(isinstance(n, A.Judgment) for n in A.walk(expr))
 
 
 def compile_trial(text: str, *, filename: str = "<criteria>", catalogs: Catalogs | None = None,

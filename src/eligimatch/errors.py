@@ -19,6 +19,7 @@ __all__ = [
     "PatientDataError",
     "FhirError",
     "Problem",
+    "render_located",
 ]
 
 
@@ -47,13 +48,19 @@ class Problem:
 
     def render(self) -> str:
         """``file:line:col: message``, the offending line and a caret under the column."""
-        out = [f"{self.filename}:{self.line}:{self.column}: {self.message}"]
-        if self.source_line:
-            out.append("    " + self.source_line.rstrip("\n").expandtabs(1))
-            out.append("    " + " " * max(self.column - 1, 0) + "^")
-        if self.hint:
-            out.append(f"    {self.hint}")
-        return "\n".join(out)
+        return render_located(self.filename, self.line, self.column, self.message, self.source_line, self.hint)
+
+
+def render_located(filename: str, line: int, column: int, message: str, source_line: str = "",
+                   hint: str = "") -> str:
+    """A diagnostic as compilers print it: ``file:line:col: message``, the line, a caret, the hint."""
+    out = [f"{filename}:{line}:{column}: {message}"]
+    if source_line:
+        out.append("    " + source_line.rstrip("\n").expandtabs(1))
+        out.append("    " + " " * max(column - 1, 0) + "^")
+    if hint:
+        out.append(f"    {hint}")
+    return "\n".join(out)
 
 
 class CriteriaError(EligimatchError):

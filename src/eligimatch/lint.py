@@ -31,6 +31,7 @@ from typing import Any, Iterator
 from . import ast as A
 from .catalogs import Catalogs
 from .check import SEXES, MeasureInfo, resolve_measure
+from .errors import render_located
 from .render import render_expr
 from .trial import CompiledTrial
 from .units import conversion_factor
@@ -62,13 +63,8 @@ class Finding:
 
     def render(self) -> str:
         """``file:line:col: message [code]``, the line, a caret under the column, the hint."""
-        out = [f"{self.filename}:{self.line}:{self.column}: {self.message} [{self.code}]"]
-        if self.source_line:
-            out.append("    " + self.source_line.rstrip("\n").expandtabs(1))
-            out.append("    " + " " * max(self.column - 1, 0) + "^")
-        if self.hint:
-            out.append(f"    {self.hint}")
-        return "\n".join(out)
+        return render_located(self.filename, self.line, self.column, f"{self.message} [{self.code}]",
+                              self.source_line, self.hint)
 
 
 # ---- sets of values: unions of intervals, or finite sets of words ---------------------------------
@@ -184,7 +180,7 @@ class _Linter:
                 self.add("no-text", c.span, f"criterion {c.id} has no protocol sentence",
                          f'quote the protocol: `- {c.id} "...": ...`')
             nested: set[int] = set()  # an and inside an and is read with its parent
-            for node in _walk(c.expr):
+            for node in A.walk(c.expr):
                 if isinstance(node, (A.And, A.Or)) and id(node) not in nested:
                     nested.update(id(x) for x in _chain(node))
                     self.and_(node) if isinstance(node, A.And) else self.or_(node)
@@ -419,21 +415,10 @@ def _chain(n: Any) -> Iterator[Any]:
             stack.extend(x.items)
 
 
-def _walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        if isinstance(n, (A.And, A.Or, A.AtLeast)):
-            stack.extend(reversed(n.items))
-        elif isinstance(n, A.Not):
-            stack.append(n.item)
-        elif isinstance(n, A.IfThenElse):
-            stack.extend((n.otherwise, n.then, n.cond))
 
 
 def _has_judgment(expr: Any) -> bool:
-    return any(isinstance(x, A.Judgment) for x in _walk(expr))
+    return any(isinstance(x, A.Judgment) for x in A.walk(expr))
 
 
 def lint(trial: CompiledTrial) -> list[Finding]:
