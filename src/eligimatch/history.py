@@ -618,6 +618,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     doses: dict[str, set[float]] = {}  # per drug
     covers: dict[str, bool] = {}
     uncertain = False
+    unsure: set[str] = set()  # drugs with a record of unknown dose or dates
     evidence = []
     found = False
     later = 0
@@ -638,6 +639,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
                            value=mg, unit="mg/day", source=src_label(rec)))
         if active == U or mg is None:
             uncertain = True
+            unsure.add(drug_id or label)
             continue
         key = drug_id or label
         doses.setdefault(key, set()).add(round(mg, 6))
@@ -648,6 +650,14 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     if changed:
         evidence.append(ev(fact, "dose_changed", f"the daily dose of {', '.join(changed)} changed between {start} "
                                                  f"and {anchor}"))
+        return (F, NOFLAG, (), tuple(evidence))
+    # A drug recorded (with its dose) as started inside the window was not taken throughout it, whatever
+    # the uncertain records of other drugs say; only an uncertain record of the same drug might cover it.
+    # (Regression, test_removing_information_never_creates_a_match: an unmapped drug's record turned this
+    # FALSE into UNKNOWN, so removing that record turned UNKNOWN into FALSE.)
+    started_late = [k for k in doses if not covers[k] and k not in unsure]
+    if started_late:
+        evidence.append(ev(fact, "dose_started_late", f"{', '.join(started_late)} started after {start}"))
         return (F, NOFLAG, (), tuple(evidence))
     if later:
         return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
