@@ -234,6 +234,10 @@ def test_patient_documents_validate_or_name_the_field(r):
         trials.append(extra)
     for trial in trials:
         check_result(match(p, trial), trial)
+    # the other policy, and anchors given by the caller (one of them far from the evaluation date)
+    trial = trials[-1]
+    anchors = {r.choice(F.ANCHORS): AS_OF + dt.timedelta(days=r.choice([-30, 0, 14, 4000]))}
+    check_result(match(p, trial, assume_absent=True, anchors=anchors), trial)
 
 
 @settings(max_examples=F.examples(120))
