@@ -430,7 +430,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             later += 1
             continue
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
-        attrs_t = _and(kind_t, _where(pred.where, _therapy_attrs(rec)))
+        attrs_t = _and(kind_t, _where(pred.where, _therapy_attrs(rec))) if pred.where else kind_t
         if kind_t == U:
             label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
         passes_on = None
@@ -562,7 +562,8 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
             later += 1
             uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor),
+                      _where(pred.where, _therapy_attrs(rec)) if pred.where else T)
         if active == F:
             continue
         mg = _daily_mg(rec)
@@ -629,7 +630,8 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
             later += 1
             uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _where(pred.where, _therapy_attrs(rec)))
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor),
+                      _where(pred.where, _therapy_attrs(rec)) if pred.where else T)
         if active == F:
             continue
         mg = _daily_mg(rec)
