@@ -653,6 +653,17 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
         evidence.append(ev(fact, "dose_changed", f"the daily dose of {', '.join(changed)} changed between {start} "
                                                  f"and {anchor}"))
         return (F, NOFLAG, (), tuple(evidence))
+    # Every other outcome rests on there being no other record of these drugs in the window (an earlier
+    # record of the same drug, a second drug started inside it): only a complete therapies history, or the
+    # assume_absent policy, says so.  (Regression, test_removing_information_never_creates_a_match: one
+    # ongoing record gave TRUE, and adding a record turned it UNKNOWN or FALSE.)
+    if not ctx.patient.complete.therapies:
+        if not ctx.policy.assume_absent:
+            return unknown(CauseFlag.MISSING, (missing(fact, f"whether other records of {what} exist from {start} "
+                                                             f"to {anchor} (the therapies history is not marked "
+                                                             f"complete)"),), tuple(evidence))
+        evidence.append(ev(fact, "absent_assumed", f"no other record of {what} from {start} to {anchor}; assumed "
+                                                   f"by policy (history not marked complete)"))
     # A drug recorded (with its dose) as started inside the window was not taken throughout it, whatever
     # the uncertain records of other drugs say; only an uncertain record of the same drug might cover it.
     # (Regression, test_removing_information_never_creates_a_match: an unmapped drug's record turned this
