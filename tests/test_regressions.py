@@ -53,3 +53,13 @@ def test_an_unexpected_end_points_after_the_last_character():
     with pytest.raises(CriteriaSyntaxError) as info:
         compile_trial("inclusion:\n  - C1: pregnant and\n\n\n")
     assert (info.value.line, info.value.column) == (2, len("  - C1: pregnant and") + 1)
+
+
+def test_a_file_with_a_byte_order_mark_loads(tmp_path):
+    """test_mutated_trial_files (a BOM inserted at the start) showed `unexpected character '\\ufeff'` at 1:1:
+    a file saved by an editor that writes a UTF-8 byte-order mark could not be loaded."""
+    path = tmp_path / "bom.elig"
+    path.write_bytes(b"\xef\xbb\xbfinclusion:\n  - C1: pregnant\n")
+    assert eligimatch.load_trial(path).criteria[0].id == "C1"
+    with pytest.raises(CriteriaSyntaxError):  # inside the text (not at its start) it stays an error
+        compile_trial("inclusion:\n  - C1: \ufeffpregnant\n")

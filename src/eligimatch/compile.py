@@ -353,6 +353,8 @@ def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: T
 
         raise CriteriaLimitError(Problem(f"the file is {len(data)} bytes, more than the limit", 1, 1, "",
                                          "raise Limits.max_chars", str(p)))
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark some editors write is not part of the text
+        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
