@@ -413,7 +413,9 @@ def _batch(seed: int, n: int) -> tuple[list[str], list[dict]]:
 
 def test_deterministic_across_processes():
     """Byte-identical results in processes with different PYTHONHASHSEED (and in this one)."""
-    n = 40 if F.examples(0) == 0 else 2000
+    # CI: 40 patients x 8 trials; long profile: enough patients for the profile's number of
+    # (patient, trial) cases, each matched in 4 processes.
+    n = 40 if F.examples(0) == 0 else -(-F.examples(0) // 8)
     texts, patients = _batch(7, n)
     payload = json.dumps([texts, patients])
     digests = set()
@@ -461,10 +463,10 @@ def test_compiled_trial_is_immutable_and_picklable():
 
 
 def test_threads_share_a_trial():
-    """8 threads matching 1,000 patients each (250 in the CI profile) against one compiled trial give exactly
-    the sequential results."""
+    """8 threads matching the same patients (250 in the CI profile; in the long profile at least 1,000 and
+    the profile's number of matches in all) against one compiled trial give exactly the sequential results."""
     trial = _the_trial()
-    _, docs = _batch(3, 250 if F.examples(0) == 0 else 1000)
+    _, docs = _batch(3, 250 if F.examples(0) == 0 else max(1000, -(-F.examples(0) // 8)))
     patients = [load_patient(json.dumps(d)) for d in docs]
     sequential = [match(p, trial).model_dump_json() for p in patients]
     barrier = threading.Barrier(8)
@@ -487,7 +489,7 @@ def test_threads_share_a_trial():
 def test_processes_share_a_trial():
     """A compiled trial sent to worker processes (pickled, spawn) gives exactly the results of this process."""
     trial = _the_trial()
-    _, docs = _batch(5, 100)
+    _, docs = _batch(5, 100 if F.examples(0) == 0 else max(100, F.examples(0) // 10))
     texts = [json.dumps(d) for d in docs]
     here = [match(load_patient(t), trial).model_dump_json() for t in texts]
     ctx = multiprocessing.get_context("spawn")
