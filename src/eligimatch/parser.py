@@ -9,6 +9,7 @@ hostile input fails fast with :class:`~eligimatch.errors.CriteriaLimitError`.
 from __future__ import annotations
 
 import difflib
+import re
 import threading
 from importlib import resources
 from pathlib import Path
@@ -167,34 +168,41 @@ def _join(items: list[str], limit: int = 8) -> str:
 
 # ---- limits -------------------------------------------------------------------------
 
+_PAREN_SCAN = re.compile(r'[()"#\n]')
+
+
 def _paren_depth_problem(text: str, limits: Limits, filename: str) -> Problem | None:
-    """A cheap scan for runaway parenthesis nesting, before the parser builds a deep tree."""
+    """A cheap scan for runaway parenthesis nesting, before the parser builds a deep tree.
+
+    Only the characters that matter (parentheses, quotes, comment marks, line
+    ends) are visited; a text with no more ``(`` than the limit cannot exceed it.
+    """
+    if text.count("(") <= limits.max_depth:
+        return None
     depth = 0
-    line, col = 1, 0
+    line, line_start = 1, 0
     in_string = in_comment = False
-    for ch in text:
-        col += 1
+    for m in _PAREN_SCAN.finditer(text):
+        ch = m.group()
         if ch == "\n":
-            line, col = line + 1, 0
-            in_comment = False
-            in_string = False
+            line, line_start = line + 1, m.end()
+            in_comment = in_string = False
+        elif in_comment:
             continue
-        if in_comment:
-            continue
-        if in_string:
+        elif in_string:
             if ch == '"':
                 in_string = False
-            continue
-        if ch == '"':
+        elif ch == '"':
             in_string = True
         elif ch == "#":
             in_comment = True
         elif ch == "(":
             depth += 1
             if depth > limits.max_depth:
-                return Problem(f"expressions are nested more than {limits.max_depth} deep", line, col,
-                               _line_of(text, line), "simplify the expression or raise Limits.max_depth", filename)
-        elif ch == ")":
+                return Problem(f"expressions are nested more than {limits.max_depth} deep", line,
+                               m.start() - line_start + 1, _line_of(text, line),
+                               "simplify the expression or raise Limits.max_depth", filename)
+        else:  # ")"
             depth = max(depth - 1, 0)
     return None
 
