@@ -376,7 +376,7 @@ def _tree(root: int, hwm: dict[int, int] | None = None) -> tuple[int, dict[int, 
     return total, seen
 
 
-def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True) -> None:
+def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True, as_json: bool = False) -> None:
     """Child process: screen n generated patients against the seed trials, streaming; print a JSON line."""
     import eligimatch
     from eligimatch.screen import screen_many
@@ -400,11 +400,17 @@ def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True) ->
     first = None
     t = time.perf_counter()
     done = 0
+    sink = open(os.devnull, "w", encoding="utf-8")  # as_json: the records are written out, as a batch job would
     for rec in screen_many(generate.iter_dicts(n, seed=seed), trials, as_of=AS_OF, workers=workers,
-                           with_criteria=with_criteria):
+                           with_criteria=with_criteria, as_json=bool(as_json)):
         if first is None:
             first = time.perf_counter() - t
         done += 1
+        if isinstance(rec, str):
+            sink.write(rec)
+            sink.write("\n")
+            counts["bytes"] = counts.get("bytes", 0) + len(rec) + 1
+            continue
         if not rec.ok:
             counts["error"] = counts.get("error", 0) + 1
             continue
@@ -423,9 +429,10 @@ def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True) ->
                       "cpu_total": sum(cpu.values()), "cpu_self": cpu[os.getpid()]}))
 
 
-def _run_batch(n: int, workers: int, seed: int, with_criteria: bool = True) -> dict[str, Any]:
+def _run_batch(n: int, workers: int, seed: int, with_criteria: bool = True, as_json: bool = False) -> dict[str, Any]:
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--batch-worker", str(n), str(workers),
-                          str(seed), str(int(with_criteria))], env=_env(), check=True, capture_output=True, text=True)
+                          str(seed), str(int(with_criteria)), str(int(as_json))],
+                         env=_env(), check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -458,14 +465,16 @@ def bench_batch(small: int, large: int, speed_n: int, reps: int, trials: list[Pa
     cores = len(os.sched_getaffinity(0))
     header(f"batch: screen_many x {len(trials)} seed trials, {cores} cores")
     ceilings = [machine_scaling(cores)]
-    for mode, with_criteria in (("full results", True), ("summaries (with_criteria=False)", False)):
+    modes = (("full results", True, False), ("summaries (with_criteria=False)", False, False),
+             ("full results as JSON lines (as_json=True)", True, True))
+    for mode, with_criteria, as_json in modes:
         if not speed_n:  # --batch-speed 0: the memory runs only
             break
         one, many = [], []
         for i in range(reps):
             order = [1, cores] if i % 2 == 0 else [cores, 1]
             for w in order:
-                r = _run_batch(speed_n, w, seed=7 + i, with_criteria=with_criteria)
+                r = _run_batch(speed_n, w, seed=7 + i, with_criteria=with_criteria, as_json=as_json)
                 (one if w == 1 else many).append(r)
             ceilings.append(machine_scaling(cores))
         rate1 = [r["done"] / r["seconds"] for r in one]

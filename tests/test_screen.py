@@ -102,6 +102,7 @@ def test_screen_many_with_two_workers_equals_one_worker_in_order(trials):
     serial = list(screen_many(_patients(11, frozenset({4})), trials, as_of=AS_OF, workers=1))
     parallel = list(screen_many(_patients(11, frozenset({4})), trials, as_of=AS_OF, workers=2, chunksize=2))
     assert [r.model_dump_json() for r in parallel] == [r.model_dump_json() for r in serial]
+    assert parallel == serial
     assert [r.index for r in parallel] == list(range(11))
     assert isinstance(parallel[4], ScreenError)
     # the verdicts vary across patients, so order mistakes would show
@@ -195,3 +196,49 @@ def test_screen_many_without_criteria_keeps_the_verdicts(trials):
     strip = [(r.trial_id, r.verdict, r.deciding, r.missing, r.matched_cohorts) for r in full.results]
     assert [(r.trial_id, r.verdict, r.deciding, r.missing, r.matched_cohorts) for r in lean.results] == strip
     assert lean.questions == full.questions
+
+
+def _seed_batch():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    ts = [eligimatch.load_trial(f) for f in sorted((root / "trials").glob("*.elig"))]
+    docs = [("example:" + f.name, f.read_text(encoding="utf-8")) for f in sorted((root / "patients").glob("*.json"))]
+    docs.insert(3, ("bad", '{"id": "X", "birth_date": "1961-13-01"}'))
+    return ts, docs
+
+
+def _fields_set_tree(m):
+    """Every nested model's class, fields and model_fields_set: what a rebuilt record must reproduce."""
+    from pydantic import BaseModel
+
+    if isinstance(m, BaseModel):
+        return (type(m).__name__, tuple(sorted(m.model_fields_set)),
+                tuple((k, _fields_set_tree(v)) for k, v in m.__dict__.items()))
+    if isinstance(m, (tuple, list)):
+        return tuple(_fields_set_tree(v) for v in m)
+    return (type(m).__name__, m)
+
+
+def test_records_rebuilt_from_the_workers_equal_the_originals():
+    """Workers send each record as JSON; the caller's rebuilt models are equal to the ones a single process
+    makes, down to every nested model's type, field values (float stays float, int stays int) and fields_set."""
+    ts, docs = _seed_batch()
+    serial = list(screen_many(docs, ts, as_of=AS_OF, workers=1))
+    parallel = list(screen_many(docs, ts, as_of=AS_OF, workers=2, chunksize=3))
+    assert [r.ok for r in parallel] == [r.ok for r in serial] and not serial[3].ok
+    assert sum(len(r.results) for r in serial if r.ok) == len(ts) * (len(docs) - 1)
+    assert parallel == serial
+    assert [_fields_set_tree(r) for r in parallel] == [_fields_set_tree(r) for r in serial]
+    assert [r.model_dump_json() for r in parallel] == [r.model_dump_json() for r in serial]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_screen_many_as_json_yields_each_record_as_its_json_text(workers):
+    ts, docs = _seed_batch()
+    objects = list(screen_many(docs, ts, as_of=AS_OF, workers=1))
+    texts = list(screen_many(docs, ts, as_of=AS_OF, workers=workers, chunksize=3, as_json=True))
+    assert all(isinstance(t, str) and "\n" not in t for t in texts)
+    assert texts == [r.model_dump_json() for r in objects]
+    assert [json.loads(t)["kind"] for t in texts] == [r.kind for r in objects]
+    assert ScreenResult.model_validate_json(texts[0]) == objects[0]

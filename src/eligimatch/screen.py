@@ -28,7 +28,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Union
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Union, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -312,6 +312,7 @@ class _Job:
     anchors: tuple[tuple[str, _dt.date], ...]
     policy: Policy | None
     with_criteria: bool = True
+    as_json: bool = False
 
 
 def _guess_id(item: Any) -> str | None:
@@ -369,9 +370,30 @@ def _init_worker(job: _Job) -> None:
     _WORKER_JOB = job
 
 
-def _work(chunk: list[tuple[int, Any]]) -> list[ScreenResult | ScreenError]:
-    assert _WORKER_JOB is not None, "the pool initializer did not run"
-    return [_screen_item(_WORKER_JOB, i, item) for i, item in chunk]
+def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
+    """Screen a chunk in a worker; each record goes back as JSON text, tagged ``ok``.
+
+    JSON rather than the objects: a patient's full results are hundreds of
+    models, and a pickle of them costs the caller as much to rebuild as the
+    worker to compute, all of it while they wait in the pending futures where
+    the caller's garbage collector walks them again and again.  Text waits for
+    free; the caller rebuilds a record (:func:`_rebuild`) only as it yields it.
+    ``exclude_unset`` keeps the rebuilt models equal to the originals, down to
+    ``model_fields_set``; with ``as_json`` the text is the record's own
+    ``model_dump_json()``, which the caller yields as it is.
+    """
+    job = _WORKER_JOB
+    assert job is not None, "the pool initializer did not run"
+    out = []
+    for i, item in chunk:
+        record = _screen_item(job, i, item)
+        text = record.model_dump_json() if job.as_json else record.model_dump_json(exclude_unset=True)
+        out.append((record.ok, text))
+    return out
+
+
+def _rebuild(ok: bool, text: str) -> ScreenResult | ScreenError:
+    return ScreenResult.model_validate_json(text) if ok else ScreenError.model_validate_json(text)
 
 
 def default_workers() -> int:
@@ -427,12 +449,30 @@ class _Reporter:
             self.bar = None
 
 
+@overload
 def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
-                with_criteria: bool = True,
+                with_criteria: bool = True, as_json: Literal[False] = False,
                 progress: ProgressFn | bool | None = None,
-                mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]:
+                mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]: ...
+
+
+@overload
+def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
+                as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+                policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                with_criteria: bool = True, as_json: Literal[True],
+                progress: ProgressFn | bool | None = None,
+                mp_context: Any = None) -> Iterator[str]: ...
+
+
+def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
+                as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+                policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                with_criteria: bool = True, as_json: bool = False,
+                progress: ProgressFn | bool | None = None,
+                mp_context: Any = None) -> Iterator[ScreenResult | ScreenError] | Iterator[str]:
     """Screen a stream of patients against ``trials``: one record per patient, in input order.
 
     Each item of ``patients`` is a :class:`~eligimatch.patient.Patient`, a dict
@@ -454,6 +494,13 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     questions: a tenth of the data to send back from the workers, for batch
     runs that only need the verdicts.
 
+    ``as_json=True`` yields each record as its JSON text (a ``str``, the same
+    as ``record.model_dump_json()``), made in the workers: the way to write a
+    batch out (JSON lines, a queue, a database) without building the result
+    objects in this process at all, which for full results costs this process
+    about half of what screening costs a worker.  Each text is one line (no
+    newline inside); a record's ``"kind"`` is ``"result"`` or ``"error"``.
+
     ``progress``: a callable ``f(done, total)`` (total is None when the input
     has no length), ``True`` for a progress bar on stderr when stderr is a
     terminal (nothing otherwise), or None.
@@ -463,7 +510,8 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
     script that calls this belongs under ``if __name__ == "__main__":``.
     """
-    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, bool(with_criteria))
+    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, bool(with_criteria),
+               bool(as_json))
     if workers is None:
         workers = default_workers()
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -482,7 +530,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 
 
 def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,
-            mp_context: Any) -> Iterator[ScreenResult | ScreenError]:
+            mp_context: Any) -> Iterator[Any]:
     reporter = _Reporter(progress, total)
     numbered = enumerate(items)
     try:
@@ -490,7 +538,7 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             for i, item in numbered:
                 record = _screen_item(job, i, item)
                 reporter(i + 1)
-                yield record
+                yield record.model_dump_json() if job.as_json else record
             return
         # a batch that fits in one chunk is not worth starting processes for
         first = list(islice(numbered, chunksize + 1))
@@ -498,7 +546,7 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             for i, item in first:
                 record = _screen_item(job, i, item)
                 reporter(i + 1)
-                yield record
+                yield record.model_dump_json() if job.as_json else record
             return
         numbered = chain(first, numbered)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
@@ -519,12 +567,13 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                 exhausted = not submit()
             done = 0
             while pending:
-                records = pending.popleft().result()
+                texts = pending.popleft().result()
                 if not exhausted:
                     exhausted = not submit()
-                done += len(records)
+                done += len(texts)
                 reporter(done)
-                yield from records
+                for ok, text in texts:
+                    yield text if job.as_json else _rebuild(ok, text)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
