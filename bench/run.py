@@ -376,7 +376,10 @@ def _tree(root: int, hwm: dict[int, int] | None = None) -> tuple[int, dict[int, 
     return total, seen
 
 
-def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True, as_json: bool = False) -> None:
+_CRITERIA_MODES: dict[int, bool | str] = {0: False, 1: True, 2: "deciding"}  # --batch-worker's 4th number
+
+
+def batch_worker(n: int, workers: int, seed: int, criteria_mode: int = 1, as_json: int = 0) -> None:
     """Child process: screen n generated patients against the seed trials, streaming; print a JSON line."""
     import eligimatch
     from eligimatch.screen import screen_many
@@ -402,7 +405,7 @@ def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True, as
     done = 0
     sink = open(os.devnull, "w", encoding="utf-8")  # as_json: the records are written out, as a batch job would
     for rec in screen_many(generate.iter_dicts(n, seed=seed), trials, as_of=AS_OF, workers=workers,
-                           with_criteria=with_criteria, as_json=bool(as_json)):
+                           with_criteria=_CRITERIA_MODES[criteria_mode], as_json=bool(as_json)):
         if first is None:
             first = time.perf_counter() - t
         done += 1
@@ -429,9 +432,11 @@ def batch_worker(n: int, workers: int, seed: int, with_criteria: bool = True, as
                       "cpu_total": sum(cpu.values()), "cpu_self": cpu[os.getpid()]}))
 
 
-def _run_batch(n: int, workers: int, seed: int, with_criteria: bool = True, as_json: bool = False) -> dict[str, Any]:
+def _run_batch(n: int, workers: int, seed: int, with_criteria: bool | str = True,
+               as_json: bool = False) -> dict[str, Any]:
+    mode = next(k for k, v in _CRITERIA_MODES.items() if v == with_criteria and type(v) is type(with_criteria))
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--batch-worker", str(n), str(workers),
-                          str(seed), str(int(with_criteria)), str(int(as_json))],
+                          str(seed), str(mode), str(int(as_json))],
                          env=_env(), check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -465,7 +470,8 @@ def bench_batch(small: int, large: int, speed_n: int, reps: int, trials: list[Pa
     cores = len(os.sched_getaffinity(0))
     header(f"batch: screen_many x {len(trials)} seed trials, {cores} cores")
     ceilings = [machine_scaling(cores)]
-    modes = (("full results", True, False), ("summaries (with_criteria=False)", False, False),
+    modes = (("full results", True, False), ("deciding criteria (with_criteria='deciding')", "deciding", False),
+             ("summaries (with_criteria=False)", False, False),
              ("full results as JSON lines (as_json=True)", True, True))
     for mode, with_criteria, as_json in modes:
         if not speed_n:  # --batch-speed 0: the memory runs only

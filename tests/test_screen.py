@@ -242,3 +242,36 @@ def test_screen_many_as_json_yields_each_record_as_its_json_text(workers):
     assert texts == [r.model_dump_json() for r in objects]
     assert [json.loads(t)["kind"] for t in texts] == [r.kind for r in objects]
     assert ScreenResult.model_validate_json(texts[0]) == objects[0]
+
+
+def test_screen_many_with_deciding_criteria_keeps_the_reasons_of_each_verdict():
+    """with_criteria='deciding': a NO_MATCH or UNKNOWN keeps exactly the criteria named in deciding (and a
+    named cohort's own deciding criteria), each with its evidence; a MATCH keeps every criterion; verdicts,
+    deciding, missing facts, cohorts and questions are those of the full results."""
+    ts, docs = _seed_batch()
+    full = list(screen_many(docs, ts, as_of=AS_OF, workers=1))
+    lean = list(screen_many(docs, ts, as_of=AS_OF, workers=2, chunksize=3, with_criteria="deciding"))
+    seen = set()
+    for f, d in zip(full, lean):
+        assert f.ok == d.ok
+        if not f.ok:
+            continue
+        assert d.questions == f.questions
+        for rf, rd in zip(f.results, d.results):
+            assert rd.model_copy(update={"criteria": rf.criteria}) == rf
+            if rf.verdict == Verdict.MATCH:
+                assert rd.criteria == rf.criteria
+                seen.add("match")
+                continue
+            wanted = set(rf.deciding)
+            for c in rf.cohorts:
+                if f"cohort {c.id}" in wanted:
+                    wanted |= set(c.deciding)
+                    seen.add("cohorts")
+            assert rd.criteria == tuple(c for c in rf.criteria if c.id in wanted)
+            assert {c.id for c in rd.criteria} == wanted - {f"cohort {c.id}" for c in rf.cohorts}
+            assert all(c.evidence or c.missing for c in rd.criteria)
+            seen.add(rf.verdict.value)
+    assert seen == {"match", "no_match", "unknown", "cohorts"}
+    with pytest.raises(ValueError):
+        screen_many(docs, ts, with_criteria="some")

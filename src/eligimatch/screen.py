@@ -253,12 +253,27 @@ def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
 
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
-                source: str | None = None, with_criteria: bool = True) -> ScreenResult:
+                source: str | None = None, with_criteria: bool | str = True) -> ScreenResult:
     results, warnings = match_each(patient, trials, as_of=as_of, anchors=anchors, policy=policy)
-    if not with_criteria:
+    if with_criteria == "deciding":
+        results = tuple(_deciding_only(r) for r in results)
+    elif not with_criteria:
         results = tuple(r.model_copy(update={"criteria": ()}) for r in results)
     return ScreenResult.build(results, patient_id=patient.id, as_of=as_of, index=index, source=source,
                               warnings=warnings)
+
+
+def _deciding_only(r: MatchResult) -> MatchResult:
+    """``r`` with only the criteria that decided its verdict: for a NO_MATCH or an UNKNOWN the criteria in
+    ``deciding`` (and, where a cohort is named there, the cohort's own deciding criteria); a MATCH keeps
+    every criterion, since each is part of the reason."""
+    if r.verdict == Verdict.MATCH:
+        return r
+    keep = set(r.deciding)
+    for c in r.cohorts:
+        if f"cohort {c.id}" in keep:
+            keep.update(c.deciding)
+    return r.model_copy(update={"criteria": tuple(c for c in r.criteria if c.id in keep)})
 
 
 def _questions(results: Iterable[MatchResult]) -> tuple[Question, ...]:
@@ -311,7 +326,7 @@ class _Job:
     as_of: _dt.date
     anchors: tuple[tuple[str, _dt.date], ...]
     policy: Policy | None
-    with_criteria: bool = True
+    with_criteria: bool | str = True
     as_json: bool = False
 
 
@@ -453,7 +468,7 @@ class _Reporter:
 def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
-                with_criteria: bool = True, as_json: Literal[False] = False,
+                with_criteria: bool | Literal["deciding"] = True, as_json: Literal[False] = False,
                 progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]: ...
 
@@ -462,7 +477,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
-                with_criteria: bool = True, as_json: Literal[True],
+                with_criteria: bool | Literal["deciding"] = True, as_json: Literal[True],
                 progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[str]: ...
 
@@ -470,7 +485,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
-                with_criteria: bool = True, as_json: bool = False,
+                with_criteria: bool | Literal["deciding"] = True, as_json: bool = False,
                 progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[ScreenResult | ScreenError] | Iterator[str]:
     """Screen a stream of patients against ``trials``: one record per patient, in input order.
@@ -492,7 +507,11 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     ``with_criteria=False`` leaves out each criterion's result (its evidence)
     and keeps the verdicts, deciding criteria, missing facts, cohorts and
     questions: a tenth of the data to send back from the workers, for batch
-    runs that only need the verdicts.
+    runs that only need the verdicts.  ``with_criteria="deciding"`` keeps the
+    results of the criteria that decided each verdict (for a NO_MATCH or an
+    UNKNOWN, those named in ``deciding``; every criterion of a MATCH): the
+    values, units, dates and thresholds behind each answer, at a fraction of
+    the full size.
 
     ``as_json=True`` yields each record as its JSON text (a ``str``, the same
     as ``record.model_dump_json()``), made in the workers: the way to write a
@@ -510,7 +529,9 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
     script that calls this belongs under ``if __name__ == "__main__":``.
     """
-    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, bool(with_criteria),
+    if with_criteria != "deciding" and not isinstance(with_criteria, bool):
+        raise ValueError(f"with_criteria must be True, False or 'deciding', not {with_criteria!r}")
+    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, with_criteria,
                bool(as_json))
     if workers is None:
         workers = default_workers()
