@@ -227,6 +227,23 @@ def test_screen_jsonl_in_and_out_with_a_pool(files, capsys):
     assert rows[3]["verdict"] == "error" and rows[3]["errors"][0]["path"] == "(document)"
 
 
+def test_screen_records_one_json_line_per_patient_with_the_deciding_evidence(files, capsys):
+    folder = _screen_inputs(files)
+    code, out, err = run(capsys, "screen", folder, files / "trials", "--format", "records", "--as-of", "2026-03-01",
+                         "--workers", "2", "--chunksize", "1")
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["kind"] for r in records] == ["result", "result", "error"]
+    first = {r["trial_id"]: r for r in records[0]["results"]}
+    assert [r["trial_id"] for r in records[0]["results"]] == ["T1", "T2", "T3"]  # ranked: match, unknown, no match
+    assert first["T3"]["verdict"] == "no_match" and [c["id"] for c in first["T3"]["criteria"]] == ["I1"]
+    assert first["T3"]["criteria"][0]["evidence"]
+    assert [c["id"] for c in first["T2"]["criteria"]] == ["I2"] and first["T2"]["missing"]
+    assert first["T1"]["verdict"] == "match" and first["T1"]["criteria"]
+    assert records[0]["questions"] and "birth_date" in records[2]["message"]
+    assert "3 patients screened" in err
+
+
 def test_screen_stdout_csv_default(files, capsys):
     code, out, err = run(capsys, "screen", files / "p1.json", files / "trials" / "T1.elig", "--as-of", "2026-03-01",
                          "--workers", "1")

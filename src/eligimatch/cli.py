@@ -146,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a folder of patient JSON files, a JSON-lines file (.jsonl, one patient per line) "
                         "or one JSON file")
     p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
-    p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="row format (default: csv)")
+    p.add_argument("--format", choices=("csv", "jsonl", "records"), default="csv",
+                   help="csv or jsonl: one row per patient and trial (default: csv); records: one JSON line per "
+                        "patient, its ranked results with the evidence of the criteria that decided each verdict "
+                        "and the next questions")
     p.add_argument("--output", "-o", metavar="FILE", help="write the rows here (default: stdout)")
     p.add_argument("--workers", type=_workers, metavar="N",
                    help="processes to use (default: every CPU; 1 runs in this process)")
@@ -410,9 +413,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
     try:
         sink = _Sink(args.format, fh)
         items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
+        whole = args.format == "records"
         records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
-                              chunksize=args.chunksize, progress=True, with_criteria=False)
+                              chunksize=args.chunksize, progress=True,
+                              with_criteria="deciding" if whole else False)
         for record in records:
             n_patients += 1
             if not record.ok:
@@ -420,6 +425,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
             else:
                 for r in record.results:
                     counts.setdefault(r.trial_id or "", Counter())[r.verdict.value] += 1
+            if whole:
+                fh.write(record.model_dump_json() + "\n")
+                continue
             for row in _rows(record, order):
                 sink.write(row)
     finally:
