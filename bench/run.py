@@ -420,6 +420,7 @@ def batch_worker(n: int, workers: int, seed: int, criteria_mode: int = 1, as_jso
         for r in rec.results:
             counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
     elapsed = time.perf_counter() - t
+    sink.close()
     stop.set()
     sampler.join()
     rss, seen = _tree(os.getpid(), hwm)

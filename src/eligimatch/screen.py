@@ -389,8 +389,8 @@ def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
     """Screen a chunk in a worker; each record goes back as JSON text, tagged ``ok``.
 
     JSON rather than the objects: a patient's full results are hundreds of
-    models, and a pickle of them costs the caller as much to rebuild as the
-    worker to compute, all of it while they wait in the pending futures where
+    models, and a pickle of them costs the caller nearly as much to rebuild as
+    the worker to compute, all of it while they wait in the pending futures where
     the caller's garbage collector walks them again and again.  Text waits for
     free; the caller rebuilds a record (:func:`_rebuild`) only as it yields it.
     ``exclude_unset`` keeps the rebuilt models equal to the originals, down to
@@ -517,7 +517,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     as ``record.model_dump_json()``), made in the workers: the way to write a
     batch out (JSON lines, a queue, a database) without building the result
     objects in this process at all, which for full results costs this process
-    about half of what screening costs a worker.  Each text is one line (no
+    about three quarters of what screening costs a worker.  Each text is one line (no
     newline inside); a record's ``"kind"`` is ``"result"`` or ``"error"``.
 
     ``progress``: a callable ``f(done, total)`` (total is None when the input
