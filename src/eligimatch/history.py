@@ -344,6 +344,11 @@ def _therapy_attrs(rec: Any) -> dict[str, Any]:
     return attrs
 
 
+def _therapy_where(tests: tuple[A.AttrTest, ...], rec: Any) -> Truth:
+    """A therapy record against a ``where``; its attributes are gathered only when there are tests."""
+    return _where(tests, _therapy_attrs(rec)) if tests else T
+
+
 def _last_dose_range(ctx: Context, rec: Any, horizon: _dt.date | None = None) -> tuple[_dt.date, _dt.date] | None:
     """The earliest and latest day the last exposure may have been.
 
@@ -430,7 +435,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             later += 1
             continue
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
-        attrs_t = _and(kind_t, _where(pred.where, _therapy_attrs(rec))) if pred.where else kind_t
+        attrs_t = _and(kind_t, _therapy_where(pred.where, rec))
         if kind_t == U:
             label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
         passes_on = None
@@ -562,8 +567,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
             later += 1
             uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor),
-                      _where(pred.where, _therapy_attrs(rec)) if pred.where else T)
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
         if active == F:
             continue
         mg = _daily_mg(rec)
@@ -630,8 +634,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
             later += 1
             uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor),
-                      _where(pred.where, _therapy_attrs(rec)) if pred.where else T)
+        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
         if active == F:
             continue
         mg = _daily_mg(rec)

@@ -415,8 +415,6 @@ def _chain(n: Any) -> Iterator[Any]:
             stack.extend(x.items)
 
 
-
-
 def _has_judgment(expr: Any) -> bool:
     return any(isinstance(x, A.Judgment) for x in A.walk(expr))
 

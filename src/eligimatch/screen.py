@@ -555,21 +555,19 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
     reporter = _Reporter(progress, total)
     numbered = enumerate(items)
     try:
-        if workers == 1:
-            for i, item in numbered:
+        here: Iterable[tuple[int, Any]] | None = numbered if workers == 1 else None
+        if here is None:
+            # a batch that fits in one chunk is not worth starting processes for
+            first = list(islice(numbered, chunksize + 1))
+            if len(first) <= chunksize:
+                here = first
+            numbered = chain(first, numbered)
+        if here is not None:  # in this process
+            for i, item in here:
                 record = _screen_item(job, i, item)
                 reporter(i + 1)
                 yield record.model_dump_json() if job.as_json else record
             return
-        # a batch that fits in one chunk is not worth starting processes for
-        first = list(islice(numbered, chunksize + 1))
-        if len(first) <= chunksize:
-            for i, item in first:
-                record = _screen_item(job, i, item)
-                reporter(i + 1)
-                yield record.model_dump_json() if job.as_json else record
-            return
-        numbered = chain(first, numbered)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
                                    initializer=_init_worker, initargs=(job,))
         try:
