@@ -96,7 +96,7 @@ DRUGS = {
     "apatinib": ("apatinib", TARGETED, None, None),
     "pembrolizumab": ("pembrolizumab", MAB, 22.0, None), "keytruda": ("pembrolizumab", MAB, 22.0, None),
     "bevacizumab": ("bevacizumab", MAB, 20.0, None), "nivolumab": ("nivolumab", MAB, 25.0, None),
-    "trastuzumab": ("trastuzumab", MAB, None, None),
+    "trastuzumab": ("trastuzumab", MAB, 38, None),
     "prednisone": ("prednisone", STEROID, None, 5.0), "dexamethasone": ("dexamethasone", STEROID, None, 0.75),
     "methylprednisolone": ("methylprednisolone", STEROID, None, 4.0),
     "hydrocortisone": ("hydrocortisone", STEROID, None, 20.0), "budesonide": ("budesonide", STEROID, None, None),
