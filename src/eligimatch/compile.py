@@ -14,6 +14,7 @@ from typing import Any, Callable
 from . import ast as A
 from . import formulas
 from . import evaluate as E
+from . import doses as D
 from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
@@ -248,12 +249,12 @@ class _Compiler:
     def c_DosePred(self, n: A.DosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
         durations = self._durations(n.window)
-        threshold = float(n.value.number)
-        return lambda ctx: H.eval_dose(ctx, sel, n, threshold, durations)
+        threshold = float(n.value.number) * (1000 if n.value.unit == "g" else 1)
+        return lambda ctx: D.eval_dose(ctx, sel, n, threshold, durations)
 
     def c_StableDosePred(self, n: A.StableDosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
-        return lambda ctx: H.eval_stable_dose(ctx, sel, n)
+        return lambda ctx: D.eval_stable_dose(ctx, sel, n)
 
 
 _TIME_WORDS = ("day", "week", "month", "year", "hour")

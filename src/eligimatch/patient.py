@@ -186,6 +186,9 @@ class Therapy(_Model):
     end: PartialDateField | None = Field(default=None, description="Last dose or stop date; none with ongoing.")
     ongoing: bool | None = None
     dose: Dose | None = None
+    dose_since: PartialDateField | None = Field(
+        default=None, description="Date the current dose began, when it changed during the course (the course "
+                                  "itself began at start); before it the dose is not known from this record.")
     route: str | None = Field(default=None, description="oral, intravenous, inhaled, topical, ocular, ...")
     investigational: bool = False
     source: Source | None = None
@@ -195,6 +198,10 @@ class Therapy(_Model):
         if self.drug is None and not self.classes and not self.investigational:
             raise ValueError("a therapy needs a drug, a class or investigational=true")
         _check_order(self.start, self.end, "start", "end")
+        _check_order(self.start, self.dose_since, "start", "dose_since")
+        _check_order(self.dose_since, self.end, "dose_since", "end")
+        if self.dose_since is not None and self.dose is None:
+            raise ValueError("dose_since is the date the current dose began: give the dose too")
         if self.ongoing and self.end is not None:
             raise ValueError("an ongoing therapy cannot have an end date")
         return self
