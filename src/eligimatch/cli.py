@@ -79,6 +79,16 @@ def _workers(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return n
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
@@ -131,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("patient", metavar="PATIENT", help="the patient's JSON file")
     p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
     p.add_argument("--json", action="store_true", help="print a JSON list, one result object per trial")
+    p.add_argument("--questions", type=_count, default=10, metavar="N",
+                   help="how many questions the plan of next questions keeps (default: 10)")
+    p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
     _add_when(p)
     p.set_defaults(func=cmd_match)
 
@@ -291,6 +304,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             if f.code not in args.ignore:
                 print(f.render())
                 findings += 1
+        from .screening.disease import describe, disease_profile
+
+        profile = disease_profile(trial)
+        if not (profile.diseases_declared and profile.defining_declared):
+            _err(f"{p}: note: {describe(trial)}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
          f"{findings} finding{'s' if findings != 1 else ''}")
@@ -300,7 +318,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 # ---- match ---------------------------------------------------------------------------------------
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from .screen import ScreenResult, match_each
+    from .screen import screen
 
     paths = _trial_paths(args.trials)
     try:
@@ -310,7 +328,17 @@ def cmd_match(args: argparse.Namespace) -> int:
         return 1
     trials = _load_trials(paths)
     as_of = args.as_of or _dt.date.today()
-    results, warnings = match_each(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args))
+    summary = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
+                     questions=args.questions)
+    ranked = sorted(zip((k.position for k in summary.ranking), summary.results), key=lambda x: x[0])
+    results = [r for _, r in ranked]  # the files' order
+    if args.html:
+        from .screening.html import write_report
+
+        try:
+            write_report(Path(args.html), summary, input_order=results)
+        except OSError as exc:
+            raise UsageError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     out = sys.stdout
     if args.json:
         out.write("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in results) + "\n]\n")
@@ -320,7 +348,6 @@ def cmd_match(args: argparse.Namespace) -> int:
             out.write("\n" + "─" * 72 + "\n\n")
         out.write(r.explain() + "\n")
     if len(results) > 1:
-        summary = ScreenResult.build(results, patient_id=patient.id, as_of=as_of)
         out.write("\n" + "═" * 72 + "\n" + summary.explain() + "\n")
     return 0
 
