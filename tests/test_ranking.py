@@ -213,8 +213,9 @@ def test_cli_match_questions_and_summary(capsys):
     assert code == 0
     out = capsys.readouterr().out
     summary = out.split("═" * 72)[1]
-    assert re.search(r"1\. POSSIBLE\s+0\.\d\d\s+NCT05621486", summary)
-    assert "UNLIKELY" in summary and "competing primary diagnosis" in summary
+    assert re.search(r"1\. UNKNOWN\s+possible\s+0\.\d\d\s+NCT05621486", summary)
+    assert re.search(r"UNKNOWN\s+unlikely\s+0\.\d\d\s+CT1192-SLE", summary)
+    assert "competing primary diagnosis" in summary
     assert re.findall(r"^\s+(\d+)\. .*\[(?:disease-defining, )?(?:yes/no|value|history|test)\]", summary,
                       re.MULTILINE) == ["1", "2", "3", "4"]
 

@@ -182,7 +182,8 @@ class ScreenResult(_Out):
 
         tw = max(len(t) for t in TIER_TEXT.values())
         for i, (r, rk) in enumerate(zip(self.results, self.ranking), 1):
-            line = f"  {i:>2}. {TIER_TEXT[rk.tier].upper():<{tw}}  {rk.score:.2f}  {(r.trial_id or ''):<{width}}"
+            line = (f"  {i:>2}. {_VERDICT_TEXT[r.verdict]:<8}  {TIER_TEXT[rk.tier]:<{tw}}  {rk.score:.2f}  "
+                    f"{(r.trial_id or ''):<{width}}")
             if r.title:
                 line += f"  {r.title if len(r.title) <= 60 else r.title[:57] + '...'}"
             lines.append(line)
