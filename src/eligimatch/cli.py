@@ -93,6 +93,18 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
+_HISTORIES = ("conditions", "therapies", "procedures")
+
+
+def _histories(text: str) -> dict[str, bool]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    wrong = [n for n in names if n not in _HISTORIES]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(_HISTORIES)} (comma-separated), "
+                                         f"got {text!r}")
+    return {n: True for n in names}
+
+
 def _add_when(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", type=_date, metavar="DATE",
                    help="evaluation date, YYYY-MM-DD (default: today)")
@@ -144,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=_count, default=10, metavar="N",
                    help="how many questions the plan of next questions keeps (default: 10)")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
+    p.add_argument("--strict", action="store_true",
+                   help="FHIR input: refuse the whole file at the first invalid resource (default: set invalid "
+                        "resources aside, report them and use the rest)")
+    p.add_argument("--report", action="store_true",
+                   help="FHIR input: print the whole mapping report (default: a short summary)")
+    p.add_argument("--complete", type=_histories, metavar="HISTORIES", default=None,
+                   help="FHIR input: the histories the source lists completely, among conditions, therapies, "
+                        "procedures (comma-separated); kept only where every record of them could be mapped")
     _add_when(p)
     p.set_defaults(func=cmd_match)
 
@@ -253,7 +273,7 @@ def _load_trials(paths: Sequence[Path]) -> list[CompiledTrial]:
     return trials
 
 
-def _patient(path: str) -> Patient:
+def _patient(path: str, **fhir: Any) -> Patient:
     p = Path(path)
     if not p.exists():
         raise UsageError(f"{path}: no such file")
@@ -261,7 +281,7 @@ def _patient(path: str) -> Patient:
         raise UsageError(f"{path}: a folder; `eligimatch match` takes one patient file "
                          f"(use `eligimatch screen` for a folder)")
     try:
-        return load_patient_file(p)
+        return load_patient_file(p, **fhir)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -321,22 +341,28 @@ def cmd_match(args: argparse.Namespace) -> int:
     from .screen import screen
 
     paths = _trial_paths(args.trials)
+    reports: list[Any] = []
     try:
-        patient = _patient(args.patient)
+        patient = _patient(args.patient, strict=args.strict, complete=args.complete, reports=reports)
     except PatientDataError as exc:
         _err(str(exc))
         return 1
     trials = _load_trials(paths)
+    if reports:  # a FHIR patient: what was read, before the verdicts (on stderr with --json)
+        from .fhir_summary import summary
+
+        text = reports[0].text() if args.report else summary(reports[0])
+        (sys.stderr if args.json else sys.stdout).write(text + "\n\n")
     as_of = args.as_of or _dt.date.today()
-    summary = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
-                     questions=args.questions)
-    ranked = sorted(zip((k.position for k in summary.ranking), summary.results), key=lambda x: x[0])
+    screened = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
+                      questions=args.questions)
+    ranked = sorted(zip((k.position for k in screened.ranking), screened.results), key=lambda x: x[0])
     results = [r for _, r in ranked]  # the files' order
     if args.html:
         from .screening.html import write_report
 
         try:
-            write_report(Path(args.html), summary, input_order=results)
+            write_report(Path(args.html), screened, input_order=results)
         except OSError as exc:
             raise UsageError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     out = sys.stdout
@@ -348,7 +374,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             out.write("\n" + "─" * 72 + "\n\n")
         out.write(r.explain() + "\n")
     if len(results) > 1:
-        out.write("\n" + "═" * 72 + "\n" + summary.explain() + "\n")
+        out.write("\n" + "═" * 72 + "\n" + screened.explain() + "\n")
     return 0
 
 

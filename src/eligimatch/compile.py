@@ -17,7 +17,7 @@ from . import evaluate as E
 from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
-from .logic import CauseFlag, Truth
+from .logic import FLAG_VALUES, CauseFlag, Truth
 from .limits import DEFAULT_LIMITS, Limits
 from .render import render_expr
 from .trial import CompiledCriterion, CompiledTrial, TrialOptions
@@ -54,7 +54,7 @@ def _combine(results: list[tuple], truth: Truth) -> tuple:
 
 
 _int_or = int.__or__
-_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
+_FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 
 
 class _Compiler:

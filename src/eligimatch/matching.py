@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 from .catalogs import Catalogs
 from .errors import EligimatchError
 from .evaluate import Context, PatientIndex, Policy
-from .logic import Cause, CauseFlag, Truth
+from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .patient import Patient
 from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, criterion_row,
                      make_cohort, make_match, make_missing)
@@ -34,7 +34,7 @@ _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
 
 
 # the causes an UNKNOWN's flag stands for, by flag value (0..31)
-_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in range(32))
+_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in FLAG_VALUES)
 _CAUSE_VALUES = tuple(tuple(c.value for c in causes) for causes in _CAUSES)
 
 
