@@ -18,6 +18,7 @@ __all__ = [
     "CatalogError",
     "PatientDataError",
     "FhirError",
+    "RegistryError",
     "Problem",
     "render_located",
 ]
@@ -116,3 +117,7 @@ class FhirError(PatientDataError):
         self.path = path
         self.file = file
         super().__init__(message, errors)
+
+
+class RegistryError(EligimatchError):
+    """A ClinicalTrials.gov record that cannot be read or drafted (its file, shape or missing parts)."""
