@@ -18,6 +18,7 @@ __all__ = [
     "CatalogError",
     "PatientDataError",
     "FhirError",
+    "DecisionError",
     "RegistryError",
     "Problem",
     "render_located",
@@ -121,3 +122,7 @@ class FhirError(PatientDataError):
 
 class RegistryError(EligimatchError):
     """A ClinicalTrials.gov record that cannot be read or drafted (its file, shape or missing parts)."""
+
+
+class DecisionError(EligimatchError):
+    """An investigator's decision that cannot be recorded: no such criterion, or nothing to decide."""

@@ -85,6 +85,13 @@ def render_report(r: MatchResult) -> str:
         lines.append("to settle the unknowns, find:")
         for m in r.missing:
             lines.append(f"  - {m.detail} ({', '.join(m.criteria)})")
+    if r.decided:
+        lines.append("")
+        lines.append("decided by the investigator (screening record): " + ", ".join(r.decided))
+    if r.decisions_invalidated:
+        lines.append("")
+        lines.append("recorded decisions that no longer apply (the data they saw changed; decide again): "
+                     + ", ".join(r.decisions_invalidated))
     if r.excluded_unless:
         lines.append("")
         lines.append("excluded unless the investigator judges the exception applies: " + ", ".join(r.excluded_unless))

@@ -119,13 +119,17 @@ def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
 
 def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = None,
           anchors: Mapping[str, _dt.date] | None = None, policy: Policy | None = None,
-          assume_absent: bool | None = None, index: PatientIndex | None = None) -> MatchResult:
+          assume_absent: bool | None = None, index: PatientIndex | None = None,
+          decisions: Any = None) -> MatchResult:
     """Evaluate ``trial`` for ``patient`` on ``as_of`` (default: today).
 
     ``anchors`` gives the dates of named anchors (screening, apheresis, ...);
     each anchor not given (here or in the patient's own ``anchors``) falls back
     to ``as_of``, and the result says so.  ``policy``/``assume_absent`` decide
     whether a missing record counts as absent when the history is not complete.
+    ``decisions``: a :class:`~eligimatch.screening.decisions.ScreeningRecord` (or a list of its
+    decisions): its answers are added to the profile, and each investigator's decision settles its
+    criterion while the data it saw are unchanged (see docs/screening.md).
     """
     if not isinstance(patient, Patient):
         raise TypeError(f"match() takes a Patient, not {type(patient).__name__}; "
@@ -140,21 +144,30 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     if assume_absent is not None:
         pol = Policy(assume_absent=assume_absent)
     cats = trial.catalogs or Catalogs.default()
+    prepared = None
+    if decisions is not None:
+        from .screening.decisions import prepare
+
+        patient, prepared = prepare(patient, decisions, cats)
     if index is None or index.patient is not patient or index.catalogs is not cats:
         index = PatientIndex(patient, cats)
     resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
     ctx = Context(index, as_of, resolved, pol, trial.lab_recency)
     try:
         general = [_evaluate(c, ctx) for c in trial.criteria]
-        cohort_results: list[CohortResult] = []
-        all_results = list(general)
-        for cid, title, crits in trial.cohorts:
-            rs = [_evaluate(c, ctx) for c in crits]
-            all_results.extend(rs)
-            v, deciding, miss = _verdict(rs)
-            cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
+        per_cohort = [(cid, title, [_evaluate(c, ctx) for c in crits]) for cid, title, crits in trial.cohorts]
     except RecursionError:  # pragma: no cover - nesting is bounded at compile time
         raise EligimatchError("the criteria are nested too deeply to evaluate") from None
+    decided: tuple[str, ...] = ()
+    lapsed: tuple[str, ...] = ()
+    if prepared is not None and prepared.decisions:
+        general, per_cohort, decided, lapsed = _decide(trial, general, per_cohort, prepared)
+    cohort_results: list[CohortResult] = []
+    all_results = list(general)
+    for cid, title, rs in per_cohort:
+        all_results.extend(rs)
+        v, deciding, miss = _verdict(rs)
+        cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
 
     verdict, deciding, miss = _verdict(general)
     matched = tuple(c.id for c in cohort_results if c.verdict == Verdict.MATCH)
@@ -179,4 +192,22 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
         trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
         anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
         missing=miss, review=review, excluded_unless=excluded_unless, cohorts=tuple(cohort_results),
-        matched_cohorts=matched, warnings=tuple(index.warnings), policy=pol.name)
+        matched_cohorts=matched, warnings=tuple(index.warnings) + (prepared.warnings if prepared else ()),
+        policy=pol.name, decided=decided, decisions_invalidated=lapsed)
+
+
+def _decide(trial: CompiledTrial, general: list[CriterionResult], per_cohort: list, prepared: Any) -> tuple:
+    """Apply the investigator's decisions of ``prepared`` to the criterion results."""
+    from .screen import trial_label
+    from .screening.decisions import apply_decisions
+
+    label = trial_label(trial)
+    judgment_only = {c.id: c.judgment for c in trial.all_criteria()}
+    general, decided, lapsed = apply_decisions(label, general, judgment_only, prepared)
+    cohorts = []
+    for cid, title, rs in per_cohort:
+        rs, d, lp = apply_decisions(label, rs, judgment_only, prepared)
+        decided += d
+        lapsed += lp
+        cohorts.append((cid, title, rs))
+    return general, cohorts, decided, lapsed

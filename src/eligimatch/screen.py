@@ -291,7 +291,13 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
     indexes: dict[int, PatientIndex] = {}
     results = []
     used = []
-    extra = {} if decisions is None else {"decisions": decisions}
+    extra = {}
+    if decisions is not None:  # the record's answers applied once, for every trial
+        from .screening.decisions import prepare
+
+        cats0 = (trials[0].catalogs if trials else None) or Catalogs.default()
+        patient, prepared = prepare(patient, decisions, cats0)
+        extra = {"decisions": prepared}
     for trial in trials:
         cats = trial.catalogs or Catalogs.default()
         idx = indexes.get(id(cats))
