@@ -36,7 +36,7 @@ from .catalogs import Catalogs
 from .errors import EligimatchError, PatientDataError
 from .evaluate import PatientIndex, Policy
 from .logic import Cause
-from .matching import match
+from .matching import check_anchor_names, declared_anchors, match
 from .patient import Patient, load_patient
 from .result import MatchResult, Verdict
 from .trial import CompiledTrial
@@ -228,12 +228,16 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
     as_of = _as_date(as_of)
     indexes: dict[int, PatientIndex] = {}
     results = []
-    for trial in _as_trials(trials):
+    trials = tuple(_as_trials(trials))
+    if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
+        check_anchor_names(trials, anchors)
+    for trial in trials:
+        mine = {k: v for k, v in anchors.items() if k in declared_anchors(trial)} if anchors else anchors
         cats = trial.catalogs or Catalogs.default()
         idx = indexes.get(id(cats))
         if idx is None:
             idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        r = match(patient, trial, as_of=as_of, anchors=anchors, policy=policy, index=idx)
+        r = match(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx)
         if r.trial_id is None:
             r = r.model_copy(update={"trial_id": trial_label(trial)})
         results.append(r)
