@@ -6,8 +6,8 @@ engine: the criteria of ``bench/nct05621486.elig`` coded directly, with
 * Kleene three-valued logic (FALSE=0 < UNKNOWN=1 < TRUE=2; AND is min, OR is
   max), so missing data gives UNKNOWN and never a silent "no";
 * the same decisions as eligimatch (latest result on or before the evaluation
-  date, results older than 28 days before screening are stale, partial dates
-  tried at both ends, washouts of max(14 days, 5 half-lives), prednisone
+  date, results of one date that disagree UNKNOWN (conflicting), results
+  older than 28 days before screening are stale, partial dates tried at both ends, washouts of max(14 days, 5 half-lives), prednisone
   equivalents, histories that count as absent only when marked complete);
 * unit conversion with factors resolved ahead of time (tables below);
 * names and codes resolved through hand-made tables of the spellings the
@@ -253,7 +253,41 @@ class _Index:
         if o.date < self.lab_start:
             return _unknown("stale", aid, (("stale", f"latest {aid} result is from {o.date}, before "
                                                       f"{self.lab_start}"),))
-        return o
+        same = [r for r in results if r.date == o.date]
+        if len(same) == 1:
+            return o
+        # results of one date: the latest by time of day, and any without one, may each be the latest
+        timed = [r for r in same if r.time is not None]
+        if timed and len({r.time.utcoffset() is not None for r in timed}) == 1:
+            key = (lambda r: dt.datetime.combine(r.date, r.time)) if timed[0].time.utcoffset() is not None \
+                else (lambda r: r.time)
+            top = max(key(r) for r in timed)
+            same = [r for r in timed if key(r) == top] + [r for r in same if r.time is None]
+        distinct = list({(r.value, r.unit, r.reference_range): r for r in reversed(same)}.values())[::-1]
+        return distinct[0] if len(distinct) == 1 else distinct
+
+    def each_latest(self, aid: str, one: Any) -> tuple:
+        """``one(result)`` for the latest result; for several that may each be the latest, their common
+        outcome, or UNKNOWN (conflicting) when they disagree."""
+        found = self.latest(aid)
+        if found.__class__ is tuple:
+            return found
+        if found.__class__ is not list:
+            return one(found)
+        return _same_day(aid, [one(o) for o in found])
+
+
+def _same_day(fact: str, parts: list[tuple]) -> tuple:
+    truths = {part[0] for part in parts}
+    reasons = tuple(r for part in parts for r in part[1])
+    if TRUE in truths and FALSE in truths:
+        return (UNKNOWN, reasons + (("conflicting_results", f"{fact}: results of one date disagree"),), (fact,),
+                ("conflicting",))
+    if UNKNOWN in truths:
+        unknowns = [part for part in parts if part[0] == UNKNOWN]
+        return (UNKNOWN, reasons, tuple(m for part in unknowns for m in part[2]),
+                tuple(dict.fromkeys(c for part in unknowns for c in part[3])))
+    return (truths.pop(), reasons + (("same_day_results_agree", f"{fact}: results of one date agree"),), (), ())
 
 
 # ---- predicates -----------------------------------------------------------------------------------
@@ -271,9 +305,10 @@ def _bool_fact(ix: _Index, name: str) -> tuple:
 
 
 def _lab_threshold(ix: _Index, aid: str, at_least: bool, threshold: float, unit: str) -> tuple:
-    o = ix.latest(aid)
-    if o.__class__ is tuple:
-        return o
+    return ix.each_latest(aid, lambda o: _threshold_of(o, aid, at_least, threshold, unit))
+
+
+def _threshold_of(o: Any, aid: str, at_least: bool, threshold: float, unit: str) -> tuple:
     f = TO_THRESHOLD_UNIT[aid].get(o.unit)
     if f is None:
         return _unknown("invalid", aid)
@@ -285,9 +320,10 @@ def _lab_threshold(ix: _Index, aid: str, at_least: bool, threshold: float, unit:
 
 
 def _lab_uln(ix: _Index, aid: str, times: float) -> tuple:
-    o = ix.latest(aid)
-    if o.__class__ is tuple:
-        return o
+    return ix.each_latest(aid, lambda o: _uln_of(o, aid, times))
+
+
+def _uln_of(o: Any, aid: str, times: float) -> tuple:
     rr = o.reference_range
     high = rr.high if rr is not None else None
     if high is None:
@@ -309,33 +345,31 @@ def _crcl(ix: _Index) -> tuple:
         parts.append(("missing", "birth_date"))
     elif ix.age is None:
         parts.append(("invalid", "birth_date"))
-    creat = ix.latest("creatinine")
-    if creat.__class__ is tuple:
-        parts.append((creat[3][0], creat[2][0]))
-    else:
-        f = TO_THRESHOLD_UNIT["creatinine"].get(creat.unit)
-        if f is None:
-            parts.append(("invalid", "creatinine"))
-        scr = creat.value * (f or 0.0)
-    weight = ix.latest("weight")
-    if weight.__class__ is tuple:
-        parts.append((weight[3][0], weight[2][0]))
-    else:
-        f = TO_THRESHOLD_UNIT["weight"].get(weight.unit)
-        if f is None:
-            parts.append(("invalid", "weight"))
-        kg = weight.value * (f or 0.0)
+    values = {}
+    for aid in ("creatinine", "weight"):
+        found = ix.latest(aid)
+        if found.__class__ is tuple:
+            parts.append((found[3][0], found[2][0]))
+            continue
+        factors = [(o, TO_THRESHOLD_UNIT[aid].get(o.unit)) for o in (found if found.__class__ is list else [found])]
+        if any(f is None for _, f in factors):
+            parts.append(("invalid", aid))
+        values[aid] = [o.value * (f or 0.0) for o, f in factors]
     if p.sex is None:
         parts.append(("missing", "sex"))
     if parts:
         return (UNKNOWN, (), tuple(m for _, m in parts), tuple(dict.fromkeys(c for c, _ in parts)))
-    age = ix.age
+    outs = [_crcl_of(ix.age, kg, scr, p.sex) for scr in values["creatinine"] for kg in values["weight"]]
+    return outs[0] if len(outs) == 1 else _same_day("crcl", outs)
+
+
+def _crcl_of(age: int, kg: float, scr: float, sex: str) -> tuple:
     if not (18 <= age <= 120 and kg > 0 and scr > 0):
         return _unknown("invalid", "crcl")
-    crcl = (140.0 - age) * kg / (72.0 * scr) * (0.85 if p.sex == "female" else 1.0)
+    crcl = (140.0 - age) * kg / (72.0 * scr) * (0.85 if sex == "female" else 1.0)
     ok = crcl > 50 and not _isclose(crcl, 50.0)
     note = (f"crcl {_num(crcl)} mL/min {'meets' if ok else 'does not meet'} > 50 mL/min (Cockcroft-Gault: age "
-            f"{age} y, weight {_num(kg)} kg, creatinine {_num(scr)} mg/dL, {p.sex})")
+            f"{age} y, weight {_num(kg)} kg, creatinine {_num(scr)} mg/dL, {sex})")
     return (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met", note),), (), ())
 
 

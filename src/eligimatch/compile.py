@@ -17,7 +17,7 @@ from . import evaluate as E
 from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
-from .logic import CauseFlag, Truth
+from .logic import FLAG_VALUES, CauseFlag, Truth
 from .limits import DEFAULT_LIMITS, Limits
 from .render import render_expr
 from .trial import CompiledCriterion, CompiledTrial, TrialOptions
@@ -54,7 +54,7 @@ def _combine(results: list[tuple], truth: Truth) -> tuple:
 
 
 _int_or = int.__or__
-_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
+_FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 
 
 _LOGIC = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment, A.BoolFact)
@@ -310,6 +310,12 @@ def _needs(expr: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _is_judgment_exception(kind: str, expr: Any) -> bool:
+    """An exclusion ``<data> and judgment``: its data part met leaves only the investigator's exception."""
+    return (kind == "exclusion" and isinstance(expr, A.And) and any(isinstance(e, A.Judgment) for e in expr.items)
+            and not _is_judgment_only(expr))
+
+
 def _is_judgment_only(expr: Any) -> bool:
     return all(isinstance(n, (A.Judgment, A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const))
                for n in A.walk(expr)) and any(isinstance(n, A.Judgment) for n in A.walk(expr))
@@ -353,7 +359,8 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
     def crit(c: A.Criterion, cohort: str | None) -> CompiledCriterion:
         return CompiledCriterion(id=c.id, kind=c.kind, text=c.text, cohort=cohort, line=c.span.line,
                                  source=render_expr(c.expr), needs=_needs(c.expr),
-                                 judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr))
+                                 judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr),
+                                 judgment_exception=_is_judgment_exception(c.kind, c.expr))
 
     criteria = tuple(crit(c, None) for c in trial.criteria)
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)

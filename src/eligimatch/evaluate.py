@@ -24,6 +24,7 @@ stay distinct.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 import weakref
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 
 from .dates import PartialDate, completed_months, completed_years
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
-from .logic import Cause, CauseFlag, Truth
+from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
@@ -44,7 +45,7 @@ ABS_TOL = 1e-12
 
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
 NOFLAG = CauseFlag.NONE
-_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
+_FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 _int_or = int.__or__
 R = tuple  # (Truth, CauseFlag, tuple[Missing, ...], tuple[Evidence, ...])
 
@@ -418,6 +419,10 @@ def _date_of(d: Any) -> _dt.date | None:
 class Reading:
     value: float
     evidence: dict  # fields for the Evidence of the comparison
+    # Results of one date that may each be the latest (see select_observations): the readings of the others,
+    # and all of those results, for the words of a conflict.  Empty in the common case of one latest result.
+    others: tuple = ()
+    tied: tuple = ()
 
 
 ReadFn = Callable[[Context], "Reading | R"]
@@ -436,6 +441,13 @@ def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, t
     r = read(ctx)
     if not isinstance(r, Reading):
         return r
+    if r.others:
+        return same_day(fact, label, r.tied, [_threshold_answer(x, fact, label, op, threshold, threshold_text)
+                                              for x in (r, *r.others)])
+    return _threshold_answer(r, fact, label, op, threshold, threshold_text)
+
+
+def _threshold_answer(r: Reading, fact: str, label: str, op: str, threshold: float, threshold_text: str) -> R:
     ok = compare(r.value, op, threshold)
     note = f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
@@ -450,6 +462,13 @@ def eval_between(ctx: Context, read: ReadFn, fact: str, label: str, low: float, 
     r = read(ctx)
     if not isinstance(r, Reading):
         return r
+    if r.others:
+        return same_day(fact, label, r.tied, [_between_answer(x, fact, label, low, high, inclusive, text)
+                                              for x in (r, *r.others)])
+    return _between_answer(r, fact, label, low, high, inclusive, text)
+
+
+def _between_answer(r: Reading, fact: str, label: str, low: float, high: float, inclusive: bool, text: str) -> R:
     if inclusive:
         ok = compare(r.value, ">=", low) and compare(r.value, "<=", high)
     else:
@@ -562,13 +581,20 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
 
 # ---- observations (labs, vitals, scores) ---------------------------------------------------------
 
-def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) -> Observation | R:
-    """The latest result on or before the evaluation date, within the recency window if any."""
+def select_observations(ctx: Context, analyte_id: str, label: str, recency: Any) -> tuple[Observation, ...] | R:
+    """The latest results on or before the evaluation date, within the recency window if any.
+
+    Usually one; several when results share the latest date and their times of day (``time``) cannot
+    order them: none of those is later than the others, so the criterion is decided only when they all
+    give the same answer (see :func:`same_day`).  Results identical in value, unit and reference range
+    count once.
+    """
     results = ctx.index.observations.get(analyte_id)
     if not results:
         return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result recorded"),))
     chosen = None
-    for o in results:  # newest first, undated last
+    k = 0
+    for k, o in enumerate(results):  # newest first, undated last
         if o.date is None:
             # an undated result cannot be shown to be current: never used
             return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a dated result (the recorded one "
@@ -591,7 +617,82 @@ def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) 
                    date=chosen.date, source=src_label(chosen))
             return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a result on or after {start}", "stale"),),
                            (e,))
-    return chosen
+    if k + 1 == len(results) or results[k + 1].date != chosen.date:
+        return (chosen,)  # the common case: one result on the latest date
+    same = [chosen]
+    for o in results[k + 1:]:  # sorted by date: the results of the same date follow
+        if o.date != chosen.date:
+            break
+        same.append(o)
+    return _latest_of_day(same)
+
+
+def _latest_of_day(same: list[Observation]) -> tuple[Observation, ...]:
+    """Of results sharing one date, those that may be the latest: the latest by time of day, and every
+    result without a time (it may have been taken at any hour).  Times with and without a UTC offset
+    cannot be ordered against each other: then every result of the day may be the latest."""
+    timed = [o for o in same if o.time is not None]
+    if timed:
+        aware = {o.time.utcoffset() is not None for o in timed}  # type: ignore[union-attr]
+        if len(aware) == 1:
+            if aware == {True}:
+                key: Callable[[Observation], Any] = lambda o: _dt.datetime.combine(o.date, o.time)  # noqa: E731
+            else:
+                key = lambda o: o.time  # noqa: E731
+            latest = max(key(o) for o in timed)
+            same = [o for o in timed if key(o) == latest] + [o for o in same if o.time is None]
+    out: list[Observation] = []
+    seen: set[tuple] = set()
+    for o in same:
+        ident = (o.value, o.unit, o.reference_range)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(o)
+    return tuple(out)
+
+
+def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) -> Observation | R:
+    """The latest result, as :func:`select_observations` finds it; when several results of the latest
+    date differ and none can be shown to be the later, UNKNOWN (conflicting)."""
+    found = select_observations(ctx, analyte_id, label, recency)
+    if not isinstance(found[0], Observation):
+        return found  # an UNKNOWN
+    if len(found) == 1:
+        return found[0]
+    return _conflict(analyte_id, label, found, ())
+
+
+def _conflict(fact: str, label: str, results: tuple[Observation, ...], evidence: tuple) -> R:
+    """UNKNOWN (conflicting): results that may each be the latest disagree about the criterion."""
+    shown = "; ".join(f"{fmt_num(o.value)} {o.unit or ''}".strip()
+                      + (f" at {o.time.isoformat(timespec='minutes')}" if o.time is not None else "") for o in results)
+    day = results[0].date
+    e = ev(fact, "conflicting_results", f"{len(results)} {label} results of {day} may each be the latest "
+                                        f"and disagree: {shown}", date=day)
+    return unknown(CauseFlag.CONFLICTING, (missing(fact, f"{label}: which result of {day} stands ({shown}): they "
+                                                         f"disagree, and no time of day makes one the later",
+                                                   "conflicting"),), evidence + (e,))
+
+
+def same_day(fact: str, label: str, results: tuple[Observation, ...], answers: list[R]) -> R:
+    """One answer from the answers the criterion gives for each result that may be the latest: the
+    common answer when they agree (an UNKNOWN if one is UNKNOWN), else UNKNOWN (conflicting)."""
+    evidence = tuple(e for a in answers for e in a[3])
+    truths = {a[0] for a in answers}
+    if T in truths and F in truths:
+        return _conflict(fact, label, results, evidence)
+    if U in truths:
+        flag = NOFLAG
+        miss: list = []
+        for a in answers:
+            if a[0] == U:
+                flag |= a[1]
+                miss.extend(a[2])
+        return unknown(flag, tuple(miss), evidence)
+    day = results[0].date
+    e = ev(fact, "same_day_results_agree", f"{len(results)} {label} results of {day} may each be the latest; "
+                                           f"they agree", date=day)
+    return (answers[0][0], NOFLAG, (), evidence + (e,))
 
 
 def _window_text(w: Any) -> str:
@@ -633,9 +734,22 @@ def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -
     factors = UnitFactors(analyte)
 
     def read(ctx: Context) -> Reading | R:
-        o = select_observation(ctx, analyte.id, label, recency)
-        if not isinstance(o, Observation):
-            return o
+        found = select_observations(ctx, analyte.id, label, recency)
+        if not isinstance(found[0], Observation):
+            return found  # an UNKNOWN
+        if len(found) == 1:
+            return one(found[0])
+        readings = []
+        for o in found:
+            r = one(o)
+            if not isinstance(r, Reading):
+                return r
+            readings.append(r)
+        first = readings[0]
+        first.others, first.tied = tuple(readings[1:]), found
+        return first
+
+    def one(o: Observation) -> Reading | R:
         f = factors(o.unit, target_unit)
         if isinstance(f, str):
             return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
@@ -655,11 +769,20 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     """``value op factor x ULN`` (or LLN), using the result's own reference range, else the trial's default.
 
     ``units``: the analyte's remembered conversion factors (the compiler passes one per predicate)."""
-    o = select_observation(ctx, analyte.id, label, recency)
-    if not isinstance(o, Observation):
-        return o
+    found = select_observations(ctx, analyte.id, label, recency)
+    if not isinstance(found[0], Observation):
+        return found  # an UNKNOWN
     if units is None:
         units = UnitFactors(analyte)
+    if len(found) > 1:  # results of one date that may each be the latest, each with its own range
+        return same_day(analyte.id, label, found, [
+            _reference_answer(o, analyte, label, op, factor, limit, factor_text, default_range, units)
+            for o in found])
+    return _reference_answer(found[0], analyte, label, op, factor, limit, factor_text, default_range, units)
+
+
+def _reference_answer(o: Observation, analyte: Any, label: str, op: str, factor: float, limit: str,
+                      factor_text: str, default_range: Any, units: UnitFactors) -> R:
     # the result's own unit must apply to the analyte, although the comparison is made in it
     f = units(o.unit, analyte.unit) if o.unit is not None and o.unit != analyte.unit else 1.0
     if f.__class__ is str:
@@ -757,6 +880,9 @@ def read_ratio(num: Any, den: Any, recency: Any) -> ReadFn:
                 miss.extend(r[2])
         if miss or flag:
             return unknown(flag or CauseFlag.MISSING, tuple(miss))
+        return _combined(parts, ratio, f"{num.id}/{den.id}", f"{num.name} / {den.name}")
+
+    def ratio(parts: list[Reading]) -> Reading | R:
         n, d = parts
         if d.value == 0:
             return unknown(CauseFlag.INVALID, (missing(den.id, f"{den.name} is zero; the ratio is undefined",
@@ -766,6 +892,31 @@ def read_ratio(num: Any, den: Any, recency: Any) -> ReadFn:
                            "note_suffix": f" ({num.name} {fmt_num(n.value)} / {den.name} {fmt_num(d.value)} "
                                           f"{num.unit})"})
     return read
+
+
+_MAX_COMBINATIONS = 256
+
+
+def _combined(parts: list[Reading], make: Callable[[list[Reading]], "Reading | R"], fact: str,
+              label: str) -> Reading | R:
+    """``make(parts)``: a value computed from several readings.  When an input has several results of one
+    date that may each be the latest, every combination is computed (the first reading carries the others,
+    see :func:`same_day`); past ``_MAX_COMBINATIONS`` of them, UNKNOWN (conflicting)."""
+    if not any(p.others for p in parts):
+        return make(parts)
+    choices = [(p, *p.others) for p in parts]
+    tied = tuple(o for p in parts for o in p.tied)
+    if math.prod(len(c) for c in choices) > _MAX_COMBINATIONS:
+        return _conflict(fact, label, tied, ())
+    out = []
+    for combo in itertools.product(*choices):
+        r = make(list(combo))
+        if not isinstance(r, Reading):
+            return r
+        out.append(r)
+    first = out[0]
+    first.others, first.tied = tuple(out[1:]), tied
+    return first
 
 
 def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, formulas: Any,
@@ -798,15 +949,21 @@ def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, for
             miss.append(missing("sex", "sex (an input of the formula)"))
         if miss or flag:
             return unknown(_FLAGS[flag], tuple(miss))
+        names = tuple(inputs)
+        sex = ctx.patient.sex
+        return _combined([inputs[n] for n in names], lambda parts: compute(dict(zip(names, parts)), sex),
+                         analyte.id, analyte.name)
+
+    def compute(inputs: dict[str, Reading], sex: Any) -> Reading | R:
         age, scr = inputs["age"].value, inputs["creatinine"].value
         if method == "cockcroft_gault":
             w = inputs["weight"].value
-            value = formulas.cockcroft_gault(age, w, scr, ctx.patient.sex)
+            value = formulas.cockcroft_gault(age, w, scr, sex)
             detail = (f"Cockcroft-Gault: age {fmt_num(age)} y, weight {fmt_num(w)} kg, creatinine "
-                      f"{fmt_num(scr)} mg/dL, {ctx.patient.sex}")
+                      f"{fmt_num(scr)} mg/dL, {sex}")
         else:
-            value = formulas.ckd_epi_2021(age, scr, ctx.patient.sex)
-            detail = f"CKD-EPI 2021: age {fmt_num(age)} y, creatinine {fmt_num(scr)} mg/dL, {ctx.patient.sex}"
+            value = formulas.ckd_epi_2021(age, scr, sex)
+            detail = f"CKD-EPI 2021: age {fmt_num(age)} y, creatinine {fmt_num(scr)} mg/dL, {sex}"
         if value is None:
             return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
                                                        "invalid"),))

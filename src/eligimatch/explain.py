@@ -27,12 +27,13 @@ def _mark(c: CriterionResult) -> str:
     return "unknown"
 
 
-_MARK_WIDTH = 12
+_MARK_WIDTH = 15  # "EXCLUDED UNLESS"
 _INDENT = " " * (_MARK_WIDTH + 10)
 
 
-def _criterion_lines(c: CriterionResult) -> list[str]:
-    head = f"  [{_mark(c):>{_MARK_WIDTH}}] {c.kind[:3]} {c.id}"
+def _criterion_lines(c: CriterionResult, excluded_unless: bool = False) -> list[str]:
+    mark = "EXCLUDED UNLESS" if excluded_unless else _mark(c)
+    head = f"  [{mark:>{_MARK_WIDTH}}] {c.kind[:3]} {c.id}"
     if c.text:
         text = c.text if len(c.text) <= 100 else c.text[:97] + "..."
         head += f"  {text}"
@@ -81,12 +82,18 @@ def render_report(r: MatchResult) -> str:
             lines.append(f"cohort {cohort}" + (f" ({co.title})" if co and co.title else "")
                          + (f": {_VERDICT[co.verdict]}" if co else ""))
         for c in crits:
-            lines.extend(_criterion_lines(c))
+            lines.extend(_criterion_lines(c, c.id in r.excluded_unless))
+            if c.id in r.excluded_unless:
+                lines.append("            ! excluded unless the investigator judges the exception applies: "
+                             "the data part of this exclusion is met")
     if r.missing:
         lines.append("")
         lines.append("to settle the unknowns, find:")
         for m in r.missing:
             lines.append(f"  - {m.detail} ({', '.join(m.criteria)})")
+    if r.excluded_unless:
+        lines.append("")
+        lines.append("excluded unless the investigator judges the exception applies: " + ", ".join(r.excluded_unless))
     if r.review:
         lines.append("")
         lines.append("for the investigator to review: " + ", ".join(r.review))

@@ -23,7 +23,7 @@ from .catalogs import Catalogs
 from .check import STANDARD_ANCHORS
 from .errors import AnchorError, EligimatchError
 from .evaluate import Context, PatientIndex, Policy
-from .logic import Cause, CauseFlag, Truth
+from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .patient import Patient
 from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, criterion_row,
                      make_cohort, make_match, make_missing)
@@ -36,7 +36,7 @@ _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
 
 
 # the causes an UNKNOWN's flag stands for, by flag value (0..31)
-_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in range(32))
+_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in FLAG_VALUES)
 _CAUSE_VALUES = tuple(tuple(c.value for c in causes) for causes in _CAUSES)
 
 
@@ -204,8 +204,13 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
                 miss = _merge_missing([r for r in all_results if _blocking(r)
                                        and (r.cohort is None or r.cohort in {c.id for c in open_cohorts})])
     review = tuple(r.id for r in all_results if r.met is None and not _blocking(r))
+    excluded_unless: tuple[str, ...] = ()
+    if review:
+        exceptions = {c.id for c in trial.all_criteria() if c.judgment_exception}
+        excluded_unless = tuple(r.id for r in all_results if r.id in exceptions and r.met is None
+                                and not _blocking(r))
     return make_match(
         trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
         anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
-        missing=miss, review=review, cohorts=tuple(cohort_results), matched_cohorts=matched,
-        warnings=tuple(index.warnings), policy=pol.name)
+        missing=miss, review=review, excluded_unless=excluded_unless, cohorts=tuple(cohort_results),
+        matched_cohorts=matched, warnings=tuple(index.warnings), policy=pol.name)

@@ -114,6 +114,9 @@ class Observation(_Model):
     value: float
     unit: str | None = Field(default=None, description="Unit as recorded, e.g. '10*9/L' or 'mg/dL'.")
     date: _dt.date | None = Field(default=None, description="Date the specimen was taken or the measure made.")
+    time: _dt.time | None = Field(default=None, description="Time of day on that date, as the clock read there "
+                                  "('18:00', or '18:00:00+01:00' with its UTC offset): of two results of one "
+                                  "date, the later one is the latest result.")
     reference_range: ReferenceRange | None = None
     method: str | None = Field(default=None, description="How a derived value was obtained, e.g. 'cockcroft_gault'.")
     source: Source | None = None
@@ -128,8 +131,21 @@ class Observation(_Model):
                 raise ValueError("a timezone-aware timestamp is not accepted; give the local date (YYYY-MM-DD)")
             return v.date()
         if isinstance(v, str) and ("T" in v or " " in v.strip()):
-            raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
+            raise ValueError("give a date (YYYY-MM-DD), not a timestamp; the time of day goes in 'time'")
         return v
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time_text(cls, v: object) -> object:
+        if v is not None and not isinstance(v, (str, _dt.time)):
+            raise ValueError("give the time of day as text, e.g. '18:00' or '18:00:00+01:00'")
+        return v
+
+    @model_validator(mode="after")
+    def _time_needs_date(self) -> Observation:
+        if self.time is not None and self.date is None:
+            raise ValueError("a time of day needs the date it belongs to")
+        return self
 
 
 class Condition(_Model):

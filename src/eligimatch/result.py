@@ -106,6 +106,9 @@ class MatchResult(_Out):
     criteria: tuple[CriterionResult, ...]
     missing: tuple[MissingFact, ...] = Field(default=(), description="Facts that would settle the unknowns, most useful first.")
     review: tuple[str, ...] = Field(default=(), description="Criteria only the investigator can decide.")
+    excluded_unless: tuple[str, ...] = Field(
+        default=(), description="Exclusions whose data part is met, pending only the investigator's judgment of "
+                                "an exception: the patient is excluded unless the investigator judges otherwise.")
     cohorts: tuple[CohortResult, ...] = ()
     matched_cohorts: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
