@@ -91,6 +91,14 @@ class CriteriaLimitError(CriteriaError):
     """The text exceeds a configured size, nesting or count limit."""
 
 
+class AnchorError(EligimatchError, ValueError):
+    """A date given for an anchor the trial does not declare (``--anchor randomisation=...``).
+
+    Accepting it silently would leave the trial's real anchors at their defaults; the message
+    names the declared anchors and the closest one.
+    """
+
+
 class PatientDataError(EligimatchError):
     """A patient document that does not validate; the message names the field path."""
 

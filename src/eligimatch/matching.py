@@ -15,11 +15,13 @@ least one cohort's criteria match; the result names every cohort's verdict.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 from collections import OrderedDict
 from typing import Any, Iterable, Mapping
 
 from .catalogs import Catalogs
-from .errors import EligimatchError
+from .check import STANDARD_ANCHORS
+from .errors import AnchorError, EligimatchError
 from .evaluate import Context, PatientIndex, Policy
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .patient import Patient
@@ -27,7 +29,7 @@ from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Ou
                      make_cohort, make_match, make_missing)
 from .trial import CompiledCriterion, CompiledTrial
 
-__all__ = ["match", "Policy"]
+__all__ = ["match", "Policy", "check_anchor_names", "declared_anchors", "DEFAULTED_ANCHORS"]
 
 _OUTCOME = {Truth.TRUE: Outcome.TRUE, Truth.FALSE: Outcome.FALSE, Truth.UNKNOWN: Outcome.UNKNOWN}
 _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
@@ -98,20 +100,50 @@ def _merge_missing(results: Iterable[CriterionResult]) -> tuple[MissingFact, ...
     return tuple(items)
 
 
+#: Anchors that are visit dates of the screening itself: when the caller does not give one, the
+#: evaluation date stands in for it (and the result says so).  Any other anchor (``diagnosis``,
+#: ``randomisation``, ``last_treatment`` ...) is a date of the patient's own history: it has no
+#: default, and a criterion counted from it is UNKNOWN until the date is given.
+DEFAULTED_ANCHORS = frozenset(STANDARD_ANCHORS)
+
+
+def declared_anchors(trial: CompiledTrial) -> tuple[str, ...]:
+    """The anchors a trial's criteria may be counted from: its header's, or the standard ones."""
+    return tuple(trial.anchors) or STANDARD_ANCHORS
+
+
+def check_anchor_names(trials: Iterable[CompiledTrial], names: Iterable[str]) -> None:
+    """Raise :class:`AnchorError` for a given anchor that none of ``trials`` declares (with a did-you-mean)."""
+    declared: dict[str, None] = {}
+    for t in trials:
+        declared.update(dict.fromkeys(declared_anchors(t)))
+    unknown = [n for n in names if n not in declared]
+    if not unknown:
+        return
+    parts = []
+    for n in unknown:
+        close = difflib.get_close_matches(n, list(declared), n=1, cutoff=0.6)
+        parts.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise AnchorError(f"anchor {', '.join(parts)} is not declared by the trial; its anchors are "
+                      f"{', '.join(declared)}")
+
+
 def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
                     anchors: Mapping[str, _dt.date] | None) -> tuple[dict[str, _dt.date], tuple[str, ...]]:
-    names = list(trial.anchors)
+    """The dates of the trial's anchors: given by the caller, else by the patient's ``anchors``, else the
+    evaluation date for a visit anchor (listed as defaulted); an anchor of another kind stays unset.
+    A caller's anchor the trial does not declare is an error; the patient's own other anchors (for
+    other trials) are ignored."""
+    names = declared_anchors(trial)
+    check_anchor_names((trial,), anchors or {})
     given = dict(patient.anchors)
     given.update(anchors or {})
-    for n in given:
-        if n not in names:
-            names.append(n)
     resolved: dict[str, _dt.date] = {}
     defaulted = []
     for n in names:
         if n in given:
             resolved[n] = given[n]
-        else:
+        elif n in DEFAULTED_ANCHORS:
             resolved[n] = as_of
             defaulted.append(n)
     return resolved, tuple(defaulted)
@@ -124,8 +156,10 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     """Evaluate ``trial`` for ``patient`` on ``as_of`` (default: today).
 
     ``anchors`` gives the dates of named anchors (screening, apheresis, ...);
-    each anchor not given (here or in the patient's own ``anchors``) falls back
-    to ``as_of``, and the result says so.  ``policy``/``assume_absent`` decide
+    each visit anchor not given (here or in the patient's own ``anchors``) falls back
+    to ``as_of``, and the result says so; an anchor of another kind (``diagnosis``)
+    has no default: what is counted from it is UNKNOWN.  A name the trial does not
+    declare raises :class:`~eligimatch.errors.AnchorError`.  ``policy``/``assume_absent`` decide
     whether a missing record counts as absent when the history is not complete.
     ``decisions``: a :class:`~eligimatch.screening.decisions.ScreeningRecord` (or a list of its
     decisions): its answers are added to the profile, and each investigator's decision settles its

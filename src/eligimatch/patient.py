@@ -12,6 +12,7 @@ from); the evidence of a :class:`~eligimatch.result.MatchResult` repeats it.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -30,6 +31,8 @@ from pydantic import (
 
 from .dates import PartialDate, PartialDateField
 from .errors import PatientDataError
+from .limits import INPUT_LIMITS, InputLimits
+from .safeio import InputError, loads_strict
 
 __all__ = [
     "Patient",
@@ -73,14 +76,46 @@ class Fact(_Model):
     source: Source | None = None
 
 
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
 def _not_bool(v: object) -> object:
+    """A number: true/false is refused, and so is a text that is not a plain decimal number
+    (``"2_0"`` is not 20, ``"1,5"`` is not 1.5: which was meant cannot be told)."""
     if isinstance(v, bool):
         raise ValueError("give a number, not true/false")
+    if isinstance(v, str) and not _PLAIN_NUMBER.match(v.strip()):
+        raise ValueError(f"give a number; {v!r} is not a plain decimal number")
+    return v
+
+
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$")
+
+
+def _date_text(v: object) -> object:
+    """A date must be text (or a date): a number is refused (``0`` is not 1970-01-01), and so is a
+    day-first or month-first form (``25/02/2026``), with the ISO form suggested when it is unambiguous."""
+    if isinstance(v, (bool, int, float)):
+        raise ValueError(f"give a date as text (YYYY-MM-DD), not the number {v!r}")
+    if isinstance(v, str):
+        m = _SLASHED.match(v)
+        if m:
+            a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
+            if a > 12 and b > 12:
+                hint = ""
+            elif a > 12:
+                hint = f"; if day-first, write {year}-{b:02d}-{a:02d}"
+            elif b > 12 and a <= 12:
+                hint = f"; if month-first, write {year}-{a:02d}-{b:02d}"
+            else:
+                hint = f" ({year}-{b:02d}-{a:02d} if day-first, {year}-{a:02d}-{b:02d} if month-first)"
+            raise ValueError(f"give the date as YYYY-MM-DD, not {v.strip()!r}{hint}")
     return v
 
 
 def _plain_date_value(v: object) -> object:
     """A calendar date: a timestamp (with or without a time zone) is refused, whatever its time."""
+    _date_text(v)
     if isinstance(v, _dt.datetime):
         raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
     if isinstance(v, str) and ("T" in v or ":" in v or " " in v.strip()):
@@ -126,6 +161,7 @@ class Observation(_Model):
     @field_validator("date", mode="before")
     @classmethod
     def _no_timezone(cls, v: object) -> object:
+        _date_text(v)
         if isinstance(v, _dt.datetime):
             if v.tzinfo is not None:
                 raise ValueError("a timezone-aware timestamp is not accepted; give the local date (YYYY-MM-DD)")
@@ -259,17 +295,53 @@ def _check_order(start: PartialDate | None, end: PartialDate | None, a: str, b: 
         raise ValueError(f"{b} {end} is before {a} {start}")
 
 
-def load_patient(data: str | bytes | dict) -> Patient:
+def load_patient(data: str | bytes | dict, *, limits: InputLimits = INPUT_LIMITS) -> Patient:
     """Validate a patient document (JSON text or a dict).
+
+    JSON text is read strictly (:func:`eligimatch.safeio.loads_strict`): a UTF-8
+    byte-order mark is dropped; a key repeated in one object is refused (and
+    ``NaN`` or ``Infinity``, by the model, with their path).  A document over the bounds of ``limits`` (number
+    of observations, records, facts) is refused before it is validated.
 
     Raises :class:`~eligimatch.errors.PatientDataError` naming each bad field's path.
     """
+    if not isinstance(data, dict):
+        try:
+            data = loads_strict(data, "patient document", constants=True)
+        except InputError as exc:
+            where = exc.path or "(document)"
+            raise PatientDataError(f"invalid patient data (1 problem):\n  {where}: {exc.reason}",
+                                   [{"path": where, "loc": tuple(exc.path.split(".")) if exc.path else (),
+                                     "msg": exc.reason, "type": "json_invalid", "input": None}]) from None
+        if not isinstance(data, dict):
+            msg = f"a patient document is a JSON object, not {_json_kind(data)}"
+            raise PatientDataError(f"invalid patient data (1 problem):\n  (document): {msg}",
+                                   [{"path": "(document)", "loc": (), "msg": msg, "type": "model_type",
+                                     "input": None}])
+    _check_bounds(data, limits)
     try:
-        if isinstance(data, dict):
-            return Patient.model_validate(data)
-        return Patient.model_validate_json(data)
+        return Patient.model_validate(data)
     except ValidationError as exc:
         raise PatientDataError(format_validation_error(exc), patient_errors(exc)) from None
+
+
+def _json_kind(v: object) -> str:
+    return {list: "a list", str: "a text", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(v), "null" if v is None else type(v).__name__)
+
+
+def _check_bounds(data: dict, limits: InputLimits) -> None:
+    """Refuse a document over the input limits, naming the field and the limit."""
+    bounds = (("observations", limits.max_observations), ("conditions", limits.max_records),
+              ("therapies", limits.max_records), ("procedures", limits.max_records),
+              ("facts", limits.max_facts), ("anchors", limits.max_facts))
+    for field, bound in bounds:
+        v = data.get(field)
+        if isinstance(v, (list, tuple, dict)) and len(v) > bound:
+            msg = (f"{len(v)} entries, more than the limit of {bound} for one patient "
+                   f"(eligimatch.limits.InputLimits)")
+            raise PatientDataError(f"invalid patient data (1 problem):\n  {field}: {msg}",
+                                   [{"path": field, "loc": (field,), "msg": msg, "type": "too_long", "input": None}])
 
 
 # The alternatives of a union (a fact is a yes/no, a number, a text or a Fact object) appear in
