@@ -467,6 +467,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         sink = _Sink(args.format, fh)
         items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
         whole = args.format == "records"
+        if args.anchor:  # a name no trial declares is an error before any patient is read
+            from .matching import check_anchor_names
+            check_anchor_names(trials, dict(args.anchor))
         records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
                               chunksize=args.chunksize, progress=True,

@@ -58,6 +58,19 @@ _int_or = int.__or__
 _FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 
 
+_LOGIC = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment, A.BoolFact)
+
+
+def _anchored(fn: Fn) -> Fn:
+    """A predicate counted from an anchor with no date is UNKNOWN (naming the anchor), not an error."""
+    def f(ctx: E.Context) -> tuple:
+        try:
+            return fn(ctx)
+        except E.MissingAnchor as exc:
+            return E.anchor_unknown(exc.name)
+    return f
+
+
 class _Compiler:
     def __init__(self, trial: A.TrialAst, cats: Catalogs, options: TrialOptions):
         self.trial = trial
@@ -66,7 +79,15 @@ class _Compiler:
 
     def expr(self, n: Any) -> Fn:
         method = getattr(self, "c_" + type(n).__name__)
-        return method(n)
+        fn = method(n)
+        if isinstance(n, _LOGIC) or not self._uses_anchor(n):
+            return fn
+        return _anchored(fn)
+
+    def _uses_anchor(self, n: Any) -> bool:
+        if any(getattr(n, k, None) is not None for k in ("window", "recency", "anchor")):
+            return True
+        return isinstance(n, (A.Compare, A.Between)) and self.trial.lab_recency is not None
 
     # ---- logic -------------------------------------------------------------------------------
     def c_And(self, n: A.And) -> Fn:

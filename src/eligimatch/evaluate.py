@@ -288,7 +288,25 @@ class Context:
         self.starts: dict[tuple, _dt.date] = {}  # window starts, computed once per evaluation
 
     def anchor(self, name: str) -> _dt.date:
-        return self.anchors.get(name, self.as_of)
+        """The anchor's date; :class:`MissingAnchor` when it has none (not given, and no default)."""
+        d = self.anchors.get(name)
+        if d is None:
+            raise MissingAnchor(name)
+        return d
+
+
+class MissingAnchor(Exception):
+    """An anchor with no date: the predicate counted from it is UNKNOWN (see :func:`anchor_unknown`)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def anchor_unknown(name: str) -> R:
+    """UNKNOWN for a predicate counted from an anchor that has no date, naming the date to give."""
+    return unknown(CauseFlag.MISSING, (missing(f"anchor {name}", f"the date of {name} (a trial anchor with no "
+                                                                 f"default: give it with the evaluation)"),))
 
 
 def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.date:
