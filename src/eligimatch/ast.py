@@ -318,6 +318,9 @@ class TrialAst(Node):
     criteria: tuple[Criterion, ...]
     cohorts: tuple[Cohort, ...] = ()
     span: Span = _span()
+    #: the conditions the trial is for (``disease a, b``), and its disease-defining inclusions (``defining I1``)
+    diseases: tuple[str, ...] = ()
+    defining: tuple[str, ...] = ()
 
 
 def walk(expr: Any) -> Iterator[Any]:

@@ -220,6 +220,10 @@ def render_trial(t: A.TrialAst) -> str:
         lines.append("anchors " + ", ".join(t.anchors))
     if t.lab_recency is not None:
         lines.append("labs " + _window(t.lab_recency))
+    if t.diseases:
+        lines.append("disease " + ", ".join(t.diseases))
+    if t.defining:
+        lines.append("defining " + ", ".join(t.defining))
     if lines:
         lines.append("")
     lines.extend(_sections(t.criteria, ""))
