@@ -142,7 +142,7 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
         score = 0.30 + 0.25 * _share(met, total) + 0.15 * d_share
         facts = list(dict.fromkeys(m.fact for m in result.missing))
         reasons.append(f"{len(facts)} fact{'s' if len(facts) != 1 else ''} to find"
-                       + (": " + ", ".join(facts[:5]) + (", ..." if len(facts) > 5 else "") if facts else ""))
+                       + (": " + ", ".join(facts[:5]) + (", and more" if len(facts) > 5 else "") if facts else ""))
     return Ranking(trial_id=label, position=position, verdict=result.verdict, tier=tier, score=round(score, 4), reasons=tuple(reasons),
                    defining=defining, defining_met=defining_met, excluded_unless=excluded_unless,
                    competing=pr.competing_notes if unlikely_disease and pr is not None else ())
