@@ -115,8 +115,10 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
 
     if defining_met:
         reasons.append(f"disease-defining criteria met: {', '.join(defining_met)}")
-    if defining_open:
-        reasons.append(f"disease-defining criteria not yet known: {', '.join(defining_open)}")
+    # a cohort's defining criterion left open does not matter once another cohort's is met
+    listed_open = tuple(d for d in defining_open if by_id[d].cohort is None or not defining_met)
+    if listed_open:
+        reasons.append(f"disease-defining criteria not yet known: {', '.join(listed_open)}")
     if pr is not None and pr.disease == Outcome.TRUE:
         reasons.append(f"the trial's disease is recorded ({', '.join(profile.diseases)})")
     if unlikely_disease and pr is not None:

@@ -50,7 +50,9 @@ function asOf() {
 
 function setPatient(doc, label) {
   state.patient = doc;
-  state.record = { patient_id: doc.id || null, answers: [], decisions: [] };
+  // a FHIR Bundle's id is not the patient's; the service reads the patient's own id from the profile
+  const pid = !doc.resourceType && typeof doc.id === 'string' ? doc.id : null;
+  state.record = { patient_id: pid, answers: [], decisions: [] };
   state.trial = null;
   $('#trial-panel').hidden = true;
   $('#patient-status').textContent = `patient: ${label}`;
