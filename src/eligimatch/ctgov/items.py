@@ -1,0 +1,177 @@
+"""Split a registry's free-text eligibility criteria into numbered, nested items.
+
+The registry text comes in three layouts: indented bullets and numbers wrapped at
+~90 columns (legacy XML), Markdown bullets (API v2), and bare lines with the
+bullets removed (the classic JSON API).  One reader handles all three:
+
+* ``Inclusion Criteria:`` / ``Exclusion Criteria:`` lines (also ``Key …``, upper
+  case, with or without a colon or a bullet) switch the section; text before any
+  such line counts as inclusion (the NCI "PDQ" layout: ``DISEASE CHARACTERISTICS:``,
+  ``No prior chemotherapy``, ... lists requirements);
+* short lines ending in ``:`` without a marker (``Hematopoietic:``) are sub-headings,
+  kept on the items below them; ``Cohort 1:``/``Part A:`` lines are cohort headings;
+* a line starting with a marker (``-``, ``*``, ``•``, ``1.``, ``2)``, ``a.``, ``(iv)``,
+  ``SI01:``) starts an item; its indentation decides its nesting;
+* in hard-wrapped text (legacy XML, blank lines between items) a line right below an
+  item's line continues it; elsewhere a line without a marker continues the item above
+  only when it starts in lower case; otherwise it is an item of its own (a bare line);
+* ``10. … 11. …`` run together in one paragraph are split where the next number
+  follows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .model import Item, Kind
+
+__all__ = ["split_items"]
+
+_ROMAN = r"(?:i|ii|iii|iv|v|vi|vii|viii|ix|x|xi|xii)"
+_MARKER = re.compile(
+    r"^(?:"
+    r"[-*•·●○▪◦‣∙]\s+"                                   # bullets
+    r"|\(?\d{1,3}[.)](?:\s+|(?=[A-Za-z(\"']))"           # 1.  2)  (3)
+    r"|\(?\d{1,3}\.\d{1,3}[.)]?\s+"                      # 2.1
+    r"|\(?" + _ROMAN + r"[.)]\s+"                         # iv.  (ii)
+    r"|\(?[a-zA-Z][.)]\s+"                               # a.  b)  (c)
+    r"|[A-Z]{1,4}\d{1,3}[:.]\s+"                         # SI01:  E5.
+    r")"
+)
+_SECTION = re.compile(
+    r"^(?:key\s+|main\s+|general\s+|specific\s+|additional\s+|other\s+|\w+\s+)?"
+    r"(inclusion|exclusion|eligibility|ineligibility)\b[^:]{0,60}:?\s*$", re.IGNORECASE)
+_COHORT = re.compile(r"^(?:cohort|part|arm|group|stratum|sub-?study)\s+[\w\-]{1,12}\b[^:]{0,60}:?\s*$",
+                     re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.;]\s*$")
+
+
+@dataclass
+class _Building:
+    kind: Kind
+    label: str | None
+    indent: int
+    heading: str | None
+    cohort: str | None
+    parent: _Building | None
+    parts: list[str] = field(default_factory=list)
+
+
+def _section_kind(body: str) -> Kind | None:
+    m = _SECTION.match(body)
+    if not m or len(body) > 80:
+        return None
+    word = m.group(1).lower()
+    if word in ("exclusion", "ineligibility"):
+        return "exclusion"
+    if "exclu" in body.lower():
+        return None  # "Inclusion and exclusion criteria:": not a switch
+    return "inclusion"
+
+
+def _is_subheading(body: str) -> bool:
+    return body.endswith(":") and len(body) <= 50 and not re.search(r"[.;,]", body[:-1])
+
+
+def split_items(text: str, *, wrapped: bool = False) -> tuple[tuple[Item, ...], tuple[str, ...]]:
+    """Items and cohort names of a criteria text (see the module docstring).
+
+    ``wrapped``: the text is hard-wrapped with blank lines between items (the legacy
+    XML layout), so a line right below an item's line always continues it.
+    """
+    kind: Kind = "inclusion"
+    heading: str | None = None
+    cohort: str | None = None
+    cohorts: list[str] = []
+    stack: list[_Building] = []
+    out: list[_Building] = []
+    current: _Building | None = None
+    blank_before = True
+
+    def start(label: str | None, indent: int, first: str) -> _Building:
+        while stack and stack[-1].indent >= indent:
+            stack.pop()
+        item = _Building(kind, label, indent, heading, cohort, stack[-1] if stack else None, [first])
+        stack.append(item)
+        out.append(item)
+        return item
+
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw.expandtabs(4).rstrip()
+        if not line.strip():
+            blank_before = True
+            continue
+        indent = len(line) - len(line.lstrip())
+        stripped = line.strip()
+        if wrapped and current is not None and not blank_before:
+            current.parts.append(stripped)
+            continue
+        m = _MARKER.match(stripped)
+        body = stripped[m.end():].strip() if m else stripped
+        section = _section_kind(body)
+        if section is not None and (m is None or m.group(0).strip() in "-*•"):
+            kind, heading, current, blank_before = section, None, None, False
+            stack.clear()
+            continue
+        if m is None and _COHORT.match(body) and len(body) <= 70:
+            cohort = body.rstrip(":").strip()
+            if cohort not in cohorts:
+                cohorts.append(cohort)
+            heading, current, blank_before = None, None, False
+            stack.clear()
+            continue
+        if m is None and _is_subheading(body):
+            heading, current, blank_before = body.rstrip(":").strip(), None, False
+            stack.clear()
+            continue
+        if m is not None and body:
+            current = start(m.group(0).strip(), indent, body)
+        elif current is not None and not blank_before and body[:1].islower():
+            current.parts.append(body)
+        else:
+            current = start(None, indent, body)
+        blank_before = False
+
+    pieces: list[tuple[_Building, str | None, str]] = []
+    for b in out:
+        pieces.extend((b, label, text) for label, text in _split_runs(b))
+    # number the pieces: top-level items per section, sub-items under their parent
+    numbers: dict[int, str] = {}
+    children: dict[int, int] = {}
+    top: dict[str, int] = {"inclusion": 0, "exclusion": 0}
+    items: list[Item] = []
+    for b, label, piece in pieces:
+        if b.parent is None:
+            top[b.kind] += 1
+            number = str(top[b.kind])
+            parent = None
+        else:
+            parent = numbers[id(b.parent)]
+            children[id(b.parent)] = children.get(id(b.parent), 0) + 1
+            number = f"{parent}.{children[id(b.parent)]}"
+        numbers[id(b)] = number  # a run-on piece's children (none) would follow the last piece
+        level = 0 if parent is None else parent.count(".") + 1
+        items.append(Item(kind=b.kind, number=number, label=label, level=level, parent=parent, text=piece,
+                          heading=b.heading, cohort=b.cohort))
+    return tuple(items), tuple(cohorts)
+
+
+def _split_runs(b: _Building) -> list[tuple[str | None, str]]:
+    """One piece, or several when ``10. … 11. …`` were run together in one paragraph."""
+    text = re.sub(r"\s+", " ", " ".join(p.strip() for p in b.parts)).strip()
+    n_label = re.match(r"\(?(\d{1,3})[.)]$", b.label or "")
+    if not n_label:
+        return [(b.label, text)]
+    n = int(n_label.group(1))
+    label: str | None = b.label
+    pieces: list[tuple[str | None, str]] = []
+    rest = text
+    while True:
+        nxt = re.search(rf"(?<=[\s.;?]){n + 1}\.\s+(?=[A-Z])", rest)
+        if not nxt:
+            break
+        pieces.append((label, rest[:nxt.start()].strip()))
+        label, rest, n = f"{n + 1}.", rest[nxt.end():], n + 1
+    pieces.append((label, rest.strip()))
+    return pieces

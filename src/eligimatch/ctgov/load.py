@@ -1,0 +1,231 @@
+"""Read a ClinicalTrials.gov record in any of its three formats into a :class:`RegistryRecord`.
+
+* API v2 JSON (``protocolSection.eligibilityModule.eligibilityCriteria``; the text is
+  Markdown, so ``\\>=`` is unescaped to ``>=``);
+* the legacy XML (``clinical_study``, ``eligibility/criteria/textblock``), read with the
+  standard library's parser after refusing any DTD or entity declaration (no entity
+  expansion, no external fetch) and anything over :data:`MAX_RECORD_BYTES`;
+* the classic JSON API (``FullStudiesResponse`` … ``ProtocolSection``, PascalCase).
+
+A dict is recognised by its shape.  The id is taken from the content, never from the
+file name (the corpus has files named after one trial holding another).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import RegistryError
+from .items import split_items
+from .model import Age, Intervention, RegistryRecord
+
+__all__ = ["MAX_RECORD_BYTES", "load_record", "parse_age"]
+
+MAX_RECORD_BYTES = 20_000_000
+"""Largest record accepted (the biggest in the corpus, NCI-MATCH, is 0.8 MB)."""
+
+_AGE = re.compile(r"^\s*(\d{1,3})\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>=~|^])")
+
+
+def parse_age(text: str | None) -> Age | None:
+    """``"18 Years"`` → ``Age(18, "years")``; ``None``, ``""`` and ``"N/A"`` → ``None``."""
+    if text is None or not text.strip() or text.strip().upper() in ("N/A", "NA", "NONE"):
+        return None
+    m = _AGE.match(text)
+    if not m:
+        raise RegistryError(f"age limit {text!r} is not a number of years, months, weeks, days, hours or minutes")
+    return Age(value=int(m.group(1)), unit=m.group(2).lower() + "s")  # type: ignore[arg-type]
+
+
+def _sex(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    t = text.strip().lower()
+    if t in ("all", "both"):
+        return "all"
+    if t in ("female", "male"):
+        return t
+    raise RegistryError(f"sex {text!r} is not ALL, FEMALE or MALE")
+
+
+def _healthy(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    t = str(value).strip().lower()
+    if t in ("yes", "true", "accepts healthy volunteers"):
+        return True
+    if t in ("no", "false"):
+        return False
+    raise RegistryError(f"healthy volunteers {value!r} is not yes or no")
+
+
+def _phases(values: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        if v.strip().upper() in ("N/A", "NA", "NOT APPLICABLE"):
+            out.append("NA")
+            continue
+        for part in re.split(r"\s*[/,]\s*", v):
+            t = re.sub(r"[\s_]+", "", part).upper()
+            if not t:
+                continue
+            if t in ("N/A", "NA", "NOTAPPLICABLE"):
+                t = "NA"
+            elif t.startswith("EARLYPHASE"):
+                t = "EARLY_PHASE" + t[len("EARLYPHASE"):]
+            out.append(t)
+    return tuple(dict.fromkeys(out))
+
+
+def _status(text: str | None) -> str | None:
+    return re.sub(r"[\s,]+", "_", text.strip()).upper() if text and text.strip() else None
+
+
+def _clean_text(text: str | None) -> str | None:
+    return text if text and text.strip() else None
+
+
+def _record(**fields: Any) -> RegistryRecord:
+    text = fields.get("criteria_text")
+    wrapped = fields["source_format"] == "legacy-xml"
+    items, cohorts = split_items(text, wrapped=wrapped) if text else ((), ())
+    return RegistryRecord(items=items, cohorts=cohorts, **fields)
+
+
+# ---- API v2 JSON ---------------------------------------------------------------------
+def _from_v2(data: Mapping[str, Any], source: str | None) -> RegistryRecord:
+    p = data["protocolSection"]
+    ident = p.get("identificationModule", {})
+    elig = p.get("eligibilityModule", {})
+    arms = p.get("armsInterventionsModule", {})
+    text = elig.get("eligibilityCriteria")
+    return _record(
+        id=ident.get("nctId") or _missing("protocolSection.identificationModule.nctId"),
+        title=ident.get("briefTitle"), official_title=ident.get("officialTitle"),
+        conditions=tuple(p.get("conditionsModule", {}).get("conditions", ())),
+        interventions=tuple(Intervention(type=str(i.get("type", "")).upper().replace(" ", "_"), name=i["name"])
+                            for i in arms.get("interventions", ())),
+        phases=_phases(p.get("designModule", {}).get("phases", [])),
+        status=_status(p.get("statusModule", {}).get("overallStatus")),
+        sex=_sex(elig.get("sex")), minimum_age=parse_age(elig.get("minimumAge")),
+        maximum_age=parse_age(elig.get("maximumAge")), healthy_volunteers=_healthy(elig.get("healthyVolunteers")),
+        criteria_text=_clean_text(_MD_ESCAPE.sub(r"\1", text) if text else None),
+        source_format="api-v2-json", source=source)
+
+
+# ---- classic JSON API --------------------------------------------------------------------
+def _from_classic(data: Mapping[str, Any], source: str | None) -> RegistryRecord:
+    if "FullStudiesResponse" in data:
+        studies = data["FullStudiesResponse"].get("FullStudies") or []
+        if len(studies) != 1:
+            raise RegistryError(f"a classic API response with {len(studies)} studies; give one study per record")
+        data = studies[0]["Study"]
+    p = data["ProtocolSection"]
+    ident = p.get("IdentificationModule", {})
+    elig = p.get("EligibilityModule", {})
+    arms = p.get("ArmsInterventionsModule", {})
+    interventions = arms.get("InterventionList", {}).get("Intervention", [])
+    return _record(
+        id=ident.get("NCTId") or _missing("ProtocolSection.IdentificationModule.NCTId"),
+        title=ident.get("BriefTitle"), official_title=ident.get("OfficialTitle"),
+        conditions=tuple(p.get("ConditionsModule", {}).get("ConditionList", {}).get("Condition", ())),
+        interventions=tuple(Intervention(type=str(i.get("InterventionType", "")).upper().replace(" ", "_"),
+                                         name=i["InterventionName"]) for i in interventions),
+        phases=_phases(p.get("DesignModule", {}).get("PhaseList", {}).get("Phase", [])),
+        status=_status(p.get("StatusModule", {}).get("OverallStatus")),
+        sex=_sex(elig.get("Gender")), minimum_age=parse_age(elig.get("MinimumAge")),
+        maximum_age=parse_age(elig.get("MaximumAge")), healthy_volunteers=_healthy(elig.get("HealthyVolunteers")),
+        criteria_text=_clean_text(elig.get("EligibilityCriteria")), source_format="classic-json", source=source)
+
+
+# ---- legacy XML -------------------------------------------------------------------------
+def _xml_root(raw: bytes, source: str | None) -> ET.Element:
+    head = raw[:4096].lower()
+    if b"<!doctype" in raw.lower() or b"<!entity" in head or b"<!entity" in raw.lower():
+        raise RegistryError(f"{source or 'record'}: XML with a DTD or entity declarations is refused "
+                            "(registry records have none)")
+    try:
+        return ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise RegistryError(f"{source or 'record'}: not well-formed XML: {exc}") from None
+
+
+def _from_xml(root: ET.Element, source: str | None) -> RegistryRecord:
+    if root.tag != "clinical_study":
+        raise RegistryError(f"{source or 'record'}: XML root <{root.tag}> is not <clinical_study>")
+
+    def text(path: str) -> str | None:
+        el = root.find(path)
+        return el.text.strip() if el is not None and el.text and el.text.strip() else None
+
+    criteria = root.find("eligibility/criteria/textblock")
+    phase = text("phase")
+    return _record(
+        id=text("id_info/nct_id") or _missing("clinical_study/id_info/nct_id"),
+        title=text("brief_title"), official_title=text("official_title"),
+        conditions=tuple(e.text.strip() for e in root.findall("condition") if e.text and e.text.strip()),
+        interventions=tuple(Intervention(type=(i.findtext("intervention_type") or "").strip().upper().replace(" ", "_"),
+                                         name=(i.findtext("intervention_name") or "").strip())
+                            for i in root.findall("intervention")),
+        phases=_phases([phase] if phase else []), status=_status(text("overall_status")),
+        sex=_sex(text("eligibility/gender")), minimum_age=parse_age(text("eligibility/minimum_age")),
+        maximum_age=parse_age(text("eligibility/maximum_age")),
+        healthy_volunteers=_healthy(text("eligibility/healthy_volunteers")),
+        criteria_text=_clean_text(criteria.text if criteria is not None else None),
+        source_format="legacy-xml", source=source)
+
+
+def _missing(path: str) -> str:
+    raise RegistryError(f"the record has no trial id ({path})")
+
+
+def _from_mapping(data: Mapping[str, Any], source: str | None) -> RegistryRecord:
+    try:
+        if "protocolSection" in data:
+            return _from_v2(data, source)
+        if "FullStudiesResponse" in data or "ProtocolSection" in data:
+            return _from_classic(data, source)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RegistryError(f"{source or 'record'}: a registry record of unexpected shape ({exc!r})") from None
+    raise RegistryError(f"{source or 'record'}: neither an API v2 study (protocolSection) nor a classic "
+                        "API study (FullStudiesResponse / ProtocolSection)")
+
+
+def load_record(record: str | Path | Mapping[str, Any]) -> RegistryRecord:
+    """Read one registry record: a path to a ``.json``/``.xml`` file, or an already parsed dict.
+
+    Raises :class:`~eligimatch.errors.RegistryError` with the reason for anything it
+    cannot read.  A record without criteria text loads (with no items): drafting it
+    is what fails, with a clear message.
+    """
+    if isinstance(record, Mapping):
+        return _from_mapping(record, None)
+    path = Path(record)
+    try:
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise RegistryError(f"{path}: {size:,} bytes is over the limit of {MAX_RECORD_BYTES:,}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    stripped = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<"):
+        try:
+            return _from_xml(_xml_root(raw, str(path)), str(path))
+        except (AttributeError, TypeError) as exc:
+            raise RegistryError(f"{path}: unexpected XML shape ({exc!r})") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegistryError(f"{path}: neither XML nor JSON: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise RegistryError(f"{path}: the JSON is not an object")
+    return _from_mapping(data, str(path))
