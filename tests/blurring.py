@@ -37,9 +37,9 @@ import json
 import re
 from typing import Any
 
-from eligimatch.dates import add_months
-
 from fuzzing import AS_OF, CATS, CLASSES, CONDITIONS, DRUGS, MONTH_ENDS, PROCEDURES, UNITS_OF, YES_NO_ATTRIBUTES
+
+from eligimatch.dates import add_months
 
 # Spellings with an obvious meaning: an engine may read them (then as this) or not (then it must not decide).
 YES_SPELLINGS: list[Any] = ["yes", "Yes", "YES", "Y", "y", "true", "True", "TRUE", 1, True]
@@ -79,7 +79,7 @@ def broader_codes(code: str) -> list[str]:
     if system.upper() != "ICD10CM" or not value:
         return []
     out = []
-    head, dot, tail = value.partition(".")
+    head, _, tail = value.partition(".")
     for k in range(len(tail) - 1, -1, -1):
         out.append(f"{system}:{head}{'.' + tail[:k] if k else ''}")
     if tail and tail != "9":
@@ -312,7 +312,7 @@ def respell(doc: dict, r) -> tuple[dict, dict, str, bool, list[str]]:
     doc = copy.deepcopy(doc)
     doc.setdefault("facts", {})
     spots: list[tuple[str, Any]] = [("new fact", None)] * 2
-    for f, v in doc["facts"].items():
+    for f in doc["facts"]:
         fd = CATS.facts.resolve(f)
         if fd is not None and fd.type in ("bool", "enum", "number"):
             spots.append(("fact", f))
@@ -407,7 +407,7 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
         amount = r.choice([1, 2, 3, 6, 12]) if unit in ("months", "years") else r.choice([7, 14, 28, 30, 90])
         return f"within {amount} {unit} before {anchor}"
 
-    for f, v in doc.get("facts", {}).items():
+    for f in doc.get("facts", {}):
         fd = CATS.facts.resolve(f)
         if fd is None:
             continue

@@ -22,7 +22,6 @@ import test_soundness as S
 
 
 def _kind(prop: str, notes: list[str], message: str) -> str:
-    text = " ".join(notes)
     if prop == "blurring":
         m = re.search(r"blurred: \[(.*?)\]$", notes[0] if notes else "")
         kinds = sorted({w.strip("'\" ").split(" ")[0] for w in (m.group(1).split("', '") if m else [])})
@@ -42,7 +41,7 @@ def _kind(prop: str, notes: list[str], message: str) -> str:
         if notes and notes[0].startswith("a byte-order mark"):
             return "a byte-order mark: refused"
         m = re.match(r"(.*): must be refused at (\S+)", notes[0] if notes else "")
-        how, where = (m.group(1), m.group(2)) if m else ("?", "?")
+        how = m.group(1) if m else "?"
         if "DID NOT RAISE" in message:
             return f"{how}: accepted"
         return f"{how}: refused without naming the field"
@@ -84,7 +83,7 @@ def main() -> int:
             except AssertionError as exc:
                 msg = str(exc)
                 kind = _kind(name, list(notes), msg)
-            except BaseException as exc:  # noqa: BLE001 - a crash is a finding too
+            except BaseException as exc:  # a crash is a finding too
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 msg = str(exc)

@@ -724,9 +724,11 @@ class PatientGen:
 
 
 def _factor(analyte, unit: str, to: str) -> float | None:
+    from eligimatch import UnitError
+
     try:
         return float(analyte.factor_from(unit, to))
-    except Exception:  # an unreadable or incompatible unit: no factor
+    except UnitError:  # an unreadable or incompatible unit: no factor
         return None
 
 
