@@ -71,3 +71,38 @@ def test_D8_observation_time_needs_a_date_and_is_text():
         eligimatch.load_patient({"observations": [{"analyte": "anc", "value": 1, "unit": "10*9/L",
                                                    "date": "2026-02-20", "time": 64800}]})
     assert "observations.0.time" in str(info.value)
+
+
+@pytest.mark.parametrize("therapy,says", [
+    ({"drug": "prednisone", "start": "2026-01-01", "dose_since": "2025-06-01", "dose": {"value": 10, "unit": "mg/day"}},
+     "dose_since 2025-06-01 is before start"),
+    ({"drug": "prednisone", "start": "2026-01-01", "end": "2026-02-01", "dose_since": "2026-02-10",
+      "dose": {"value": 10, "unit": "mg/day"}}, "end 2026-02-01 is before dose_since"),
+    ({"drug": "prednisone", "start": "2026-01-01", "dose_since": "2026-02-10"}, "give the dose too"),
+])
+def test_dose_since_is_checked_against_the_course(therapy, says):
+    """Issue 18 (a dose change could not be recorded without the previous dose): `dose_since` is new; a
+    dose_since outside the course, or without the dose it dates, is refused with the field's path."""
+    with pytest.raises(PatientDataError) as info:
+        eligimatch.load_patient({"therapies": [therapy]})
+    assert "therapies.0" in str(info.value) and says in str(info.value), str(info.value)
+
+
+def test_E15a_reads_the_steroid_dose_as_received_over_the_7_days():
+    """Issue 13, finding 3: "≥ 70 mg prednisone ... within 7 days before apheresis" has no "/day".  Read as
+    the total received: prednisone 10 mg/day every day of the window (80 mg) excludes, though no day reaches
+    70 mg/day; 5 days of it (50 mg) do not."""
+    from pathlib import Path
+
+    trial = eligimatch.load_trial(Path(__file__).resolve().parent.parent / "examples/trials/NCT05621486.elig")
+
+    def e15a(therapy: dict) -> str:
+        patient = eligimatch.load_patient({"therapies": [therapy], "complete": {"therapies": True},
+                                           "facts": {"corticosteroid_prophylaxis_only": False}})
+        result = eligimatch.match(patient, trial, as_of=AS_OF, anchors={"apheresis": AS_OF})
+        return result.criterion("E15a").outcome.value
+
+    daily = {"drug": "prednisone", "route": "oral", "dose": {"value": 10, "unit": "mg/day"}}
+    assert e15a({**daily, "start": "2026-01-01", "ongoing": True}) == "true"
+    assert e15a({**daily, "start": "2026-02-20", "end": "2026-02-26"}) == "false"
+    assert e15a({**daily, "route": "inhaled", "start": "2026-01-01", "ongoing": True}) == "false"

@@ -312,7 +312,9 @@ class ParticipationPred(Node):
 
 @dataclass(frozen=True, slots=True)
 class DosePred(Node):
-    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``."""
+    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``: the
+    highest total daily dose; or, with ``total``, the sum over the window:
+    ``total dose of corticosteroid as prednisone within 7 days before apheresis >= 70 mg``."""
 
     selectors: tuple[Ref, ...]
     equivalent: str | None
@@ -320,6 +322,7 @@ class DosePred(Node):
     value: Value
     window: Window | None = None
     where: tuple[AttrTest, ...] = ()
+    total: bool = False
     span: Span = _span()
 
 

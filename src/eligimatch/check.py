@@ -185,7 +185,7 @@ class _Checker:
                            "write `as prednisone`")
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
-            self.dose_value(n.value)
+            self.dose_value(n.value, total=n.total)
         elif isinstance(n, A.StableDosePred):
             self.drugs(n.selectors)
             self.duration(n.duration, allow_half_life=False)
@@ -322,8 +322,11 @@ class _Checker:
                 self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {word or 'a number'!r}",
                            _did_you_mean(str(word), list(allowed)))
 
-    def dose_value(self, v: A.Value) -> None:
-        if not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
+    def dose_value(self, v: A.Value, total: bool = False) -> None:
+        if total:
+            if not isinstance(v, A.Quantity) or v.unit not in ("mg", "g"):
+                self.error(v.span, "a total dose is written in mg (or g)", "e.g. `>= 70 mg`")
+        elif not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
             self.error(v.span, "a daily dose threshold is written in mg/day", "e.g. `>= 70 mg/day`")
 
     # ---- names of concepts ----------------------------------------------------------------------

@@ -30,7 +30,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-from .dates import PartialDate, completed_months, completed_years
+from .ages import age_bounds, interval_truth
+from .dates import PartialDate
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
@@ -417,15 +418,39 @@ def _date_of(d: Any) -> _dt.date | None:
 # A Reading is what a comparison needs from a measure: a number in the threshold's unit.
 @dataclass(slots=True)
 class Reading:
+    """A value in the threshold's unit; ``high`` when it is known only to lie in ``[value, high]`` (an age
+    from a partial birth date), with ``partial`` naming the fact that would make it exact."""
+
     value: float
     evidence: dict  # fields for the Evidence of the comparison
     # Results of one date that may each be the latest (see select_observations): the readings of the others,
     # and all of those results, for the words of a conflict.  Empty in the common case of one latest result.
     others: tuple = ()
     tied: tuple = ()
+    high: float | None = None
+    partial: tuple[str, str] = ("", "")  # (fact, what would settle it) for an interval
+
+
+def _interval_answer(r: Reading, fact: str, label: str, decided: bool | None, wanted: str) -> R | None:
+    """For an interval reading: None when ``decided`` (the caller writes the evidence), else the UNKNOWN."""
+    if decided is not None:
+        return None
+    e = ev(fact, "indeterminate", f"{label} between {fmt_num(r.value)} and {fmt_num(r.high)} "
+                                  f"{_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           + f": may or may not be {wanted}" + r.evidence.get("note_suffix", ""),
+           **{k: v for k, v in r.evidence.items() if k != "note_suffix"})
+    return unknown(CauseFlag.INDETERMINATE, (missing(r.partial[0] or fact, f"{label}: {r.partial[1]}",
+                                                     "indeterminate"),), (e,))
 
 
 ReadFn = Callable[[Context], "Reading | R"]
+
+
+def _reading_text(r: Reading) -> str:
+    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval."""
+    if r.high is None or r.high == r.value:
+        return fmt_num(r.value)
+    return f"{fmt_num(r.value)} to {fmt_num(r.high)}"
 
 
 def _shown_unit(unit: str | None) -> str:
@@ -448,8 +473,15 @@ def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, t
 
 
 def _threshold_answer(r: Reading, fact: str, label: str, op: str, threshold: float, threshold_text: str) -> R:
-    ok = compare(r.value, op, threshold)
-    note = f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
+    if r.high is not None:
+        decided = interval_truth(r.value, r.high, op, threshold)
+        undecided = _interval_answer(r, fact, label, decided, f"{op_symbol(op)} {threshold_text}")
+        if undecided is not None:
+            return undecided
+        ok = bool(decided)
+    else:
+        ok = compare(r.value, op, threshold)
+    note = f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
@@ -469,13 +501,22 @@ def eval_between(ctx: Context, read: ReadFn, fact: str, label: str, low: float, 
 
 
 def _between_answer(r: Reading, fact: str, label: str, low: float, high: float, inclusive: bool, text: str) -> R:
-    if inclusive:
+    if r.high is not None:
+        lo_t = interval_truth(r.value, r.high, ">=" if inclusive else ">", low)
+        hi_t = interval_truth(r.value, r.high, "<=" if inclusive else "<", high)
+        decided = False if (lo_t is False or hi_t is False) else None if (lo_t is None or hi_t is None) else True
+        undecided = _interval_answer(r, fact, label, decided, f"between {text}")
+        if undecided is not None:
+            return undecided
+        ok = bool(decided)
+    elif inclusive:
         ok = compare(r.value, ">=", low) and compare(r.value, "<=", high)
     else:
         ok = compare(r.value, ">", low) and compare(r.value, "<", high)
+    extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "in_range" if ok else "out_of_range",
-           f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
-           + f" {'is' if ok else 'is not'} between {text}", threshold=f"between {text}", **r.evidence)
+           f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           + f" {'is' if ok else 'is not'} between {text}" + extra, threshold=f"between {text}", **r.evidence)
     return (T if ok else F, NOFLAG, (), (e,))
 
 
@@ -509,26 +550,31 @@ def read_enum_fact(name: str, label: str) -> Callable[[Context], "tuple[str, dic
     return read
 
 
-def read_age(unit: str) -> ReadFn:
-    """Age in completed units (years, months, weeks or days) on the evaluation date."""
+def read_age(unit: str, exact: bool = False) -> ReadFn:
+    """Age on the evaluation date in completed units (years, months, weeks or days), or the exact age
+    (``exact``: for a fractional threshold such as 17.5 years); see :mod:`eligimatch.ages`.
+
+    A birth date known only to the year or month gives the interval of possible ages (``Reading.high``):
+    a comparison is then decided only when every age in it agrees."""
+    shown_unit = f"{unit}s" + ("" if exact else " (completed)")
 
     def read(ctx: Context) -> Reading | R:
         born = ctx.patient.birth_date
         if born is None:
             return unknown(CauseFlag.MISSING, (missing("birth_date", "date of birth (for age)"),))
-        if born > ctx.as_of:
+        earliest = born.earliest if isinstance(born, PartialDate) else born
+        if earliest > ctx.as_of:
             return unknown(CauseFlag.INVALID, (missing("birth_date", f"date of birth {born} is after the "
                                                                      f"evaluation date {ctx.as_of}", "invalid"),))
-        if unit == "year":
-            v = completed_years(born, ctx.as_of)
-        elif unit == "month":
-            v = completed_months(born, ctx.as_of)
-        elif unit == "week":
-            v = (ctx.as_of - born).days // 7
-        else:
-            v = (ctx.as_of - born).days
-        return Reading(float(v), {"value": v, "unit": unit + "s", "converted_unit": f"{unit}s (completed)",
-                                  "converted": float(v), "note_suffix": f" (born {born}, on {ctx.as_of})"})
+        low, high = age_bounds(born, ctx.as_of, unit, exact)
+        if isinstance(born, PartialDate):
+            return Reading(low, {"value": low, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
+                                 "note_suffix": f" (from a partial birth date {born}: the age is between "
+                                                f"{fmt_num(low)} and {fmt_num(high)} {unit}s on {ctx.as_of})"},
+                           high=high, partial=("birth_date", f"the full date of birth (only {born} is recorded)"))
+        v: float | int = int(low) if not exact else low
+        return Reading(low, {"value": v, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
+                             "note_suffix": f" (born {born}, on {ctx.as_of})"})
     return read
 
 
@@ -955,20 +1001,28 @@ def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, for
                          analyte.id, analyte.name)
 
     def compute(inputs: dict[str, Reading], sex: Any) -> Reading | R:
-        age, scr = inputs["age"].value, inputs["creatinine"].value
-        if method == "cockcroft_gault":
-            w = inputs["weight"].value
-            value = formulas.cockcroft_gault(age, w, scr, sex)
-            detail = (f"Cockcroft-Gault: age {fmt_num(age)} y, weight {fmt_num(w)} kg, creatinine "
-                      f"{fmt_num(scr)} mg/dL, {sex}")
-        else:
-            value = formulas.ckd_epi_2021(age, scr, sex)
-            detail = f"CKD-EPI 2021: age {fmt_num(age)} y, creatinine {fmt_num(scr)} mg/dL, {sex}"
-        if value is None:
-            return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
-                                                       "invalid"),))
-        value = value * out_factor
+        age_r, scr = inputs["age"], inputs["creatinine"].value
+        # both formulas fall as age rises: for an age known only as an interval (a partial birth date),
+        # the values at its two ends bound every value it can have
+        ages = (age_r.value,) if age_r.high is None else (age_r.value, age_r.high)
+        values = []
+        detail = ""
+        for age in ages:
+            if method == "cockcroft_gault":
+                w = inputs["weight"].value
+                value = formulas.cockcroft_gault(age, w, scr, sex)
+                detail = (f"Cockcroft-Gault: age {_reading_text(age_r)} y, weight {fmt_num(w)} kg, creatinine "
+                          f"{fmt_num(scr)} mg/dL, {sex}")
+            else:
+                value = formulas.ckd_epi_2021(age, scr, sex)
+                detail = f"CKD-EPI 2021: age {_reading_text(age_r)} y, creatinine {fmt_num(scr)} mg/dL, {sex}"
+            if value is None:
+                return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
+                                                           "invalid"),))
+            values.append(value * out_factor)
+        value, high = min(values), max(values)
         return Reading(value, {"value": round(value, 3), "unit": target_unit, "converted": value,
                                "converted_unit": target_unit, "date": inputs["creatinine"].evidence.get("date"),
-                               "note_suffix": f" (computed by {detail})"})
+                               "note_suffix": f" (computed by {detail})"},
+                       high=high if age_r.high is not None else None, partial=age_r.partial)
     return read

@@ -207,6 +207,11 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
             text += " except " + _refs(n.excepted)
         if n.window:
             text += " " + _window(n.window)
+    elif isinstance(n, A.DosePred) and n.total:
+        text = "total dose of " + _refs(n.selectors)
+        if n.equivalent:
+            text += f" as {n.equivalent}"
+        text += f" {_window(n.window)} {n.op} {_value(n.value)}{_where(n.where)}"  # type: ignore[arg-type]
     elif isinstance(n, A.DosePred):
         text = "daily dose of " + _refs(n.selectors)
         if n.equivalent:

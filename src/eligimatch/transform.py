@@ -511,6 +511,20 @@ class _ToAst(Transformer):
         where, _, window = self._history_parts(rest)
         return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, span=_span(meta))
 
+    def total_dose(self, meta, items):
+        """total_dose: "total" "dose" "of" concepts ("as" NAME)? window COMP_OP value where?"""
+        selectors = items[0]
+        rest = list(items[1:])
+        equivalent = None
+        if isinstance(rest[0], Token) and rest[0].type == "NAME":
+            equivalent = str(rest.pop(0))
+        window = rest.pop(0)
+        op = str(rest.pop(0))
+        value = rest.pop(0)
+        where, _, _ = self._history_parts(rest)
+        return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, total=True,
+                          span=_span(meta))
+
     def stable_dose(self, meta, items):
         """stable_dose: "stable" "dose" "of" concepts where? "for" duration "before" NAME"""
         where = tuple(items[1]) if isinstance(items[1], _Where) else ()
