@@ -105,10 +105,11 @@ class Judgment(Node):
 
 @dataclass(frozen=True, slots=True)
 class BoolFact(Node):
-    """A yes/no fact: ``pregnant``."""
+    """A yes/no fact: ``pregnant``; with a recency bound on its date: ``pregnant within 7 days before enrollment``."""
 
     name: str
     span: Span = _span()
+    recency: Window | None = None
 
 
 # ---- values ----------------------------------------------------------------------
@@ -219,6 +220,7 @@ class InSet(Node):
     values: tuple[Value, ...]
     negated: bool = False
     span: Span = _span()
+    recency: Window | None = None
 
 
 # ---- histories ------------------------------------------------------------------------
@@ -375,6 +377,8 @@ class TrialAst(Node):
     #: the conditions the trial is for (``disease a, b``), and its disease-defining inclusions (``defining I1``)
     diseases: tuple[str, ...] = ()
     defining: tuple[str, ...] = ()
+    #: ``facts within N before A``: the default recency of the facts the criteria read (as ``lab_recency`` for labs)
+    fact_recency: Window | None = None
 
 
 def walk(expr: Any) -> Iterator[Any]:

@@ -111,6 +111,8 @@ class _Checker:
     def run(self) -> None:
         if self.trial.lab_recency is not None:
             self.window(self.trial.lab_recency, allow_half_life=False)
+        if self.trial.fact_recency is not None:
+            self.window(self.trial.fact_recency, allow_half_life=False)
         crits = list(self.trial.criteria) + [c for co in self.trial.cohorts for c in co.criteria]
         self.header_disease(crits)
         for crit in crits:
@@ -204,6 +206,8 @@ class _Checker:
         elif fact.type != "bool":
             self.error(n.span, f"{n.name!r} is a {fact.type} fact, not yes/no; compare it with a value",
                        f"e.g. `{n.name} >= 1`" if fact.type == "number" else "")
+        if n.recency is not None:
+            self.window(n.recency, allow_half_life=False)
 
     # ---- comparisons --------------------------------------------------------------------------
     def comparison(self, n: A.Compare | A.Between | A.InSet) -> None:
@@ -213,8 +217,10 @@ class _Checker:
             return
         recency = getattr(n, "recency", None)
         if recency is not None:
-            if info.kind not in ("analyte", "computed", "ratio"):
-                self.error(recency.span, f"a recency window applies to lab results, not to {info.label}")
+            if info.kind not in ("analyte", "computed", "ratio", "fact"):
+                self.error(recency.span, f"a recency window applies to lab results and recorded facts, not to "
+                                         f"{info.label}",
+                           "age is counted from the date of birth" if info.kind == "age" else "")
             self.window(recency, allow_half_life=False)
         if isinstance(n, A.InSet):
             self.symbols(info, n.values, n.measure.span)

@@ -81,12 +81,14 @@ class _Compiler:
     def expr(self, n: Any) -> Fn:
         method = getattr(self, "c_" + type(n).__name__)
         fn = method(n)
-        if isinstance(n, _LOGIC) or not self._uses_anchor(n):
+        if (isinstance(n, _LOGIC) and not isinstance(n, A.BoolFact)) or not self._uses_anchor(n):
             return fn
         return _anchored(fn)
 
     def _uses_anchor(self, n: Any) -> bool:
         if any(getattr(n, k, None) is not None for k in ("window", "recency", "anchor")):
+            return True
+        if isinstance(n, (A.BoolFact, A.Compare, A.Between, A.InSet)) and self.trial.fact_recency is not None:
             return True
         return isinstance(n, (A.Compare, A.Between)) and self.trial.lab_recency is not None
 
@@ -171,7 +173,8 @@ class _Compiler:
     def c_BoolFact(self, n: A.BoolFact) -> Fn:
         fact = self.cats.facts.resolve(n.name)
         name, label = fact.id, fact.name
-        return lambda ctx: E.eval_bool_fact(ctx, name, label)
+        recency = n.recency
+        return lambda ctx: E.eval_bool_fact(ctx, name, label, recency)
 
     # ---- comparisons -----------------------------------------------------------------------------
     def _info(self, m: A.Measure) -> MeasureInfo:
@@ -186,7 +189,7 @@ class _Compiler:
             return E.read_age(unit or "year", exact_age)
         if info.kind == "fact":
             fact = info.fact
-            return E.read_number_fact(fact.id, fact.name, fact.unit, unit or fact.unit, conversion_factor)
+            return E.read_number_fact(fact.id, fact.name, fact.unit, unit or fact.unit, conversion_factor, recency)
         if info.kind == "ratio":
             return E.read_ratio(info.analyte, info.denominator, recency)
         target = unit or info.analyte.unit
@@ -194,16 +197,16 @@ class _Compiler:
             return E.read_computed(info.method, info.analyte, target, recency, formulas, self.cats.analytes)
         return E.read_observation(info.analyte, info.analyte.name, target, recency)
 
-    def _symbol_reader(self, info: MeasureInfo) -> Callable:
+    def _symbol_reader(self, info: MeasureInfo, recency: A.Window | None = None) -> Callable:
         if info.kind == "sex":
             return E.read_sex
-        return E.read_enum_fact(info.fact.id, info.fact.name)
+        return E.read_enum_fact(info.fact.id, info.fact.name, recency)
 
     def c_Compare(self, n: A.Compare) -> Fn:
         info = self._info(n.measure)
         fact_id, label = info.id, info.label
         if info.kind == "sex" or (info.kind == "fact" and info.fact.type == "enum"):
-            reader = self._symbol_reader(info)
+            reader = self._symbol_reader(info, n.recency)
             values = (_word(n.value),)
             negated = n.op == "!="
             return lambda ctx: E.eval_in_set(ctx, reader, fact_id, label, values, negated)
@@ -278,7 +281,7 @@ class _Compiler:
 
     def c_InSet(self, n: A.InSet) -> Fn:
         info = self._info(n.measure)
-        reader = self._symbol_reader(info)
+        reader = self._symbol_reader(info, n.recency)
         values = tuple(_word(v) for v in n.values)
         negated = n.negated
         return lambda ctx: E.eval_in_set(ctx, reader, info.id, info.label, values, negated)
@@ -421,7 +424,7 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)
     return CompiledTrial(id=trial.id, title=trial.title, anchors=trial.anchors, lab_recency=trial.lab_recency,
                          criteria=criteria, cohorts=cohorts, ast=trial, text=text, filename=filename,
-                         catalogs=cats, options=opts, limits=limits)
+                         catalogs=cats, options=opts, limits=limits, fact_recency=trial.fact_recency)
 
 
 def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: TrialOptions | None = None,

@@ -153,7 +153,7 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
     elif isinstance(n, A.Judgment):
         text = "judgment"
     elif isinstance(n, A.BoolFact):
-        text = n.name
+        text = n.name + (" " + _window(n.recency) if n.recency else "")
     elif isinstance(n, A.Compare):
         text = f"{_measure(n.measure)} {n.op} {_value(n.value)}"
         if n.recency:
@@ -177,6 +177,8 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
     elif isinstance(n, A.InSet):
         text = f"{_measure(n.measure)} {'not in' if n.negated else 'in'} (" + ", ".join(
             _value(v) for v in n.values) + ")"
+        if n.recency:
+            text += " " + _window(n.recency)
     elif isinstance(n, A.ConditionPred):
         text = ("history of " if n.history else "condition ") + _refs(n.concepts)
         if n.allergens:
@@ -259,6 +261,8 @@ def render_trial(t: A.TrialAst) -> str:
         lines.append("anchors " + ", ".join(t.anchors))
     if t.lab_recency is not None:
         lines.append("labs " + _window(t.lab_recency))
+    if t.fact_recency is not None:
+        lines.append("facts " + _window(t.fact_recency))
     if t.diseases:
         lines.append("disease " + ", ".join(t.diseases))
     if t.defining:

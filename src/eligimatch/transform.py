@@ -138,7 +138,7 @@ class _ToAst(Transformer):
         get = lambda k: header[k].value if k in header else None  # noqa: E731
         return A.TrialAst(id=get("trial"), title=get("title"), anchors=get("anchors") or (),
                           lab_recency=get("labs"), criteria=criteria, cohorts=tuple(cohorts), span=_span(meta),
-                          diseases=get("disease") or (), defining=get("defining") or ())
+                          diseases=get("disease") or (), defining=get("defining") or (), fact_recency=get("facts"))
 
     def _merge_sections(self, sections: list[_Section]) -> tuple[A.Criterion, ...]:
         kinds: set[str] = set()
@@ -181,6 +181,10 @@ class _ToAst(Transformer):
     def defining(self, meta, items):
         """header_item: "defining" NAME ("," NAME)* -> defining"""
         return self._names("defining", "criterion", meta, items)
+
+    def fact_recency(self, meta, items):
+        """header_item: "facts" window -> fact_recency"""
+        return _Header("facts", items[0], _span(meta))
 
     def lab_recency(self, meta, items):
         """header_item: "labs" window -> lab_recency"""
@@ -264,8 +268,8 @@ class _ToAst(Transformer):
         return A.Judgment(span=_span(meta))
 
     def bool_fact(self, meta, items):
-        """atom: NAME -> bool_fact"""
-        return A.BoolFact(str(items[0]), span=_tspan(items[0]))
+        """atom: NAME recency? -> bool_fact"""
+        return A.BoolFact(str(items[0]), span=_tspan(items[0]), recency=items[1] if len(items) > 1 else None)
 
     # ---- comparisons -----------------------------------------------------------------
     def compare(self, meta, items):
@@ -302,12 +306,16 @@ class _ToAst(Transformer):
         return self._each_result("every", meta, items)
 
     def in_set(self, meta, items):
-        """comparison: measure "in" "(" value ("," value)* ")" -> in_set"""
-        return A.InSet(items[0], tuple(items[1:]), False, span=_span(meta))
+        """comparison: measure "in" "(" value ("," value)* ")" recency? -> in_set"""
+        recency = items[-1] if isinstance(items[-1], A.Window) else None
+        values = tuple(items[1:-1] if recency is not None else items[1:])
+        return A.InSet(items[0], values, False, span=_span(meta), recency=recency)
 
     def not_in_set(self, meta, items):
-        """comparison: measure "not" "in" "(" value ("," value)* ")" -> not_in_set"""
-        return A.InSet(items[0], tuple(items[1:]), True, span=_span(meta))
+        """comparison: measure "not" "in" "(" value ("," value)* ")" recency? -> not_in_set"""
+        recency = items[-1] if isinstance(items[-1], A.Window) else None
+        values = tuple(items[1:-1] if recency is not None else items[1:])
+        return A.InSet(items[0], values, True, span=_span(meta), recency=recency)
 
     def fact_measure(self, meta, items):
         """measure: NAME ("by" NAME)? -> fact_measure"""
