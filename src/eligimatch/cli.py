@@ -275,7 +275,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if unknown_codes:
         raise UsageError(f"unknown finding code {unknown_codes[0]!r}; the codes are {', '.join(CODES)}")
     paths = _trial_paths(args.trials)
-    errors = findings = 0
+    errors = findings = drafted = 0
     for p in paths:
         try:
             trial = load_trial_file(p)
@@ -291,9 +291,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             if f.code not in args.ignore:
                 print(f.render())
                 findings += 1
+        drafts = [c for c in trial.all_criteria() if c.drafted]
+        if drafts:  # listed for the reviewer; not a finding (a drafted file that compiles passes)
+            drafted += len(drafts)
+            print(f"{p}: {len(drafts)} drafted criteri{'a' if len(drafts) != 1 else 'on'} to review "
+                  "against the sentence:")
+            for c in drafts:
+                cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
+                print(f"  {p}:{c.line}: {cid} ({c.kind}) {c.source}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
-         f"{findings} finding{'s' if findings != 1 else ''}")
+         f"{findings} finding{'s' if findings != 1 else ''}"
+         + (f", {drafted} drafted criteri{'a' if drafted != 1 else 'on'} to review" if drafted else ""))
     return 1 if errors or findings else 0
 
 
@@ -483,12 +492,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         table.add_column("needs")
         for c in rep.criteria:
             by = "judgment" if c.judgment else ("data + judgment" if c.partly_judgment else "data")
+            if c.drafted:
+                by += " (drafted)"
             cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
             table.add_row(cid, c.kind, by, "; ".join(c.needs), style="dim" if c.judgment else None)
         console.print(table)
         console.print(f"{name}: {rep.total} criteria, {rep.computable} computable "
                       f"({rep.fraction:.0%}), {rep.judgment} judgment only"
-                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else ""), markup=False)
+                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else "")
+                      + (f"; {rep.drafted} drafted, to review" if rep.drafted else ""), markup=False)
         console.print()
     if len(reports) > 1:
         table = Table(title="coverage", title_justify="left")

@@ -49,6 +49,7 @@ class CompiledCriterion:
     needs: tuple[str, ...]  # the data it reads
     judgment: bool  # only the investigator can decide it
     fn: Callable[[Any], tuple] = field(repr=False, compare=False)
+    drafted: bool = False  # marked `draft`: a machine wrote it from the registry text; to be reviewed
 
 
 @dataclass(frozen=True)
