@@ -5,6 +5,7 @@
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+    eligimatch draft RECORD... [-o DIR]       draft criteria files from ClinicalTrials.gov records
 
 Exit status: 0 success, 1 errors or findings (a criteria file that does not
 compile, a patient that does not validate, a lint finding, a file ``fmt --check``
@@ -157,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
     p.set_defaults(func=cmd_screen)
+
+    from .ctgov.command import add_parser as add_draft_parser
+
+    add_draft_parser(sub, _Formatter)
 
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "
