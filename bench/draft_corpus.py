@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from eligimatch import compile_trial  # noqa: E402
-from eligimatch.ctgov import draft_trial, load_record  # noqa: E402
-from eligimatch.errors import EligimatchError, RegistryError  # noqa: E402
-from eligimatch.lint import lint  # noqa: E402
+from eligimatch import compile_trial
+from eligimatch.ctgov import draft_trial, load_record
+from eligimatch.errors import EligimatchError, RegistryError
+from eligimatch.lint import lint
 
 
 def _reason_class(reason: str) -> str:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from ..catalogs import Catalogs
 
-__all__ = ["Mention", "mentions", "REGISTRY_PHRASES"]
+__all__ = ["REGISTRY_PHRASES", "Mention", "mentions"]
 
 Kind = Literal["drug", "procedure", "condition"]
 
@@ -84,7 +84,7 @@ def _index() -> list[tuple[re.Pattern[str], Kind, str]]:
                 phrases.setdefault(key, (kind, ident))
 
     for d in (*cats.drugs.classes, *cats.drugs.drugs):
-        add("drug", d.id, (d.id.replace("_", " "), d.name, *d.synonyms))
+        add("drug", d.id, (d.id.replace("_", " "), d.name, *d.synonyms))  # type: ignore[attr-defined]
     for c in cats.procedures.procedures():
         add("procedure", c.id, (c.id.replace("_", " "), c.name, *c.synonyms))
     for c in cats.conditions.conditions():

@@ -28,6 +28,7 @@ is longer").  Deterministic: the same record gives the same file.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -136,23 +137,23 @@ def _structure_reason(item: Item, items: Sequence[Item]) -> str | None:
                 return "one of alternatives ('one of the following')"
             if _ALL_OF.search(parent.text) and item.kind == "exclusion":
                 return "one of several conditions that exclude only together"
-            if item.kind == "exclusion" and not re.search(r"\b(?:any|following|including)\b", parent.text, re.I):
+            if item.kind == "exclusion" and not re.search(r"\b(?:any|following|including)\b", parent.text, re.IGNORECASE):
                 return "a sub-item whose relation to its parent is not stated"
     return None
 
 
 # ---- numbers: labs, scores, ages ----------------------------------------------------------------------
-_FILLER = set("""
-a an the of and with at in on to be is are must should have has had patients patient subjects subject participants
-participant adequate sufficient organ bone marrow function functions hepatic renal liver kidney hematologic
-haematologic hematological haematological as defined by serum plasma blood level levels count counts value values
-total absolute laboratory lab results result following institutional normal range measured calculated estimated
-performance status score ps scale group cooperative oncology eastern who world health organization zubrod
-karnofsky ecog life expectancy expected survival of age aged years old year months month weeks week days day
-inclusive including included both limits limit upper lower uln lln time screening baseline registration enrollment
-enrolment study entry visit documented confirmed x times institution's site's test tests local within prior before
-days hours least at equal than greater less more no not exceed exceeding above below over under up than or
-according formula equation using cockcroft gault cockcroft-gault based
+_FILLER = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+a an the of and with at in on to be is are must should have has had patients patient subjects subject
+participants participant adequate sufficient organ bone marrow function functions hepatic renal liver kidney
+hematologic haematologic hematological haematological as defined by serum plasma blood level levels count
+counts value values total absolute laboratory lab results result following institutional normal range measured
+calculated estimated performance status score ps scale group cooperative oncology eastern who world health
+organization zubrod karnofsky ecog life expectancy expected survival age aged years old year months month
+weeks week days day inclusive including included both limits limit upper lower uln lln time screening baseline
+registration enrollment enrolment study entry visit documented confirmed x times institution's site's test
+tests local within prior before hours least equal than greater less more no not exceed exceeding above below
+over under up or according formula equation using cockcroft gault cockcroft-gault based
 """.split())
 
 
@@ -217,12 +218,7 @@ def _measure_expr(r: Reading, text: str) -> tuple[str | None, str | None]:
     if sid in _PS:
         if r.unit not in (None, "%") or r.relative_to is not None:
             return None, "a performance status with a unit"
-        r2 = Reading(**{**r.__dict__, "unit": None})
-        if sid == "ecog" and r2.op == "between" and float(r2.value) == 0 and r2.high is not None:
-            return f"ecog <= {_fmt(r2.high)}", None
-        if sid == "karnofsky" and r2.op == "between" and r2.high == 100:
-            return f"karnofsky >= {_fmt(float(r2.value))}", None
-        return _comparison(r2, sid), None
+        return _comparison(Reading(**{**r.__dict__, "unit": None}), sid), None  # a scale: "70%" is 70
     if sid == "life_expectancy":
         if r.time_unit is None:
             return None, "a life expectancy without a unit of time"
@@ -243,7 +239,7 @@ def _subjects(r: Reading) -> list[str]:
 
     taken: list[tuple[int, int, str]] = []
     for pat, ident in _subject_index():  # longest phrase first
-        for m in pat.finditer(r.subject_text):
+        for m in pat.finditer(r.subject_span or r.subject_text):
             if not any(m.start() < b and a < m.end() for a, b, _ in taken):
                 taken.append((m.start(), m.end(), ident))
     ids: list[str] = []
@@ -281,17 +277,21 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         # "ALT ≤ 2.5 x ULN (≤ 5 x ULN if liver metastases)": the second threshold has the condition
         if nxt is not None and nxt.qualifier and nxt.subject_id == r.subject_id and r.subject_id is not None:
             cond = _liver_metastases(nxt.qualifier)
-            base, why = _measure_expr(r, text)
-            alt, why2 = _measure_expr(nxt, text)
-            if cond is None or base is None or alt is None:
+            subs = [s for s in _subjects(r) if s not in _PS] or [r.subject_id]
+            bases = [_measure_expr(Reading(**{**r.__dict__, "subject_id": s}), text)[0] for s in subs]
+            alts = [_measure_expr(Reading(**{**nxt.__dict__, "subject_id": s}), text)[0] for s in subs]
+            if cond is None or None in bases or None in alts or re.search(r"\bor\b", r.subject_span, re.IGNORECASE):
                 return None, f"a threshold with a condition ({nxt.qualifier[:60]})", missing
+            base, alt = " and ".join(b for b in bases if b), " and ".join(a for a in alts if a)
             parts.append(f"(if {cond} then {alt} else {base})")
             spans += [(r.start, r.end), (nxt.start, nxt.end + len(nxt.qualifier) + 2)]
             i += 2
             continue
         subs = _subjects(r) if r.kind == "measure" else []
-        if len(subs) > 1 and all(s not in _PS for s in subs):
-            if re.search(r"\bor\b", r.subject_text, re.IGNORECASE):
+        if len(subs) > 1 and any(s in _PS or s == "life_expectancy" for s in subs):
+            return None, "several scores or facts before one threshold", missing
+        if len(subs) > 1:
+            if re.search(r"\bor\b", r.subject_span, re.IGNORECASE):
                 return None, "'or' between the labs one threshold applies to", missing
             exprs = []
             for s in subs:
@@ -309,7 +309,7 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         i += 1
     # how the thresholds are joined
     joiners = []
-    for a, b in zip(measures, measures[1:]):
+    for a, b in itertools.pairwise(measures):
         between = text[a.end:b.start]
         between = re.sub(re.escape(b.subject_text), " ", between, flags=re.IGNORECASE) if b.subject_text else between
         joiners.append("or" if re.search(r"\bor\b", between, re.IGNORECASE) else "and")
@@ -341,7 +341,7 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
 
 
 def _add_recency(part: str, recency: str) -> str:
-    if part.startswith("(if ") or part.startswith("age") or part.startswith(("ecog", "karnofsky", "life_expectancy")):
+    if part.startswith(("(if ", "age", "ecog", "karnofsky", "life_expectancy")):
         return part
     return " and ".join(p + recency for p in part.split(" and "))
 
@@ -361,16 +361,17 @@ def draft_item(item: Item, items: Sequence[Item]) -> tuple[str | None, str | Non
     why = _structure_reason(item, items)
     if why is not None:
         return None, why, ()
-    expr, reason, missing = read_template(item)
-    if expr is not None or reason is not None:
-        return expr, reason, missing
-    expr, reason, missing = _read_numbers(item)
-    if expr is not None or reason is not None:
-        return expr, reason, missing
     context = _lead_in(item, items)
-    expr, reason, missing = read_history(item, lambda rest: anchor_of(rest, context))
-    if expr is not None or reason is not None:
-        return expr, reason, missing
+    for reader in (read_template, _read_numbers, lambda it: read_history(it, lambda rest: anchor_of(rest, context))):
+        expr, reason, missing = reader(item)
+        if expr is not None:
+            unused = numbers_of(item.text) - numbers_of(expr)
+            if unused:
+                return None, "numbers in the sentence the drafter did not use: " + ", ".join(
+                    f"{n:g}" for n in sorted(unused)), missing
+            return expr, None, missing
+        if reason is not None:
+            return None, reason, missing
     return None, "no form the drafter reads", ()
 
 
@@ -384,6 +385,18 @@ def _lead_in(item: Item, items: Sequence[Item]) -> str:
         if i.text.rstrip().endswith(":"):
             return i.text
     return ""
+
+
+_UNIT_NUMBERS = re.compile(r"x?10\^\d+|\b1\.73\s*m2?|\bmm3\b|\bm2\b|\bm\^2\b|\b[A-Za-z]+\d+(?:\.\d+)*[A-Za-z]*\b|"
+                           r"\b\d+[A-Za-z]+\d+\b")
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def numbers_of(text: str) -> set[float]:
+    """The numbers a sentence or an expression states, leaving out those inside units and names
+    (``10^9``, ``1.73 m2``, ``CD19``, ``v5.0`` written ``CTCAEv5``)."""
+    text = _UNIT_NUMBERS.sub(" ", normalise(text))
+    return {float(n.replace(",", "")) for n in _NUMBER.findall(text)}
 
 
 def _compiles(expr: str, anchors: Sequence[str]) -> str | None:

@@ -85,6 +85,7 @@ class Reading:
     since: bool = False  # a window written "at least N since/before": the event N or more ago
     clause: str = ""
     qualifier: str | None = None  # "for patients with ...", "if ...", "in males": a condition on it
+    subject_span: str = ""  # all the words between the previous constraint (or the clause start) and this one
 
     def constraint(self) -> Constraint:
         window = None
@@ -409,6 +410,8 @@ def readings(sentence: str) -> list[Reading]:
         if op == "between" and high_text is not None and _number(high_text) < _number(low_text):
             continue  # "5-2": not a range we understand
         cs, ce = _clause_bounds(text, a)
+        prev_end = max((r.end for r in out if r.end <= op_start), default=0)
+        subject_span = text[max(cs, prev_end, op_start - 120):op_start]
         subject_text = text[max(cs, op_start - 80):op_start]
         subject_id, words = _resolve_subject(subject_text)
         # the kind of number
@@ -472,8 +475,11 @@ def readings(sentence: str) -> list[Reading]:
         out.append(Reading(kind=kind, subject_id=subject_id, subject_text=words, op=op, value=value, high=high,
                            unit=unit, relative_to=rel, time_unit=time_unit,
                            negated=_negated(text, cs, a), start=op_start, end=end, numbers=numbers,
-                           since=since, clause=text[cs:ce], qualifier=qual.group("q").strip() if qual else None))
+                           since=since, clause=text[cs:ce], qualifier=qual.group("q").strip() if qual else None,
+                           subject_span=subject_span))
         consumed.append((a, end))
+    out.extend(_normal_limits(text, consumed))
+    out.sort(key=lambda r: r.start)
     for i in range(len(out) - 2, -1, -1):  # "> 18 and < 60 years": the unit written once, after the last
         r, nxt = out[i], out[i + 1]
         if (r.kind == "measure" and r.unit is None and r.relative_to is None and r.time_unit is None
@@ -488,6 +494,28 @@ def readings(sentence: str) -> list[Reading]:
                 and text[prev.end:r.start].strip().lower() in ("and", ",", "or")):
             out[i] = replace(r, kind="age", subject_id="age", time_unit=prev.time_unit)
     out.extend(_sexes(text))
+    return out
+
+
+_NORMAL_LIMITS = re.compile(r"\b(?:within|in)\s+(?:the\s+)?(?:normal\s+)?(?:institutional\s+|site\s+|local\s+)?"
+                            r"(?:normal\s+)?(?:limits|range)(?:\s+of\s+normal)?\b", re.IGNORECASE)
+
+
+def _normal_limits(text: str, consumed: list[tuple[int, int]]) -> list[Reading]:
+    """"Bilirubin within normal institutional limits": between the lower and upper reference limits."""
+    out = []
+    for m in _NORMAL_LIMITS.finditer(text):
+        if any(m.start() < b and a < m.end() for a, b in consumed):
+            continue
+        cs, ce = _clause_bounds(text, m.start())
+        subject_id, words = _resolve_subject(text[max(cs, m.start() - 80):m.start()])
+        if subject_id is None:
+            continue
+        neg = _negated(text, cs, m.start())
+        for op, rel in ((">=", "LLN"), ("<=", "ULN")):
+            out.append(Reading(kind="measure", subject_id=subject_id, subject_text=words, op=op,  # type: ignore[arg-type]
+                               value=1.0, relative_to=rel, negated=neg, start=m.start(),  # type: ignore[arg-type]
+                               end=m.end(), numbers=(), clause=text[cs:ce]))
     return out
 
 

@@ -27,12 +27,14 @@ __all__ = ["read_history"]
 
 Result = tuple[str | None, str | None, tuple[str, ...]]
 
-_FILL = set("""a an the and of with who are is be been has have had having received receive receiving treated
-treatment therapy therapies use used prior previous previously any patients patient subjects subject participants
-must should not no last dose doses administration administered agents agent drugs drug or within days weeks months
+_FILL = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+a an the and of with who are is be been has have had having received receive receiving treated treatment
+therapy therapies use used prior previous previously any patients patient subjects subject participants must
+should not no last dose doses administration administered agents agent drugs drug or within days weeks months
 years day week month year hours at least since before to first study registration enrollment enrolment
 randomization randomisation entry start starting initiation day-1 screening apheresis leukapheresis consent
-informed signing date visit protocol investigational product intervention""".split())
+informed signing date visit protocol investigational product intervention
+""".split())
 
 
 def read_history(item: Item, anchor_of: Callable[[str], str]) -> Result:

@@ -22,9 +22,11 @@ Result = tuple[str | None, str | None, tuple[str, ...]]
 
 _NEG = re.compile(r"^\s*(?:no|not|non|without|must\s+not\s+be|should\s+not\s+be|is\s+not|are\s+not|neither)\b|"
                   r"\bnon-", re.IGNORECASE)
-_FILL = set("""a an the and or of with who are is be being currently known patients patient subjects subject
-participants participant women woman female females men male males mothers mother any documented history
-evidence active positive infection infected status test tested seropositive seropositivity disease""".split())
+_FILL = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+a an the and or of with who are is be being currently known patients patient subjects subject participants
+participant women woman female females men male males mothers mother any documented history evidence active
+positive infection infected status test tested seropositive seropositivity disease
+""".split())
 
 
 def _rest(text: str, *patterns: str) -> list[str]:
