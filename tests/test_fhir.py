@@ -249,8 +249,12 @@ def test_partial_effective_date_is_undated_with_a_note(rules):
 
 def test_timestamp_without_timezone_is_invalid_fhir():
     with pytest.raises(FhirError) as err:
-        patient_from_bundle(_bundle(_obs(when="2026-02-10T08:00:00")))
+        patient_from_bundle(_bundle(_obs(when="2026-02-10T08:00:00")), strict=True)
     assert err.value.path == "Observation.effectiveDateTime"
+    lenient = patient_from_bundle(_bundle(_obs(when="2026-02-10T08:00:00")))  # the default: set aside, reported
+    (line,) = lenient.report.for_resource("Observation", "o")
+    assert line.outcome == "quarantined" and "Observation.effectiveDateTime" in line.reason
+    assert lenient.patient.observations == ()
 
 
 # --------------------------------------------------------------------------- components, codes, names
@@ -521,8 +525,9 @@ def test_evidence_names_the_fhir_resource():
 
 
 def _error(bundle) -> FhirError:
+    """The error of a strict import (all or nothing); the default (lenient) reading is tested below."""
     with pytest.raises(FhirError) as err:
-        patient_from_bundle(bundle)
+        patient_from_bundle(bundle, strict=True)
     assert isinstance(err.value, EligimatchError) and isinstance(err.value, PatientDataError)
     return err.value
 
@@ -613,9 +618,11 @@ def test_ndjson_invalid_line(tmp_path):
     f = tmp_path / "Observation.ndjson"
     f.write_text('{"resourceType":"Patient","id":"p"}\n\n{"resourceType":"Observation","id":"x","status":"final"}\n')
     with pytest.raises(FhirError) as err:
-        patient_from_ndjson(f)
+        patient_from_ndjson(f, strict=True)
     assert (err.value.index, err.value.path, err.value.file) == (3, "Observation.code", str(f))
     assert "Observation.ndjson" in str(err.value)
+    (line,) = patient_from_ndjson(f).report.quarantined
+    assert (line.where, line.resource_id) == ("Observation.ndjson line 3", "x") and "Observation.code" in line.reason
 
 
 # --------------------------------------------------------------------------- Synthea
@@ -676,13 +683,14 @@ def test_load_patient_file_dispatches_by_content(tmp_path):
 def test_validate_used_skips_validation_of_unread_types_only():
     claim = {"resourceType": "Claim", "id": "c", "status": 17}  # invalid: status must be a code
     with pytest.raises(FhirError, match="Claim"):
-        patient_from_bundle(_bundle(claim))
-    result = patient_from_bundle(_bundle(claim), validate="used")
+        patient_from_bundle(_bundle(claim), strict=True)
+    result = patient_from_bundle(_bundle(claim), validate="used", strict=True)
     assert "not validated" in result.report.for_resource("Claim", "c")[0].reason
     with pytest.raises(FhirError, match="Observation"):
-        patient_from_bundle(_bundle(_obs(value="x")), validate="used")
+        patient_from_bundle(_bundle(_obs(value="x")), validate="used", strict=True)
     with pytest.raises(FhirError, match="not a FHIR R4 resource type"):
-        patient_from_bundle(_bundle({"resourceType": "Claimz"}), validate="used")
+        patient_from_bundle(_bundle({"resourceType": "Claimz"}), validate="used", strict=True)
+    assert _outcomes(patient_from_bundle(_bundle(claim)).report, "c") == {"quarantined"}
 
 
 # --------------------------------------------------------------------------- FHIR twins of the examples
@@ -806,8 +814,11 @@ def test_inputs_load_patient_file_reads_fhir(tmp_path):
     invalid = tmp_path / "invalid.json"
     invalid.write_text(json.dumps(_bundle(_obs(value="x"))))
     with pytest.raises(FhirError, match=r"invalid\.json: invalid FHIR in entry 1") as err:
-        cli_load(invalid)
+        cli_load(invalid, strict=True)
     assert err.value.path == "Observation.valueQuantity.value"
+    reports: list = []
+    assert cli_load(invalid, reports=reports).observations == ()  # lenient: the resource is set aside
+    assert [l.where for l in reports[0].quarantined] == ["entry 1"]
     lone = tmp_path / "lone.json"
     lone.write_text('{"resourceType": "Patient", "id": "solo", "gender": "male"}')
     assert cli_load(lone).id == "solo"
@@ -834,9 +845,12 @@ def test_command_line_takes_fhir_patient_files(tmp_path, capsys):
     assert [(r["patient"], r["verdict"]) for r in rows] == [("bulk-1", "unknown")]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(_bundle(_obs(value="x"))))
-    assert main(["match", str(bad), str(trial)]) != 0
+    assert main(["match", str(bad), str(trial), "--strict"]) != 0
     err = capsys.readouterr().err
     assert "Observation.valueQuantity.value" in err and "Traceback" not in err
+    assert main(["match", str(bad), str(trial), "--as-of", "2026-03-02"]) == 0  # lenient: set aside, reported
+    out = capsys.readouterr().out
+    assert "1 quarantined" in out and "Observation.valueQuantity.value" in out
 
 
 def test_patient_duplicates():

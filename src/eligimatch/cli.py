@@ -80,8 +80,30 @@ def _workers(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return n
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
+
+
+_HISTORIES = ("conditions", "therapies", "procedures")
+
+
+def _histories(text: str) -> dict[str, bool]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    wrong = [n for n in names if n not in _HISTORIES]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(_HISTORIES)} (comma-separated), "
+                                         f"got {text!r}")
+    return {n: True for n in names}
 
 
 def _add_when(p: argparse.ArgumentParser) -> None:
@@ -132,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("patient", metavar="PATIENT", help="the patient's JSON file")
     p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
     p.add_argument("--json", action="store_true", help="print a JSON list, one result object per trial")
+    p.add_argument("--questions", type=_count, default=10, metavar="N",
+                   help="how many questions the plan of next questions keeps (default: 10)")
+    p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
+    p.add_argument("--strict", action="store_true",
+                   help="FHIR input: refuse the whole file at the first invalid resource (default: set invalid "
+                        "resources aside, report them and use the rest)")
+    p.add_argument("--report", action="store_true",
+                   help="FHIR input: print the whole mapping report (default: a short summary)")
+    p.add_argument("--complete", type=_histories, metavar="HISTORIES", default=None,
+                   help="FHIR input: the histories the source lists completely, among conditions, therapies, "
+                        "procedures (comma-separated); kept only where every record of them could be mapped")
     _add_when(p)
     p.set_defaults(func=cmd_match)
 
@@ -245,7 +278,7 @@ def _load_trials(paths: Sequence[Path]) -> list[CompiledTrial]:
     return trials
 
 
-def _patient(path: str) -> Patient:
+def _patient(path: str, **fhir: Any) -> Patient:
     p = Path(path)
     if not p.exists():
         raise UsageError(f"{path}: no such file")
@@ -253,7 +286,7 @@ def _patient(path: str) -> Patient:
         raise UsageError(f"{path}: a folder; `eligimatch match` takes one patient file "
                          f"(use `eligimatch screen` for a folder)")
     try:
-        return load_patient_file(p)
+        return load_patient_file(p, **fhir)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -304,6 +337,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             for c in drafts:
                 cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
                 print(f"  {p}:{c.line}: {cid} ({c.kind}) {c.source}")
+        from .screening.disease import describe, disease_profile
+
+        profile = disease_profile(trial)
+        if not (profile.diseases_declared and profile.defining_declared):
+            _err(f"{p}: note: {describe(trial)}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
          f"{findings} finding{'s' if findings != 1 else ''}"
@@ -314,17 +352,33 @@ def cmd_check(args: argparse.Namespace) -> int:
 # ---- match ---------------------------------------------------------------------------------------
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from .screen import ScreenResult, match_each
+    from .screen import screen
 
     paths = _trial_paths(args.trials)
+    reports: list[Any] = []
     try:
-        patient = _patient(args.patient)
+        patient = _patient(args.patient, strict=args.strict, complete=args.complete, reports=reports)
     except PatientDataError as exc:
         _err(str(exc))
         return 1
     trials = _load_trials(paths)
+    if reports:  # a FHIR patient: what was read, before the verdicts (on stderr with --json)
+        from .fhir_summary import summary
+
+        text = reports[0].text() if args.report else summary(reports[0])
+        (sys.stderr if args.json else sys.stdout).write(text + "\n\n")
     as_of = args.as_of or _dt.date.today()
-    results, warnings = match_each(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args))
+    screened = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
+                      questions=args.questions)
+    ranked = sorted(zip((k.position for k in screened.ranking), screened.results), key=lambda x: x[0])
+    results = [r for _, r in ranked]  # the files' order
+    if args.html:
+        from .screening.html import write_report
+
+        try:
+            write_report(Path(args.html), screened, input_order=results)
+        except OSError as exc:
+            raise UsageError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     out = sys.stdout
     if args.json:
         out.write("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in results) + "\n]\n")
@@ -334,8 +388,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             out.write("\n" + "─" * 72 + "\n\n")
         out.write(r.explain() + "\n")
     if len(results) > 1:
-        summary = ScreenResult.build(results, patient_id=patient.id, as_of=as_of)
-        out.write("\n" + "═" * 72 + "\n" + summary.explain() + "\n")
+        out.write("\n" + "═" * 72 + "\n" + screened.explain() + "\n")
     return 0
 
 
@@ -428,6 +481,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         sink = _Sink(args.format, fh)
         items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
         whole = args.format == "records"
+        if args.anchor:  # a name no trial declares is an error before any patient is read
+            from .matching import check_anchor_names
+            check_anchor_names(trials, dict(args.anchor))
         records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
                               chunksize=args.chunksize, progress=True,

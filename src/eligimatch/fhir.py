@@ -52,6 +52,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import FhirError, PatientDataError, UnitError
+from .fhir_lenient import READ_ELEMENTS, absent_elements, drop, droppable, older_version, placeholder
 from .patient import (
     Completeness,
     Condition,
@@ -74,6 +75,7 @@ __all__ = [
     "patient_from_ndjson",
     "load_patient_file",
     "patient_from_fhir_data",
+    "import_fhir_data",
     "sniff",
     "FHIR_FILE_LIMIT",
 ]
@@ -199,7 +201,7 @@ _SALTS = frozenset({
 _LEADING_QUANTITY = re.compile(r"^(?:\d+(?:\.\d+)?\s+[A-Z][A-Z_]*\s+)+")
 _REF_TAIL = re.compile(r"(?:^|/)([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
-OUTCOMES = ("mapped", "skipped", "unmapped", "rejected", "note")
+OUTCOMES = ("mapped", "skipped", "unmapped", "rejected", "quarantined", "note")
 
 
 # --------------------------------------------------------------------------- report
@@ -218,6 +220,8 @@ class ReportLine:
       not use, a code the catalogs do not know); ``codes`` lists the codes.
     * ``rejected`` -- content that cannot be used safely (a unit that does not
       apply to the analyte, a value given as "< 0.5", an invalid record).
+    * ``quarantined`` -- a resource that is not valid FHIR R4 (or is in the shape
+      of an older FHIR version), set aside whole; ``reason`` gives the path and why.
     * ``note`` -- a caveat on something mapped (sex unknown, a partial date...).
     """
 
@@ -262,8 +266,13 @@ class MappingReport:
 
     @property
     def not_mapped(self) -> tuple[ReportLine, ...]:
-        """Everything left out of the profile: skipped, unmapped and rejected lines."""
-        return tuple(line for line in self.lines if line.outcome in ("skipped", "unmapped", "rejected"))
+        """Everything left out of the profile: skipped, unmapped, rejected and quarantined lines."""
+        return tuple(line for line in self.lines if line.outcome in ("skipped", "unmapped", "rejected", "quarantined"))
+
+    @property
+    def quarantined(self) -> tuple[ReportLine, ...]:
+        """Resources set aside because they are not valid FHIR R4 (path and reason in each line)."""
+        return self.by_outcome("quarantined")
 
     @property
     def notes(self) -> tuple[ReportLine, ...]:
@@ -289,11 +298,12 @@ class MappingReport:
         grouped on one line per reason unless ``verbose``."""
         c = self.counts()
         out = [f"FHIR import: {self.resources} resource(s); {c['mapped']} record(s) mapped, {c['skipped']} skipped, "
-               f"{c['unmapped']} not mapped, {c['rejected']} rejected, {c['note']} note(s)."]
+               f"{c['unmapped']} not mapped, {c['rejected']} rejected, {c['quarantined']} quarantined, "
+               f"{c['note']} note(s)."]
         titles = {"mapped": "Mapped", "skipped": "Skipped", "unmapped": "Not mapped", "rejected": "Rejected",
-                  "note": "Notes"}
+                  "quarantined": "Quarantined (not valid FHIR R4)", "note": "Notes"}
         whole_types = set(self.unmapped_types)
-        for outcome in ("rejected", "skipped", "unmapped", "note", "mapped"):
+        for outcome in ("quarantined", "rejected", "skipped", "unmapped", "note", "mapped"):
             lines = self.by_outcome(outcome)
             if not lines:
                 continue
@@ -337,6 +347,8 @@ class _Item:
     rtype: str = ""
     rid: str | None = None
     usable: bool = True
+    quarantine: str | None = None  # why the resource is set aside (lenient reading)
+    notes: tuple[str, ...] = ()  # caveats found while validating (dropped elements, absent values)
 
 
 def _fhir_models() -> Any:
@@ -409,7 +421,16 @@ def sniff(data: bytes | str) -> str | None:
     return None
 
 
-def _bundle_items(bundle: Any, source: str = "bundle") -> list[_Item]:
+_ENTRY_KEYS = frozenset({"fullUrl", "resource", "search", "request", "response", "link", "id", "extension",
+                         "modifierExtension"})
+
+
+def _bundle_items(bundle: Any, source: str = "bundle", strict: bool = False) -> tuple[list[_Item], list[str]]:
+    """The resources of a Bundle, and notes on its envelope.
+
+    Leniently (``strict=False``) a document that is a ``Bundle.entry`` wrapping a Bundle
+    is unwrapped, and a Bundle inside an entry has its own entries read (both noted).
+    """
     if isinstance(bundle, os.PathLike) or (isinstance(bundle, str) and not bundle.lstrip().startswith("{")):
         source = os.fspath(bundle)
         bundle = _json_loads(_read_file(bundle), source)
@@ -417,13 +438,26 @@ def _bundle_items(bundle: Any, source: str = "bundle") -> list[_Item]:
         bundle = _json_loads(bytes(bundle) if isinstance(bundle, bytearray) else bundle, source)
     if not isinstance(bundle, dict):
         raise FhirError(f"{source}: expected a FHIR Bundle (a JSON object), got {type(bundle).__name__}")
+    notes: list[str] = []
     rt = bundle.get("resourceType")
+    inner = bundle.get("resource")
+    if (not strict and rt is None and isinstance(inner, dict) and inner.get("resourceType") == "Bundle"
+            and set(bundle) <= _ENTRY_KEYS):
+        notes.append("the document is a Bundle.entry wrapping a Bundle, not a Bundle: the wrapped Bundle is read")
+        bundle, rt = inner, "Bundle"
     if rt != "Bundle":
         raise FhirError(f"{source}: expected a FHIR Bundle, got resourceType {rt!r}"
                         + ("; give NDJSON files to patient_from_ndjson" if rt is None else ""))
+    items: list[_Item] = []
+    _envelope_items(bundle, source, strict, "", None, items, notes, depth=0)
+    return items, notes
+
+
+def _envelope_items(bundle: dict, source: str, strict: bool, prefix: str, outer: int | None, items: list[_Item],
+                    notes: list[str], depth: int) -> None:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
-        raise FhirError(f"{source}: Bundle.entry must be a list", path="Bundle.entry")
+        raise FhirError(f"{source}: {prefix}Bundle.entry must be a list", path="Bundle.entry")
     # Validate the envelope (type, links, entry fullUrl/request/search...) without the resources.
     shell = dict(bundle)
     shell["entry"] = [({k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e) for e in entries]
@@ -433,14 +467,26 @@ def _bundle_items(bundle: Any, source: str = "bundle") -> list[_Item]:
     try:
         model_class("Bundle").model_validate(shell)
     except ValidationError as exc:
-        raise _validation_error(exc, "Bundle", bundle.get("id"), None, "the Bundle", source) from None
-    items = []
+        error = _validation_error(exc, "Bundle", bundle.get("id"), outer, f"{prefix}the Bundle" if prefix else
+                                  "the Bundle", source)
+        if strict:
+            raise error from None
+        # the envelope (links, search modes, fullUrls) holds no patient data: said, and the resources are read
+        notes.append(f"{prefix + 'the' if prefix else 'the'} Bundle envelope is not valid FHIR R4 "
+                     f"({_error_summary(error)}): its resources are read one by one")
     for i, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
-        items.append(_Item(raw=resource, where=f"entry {i}", index=i, file=None if source == "bundle" else source,
-                           full_url=full_url))
-    return items
+        where = f"{prefix}entry {i}"
+        if (isinstance(resource, dict) and resource.get("resourceType") == "Bundle" and depth < 2
+                and isinstance(resource.get("entry"), list)):
+            notes.append(f"{where} is a Bundle ({resource.get('type', 'no type')}): its "
+                         f"{len(resource['entry'])} entries are read as part of this input")
+            _envelope_items(resource, source, strict, f"{where} > ", i if outer is None else outer, items, notes,
+                            depth + 1)
+            continue
+        items.append(_Item(raw=resource, where=where, index=i if outer is None else outer,
+                           file=None if source == "bundle" else source, full_url=full_url))
 
 
 def _ndjson_items(paths: Any) -> list[_Item]:
@@ -490,6 +536,8 @@ def _validation_error(exc: ValidationError, rtype: str, rid: Any, index: int | N
         msg = re.sub(r"^Value error, ", "", str(err.get("msg", "invalid")))
         given = err.get("input")
         shown = "" if isinstance(given, (dict, list)) or given is None else f" (got {given!r:.60})"
+        if placeholder(given):
+            msg, shown = "a template's placeholder, not a date", f" (got {given!r})"
         lines.append(f"  {path}: {msg}{shown}")
     clean = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in errors]
     return FhirError("\n".join(lines), clean, resource_type=rtype, resource_id=rid if isinstance(rid, str) else None,
@@ -501,7 +549,30 @@ USED_TYPES = frozenset({"Patient", "Observation", "Condition", "Procedure", "Med
                         "MedicationRequest", "MedicationAdministration", "Medication"})
 
 
-def _validate(items: list[_Item], validate: str = "all") -> None:
+def _error_summary(error: FhirError, limit: int = 3) -> str:
+    """The problems of a validation error on one line: ``path: why; path: why``."""
+    problems = [line.strip() for line in str(error).splitlines()[1:]]
+    if not problems:
+        return str(error).split(": ", 1)[-1]
+    shown = "; ".join(problems[:limit])
+    return shown + (f"; and {len(problems) - limit} more" if len(problems) > limit else "")
+
+
+def _set_aside(item: _Item, error: FhirError, strict: bool, reason: str) -> None:
+    if strict:
+        raise error
+    item.quarantine = reason
+    item.usable = False
+    item.model = None
+
+
+def _validate(items: list[_Item], validate: str = "all", strict: bool = False) -> None:
+    """Validate each resource on its own.
+
+    ``strict``: the first invalid resource raises :class:`FhirError` (all or nothing).
+    Otherwise an invalid resource is quarantined (``item.quarantine`` says why) unless its
+    only errors are in elements eligimatch does not read, which are then dropped (noted).
+    """
     if validate not in ("all", "used"):
         raise ValueError(f"validate must be 'all' or 'used', got {validate!r}")
     model_class = _fhir_models()
@@ -513,15 +584,17 @@ def _validate(items: list[_Item], validate: str = "all") -> None:
             continue
         prefix = f"{item.file}: " if item.file else ""
         if not isinstance(raw, dict):
-            raise FhirError(f"{prefix}{item.where}: the resource must be a JSON object", index=item.index,
-                            file=item.file)
+            _set_aside(item, FhirError(f"{prefix}{item.where}: the resource must be a JSON object", index=item.index,
+                                       file=item.file), strict, "the resource is not a JSON object")
+            continue
         rtype = raw.get("resourceType")
         rid = raw.get("id")
         item.rid = rid if isinstance(rid, str) else None
         if not isinstance(rtype, str) or not rtype:
-            raise FhirError(f"{prefix}{item.where}: the resource has no resourceType (a string naming its type)",
-                            index=item.index,
-                            path="resourceType", file=item.file)
+            _set_aside(item, FhirError(f"{prefix}{item.where}: the resource has no resourceType (a string naming its "
+                                       "type)", index=item.index, path="resourceType", file=item.file),
+                       strict, "no resourceType: what this resource is cannot be told")
+            continue
         item.rtype = rtype
         if rtype in _R4_ONLY:
             continue  # reported later as not mapped (and not validated)
@@ -530,17 +603,76 @@ def _validate(items: list[_Item], validate: str = "all") -> None:
         except (ValueError, KeyError, AttributeError):
             cls = None
         if cls is None or not issubclass(cls, Resource) or rtype in ("Resource", "DomainResource"):
-            raise FhirError(f"{prefix}{item.where}: {rtype!r} is not a FHIR R4 resource type", resource_type=rtype,
-                            resource_id=item.rid, index=item.index, path="resourceType", file=item.file)
+            old = older_version(raw)
+            _set_aside(item, FhirError(f"{prefix}{item.where}: {rtype!r} is not a FHIR R4 resource type"
+                                       + (f" ({old})" if old else ""), resource_type=rtype,
+                                       resource_id=item.rid, index=item.index, path="resourceType", file=item.file),
+                       strict, old or f"{rtype!r} is not a FHIR R4 resource type")
+            continue
         if validate == "used" and rtype not in USED_TYPES:
             continue
         try:
             item.model = cls.model_validate(raw)
         except ValidationError as exc:
-            raise _validation_error(exc, rtype, rid, item.index, item.where, item.file) from None
-        except (ValueError, TypeError, RecursionError) as exc:  # a validator that raised outside pydantic
-            raise FhirError(f"{prefix}invalid FHIR in {item.where} ({rtype}): {exc}", resource_type=rtype,
-                            resource_id=item.rid, index=item.index, file=item.file) from None
+            error = _validation_error(exc, rtype, rid, item.index, item.where, item.file)
+            old = older_version(raw)
+            if strict:
+                if old:
+                    error = FhirError(f"{error}\n  (the resource is {old})", error.errors,
+                                      resource_type=error.resource_type, resource_id=error.resource_id,
+                                      index=error.index, path=error.path, file=error.file)
+                raise error from None
+            _salvage(item, cls, exc, error, old)
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a validator that raised outside pydantic
+            _set_aside(item, FhirError(f"{prefix}invalid FHIR in {item.where} ({rtype}): {exc}", resource_type=rtype,
+                                       resource_id=item.rid, index=item.index, file=item.file),
+                       strict, f"invalid FHIR: {exc}")
+            continue
+        if item.model is not None:
+            _absent_values(item)
+
+
+def _salvage(item: _Item, cls: Any, exc: ValidationError, error: FhirError, old: str | None) -> None:
+    """Keep a resource whose errors are all in elements eligimatch does not read; else quarantine it."""
+    raw = item.raw
+    summary = _error_summary(error)
+    # A resource in an older version's shape is not read as R4, except the Patient's demographics
+    # (birthDate, gender, deceased), which every FHIR version writes alike.
+    if old and item.rtype != "Patient":
+        _set_aside(item, error, False, f"{old}: not read as R4 ({summary})")
+        return
+    tops = droppable(item.rtype, raw, [tuple(e["loc"]) for e in exc.errors(include_url=False)])
+    if tops:
+        try:
+            item.model = cls.model_validate(drop(raw, tops))
+        except (ValidationError, ValueError, TypeError, KeyError):
+            item.model = None
+        if item.model is not None:
+            shown = ", ".join(item.rtype + "." + _loc_path(t) for t in tops)
+            item.notes += (f"invalid element(s) {shown} dropped: eligimatch does not read them ({summary})"
+                           + (f"; the resource is {old}" if old else ""),)
+            return
+    _set_aside(item, error, False, f"invalid FHIR R4: {summary}" + (f" (the resource is {old})" if old else ""))
+
+
+def _absent_values(item: _Item) -> None:
+    """Values marked absent (data-absent-reason) are not used: the model's element is cleared."""
+    absent = absent_elements(item.raw)
+    if not absent:
+        return
+    read = READ_ELEMENTS.get(item.rtype, frozenset())
+    update = {}
+    for element, reason in absent.items():
+        if element not in read:
+            continue
+        present = getattr(item.model, element, None) is not None
+        if present:
+            update[element] = None
+            item.notes += (f"{element} is given with a data-absent-reason ({reason}): the value is not used",)
+        else:
+            item.notes += (f"{element} is absent (data-absent-reason: {reason})",)
+    if update:
+        item.model = item.model.model_copy(update=update)
 
 
 # --------------------------------------------------------------------------- small readers
@@ -643,8 +775,10 @@ class _FactCandidate:
 
 
 class _Mapper:
-    def __init__(self, items: list[_Item], catalogs: Any, complete: Completeness, patient_id: str | None):
+    def __init__(self, items: list[_Item], catalogs: Any, complete: Completeness, patient_id: str | None,
+                 input_notes: Iterable[str] = ()):
         self.items = items
+        self.input_notes = tuple(input_notes)
         self.cat = catalogs
         self.complete = complete
         self.patient_id = patient_id
@@ -685,6 +819,11 @@ class _Mapper:
                                              item.index))
                 item.usable = False
                 continue
+            if item.quarantine is not None:
+                self.add("quarantined", item, item.quarantine)
+                self.doubtful_for(item, unknown_type=True)
+            for note in item.notes:
+                self.add("note", item, note)
             if item.rid:
                 groups.setdefault((item.rtype, item.rid), []).append(item)
             if item.full_url:
@@ -695,7 +834,8 @@ class _Mapper:
                     self.by_url[item.full_url] = item
         for key, group in groups.items():
             self.by_key[key] = group[0]
-            if len(group) == 1:
+            group = [g for g in group if g.quarantine is None]
+            if len(group) <= 1:
                 continue
             first = group[0]
             if all(g.raw == first.raw for g in group[1:]):
@@ -711,11 +851,18 @@ class _Mapper:
                                             f"content ({places}); none of them is used")
                     self.doubtful_for(g)
 
-    def doubtful_for(self, item: _Item) -> None:
+    def doubtful_for(self, item: _Item, unknown_type: bool = False) -> None:
+        """A record of a history could not be used: that history cannot be complete.  With
+        ``unknown_type``, a resource whose type is not a known R4 type (a DSTU2 MedicationOrder,
+        a misspelt type) could be a record of any history."""
         history = {"Condition": "conditions", "Procedure": "procedures", "MedicationStatement": "therapies",
-                   "MedicationRequest": "therapies", "MedicationAdministration": "therapies"}.get(item.rtype)
+                   "MedicationRequest": "therapies", "MedicationAdministration": "therapies",
+                   "MedicationOrder": "therapies", "Medication": "therapies"}.get(item.rtype)
         if history:
             self.doubtful(history)
+        elif unknown_type and item.model is None and item.rtype not in _TYPE_REASONS and item.rtype != "Patient":
+            for h in self.doubt:
+                self.doubtful(h)
 
     def find_patient(self) -> _Item:
         # identical copies of a Patient were marked unusable but the first (index())
@@ -736,6 +883,12 @@ class _Mapper:
                     self.add("skipped", p, f"another patient (Patient/{self.patient_id} was selected)")
             return chosen[0]
         if not patients:
+            set_aside = [i for i in self.items if i.rtype == "Patient" and i.quarantine is not None]
+            if set_aside:
+                first = set_aside[0]
+                raise FhirError(f"the input holds no usable Patient: {first.where} (Patient/{first.rid}) is not valid "
+                                f"FHIR R4: {first.quarantine}", resource_type="Patient", resource_id=first.rid,
+                                index=first.index, file=first.file)
             raise FhirError("the input holds no Patient resource: a FHIR bundle must describe one patient")
         if len(patients) > 1:
             shown = ", ".join(f"Patient/{p.rid} ({p.where})" for p in patients[:5])
@@ -835,6 +988,13 @@ class _Mapper:
         for n, item in enumerate(self.items):
             order.setdefault(item.where, n)
         lines = sorted(self.lines, key=lambda l: order.get(l.where, len(order)))
+        notes = list(self.input_notes)
+        old = [i for i in self.items if i.quarantine is not None and "older FHIR version" in i.quarantine]
+        if old:
+            notes.append(f"{len(old)} resource(s) are in the shape of an older FHIR version (DSTU2/STU3): this input "
+                         "is probably not R4; those were quarantined, and resources that validate as R4 were read "
+                         "as R4")
+        lines = [ReportLine("note", "Bundle", None, "input", note) for note in notes] + lines
         return FhirImport(patient, MappingReport(tuple(lines), sum(1 for i in self.items if i.raw is not None)))
 
     def unmapped_type(self, item: _Item) -> None:
@@ -957,6 +1117,19 @@ class _Mapper:
             return None, "effectiveTiming is not read: taken as undated"
         return None, "no effective date: undated"
 
+    @staticmethod
+    def obs_time(o: Any) -> _dt.time | None:
+        """The time of day of the effective date :meth:`obs_date` uses, with its UTC offset as written
+        (issue 18, D8: of two results of one date, the 18:00 one is the latest).  ``issued`` is not used:
+        it is when the result was released, and a slow assay drawn first may be released last."""
+        if o.effectiveDateTime is not None:
+            value = o.effectiveDateTime
+        elif o.effectivePeriod is not None:
+            value = o.effectivePeriod.start if o.effectivePeriod.start is not None else o.effectivePeriod.end
+        else:
+            value = o.effectiveInstant
+        return value.timetz() if isinstance(value, _dt.datetime) else None
+
     def observation_components(self, item: _Item, o: Any, components: list, when: Any, date_note: str | None) -> None:
         mapped = 0
         for k, comp in enumerate(components):
@@ -1008,8 +1181,9 @@ class _Mapper:
                      f"{part}{'a ' + kind + ' is not a number with a unit' if kind else 'no value'}", codes)
             return 0
         rr, rr_note = self.reference_range(analyte, o, unit)
+        at = self.obs_time(item.model) if when is not None else None
         try:
-            obs = Observation(analyte=analyte.id, value=value, unit=unit, date=when, reference_range=rr,
+            obs = Observation(analyte=analyte.id, value=value, unit=unit, date=when, time=at, reference_range=rr,
                               source=self.source(item))
         except ValidationError as exc:
             self.add("rejected", item, f"{part}invalid: {_short(exc)}", codes)
@@ -1017,7 +1191,8 @@ class _Mapper:
         self.observations.append(obs)
         shown = f"{value:g} {unit or ''}".strip()
         self.add("mapped", item, f"{part}{analyte.name}", codes,
-                 target=f"observations: {analyte.id} {shown} ({when or 'undated'})")
+                 target=f"observations: {analyte.id} {shown} ({when or 'undated'}"
+                        + (f" {at.isoformat(timespec='minutes')})" if at is not None else ")"))
         if date_note and when is None:
             date_note += " (an undated result does not count for a lab criterion)"
         for note in (date_note, rr_note):
@@ -1613,7 +1788,7 @@ def _catalogs(catalogs: Any) -> Any:
 
 
 def patient_from_bundle(bundle: Any, *, catalogs: Any = None, complete: Any = None,
-                        patient_id: str | None = None, validate: str = "all") -> FhirImport:
+                        patient_id: str | None = None, validate: str = "all", strict: bool = False) -> FhirImport:
     """Read a FHIR R4 Bundle into a :class:`FhirImport` (``.patient``, ``.report``).
 
     ``bundle`` is a dict, JSON text (``str`` starting with ``{``), ``bytes`` or a
@@ -1626,14 +1801,21 @@ def patient_from_bundle(bundle: Any, *, catalogs: Any = None, complete: Any = No
     about twice as fast on Synthea bundles, whose claims are half the data;
     the others are still checked to be FHIR resource types.
 
-    Raises :class:`~eligimatch.errors.FhirError` for invalid JSON or FHIR, a
-    bundle without a Patient or with more than one.
+    Each resource is validated on its own: an invalid one (not FHIR R4, in the
+    shape of DSTU2/STU3, a placeholder date...) is *quarantined* -- left out,
+    with its path and reason in the report -- and the rest is used.
+    ``strict=True`` refuses the whole input at the first invalid resource.
+
+    Raises :class:`~eligimatch.errors.FhirError` for invalid JSON, a bundle
+    without a usable Patient or with more than one (and, with ``strict``, any
+    invalid resource).
     """
-    return _run(_bundle_items(bundle), catalogs, complete, patient_id, validate)
+    items, notes = _bundle_items(bundle, strict=strict)
+    return _run(items, catalogs, complete, patient_id, validate, strict, notes)
 
 
 def patient_from_ndjson(paths: Any, *, catalogs: Any = None, complete: Any = None,
-                        patient_id: str | None = None, validate: str = "all") -> FhirImport:
+                        patient_id: str | None = None, validate: str = "all", strict: bool = False) -> FhirImport:
     """Read FHIR Bulk Data NDJSON files (one resource per line) into a :class:`FhirImport`.
 
     ``paths`` is one path or an iterable of paths (``Patient.ndjson``,
@@ -1641,10 +1823,10 @@ def patient_from_ndjson(paths: Any, *, catalogs: Any = None, complete: Any = Non
     options and errors as :func:`patient_from_bundle`; a bulk export of many
     patients needs ``patient_id``.
     """
-    return _run(_ndjson_items(paths), catalogs, complete, patient_id, validate)
+    return _run(_ndjson_items(paths), catalogs, complete, patient_id, validate, strict)
 
 
-def load_patient_file(path: str | os.PathLike[str], *, catalogs: Any = None) -> Patient:
+def load_patient_file(path: str | os.PathLike[str], *, catalogs: Any = None, strict: bool = False) -> Patient:
     """Any patient file as a :class:`~eligimatch.Patient`, recognised by content.
 
     A FHIR Bundle or NDJSON goes through :func:`patient_from_bundle` /
@@ -1657,13 +1839,20 @@ def load_patient_file(path: str | os.PathLike[str], *, catalogs: Any = None) -> 
     :func:`patient_from_fhir_data`.)
     """
     p = Path(path)
-    return patient_from_fhir_data(_read_file(p), source=str(p), catalogs=catalogs)
+    return patient_from_fhir_data(_read_file(p), source=str(p), catalogs=catalogs, strict=strict)
 
 
-def patient_from_fhir_data(data: bytes | str, *, source: str = "<data>", catalogs: Any = None) -> Patient:
+def patient_from_fhir_data(data: bytes | str, *, source: str = "<data>", catalogs: Any = None,
+                           strict: bool = False, complete: Any = None) -> Patient:
     """The patient of one document's content: a FHIR Bundle, FHIR NDJSON, or
     (when it is not FHIR) an eligimatch patient document.  Error messages start
     with ``source`` (a file name)."""
+    return import_fhir_data(data, source=source, catalogs=catalogs, strict=strict, complete=complete)[0]
+
+
+def import_fhir_data(data: bytes | str, *, source: str = "<data>", catalogs: Any = None, strict: bool = False,
+                     complete: Any = None) -> tuple[Patient, MappingReport | None]:
+    """Like :func:`patient_from_fhir_data`, with the mapping report (None for an eligimatch document)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     kind = sniff(data)
@@ -1672,13 +1861,24 @@ def patient_from_fhir_data(data: bytes | str, *, source: str = "<data>", catalog
             json.loads(data)
         except ValueError:
             kind = "bundle"  # broken FHIR JSON: say so as FHIR, with the line and column
+    if kind is None and not strict and b'"resourceType"' in data:
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("resource"), dict) \
+                and doc["resource"].get("resourceType") == "Bundle":
+            kind = "bundle"  # a Bundle.entry wrapping a Bundle (read leniently)
     if kind == "resource" and json.loads(data).get("resourceType") == "Patient":
         kind = "ndjson"  # a lone Patient: an export of one resource
     try:
         if kind == "bundle":
-            return _run(_bundle_items(data, source), catalogs, None, None, "all").patient
+            items, notes = _bundle_items(data, source, strict)
+            result = _run(items, catalogs, complete, None, "all", strict, notes)
+            return result.patient, result.report
         if kind == "ndjson":
-            return _run(_ndjson_data_items([(source, data)]), catalogs, None, None, "all").patient
+            result = _run(_ndjson_data_items([(source, data)]), catalogs, complete, None, "all", strict)
+            return result.patient, result.report
         if kind == "resource":
             rt = json.loads(data).get("resourceType")
             raise FhirError(f"a single FHIR {rt} resource: a patient file must be a FHIR Bundle, FHIR NDJSON "
@@ -1690,11 +1890,12 @@ def patient_from_fhir_data(data: bytes | str, *, source: str = "<data>", catalog
                         resource_id=exc.resource_id, index=exc.index, path=exc.path,
                         file=exc.file or source) from None
     try:
-        return load_patient(data)
+        return load_patient(data), None
     except PatientDataError as exc:
         raise PatientDataError(f"{source}: {exc}", exc.errors) from None
 
 
-def _run(items: list[_Item], catalogs: Any, complete: Any, patient_id: str | None, validate: str) -> FhirImport:
-    _validate(items, validate)
-    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id).run()
+def _run(items: list[_Item], catalogs: Any, complete: Any, patient_id: str | None, validate: str,
+         strict: bool = False, notes: Iterable[str] = ()) -> FhirImport:
+    _validate(items, validate, strict)
+    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id, notes).run()

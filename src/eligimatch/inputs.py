@@ -9,38 +9,51 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from .errors import PatientDataError
+from .limits import INPUT_LIMITS
 from .patient import Patient, load_patient
+from .safeio import InputError, read_bounded
 
 __all__ = ["load_patient_file", "iter_patient_files", "PATIENT_FILE_LIMIT", "PATIENT_SUFFIXES", "JSONL_SUFFIXES"]
 
-#: A patient document larger than this (bytes) is refused rather than read into memory.
-PATIENT_FILE_LIMIT = 64 * 1024 * 1024
+#: A patient document larger than this (bytes, counted as read) is refused rather than read into memory.
+PATIENT_FILE_LIMIT = INPUT_LIMITS.max_bytes
 
 PATIENT_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
-def load_patient_file(path: str | os.PathLike[str]) -> Patient:
+def load_patient_file(path: str | os.PathLike[str], *, strict: bool = False, complete: Any = None,
+                      reports: list[Any] | None = None) -> Patient:
     """Read and validate one patient document: an eligimatch JSON file, or FHIR R4
     (a Bundle or Bulk Data NDJSON, read by :mod:`eligimatch.fhir`; the mapping
     report is dropped -- call :func:`eligimatch.fhir.patient_from_bundle` to see it).
 
+    FHIR options (ignored for an eligimatch document): ``strict`` refuses a FHIR
+    input with any invalid resource (else it is quarantined and reported);
+    ``complete`` marks histories complete (see :func:`eligimatch.fhir.patient_from_bundle`);
+    ``reports``, a list, receives the FHIR mapping report.
+
     Raises :class:`~eligimatch.errors.PatientDataError` whose message starts
-    with the file name and names each bad field's path; ``OSError`` when the
+    with the file name and names each bad field's path (also for a file that is
+    too large -- :data:`PATIENT_FILE_LIMIT` bytes, counted as they are read --
+    or is not a regular file: a named pipe, ``/dev/zero``); ``OSError`` when the
     file cannot be read.
     """
     p = Path(path)
-    size = p.stat().st_size
-    if size > PATIENT_FILE_LIMIT:
-        raise PatientDataError(f"{p}: the file is {size} bytes, more than the limit of {PATIENT_FILE_LIMIT}")
-    data = p.read_bytes()
+    try:  # bounded by the bytes read, not the size the file claims; a pipe or a device is refused
+        data = read_bounded(p, PATIENT_FILE_LIMIT, "patient file")
+    except InputError as exc:
+        raise PatientDataError(str(exc)) from None
     if b'"resourceType"' in data:  # FHIR (a Bundle, or NDJSON): recognised by content, not by name
-        from .fhir import patient_from_fhir_data
+        from .fhir import import_fhir_data
 
-        return patient_from_fhir_data(data, source=str(p))
+        patient, report = import_fhir_data(data, source=str(p), strict=strict, complete=complete)
+        if reports is not None and report is not None:
+            reports.append(report)
+        return patient
     try:
         return load_patient(data)
     except PatientDataError as exc:

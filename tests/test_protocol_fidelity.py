@@ -1,0 +1,184 @@
+"""The bundled trials say what their protocols say (issue 13's audit findings).
+
+Each test evaluates one bundled trial file (``examples/trials``) against a small patient built
+for one finding, and pins the outcome of the criteria the finding is about: the protocol's
+reading, not only the language's.  Whole-trial verdicts are pinned by ``examples/expected``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import eligimatch
+from eligimatch.catalogs import Catalogs
+
+TRIALS = Path(__file__).resolve().parent.parent / "examples" / "trials"
+AS_OF = dt.date(2026, 3, 2)
+
+
+def outcomes(trial_id: str, patient: dict[str, Any], *ids: str, as_of: dt.date = AS_OF,
+             anchors: dict[str, str] | None = None) -> dict[str, str]:
+    trial = eligimatch.load_trial(TRIALS / f"{trial_id}.elig")
+    given = {k: dt.date.fromisoformat(v) for k, v in (anchors or {}).items()}
+    for name in trial.anchors:
+        given.setdefault(name, as_of)
+    result = eligimatch.match(eligimatch.load_patient(patient), trial, as_of=as_of, anchors=given)
+    return {cid: result.criterion(cid).outcome.value for cid in ids}
+
+
+COMPLETE = {"conditions": True, "therapies": True, "procedures": True}
+
+
+# ---- finding 1 (catalog/trial side): the disease under study is never a "prior malignancy" -----
+
+@pytest.mark.parametrize("record", [
+    {"code": "ICD10CM:C91.02", "onset": "2024-01"},          # ALL in relapse: B or T, ICD-10-CM cannot say
+    {"name": "B-ALL", "onset": "2024-01", "attributes": {"relapsed": True}},
+])
+def test_nct03754764_the_leukaemia_under_study_is_not_a_prior_malignancy(record):
+    patient = {"conditions": [record], "complete": COMPLETE}
+    assert outcomes("NCT03754764", patient, "E1") == {"E1": "false"}
+
+
+def test_nct03754764_another_malignancy_still_excludes():
+    patient = {"conditions": [{"code": "ICD10CM:C91.02", "onset": "2024-01"},
+                              {"name": "breast cancer", "onset": "2015", "status": "resolved"}],
+               "complete": COMPLETE}
+    assert outcomes("NCT03754764", patient, "E1") == {"E1": "true"}
+
+
+# ---- finding 2: the antiviral allowance is anti-HBV nucleos(t)ide prophylaxis, for hepatitis B --
+
+def _hbv(drug: str | None) -> dict[str, Any]:
+    therapies = [{"drug": drug, "start": "2026-01-05", "ongoing": True, "route": "oral"}] if drug else []
+    return {"facts": {"hbsag": "positive", "hcv_antibody": "positive", "hcv_rna": "detectable"},
+            "observations": [{"analyte": "hbv_dna", "value": 10000, "unit": "IU/mL", "date": "2026-02-26"}],
+            "therapies": therapies, "complete": COMPLETE}
+
+
+@pytest.mark.parametrize("drug,e7a", [
+    ("valaciclovir", "true"),      # does nothing against HBV: still active hepatitis B
+    ("acyclovir", "true"),
+    ("interferon alfa-2b", "true"),
+    (None, "true"),
+    ("entecavir", "false"),        # HBV prophylaxis: allowed
+    ("Viread", "false"),
+    ("lamivudine", "false"),
+])
+def test_nct05621486_antiviral_allowance(drug, e7a):
+    got = outcomes("NCT05621486", _hbv(drug), "E7a", "E7b")
+    assert got == {"E7a": e7a, "E7b": "true"}  # no prophylaxis makes active hepatitis C acceptable
+
+
+# ---- finding 5: "skin progression with mRSS >= 10" needs progression --------------------------
+
+@pytest.mark.parametrize("progression,sscs2", [(False, "false"), (True, "true")])
+def test_nct07301164_stable_mrss_is_not_skin_progression(progression, sscs2):
+    patient = {"facts": {"conventional_therapy_inadequate": False, "ssc_skin_progression": progression},
+               "observations": [{"analyte": "mrss", "value": 12, "date": "2026-02-25"},
+                                {"analyte": "fvc_decline_percent", "value": 2, "unit": "%", "date": "2026-02-25"},
+                                {"analyte": "dlco_decline_percent", "value": 3, "unit": "%", "date": "2026-02-25"}],
+               "complete": COMPLETE}
+    assert outcomes("NCT07301164", patient, "SSC2") == {"SSC2": sscs2}
+
+
+# ---- finding 6: "CNS disease: including ..." is the whole group --------------------------------
+
+def test_nct06350110_neuromyelitis_optica_is_cns_disease():
+    patient = {"conditions": [{"name": "neuromyelitis optica", "onset": "2023-04"}], "complete": COMPLETE}
+    assert outcomes("NCT06350110", patient, "E2") == {"E2": "true"}
+
+
+def test_nct06350110_a_resolved_stroke_long_ago_is_for_the_investigator():
+    patient = {"conditions": [{"name": "stroke", "onset": "2001-05-02", "end": "2001-06-01"}], "complete": COMPLETE}
+    got = eligimatch.match(eligimatch.load_patient(patient), eligimatch.load_trial(TRIALS / "NCT06350110.elig"),
+                           as_of=AS_OF)
+    e2 = got.criterion("E2")
+    assert e2.outcome.value == "unknown" and [c.value for c in e2.causes] == ["review"]
+
+
+# ---- finding 7: muscle enzymes are CK, aldolase, LDH, AST and ALT ------------------------------
+
+@pytest.mark.parametrize("enzyme", ["ldh", "ast", "alt", "creatine_kinase", "aldolase"])
+def test_nct07301164_any_muscle_enzyme_counts(enzyme):
+    obs = [{"analyte": "mmt8", "value": 120, "date": "2026-02-25"},
+           {"analyte": "physician_global", "value": 3, "date": "2026-02-25"},
+           {"analyte": "patient_global", "value": 1, "date": "2026-02-25"},
+           {"analyte": "extramuscular_activity", "value": 1, "date": "2026-02-25"},
+           {"analyte": "haq", "value": 0.1, "date": "2026-02-25"}]
+    for name in ("ldh", "ast", "alt", "creatine_kinase", "aldolase"):
+        value = 400 if name == enzyme else 20
+        obs.append({"analyte": name, "value": value, "unit": "U/L", "date": "2026-02-25",
+                    "reference_range": {"low": 0, "high": 100 if name != "aldolase" else 7.6 * 10}})
+    assert outcomes("NCT07301164", {"observations": obs}, "IM3") == {"IM3": "true"}
+
+
+# ---- finding 9: "active" hepatitis ---------------------------------------------------------------
+
+@pytest.mark.parametrize("active,want", [(True, "true"), (False, "false"), (None, "unknown")])
+def test_active_hepatitis_reads_the_active_attribute(active, want):
+    attrs = {} if active is None else {"active": active}
+    patient = {"conditions": [{"name": "hepatitis B", "onset": "2010", "attributes": attrs}], "complete": COMPLETE}
+    assert outcomes("NCT03754764", patient, "E7a") == {"E7a": want}
+    assert outcomes("NCT06350110", patient, "E6b") == {"E6b": want}
+
+
+# ---- finding 11: CT1192 I6 counts systemic steroids only --------------------------------------
+
+def _steroid(route: str, dose: float) -> dict[str, Any]:
+    return {"drug": "prednisone" if route == "oral" else "budesonide", "start": "2025-06-01", "ongoing": True,
+            "route": route, "dose": {"value": dose, "unit": "mg/day"}}
+
+
+@pytest.mark.parametrize("therapies,want", [
+    ([_steroid("inhaled", 0.8)], "unknown"),                       # not the therapy meant: no dose minimum
+    ([_steroid("oral", 5)], "false"),                              # systemic, alone, below 7.5 mg/day
+    ([_steroid("oral", 10)], "unknown"),                           # meets it; the rest is for review
+    ([_steroid("oral", 5), _steroid("inhaled", 0.8)], "false"),    # the inhaled dose does not make up the 7.5
+])
+def test_ct1192_i6_route_filter(therapies, want):
+    got = eligimatch.match(eligimatch.load_patient({"therapies": therapies, "complete": COMPLETE}),
+                           eligimatch.load_trial(TRIALS / "CT1192-SLE.elig"), as_of=AS_OF,
+                           anchors={"screening": AS_OF})
+    i6 = got.criterion("I6")
+    assert i6.outcome.value == want, got.explain()
+    if want == "unknown":
+        assert [c.value for c in i6.causes] == ["review"], got.explain()
+
+
+# ---- finding 13: the cause of the biliary obstruction ---------------------------------------------
+
+@pytest.mark.parametrize("attrs,want", [({"tumor_related": True}, "true"), ({"tumor_related": False}, "false"),
+                                        ({}, "unknown")])
+def test_nct05621486_e19_needs_the_tumour_as_cause(attrs, want):
+    patient = {"conditions": [{"name": "pancreatic cancer", "onset": "2025-04"},
+                              {"name": "biliary obstruction", "onset": "2026-02-20", "attributes": attrs}],
+               "complete": COMPLETE}
+    assert outcomes("NCT05621486", patient, "E19") == {"E19": want}
+
+
+# ---- finding 15: a urinary tract infection is a bacterial infection ------------------------------
+
+def test_nct07301164_uti_is_an_active_bacterial_infection():
+    patient = {"conditions": [{"name": "urinary tract infection", "onset": "2026-02-27"}], "complete": COMPLETE}
+    assert outcomes("NCT07301164", patient, "E6") == {"E6": "true"}
+
+
+# ---- finding 17: half-lives from the labels --------------------------------------------------------
+
+@pytest.mark.parametrize("drug,days", [("obinutuzumab", 28.4), ("etanercept", 4.25), ("trastuzumab", 38),
+                                       ("warfarin", 7)])
+def test_catalog_half_lives(drug, days):
+    d = Catalogs.default().drugs.get(drug)
+    assert d.half_life_days == pytest.approx(days)
+
+
+def test_nct07301164_obinutuzumab_washout_is_decided():
+    patient = {"therapies": [{"drug": "Gazyva", "start": "2025-01-10", "end": "2025-06-10", "route": "intravenous"}],
+               "complete": COMPLETE}
+    # 5 x 28.4 = 142 days after 2025-06-10 is 2025-10-30: complete by screening on 2026-03-02
+    assert outcomes("NCT07301164", patient, "I4c") == {"I4c": "true"}
