@@ -115,8 +115,10 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
 
     if defining_met:
         reasons.append(f"disease-defining criteria met: {', '.join(defining_met)}")
-    if defining_open:
-        reasons.append(f"disease-defining criteria not yet known: {', '.join(defining_open)}")
+    # a cohort's defining criterion left open does not matter once another cohort's is met
+    listed_open = tuple(d for d in defining_open if by_id[d].cohort is None or not defining_met)
+    if listed_open:
+        reasons.append(f"disease-defining criteria not yet known: {', '.join(listed_open)}")
     if pr is not None and pr.disease == Outcome.TRUE:
         reasons.append(f"the trial's disease is recorded ({', '.join(profile.diseases)})")
     if unlikely_disease and pr is not None:
@@ -142,7 +144,7 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
         score = 0.30 + 0.25 * _share(met, total) + 0.15 * d_share
         facts = list(dict.fromkeys(m.fact for m in result.missing))
         reasons.append(f"{len(facts)} fact{'s' if len(facts) != 1 else ''} to find"
-                       + (": " + ", ".join(facts[:5]) + (", ..." if len(facts) > 5 else "") if facts else ""))
+                       + (": " + ", ".join(facts[:5]) + (", and more" if len(facts) > 5 else "") if facts else ""))
     return Ranking(trial_id=label, position=position, verdict=result.verdict, tier=tier, score=round(score, 4), reasons=tuple(reasons),
                    defining=defining, defining_met=defining_met, excluded_unless=excluded_unless,
                    competing=pr.competing_notes if unlikely_disease and pr is not None else ())
