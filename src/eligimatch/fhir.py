@@ -1450,7 +1450,8 @@ class _Mapper(OncologyMixin):
                 if system == "ICD10" and re.match(r"^[A-Z][0-9]{2}", code):
                     concept = catalog.resolve(f"ICD10CM:{code[:3]}")
                     if concept is not None:
-                        return concept, None, (getattr(cc, "text", None) or display or concept.name).strip(), (
+                        # the record is named by the concept id: its code is not ICD-10-CM
+                        return concept, None, concept.id, (
                             f" (WHO ICD-10 {code} read at its category {code[:3]}, which ICD-10-CM shares)")
         for system, code, display in codings:
             if system not in systems and system not in ("ICD10CM", "SNOMED"):
@@ -1458,8 +1459,9 @@ class _Mapper(OncologyMixin):
             found = self.by_ancestor(catalog, system, code)
             if found is not None:
                 concept, anc = found
-                name = (getattr(cc, "text", None) or display or concept.name).strip()
-                return concept, None, name, f" ({system}:{code} is below {anc.label} in the terminology)"
+                # the record keeps its own code, and is named by the concept id so that it resolves there
+                return concept, f"{system}:{code}", concept.id, (
+                    f" ({system}:{code} is below {anc.label} in the terminology)")
         why = "none of its codes is in the catalog" if codings else "it has no code"
         if notes:
             why += "; " + "; ".join(notes)

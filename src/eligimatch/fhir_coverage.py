@@ -39,7 +39,7 @@ _ONCOLOGY_LOINC = {
     "97509-4": "disease status",
     "85337-4": "tumour marker", "85339-0": "tumour marker", "48676-1": "tumour marker", "85319-2": "tumour marker",
     "85318-4": "tumour marker", "16112-5": "tumour marker", "16113-3": "tumour marker", "18474-7": "tumour marker",
-    "40557-1": "tumour marker", "31150-6": "tumour marker", "72166-2": "tumour marker",
+    "40557-1": "tumour marker", "31150-6": "tumour marker",
     "85147-7": "tumour marker", "85310-1": "tumour marker", "69548-6": "genomic variant",
     "81247-9": "genomic variant",
 }
