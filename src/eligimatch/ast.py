@@ -259,7 +259,9 @@ class ProcedurePred(Node):
 
 @dataclass(frozen=True, slots=True)
 class DosePred(Node):
-    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``."""
+    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``: the
+    highest total daily dose; or, with ``total``, the sum over the window:
+    ``total dose of corticosteroid as prednisone within 7 days before apheresis >= 70 mg``."""
 
     selectors: tuple[Ref, ...]
     equivalent: str | None
@@ -267,6 +269,7 @@ class DosePred(Node):
     value: Value
     window: Window | None = None
     where: tuple[AttrTest, ...] = ()
+    total: bool = False
     span: Span = _span()
 
 
@@ -315,6 +318,9 @@ class TrialAst(Node):
     criteria: tuple[Criterion, ...]
     cohorts: tuple[Cohort, ...] = ()
     span: Span = _span()
+    #: the conditions the trial is for (``disease a, b``), and its disease-defining inclusions (``defining I1``)
+    diseases: tuple[str, ...] = ()
+    defining: tuple[str, ...] = ()
 
 
 def walk(expr: Any) -> Iterator[Any]:

@@ -112,9 +112,39 @@ class _Checker:
         if self.trial.lab_recency is not None:
             self.window(self.trial.lab_recency, allow_half_life=False)
         crits = list(self.trial.criteria) + [c for co in self.trial.cohorts for c in co.criteria]
+        self.header_disease(crits)
         for crit in crits:
             for node in A.walk(crit.expr):
                 self.node(node)
+
+    def header_disease(self, crits: list[A.Criterion]) -> None:
+        """``disease`` names catalog conditions; ``defining`` names the file's own inclusion criteria."""
+        span = self.trial.span
+        for name in self.trial.diseases:
+            if self.cats.conditions.resolve(name) is None:
+                hint = _did_you_mean(name, [c.id for c in self.cats.conditions])
+                self.error(self._header_span("disease", name, span), f"unknown condition {name!r} in `disease`",
+                           hint)
+        by_id = {c.id: c for c in crits}
+        for cid in self.trial.defining:
+            c = by_id.get(cid)
+            where = self._header_span("defining", cid, span)
+            if c is None:
+                self.error(where, f"`defining` names {cid!r}, which is not a criterion of this file",
+                           _did_you_mean(cid, list(by_id)))
+            elif c.kind != "inclusion":
+                self.error(where, f"`defining` names {cid!r}, an exclusion; disease-defining criteria are "
+                                  f"inclusions")
+
+    def _header_span(self, keyword: str, name: str, default: A.Span) -> A.Span:
+        """The place of ``name`` on the header line that starts with ``keyword`` (header items keep no spans)."""
+        for i, line in enumerate(self.lines, 1):
+            stripped = line.lstrip()
+            if stripped.startswith(keyword + " "):
+                col = line.find(name, len(line) - len(stripped) + len(keyword))
+                if col >= 0:
+                    return A.Span(line=i, column=col + 1, end_line=i, end_column=col + 1 + len(name))
+        return default
 
     def node(self, n: Any) -> None:
         if isinstance(n, A.BoolFact):
@@ -146,7 +176,7 @@ class _Checker:
                            "write `as prednisone`")
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
-            self.dose_value(n.value)
+            self.dose_value(n.value, total=n.total)
         elif isinstance(n, A.StableDosePred):
             self.drugs(n.selectors)
             self.duration(n.duration, allow_half_life=False)
@@ -270,8 +300,11 @@ class _Checker:
                 self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {word or 'a number'!r}",
                            _did_you_mean(str(word), list(allowed)))
 
-    def dose_value(self, v: A.Value) -> None:
-        if not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
+    def dose_value(self, v: A.Value, total: bool = False) -> None:
+        if total:
+            if not isinstance(v, A.Quantity) or v.unit not in ("mg", "g"):
+                self.error(v.span, "a total dose is written in mg (or g)", "e.g. `>= 70 mg`")
+        elif not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
             self.error(v.span, "a daily dose threshold is written in mg/day", "e.g. `>= 70 mg/day`")
 
     # ---- names of concepts ----------------------------------------------------------------------

@@ -5,6 +5,7 @@
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+    eligimatch serve TRIAL...                 the matching service (JSON API, CTMS contract, page)
 
 Exit status: 0 success, 1 errors or findings (a criteria file that does not
 compile, a patient that does not validate, a lint finding, a file ``fmt --check``
@@ -79,6 +80,26 @@ def _workers(text: str) -> int:
     return n
 
 
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 < n < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number (1-65535), not {text!r}")
+    return n
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return n
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
@@ -143,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("patient", metavar="PATIENT", help="the patient's JSON file")
     p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
     p.add_argument("--json", action="store_true", help="print a JSON list, one result object per trial")
+    p.add_argument("--questions", type=_count, default=10, metavar="N",
+                   help="how many questions the plan of next questions keeps (default: 10)")
+    p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
     p.add_argument("--strict", action="store_true",
                    help="FHIR input: refuse the whole file at the first invalid resource (default: set invalid "
                         "resources aside, report them and use the rest)")
@@ -177,6 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
     p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("serve", formatter_class=_Formatter, help="the matching service and the coordinators' page",
+                       description="Serve the trials over HTTP: a JSON API (POST /match, /screen, /decide; GET "
+                                   "/trials), the mCODE clinical-trial-matching-service contract (GET /, POST "
+                                   "/getClinicalTrial), the coordinators' page (/ui/) and the OpenAPI "
+                                   "documentation (/docs), all under --prefix. Needs the [serve] extra.",
+                       epilog="example:\n  eligimatch serve examples/trials/ --patients examples/patients/\n"
+                              "  eligimatch serve examples/trials/ --host 0.0.0.0 --port 8080 --prefix /eligimatch")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    p.add_argument("--prefix", default="", metavar="PATH", help="serve everything under this path, e.g. /eligimatch")
+    p.add_argument("--patients", metavar="DIR", help="a folder of example patient files the page offers to pick")
+    p.add_argument("--as-of", type=_date, metavar="DATE", help="evaluation date (default: each request's day)")
+    p.add_argument("--max-body", type=_workers, default=5_000_000, metavar="BYTES",
+                   help="largest request body accepted (default: 5000000)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "
@@ -311,6 +352,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             if f.code not in args.ignore:
                 print(f.render())
                 findings += 1
+        from .screening.disease import describe, disease_profile
+
+        profile = disease_profile(trial)
+        if not (profile.diseases_declared and profile.defining_declared):
+            _err(f"{p}: note: {describe(trial)}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
          f"{findings} finding{'s' if findings != 1 else ''}")
@@ -320,7 +366,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 # ---- match ---------------------------------------------------------------------------------------
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from .screen import ScreenResult, match_each
+    from .screen import screen
 
     paths = _trial_paths(args.trials)
     reports: list[Any] = []
@@ -336,7 +382,17 @@ def cmd_match(args: argparse.Namespace) -> int:
         text = reports[0].text() if args.report else summary(reports[0])
         (sys.stderr if args.json else sys.stdout).write(text + "\n\n")
     as_of = args.as_of or _dt.date.today()
-    results, warnings = match_each(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args))
+    screened = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
+                      questions=args.questions)
+    ranked = sorted(zip((k.position for k in screened.ranking), screened.results), key=lambda x: x[0])
+    results = [r for _, r in ranked]  # the files' order
+    if args.html:
+        from .screening.html import write_report
+
+        try:
+            write_report(Path(args.html), screened, input_order=results)
+        except OSError as exc:
+            raise UsageError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     out = sys.stdout
     if args.json:
         out.write("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in results) + "\n]\n")
@@ -346,8 +402,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             out.write("\n" + "─" * 72 + "\n\n")
         out.write(r.explain() + "\n")
     if len(results) > 1:
-        summary = ScreenResult.build(results, patient_id=patient.id, as_of=as_of)
-        out.write("\n" + "═" * 72 + "\n" + summary.explain() + "\n")
+        out.write("\n" + "═" * 72 + "\n" + screened.explain() + "\n")
     return 0
 
 
@@ -440,6 +495,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         sink = _Sink(args.format, fh)
         items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
         whole = args.format == "records"
+        if args.anchor:  # a name no trial declares is an error before any patient is read
+            from .matching import check_anchor_names
+            check_anchor_names(trials, dict(args.anchor))
         records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
                               chunksize=args.chunksize, progress=True,
@@ -484,6 +542,29 @@ def _summary(counts: dict[str, Counter[str]], n_patients: int, errors: list[str]
             console.print("  " + e.replace("\n", "\n  "), markup=False)
         if len(errors) > 20:
             console.print(f"  ... and {len(errors) - 20} more", markup=False)
+
+
+# ---- serve ---------------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .service import create_app
+    except ImportError as exc:
+        raise UsageError(f"the service needs the [serve] extra (pip install 'eligimatch[serve]'): {exc}") from None
+    trials = _load_trials(_trial_paths(args.trials))
+    patients = None
+    if args.patients:
+        patients = Path(args.patients)
+        if not patients.is_dir():
+            raise UsageError(f"{args.patients}: not a folder")
+    app = create_app(trials, prefix=args.prefix, patients_dir=patients, max_body=args.max_body, as_of=args.as_of)
+    prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
+    _err(f"eligimatch: serving {len(trials)} trial{'s' if len(trials) != 1 else ''} on "
+         f"http://{args.host}:{args.port}{prefix}/ (page: {prefix}/ui/, API documentation: {prefix}/docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 # ---- coverage ------------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import ast as A
+from .ages import is_whole
 from . import formulas
 from . import evaluate as E
+from . import doses as D
 from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
-from .logic import CauseFlag, Truth
+from .logic import FLAG_VALUES, CauseFlag, Truth
 from .limits import DEFAULT_LIMITS, Limits
 from .render import render_expr
 from .trial import CompiledCriterion, CompiledTrial, TrialOptions
@@ -54,7 +56,20 @@ def _combine(results: list[tuple], truth: Truth) -> tuple:
 
 
 _int_or = int.__or__
-_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
+_FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
+
+
+_LOGIC = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment, A.BoolFact)
+
+
+def _anchored(fn: Fn) -> Fn:
+    """A predicate counted from an anchor with no date is UNKNOWN (naming the anchor), not an error."""
+    def f(ctx: E.Context) -> tuple:
+        try:
+            return fn(ctx)
+        except E.MissingAnchor as exc:
+            return E.anchor_unknown(exc.name)
+    return f
 
 
 class _Compiler:
@@ -65,7 +80,15 @@ class _Compiler:
 
     def expr(self, n: Any) -> Fn:
         method = getattr(self, "c_" + type(n).__name__)
-        return method(n)
+        fn = method(n)
+        if isinstance(n, _LOGIC) or not self._uses_anchor(n):
+            return fn
+        return _anchored(fn)
+
+    def _uses_anchor(self, n: Any) -> bool:
+        if any(getattr(n, k, None) is not None for k in ("window", "recency", "anchor")):
+            return True
+        return isinstance(n, (A.Compare, A.Between)) and self.trial.lab_recency is not None
 
     # ---- logic -------------------------------------------------------------------------------
     def c_And(self, n: A.And) -> Fn:
@@ -156,9 +179,11 @@ class _Compiler:
         assert isinstance(info, MeasureInfo), "compile runs only on checked trees"
         return info
 
-    def _reader(self, info: MeasureInfo, unit: str | None, recency: A.Window | None) -> E.ReadFn:
+    def _reader(self, info: MeasureInfo, unit: str | None, recency: A.Window | None,
+                exact_age: bool = False) -> E.ReadFn:
         if info.kind == "age":
-            return E.read_age(unit or "year")
+            # a whole threshold counts completed units; a fractional one (17.5 years) the exact age
+            return E.read_age(unit or "year", exact_age)
         if info.kind == "fact":
             fact = info.fact
             return E.read_number_fact(fact.id, fact.name, fact.unit, unit or fact.unit, conversion_factor)
@@ -191,8 +216,8 @@ class _Compiler:
             units = E.UnitFactors(analyte)
             return lambda ctx: E.eval_reference_multiple(ctx, analyte, analyte.name, op, factor, limit, recency,
                                                          ftext, default, units)
-        reader = self._reader(info, v.unit, n.recency)
         threshold = float(v.number)
+        reader = self._reader(info, v.unit, n.recency, exact_age=not is_whole(threshold))
         text = f"{E.fmt_num(threshold)} {_unit_text(v.unit)}".strip()
         op = n.op
         return lambda ctx: E.eval_threshold(ctx, reader, fact_id, label, op, threshold, text)
@@ -201,9 +226,11 @@ class _Compiler:
         info = self._info(n.measure)
         low, high = n.low, n.high
         unit = high.unit or low.unit
-        reader = self._reader(info, unit, n.recency)
         lo = float(low.number)
         hi = float(high.number)
+        if info.kind == "age" and is_whole(lo) != is_whole(hi):
+            return self._age_between_mixed(n, info, unit, lo, hi)
+        reader = self._reader(info, unit, n.recency, exact_age=not (is_whole(lo) and is_whole(hi)))
         if info.kind not in ("age",) and low.unit and high.unit and low.unit != high.unit:
             lo = lo * conversion_factor(low.unit, high.unit, molar_mass=getattr(info.analyte, "molar_mass", None))
         low_text = E.fmt_num(float(low.number)) + ("" if low.unit == unit else f" {_unit_text(low.unit)}")
@@ -211,6 +238,24 @@ class _Compiler:
                 + (" inclusive" if n.inclusive else " exclusive"))
         inclusive = n.inclusive
         return lambda ctx: E.eval_between(ctx, reader, info.id, info.label, lo, hi, inclusive, text)
+
+    def _age_between_mixed(self, n: A.Between, info: MeasureInfo, unit: str, lo: float, hi: float) -> Fn:
+        """``age between 17.5 and 70 years``: each bound read as it would be alone (the exact age against
+        17.5, completed years against 70), both required."""
+        ops = (">=", "<=") if n.inclusive else (">", "<")
+        parts = []
+        for op, bound in zip(ops, (lo, hi)):
+            reader = self._reader(info, unit, None, exact_age=not is_whole(bound))
+            text = f"{E.fmt_num(bound)} {_unit_text(unit)}".strip()
+            parts.append((reader, op, bound, text))
+        (r1, op1, b1, t1), (r2, op2, b2, t2) = parts
+        fact_id, label = info.id, info.label
+
+        def f(ctx: E.Context) -> tuple:
+            a = E.eval_threshold(ctx, r1, fact_id, label, op1, b1, t1)
+            b = E.eval_threshold(ctx, r2, fact_id, label, op2, b2, t2)
+            return _combine((a, b), _TRUTH[a[0] if a[0] <= b[0] else b[0]])
+        return f
 
     def c_InSet(self, n: A.InSet) -> Fn:
         info = self._info(n.measure)
@@ -248,12 +293,12 @@ class _Compiler:
     def c_DosePred(self, n: A.DosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
         durations = self._durations(n.window)
-        threshold = float(n.value.number)
-        return lambda ctx: H.eval_dose(ctx, sel, n, threshold, durations)
+        threshold = float(n.value.number) * (1000 if n.value.unit == "g" else 1)
+        return lambda ctx: D.eval_dose(ctx, sel, n, threshold, durations)
 
     def c_StableDosePred(self, n: A.StableDosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
-        return lambda ctx: H.eval_stable_dose(ctx, sel, n)
+        return lambda ctx: D.eval_stable_dose(ctx, sel, n)
 
 
 _TIME_WORDS = ("day", "week", "month", "year", "hour")
@@ -287,6 +332,12 @@ def _needs(expr: Any) -> tuple[str, ...]:
         elif isinstance(n, (A.TherapyPred, A.DosePred, A.StableDosePred)):
             out.append("therapies: " + ", ".join(r.name for r in n.selectors))
     return tuple(dict.fromkeys(out))
+
+
+def _is_judgment_exception(kind: str, expr: Any) -> bool:
+    """An exclusion ``<data> and judgment``: its data part met leaves only the investigator's exception."""
+    return (kind == "exclusion" and isinstance(expr, A.And) and any(isinstance(e, A.Judgment) for e in expr.items)
+            and not _is_judgment_only(expr))
 
 
 def _is_judgment_only(expr: Any) -> bool:
@@ -332,7 +383,8 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
     def crit(c: A.Criterion, cohort: str | None) -> CompiledCriterion:
         return CompiledCriterion(id=c.id, kind=c.kind, text=c.text, cohort=cohort, line=c.span.line,
                                  source=render_expr(c.expr), needs=_needs(c.expr),
-                                 judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr))
+                                 judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr),
+                                 judgment_exception=_is_judgment_exception(c.kind, c.expr))
 
     criteria = tuple(crit(c, None) for c in trial.criteria)
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)

@@ -24,14 +24,16 @@ stay distinct.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-from .dates import PartialDate, completed_months, completed_years
+from .ages import age_bounds, interval_truth
+from .dates import PartialDate
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
-from .logic import Cause, CauseFlag, Truth
+from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
@@ -44,7 +46,7 @@ ABS_TOL = 1e-12
 
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
 NOFLAG = CauseFlag.NONE
-_FLAGS = tuple(CauseFlag(i) for i in range(32))  # CauseFlag by value
+_FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 _int_or = int.__or__
 R = tuple  # (Truth, CauseFlag, tuple[Missing, ...], tuple[Evidence, ...])
 
@@ -286,7 +288,25 @@ class Context:
         self.starts: dict[tuple, _dt.date] = {}  # window starts, computed once per evaluation
 
     def anchor(self, name: str) -> _dt.date:
-        return self.anchors.get(name, self.as_of)
+        """The anchor's date; :class:`MissingAnchor` when it has none (not given, and no default)."""
+        d = self.anchors.get(name)
+        if d is None:
+            raise MissingAnchor(name)
+        return d
+
+
+class MissingAnchor(Exception):
+    """An anchor with no date: the predicate counted from it is UNKNOWN (see :func:`anchor_unknown`)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def anchor_unknown(name: str) -> R:
+    """UNKNOWN for a predicate counted from an anchor that has no date, naming the date to give."""
+    return unknown(CauseFlag.MISSING, (missing(f"anchor {name}", f"the date of {name} (a trial anchor with no "
+                                                                 f"default: give it with the evaluation)"),))
 
 
 def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.date:
@@ -398,11 +418,39 @@ def _date_of(d: Any) -> _dt.date | None:
 # A Reading is what a comparison needs from a measure: a number in the threshold's unit.
 @dataclass(slots=True)
 class Reading:
+    """A value in the threshold's unit; ``high`` when it is known only to lie in ``[value, high]`` (an age
+    from a partial birth date), with ``partial`` naming the fact that would make it exact."""
+
     value: float
     evidence: dict  # fields for the Evidence of the comparison
+    # Results of one date that may each be the latest (see select_observations): the readings of the others,
+    # and all of those results, for the words of a conflict.  Empty in the common case of one latest result.
+    others: tuple = ()
+    tied: tuple = ()
+    high: float | None = None
+    partial: tuple[str, str] = ("", "")  # (fact, what would settle it) for an interval
+
+
+def _interval_answer(r: Reading, fact: str, label: str, decided: bool | None, wanted: str) -> R | None:
+    """For an interval reading: None when ``decided`` (the caller writes the evidence), else the UNKNOWN."""
+    if decided is not None:
+        return None
+    e = ev(fact, "indeterminate", f"{label} between {fmt_num(r.value)} and {fmt_num(r.high)} "
+                                  f"{_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           + f": may or may not be {wanted}" + r.evidence.get("note_suffix", ""),
+           **{k: v for k, v in r.evidence.items() if k != "note_suffix"})
+    return unknown(CauseFlag.INDETERMINATE, (missing(r.partial[0] or fact, f"{label}: {r.partial[1]}",
+                                                     "indeterminate"),), (e,))
 
 
 ReadFn = Callable[[Context], "Reading | R"]
+
+
+def _reading_text(r: Reading) -> str:
+    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval."""
+    if r.high is None or r.high == r.value:
+        return fmt_num(r.value)
+    return f"{fmt_num(r.value)} to {fmt_num(r.high)}"
 
 
 def _shown_unit(unit: str | None) -> str:
@@ -418,8 +466,22 @@ def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, t
     r = read(ctx)
     if not isinstance(r, Reading):
         return r
-    ok = compare(r.value, op, threshold)
-    note = f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
+    if r.others:
+        return same_day(fact, label, r.tied, [_threshold_answer(x, fact, label, op, threshold, threshold_text)
+                                              for x in (r, *r.others)])
+    return _threshold_answer(r, fact, label, op, threshold, threshold_text)
+
+
+def _threshold_answer(r: Reading, fact: str, label: str, op: str, threshold: float, threshold_text: str) -> R:
+    if r.high is not None:
+        decided = interval_truth(r.value, r.high, op, threshold)
+        undecided = _interval_answer(r, fact, label, decided, f"{op_symbol(op)} {threshold_text}")
+        if undecided is not None:
+            return undecided
+        ok = bool(decided)
+    else:
+        ok = compare(r.value, op, threshold)
+    note = f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
@@ -432,13 +494,29 @@ def eval_between(ctx: Context, read: ReadFn, fact: str, label: str, low: float, 
     r = read(ctx)
     if not isinstance(r, Reading):
         return r
-    if inclusive:
+    if r.others:
+        return same_day(fact, label, r.tied, [_between_answer(x, fact, label, low, high, inclusive, text)
+                                              for x in (r, *r.others)])
+    return _between_answer(r, fact, label, low, high, inclusive, text)
+
+
+def _between_answer(r: Reading, fact: str, label: str, low: float, high: float, inclusive: bool, text: str) -> R:
+    if r.high is not None:
+        lo_t = interval_truth(r.value, r.high, ">=" if inclusive else ">", low)
+        hi_t = interval_truth(r.value, r.high, "<=" if inclusive else "<", high)
+        decided = False if (lo_t is False or hi_t is False) else None if (lo_t is None or hi_t is None) else True
+        undecided = _interval_answer(r, fact, label, decided, f"between {text}")
+        if undecided is not None:
+            return undecided
+        ok = bool(decided)
+    elif inclusive:
         ok = compare(r.value, ">=", low) and compare(r.value, "<=", high)
     else:
         ok = compare(r.value, ">", low) and compare(r.value, "<", high)
+    extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "in_range" if ok else "out_of_range",
-           f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
-           + f" {'is' if ok else 'is not'} between {text}", threshold=f"between {text}", **r.evidence)
+           f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           + f" {'is' if ok else 'is not'} between {text}" + extra, threshold=f"between {text}", **r.evidence)
     return (T if ok else F, NOFLAG, (), (e,))
 
 
@@ -472,26 +550,31 @@ def read_enum_fact(name: str, label: str) -> Callable[[Context], "tuple[str, dic
     return read
 
 
-def read_age(unit: str) -> ReadFn:
-    """Age in completed units (years, months, weeks or days) on the evaluation date."""
+def read_age(unit: str, exact: bool = False) -> ReadFn:
+    """Age on the evaluation date in completed units (years, months, weeks or days), or the exact age
+    (``exact``: for a fractional threshold such as 17.5 years); see :mod:`eligimatch.ages`.
+
+    A birth date known only to the year or month gives the interval of possible ages (``Reading.high``):
+    a comparison is then decided only when every age in it agrees."""
+    shown_unit = f"{unit}s" + ("" if exact else " (completed)")
 
     def read(ctx: Context) -> Reading | R:
         born = ctx.patient.birth_date
         if born is None:
             return unknown(CauseFlag.MISSING, (missing("birth_date", "date of birth (for age)"),))
-        if born > ctx.as_of:
+        earliest = born.earliest if isinstance(born, PartialDate) else born
+        if earliest > ctx.as_of:
             return unknown(CauseFlag.INVALID, (missing("birth_date", f"date of birth {born} is after the "
                                                                      f"evaluation date {ctx.as_of}", "invalid"),))
-        if unit == "year":
-            v = completed_years(born, ctx.as_of)
-        elif unit == "month":
-            v = completed_months(born, ctx.as_of)
-        elif unit == "week":
-            v = (ctx.as_of - born).days // 7
-        else:
-            v = (ctx.as_of - born).days
-        return Reading(float(v), {"value": v, "unit": unit + "s", "converted_unit": f"{unit}s (completed)",
-                                  "converted": float(v), "note_suffix": f" (born {born}, on {ctx.as_of})"})
+        low, high = age_bounds(born, ctx.as_of, unit, exact)
+        if isinstance(born, PartialDate):
+            return Reading(low, {"value": low, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
+                                 "note_suffix": f" (from a partial birth date {born}: the age is between "
+                                                f"{fmt_num(low)} and {fmt_num(high)} {unit}s on {ctx.as_of})"},
+                           high=high, partial=("birth_date", f"the full date of birth (only {born} is recorded)"))
+        v: float | int = int(low) if not exact else low
+        return Reading(low, {"value": v, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
+                             "note_suffix": f" (born {born}, on {ctx.as_of})"})
     return read
 
 
@@ -544,13 +627,20 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
 
 # ---- observations (labs, vitals, scores) ---------------------------------------------------------
 
-def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) -> Observation | R:
-    """The latest result on or before the evaluation date, within the recency window if any."""
+def select_observations(ctx: Context, analyte_id: str, label: str, recency: Any) -> tuple[Observation, ...] | R:
+    """The latest results on or before the evaluation date, within the recency window if any.
+
+    Usually one; several when results share the latest date and their times of day (``time``) cannot
+    order them: none of those is later than the others, so the criterion is decided only when they all
+    give the same answer (see :func:`same_day`).  Results identical in value, unit and reference range
+    count once.
+    """
     results = ctx.index.observations.get(analyte_id)
     if not results:
         return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result recorded"),))
     chosen = None
-    for o in results:  # newest first, undated last
+    k = 0
+    for k, o in enumerate(results):  # newest first, undated last
         if o.date is None:
             # an undated result cannot be shown to be current: never used
             return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a dated result (the recorded one "
@@ -573,7 +663,82 @@ def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) 
                    date=chosen.date, source=src_label(chosen))
             return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a result on or after {start}", "stale"),),
                            (e,))
-    return chosen
+    if k + 1 == len(results) or results[k + 1].date != chosen.date:
+        return (chosen,)  # the common case: one result on the latest date
+    same = [chosen]
+    for o in results[k + 1:]:  # sorted by date: the results of the same date follow
+        if o.date != chosen.date:
+            break
+        same.append(o)
+    return _latest_of_day(same)
+
+
+def _latest_of_day(same: list[Observation]) -> tuple[Observation, ...]:
+    """Of results sharing one date, those that may be the latest: the latest by time of day, and every
+    result without a time (it may have been taken at any hour).  Times with and without a UTC offset
+    cannot be ordered against each other: then every result of the day may be the latest."""
+    timed = [o for o in same if o.time is not None]
+    if timed:
+        aware = {o.time.utcoffset() is not None for o in timed}  # type: ignore[union-attr]
+        if len(aware) == 1:
+            if aware == {True}:
+                key: Callable[[Observation], Any] = lambda o: _dt.datetime.combine(o.date, o.time)  # noqa: E731
+            else:
+                key = lambda o: o.time  # noqa: E731
+            latest = max(key(o) for o in timed)
+            same = [o for o in timed if key(o) == latest] + [o for o in same if o.time is None]
+    out: list[Observation] = []
+    seen: set[tuple] = set()
+    for o in same:
+        ident = (o.value, o.unit, o.reference_range)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(o)
+    return tuple(out)
+
+
+def select_observation(ctx: Context, analyte_id: str, label: str, recency: Any) -> Observation | R:
+    """The latest result, as :func:`select_observations` finds it; when several results of the latest
+    date differ and none can be shown to be the later, UNKNOWN (conflicting)."""
+    found = select_observations(ctx, analyte_id, label, recency)
+    if not isinstance(found[0], Observation):
+        return found  # an UNKNOWN
+    if len(found) == 1:
+        return found[0]
+    return _conflict(analyte_id, label, found, ())
+
+
+def _conflict(fact: str, label: str, results: tuple[Observation, ...], evidence: tuple) -> R:
+    """UNKNOWN (conflicting): results that may each be the latest disagree about the criterion."""
+    shown = "; ".join(f"{fmt_num(o.value)} {o.unit or ''}".strip()
+                      + (f" at {o.time.isoformat(timespec='minutes')}" if o.time is not None else "") for o in results)
+    day = results[0].date
+    e = ev(fact, "conflicting_results", f"{len(results)} {label} results of {day} may each be the latest "
+                                        f"and disagree: {shown}", date=day)
+    return unknown(CauseFlag.CONFLICTING, (missing(fact, f"{label}: which result of {day} stands ({shown}): they "
+                                                         f"disagree, and no time of day makes one the later",
+                                                   "conflicting"),), evidence + (e,))
+
+
+def same_day(fact: str, label: str, results: tuple[Observation, ...], answers: list[R]) -> R:
+    """One answer from the answers the criterion gives for each result that may be the latest: the
+    common answer when they agree (an UNKNOWN if one is UNKNOWN), else UNKNOWN (conflicting)."""
+    evidence = tuple(e for a in answers for e in a[3])
+    truths = {a[0] for a in answers}
+    if T in truths and F in truths:
+        return _conflict(fact, label, results, evidence)
+    if U in truths:
+        flag = NOFLAG
+        miss: list = []
+        for a in answers:
+            if a[0] == U:
+                flag |= a[1]
+                miss.extend(a[2])
+        return unknown(flag, tuple(miss), evidence)
+    day = results[0].date
+    e = ev(fact, "same_day_results_agree", f"{len(results)} {label} results of {day} may each be the latest; "
+                                           f"they agree", date=day)
+    return (answers[0][0], NOFLAG, (), evidence + (e,))
 
 
 def _window_text(w: Any) -> str:
@@ -615,9 +780,22 @@ def read_observation(analyte: Any, label: str, target_unit: str, recency: Any) -
     factors = UnitFactors(analyte)
 
     def read(ctx: Context) -> Reading | R:
-        o = select_observation(ctx, analyte.id, label, recency)
-        if not isinstance(o, Observation):
-            return o
+        found = select_observations(ctx, analyte.id, label, recency)
+        if not isinstance(found[0], Observation):
+            return found  # an UNKNOWN
+        if len(found) == 1:
+            return one(found[0])
+        readings = []
+        for o in found:
+            r = one(o)
+            if not isinstance(r, Reading):
+                return r
+            readings.append(r)
+        first = readings[0]
+        first.others, first.tied = tuple(readings[1:]), found
+        return first
+
+    def one(o: Observation) -> Reading | R:
         f = factors(o.unit, target_unit)
         if isinstance(f, str):
             return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
@@ -637,11 +815,20 @@ def eval_reference_multiple(ctx: Context, analyte: Any, label: str, op: str, fac
     """``value op factor x ULN`` (or LLN), using the result's own reference range, else the trial's default.
 
     ``units``: the analyte's remembered conversion factors (the compiler passes one per predicate)."""
-    o = select_observation(ctx, analyte.id, label, recency)
-    if not isinstance(o, Observation):
-        return o
+    found = select_observations(ctx, analyte.id, label, recency)
+    if not isinstance(found[0], Observation):
+        return found  # an UNKNOWN
     if units is None:
         units = UnitFactors(analyte)
+    if len(found) > 1:  # results of one date that may each be the latest, each with its own range
+        return same_day(analyte.id, label, found, [
+            _reference_answer(o, analyte, label, op, factor, limit, factor_text, default_range, units)
+            for o in found])
+    return _reference_answer(found[0], analyte, label, op, factor, limit, factor_text, default_range, units)
+
+
+def _reference_answer(o: Observation, analyte: Any, label: str, op: str, factor: float, limit: str,
+                      factor_text: str, default_range: Any, units: UnitFactors) -> R:
     # the result's own unit must apply to the analyte, although the comparison is made in it
     f = units(o.unit, analyte.unit) if o.unit is not None and o.unit != analyte.unit else 1.0
     if f.__class__ is str:
@@ -739,6 +926,9 @@ def read_ratio(num: Any, den: Any, recency: Any) -> ReadFn:
                 miss.extend(r[2])
         if miss or flag:
             return unknown(flag or CauseFlag.MISSING, tuple(miss))
+        return _combined(parts, ratio, f"{num.id}/{den.id}", f"{num.name} / {den.name}")
+
+    def ratio(parts: list[Reading]) -> Reading | R:
         n, d = parts
         if d.value == 0:
             return unknown(CauseFlag.INVALID, (missing(den.id, f"{den.name} is zero; the ratio is undefined",
@@ -748,6 +938,31 @@ def read_ratio(num: Any, den: Any, recency: Any) -> ReadFn:
                            "note_suffix": f" ({num.name} {fmt_num(n.value)} / {den.name} {fmt_num(d.value)} "
                                           f"{num.unit})"})
     return read
+
+
+_MAX_COMBINATIONS = 256
+
+
+def _combined(parts: list[Reading], make: Callable[[list[Reading]], "Reading | R"], fact: str,
+              label: str) -> Reading | R:
+    """``make(parts)``: a value computed from several readings.  When an input has several results of one
+    date that may each be the latest, every combination is computed (the first reading carries the others,
+    see :func:`same_day`); past ``_MAX_COMBINATIONS`` of them, UNKNOWN (conflicting)."""
+    if not any(p.others for p in parts):
+        return make(parts)
+    choices = [(p, *p.others) for p in parts]
+    tied = tuple(o for p in parts for o in p.tied)
+    if math.prod(len(c) for c in choices) > _MAX_COMBINATIONS:
+        return _conflict(fact, label, tied, ())
+    out = []
+    for combo in itertools.product(*choices):
+        r = make(list(combo))
+        if not isinstance(r, Reading):
+            return r
+        out.append(r)
+    first = out[0]
+    first.others, first.tied = tuple(out[1:]), tied
+    return first
 
 
 def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, formulas: Any,
@@ -780,20 +995,34 @@ def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, for
             miss.append(missing("sex", "sex (an input of the formula)"))
         if miss or flag:
             return unknown(_FLAGS[flag], tuple(miss))
-        age, scr = inputs["age"].value, inputs["creatinine"].value
-        if method == "cockcroft_gault":
-            w = inputs["weight"].value
-            value = formulas.cockcroft_gault(age, w, scr, ctx.patient.sex)
-            detail = (f"Cockcroft-Gault: age {fmt_num(age)} y, weight {fmt_num(w)} kg, creatinine "
-                      f"{fmt_num(scr)} mg/dL, {ctx.patient.sex}")
-        else:
-            value = formulas.ckd_epi_2021(age, scr, ctx.patient.sex)
-            detail = f"CKD-EPI 2021: age {fmt_num(age)} y, creatinine {fmt_num(scr)} mg/dL, {ctx.patient.sex}"
-        if value is None:
-            return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
-                                                       "invalid"),))
-        value = value * out_factor
+        names = tuple(inputs)
+        sex = ctx.patient.sex
+        return _combined([inputs[n] for n in names], lambda parts: compute(dict(zip(names, parts)), sex),
+                         analyte.id, analyte.name)
+
+    def compute(inputs: dict[str, Reading], sex: Any) -> Reading | R:
+        age_r, scr = inputs["age"], inputs["creatinine"].value
+        # both formulas fall as age rises: for an age known only as an interval (a partial birth date),
+        # the values at its two ends bound every value it can have
+        ages = (age_r.value,) if age_r.high is None else (age_r.value, age_r.high)
+        values = []
+        detail = ""
+        for age in ages:
+            if method == "cockcroft_gault":
+                w = inputs["weight"].value
+                value = formulas.cockcroft_gault(age, w, scr, sex)
+                detail = (f"Cockcroft-Gault: age {_reading_text(age_r)} y, weight {fmt_num(w)} kg, creatinine "
+                          f"{fmt_num(scr)} mg/dL, {sex}")
+            else:
+                value = formulas.ckd_epi_2021(age, scr, sex)
+                detail = f"CKD-EPI 2021: age {_reading_text(age_r)} y, creatinine {fmt_num(scr)} mg/dL, {sex}"
+            if value is None:
+                return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
+                                                           "invalid"),))
+            values.append(value * out_factor)
+        value, high = min(values), max(values)
         return Reading(value, {"value": round(value, 3), "unit": target_unit, "converted": value,
                                "converted_unit": target_unit, "date": inputs["creatinine"].evidence.get("date"),
-                               "note_suffix": f" (computed by {detail})"})
+                               "note_suffix": f" (computed by {detail})"},
+                       high=high if age_r.high is not None else None, partial=age_r.partial)
     return read

@@ -1146,6 +1146,19 @@ class _Mapper(OncologyMixin):
             return None, "effectiveTiming is not read: taken as undated"
         return None, "no effective date: undated"
 
+    @staticmethod
+    def obs_time(o: Any) -> _dt.time | None:
+        """The time of day of the effective date :meth:`obs_date` uses, with its UTC offset as written
+        (issue 18, D8: of two results of one date, the 18:00 one is the latest).  ``issued`` is not used:
+        it is when the result was released, and a slow assay drawn first may be released last."""
+        if o.effectiveDateTime is not None:
+            value = o.effectiveDateTime
+        elif o.effectivePeriod is not None:
+            value = o.effectivePeriod.start if o.effectivePeriod.start is not None else o.effectivePeriod.end
+        else:
+            value = o.effectiveInstant
+        return value.timetz() if isinstance(value, _dt.datetime) else None
+
     def observation_components(self, item: _Item, o: Any, components: list, when: Any, date_note: str | None) -> None:
         mapped = 0
         for k, comp in enumerate(components):
@@ -1197,8 +1210,9 @@ class _Mapper(OncologyMixin):
                      f"{part}{'a ' + kind + ' is not a number with a unit' if kind else 'no value'}", codes)
             return 0
         rr, rr_note = self.reference_range(analyte, o, unit)
+        at = self.obs_time(item.model) if when is not None else None
         try:
-            obs = Observation(analyte=analyte.id, value=value, unit=unit, date=when, reference_range=rr,
+            obs = Observation(analyte=analyte.id, value=value, unit=unit, date=when, time=at, reference_range=rr,
                               source=self.source(item))
         except ValidationError as exc:
             self.add("rejected", item, f"{part}invalid: {_short(exc)}", codes)
@@ -1206,7 +1220,8 @@ class _Mapper(OncologyMixin):
         self.observations.append(obs)
         shown = f"{value:g} {unit or ''}".strip()
         self.add("mapped", item, f"{part}{analyte.name}", codes,
-                 target=f"observations: {analyte.id} {shown} ({when or 'undated'})")
+                 target=f"observations: {analyte.id} {shown} ({when or 'undated'}"
+                        + (f" {at.isoformat(timespec='minutes')})" if at is not None else ")"))
         if date_note and when is None:
             date_note += " (an undated result does not count for a lab criterion)"
         for note in (date_note, rr_note):

@@ -45,8 +45,9 @@ class FormatError(EligimatchError):
 #: Expressions longer than this many columns are broken at their top `or`/`and` (or `if`/`then`/`else`).
 WIDTH = 100
 
-_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "INCLUSION", "EXCLUSION", "COHORT")
-_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs"}
+_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "DISEASE", "DEFINING", "INCLUSION", "EXCLUSION", "COHORT")
+_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs", "DISEASE": "disease",
+           "DEFINING": "defining"}
 
 _lock = threading.Lock()
 _scanner: Lark | None = None
@@ -88,7 +89,8 @@ def _labels(t: A.TrialAst) -> list[tuple[str, Any]]:
     """What each line of ``render_trial(t)`` holds, in the same order."""
     out: list[tuple[str, Any]] = []
     header = [("header", k) for k, present in (("id", t.id is not None), ("title", t.title is not None),
-                                                ("anchors", bool(t.anchors)), ("labs", t.lab_recency is not None))
+                                                ("anchors", bool(t.anchors)), ("labs", t.lab_recency is not None),
+                                                ("disease", bool(t.diseases)), ("defining", bool(t.defining)))
               if present]
     out.extend(header)
     if header:

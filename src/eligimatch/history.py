@@ -20,7 +20,6 @@ Time rules (documented in ``docs/language.md``):
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from typing import Any, Iterable
 
 from . import ast as A
@@ -31,7 +30,7 @@ from .evaluate import (NOFLAG, Context, F, T, U, _absence, _date_of, compare, ev
 from .logic import CauseFlag, Truth
 
 __all__ = [
-    "eval_condition", "eval_therapy", "eval_procedure", "eval_dose", "eval_stable_dose", "attr_truth",
+    "eval_condition", "eval_therapy", "eval_procedure", "attr_truth",
 ]
 
 ONE_DAY = _dt.timedelta(days=1)
@@ -454,7 +453,12 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             # every course still taken on or after the limit must have started by then
             anchor = ctx.anchor(pred.anchor)
             limit = shift(anchor, -int(pred.started.amount), pred.started.unit)
-            started_ok = _le(rec.start.earliest, rec.start.latest, limit) if rec.start else U
+            # the course began when the first of the records of this drug that follow each other did
+            # (a dose change is not a new course; eligimatch.doses, issue 18)
+            from .doses import course_start  # doses builds on this module
+
+            began = course_start(ctx, i)
+            started_ok = _le(began[0], began[1], limit) if began is not None else U
             last = _last_dose_range(ctx, rec, anchor)
             relevant = _ge(last[0], last[1], limit) if last is not None else U
             violation = _and(relevant, Truth(2 - started_ok), attrs_t)
@@ -512,178 +516,3 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"start and stop dates of {what}", "indeterminate"),),
                        shown)
     return _exists(ctx, results, "therapies", what, fact, later=later)
-
-
-# ---- doses ---------------------------------------------------------------------------------------
-
-def _daily_mg(rec: Any) -> float | None:
-    """The record's daily dose in mg, or None when it cannot be computed (no dose, an unknown unit, or a
-    product too large for a float: 1e308 g x 1e308 a day)."""
-    mg = _daily_mg_raw(rec)
-    return mg if mg is None or math.isfinite(mg) else None
-
-
-def _daily_mg_raw(rec: Any) -> float | None:
-    d = rec.dose
-    if d is None:
-        return None
-    unit = d.unit.replace(" ", "").lower()
-    if unit in ("mg/day", "mg/d", "mg/24h"):
-        return d.value
-    if unit == "mg":
-        return d.value * d.per_day if d.per_day is not None else None
-    if unit in ("g/day", "g/d"):
-        return d.value * 1000
-    if unit == "g":
-        return d.value * 1000 * d.per_day if d.per_day is not None else None
-    return None
-
-
-def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
-    """Three-valued: the record's exposure overlaps [start, end]."""
-    last = _last_dose_range(ctx, rec, end)
-    if rec.start is None or last is None:
-        return U
-    return _and(_le(rec.start.earliest, rec.start.latest, end), _ge(last[0], last[1], start))
-
-
-def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, threshold_mg: float,
-              window_days: tuple | None) -> tuple:
-    what = " or ".join(selectors)
-    fact = f"daily dose of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
-    if pred.window is not None:
-        anchor = ctx.anchor(pred.window.anchor)
-        start = shift(anchor, -window_days[0][0], window_days[0][1])
-    else:
-        anchor = start = ctx.as_of
-    drugs = ctx.catalogs.drugs
-    best: float | None = None
-    uncertain = False
-    evidence = []
-    later = 0
-    for i, kind_t in _matching_therapies(ctx, selectors, ()):
-        rec, drug_id = ctx.index.therapies[i]
-        if _after(rec.start, ctx.as_of):
-            later += 1
-            uncertain = True
-            continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
-        if active == F:
-            continue
-        mg = _daily_mg(rec)
-        label = rec.drug or ", ".join(rec.classes)
-        if mg is not None and pred.equivalent:
-            mg = drugs.prednisone_equivalent(drug_id, mg) if drug_id else None
-        if mg is None:
-            uncertain = True
-            evidence.append(ev(fact, "dose_unknown", f"{label}: daily dose or its {pred.equivalent or 'mg'} "
-                                                     f"equivalent cannot be computed", source=src_label(rec)))
-            continue
-        if active == U:
-            uncertain = True
-        evidence.append(ev(fact, "dose_used", f"{label}: {rec.dose.value:g} {rec.dose.unit}"
-                           + (f" x {rec.dose.per_day:g}/day" if rec.dose.per_day else "")
-                           + (f" = {fmt_num(mg)} mg/day {pred.equivalent} equivalent" if pred.equivalent else ""),
-                           value=rec.dose.value, unit=rec.dose.unit, converted=mg, converted_unit="mg/day",
-                           source=src_label(rec)))
-        if active == T:
-            best = mg if best is None else max(best, mg)
-    observed = best if best is not None else 0.0
-    ok = compare(observed, pred.op, threshold_mg)
-    if best is None and not evidence and not later:
-        res = _absence(ctx, "therapies", what, fact)
-        if res[0] == F:
-            # no such therapy: the daily dose is 0
-            ok0 = compare(0.0, pred.op, threshold_mg)
-            return (T if ok0 else F, NOFLAG, (), res[3])
-        return res
-    if uncertain and not (ok and pred.op in (">", ">=")):
-        if later:
-            return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"dose, frequency and dates of {what}",
-                                                         "indeterminate"),), tuple(evidence))
-    evidence.append(ev(fact, "threshold_met" if ok else "threshold_not_met",
-                       f"highest daily dose {fmt_num(observed)} mg/day {'meets' if ok else 'does not meet'} "
-                       f"{op_symbol(pred.op)} {fmt_num(threshold_mg)} mg/day",
-                       converted=observed, converted_unit="mg/day",
-                       threshold=f"{op_symbol(pred.op)} {fmt_num(threshold_mg)} mg/day"))
-    return (T if ok else F, NOFLAG, (), tuple(evidence))
-
-
-def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDosePred) -> tuple:
-    """Each selected drug taken over [anchor - duration, anchor] is taken at one daily dose throughout.
-
-    Doses are compared per drug: hydroxychloroquine 400 mg/day with mycophenolate 2000 mg/day is two
-    stable doses, not a change; and every drug taken in the window must cover all of it.
-    """
-    what = " or ".join(selectors)
-    fact = f"stable dose of {what}"
-    anchor = ctx.anchor(pred.anchor)
-    start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
-    doses: dict[str, set[float]] = {}  # per drug
-    covers: dict[str, bool] = {}
-    uncertain = False
-    unsure: set[str] = set()  # drugs with a record of unknown dose or dates
-    evidence = []
-    found = False
-    later = 0
-    for i, kind_t in _matching_therapies(ctx, selectors, ()):
-        found = True
-        rec, drug_id = ctx.index.therapies[i]
-        if _after(rec.start, ctx.as_of):
-            later += 1
-            uncertain = True
-            continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
-        if active == F:
-            continue
-        mg = _daily_mg(rec)
-        label = rec.drug or ", ".join(rec.classes)
-        evidence.append(ev(fact, "dose_period", f"{label}: {fmt_num(mg) if mg is not None else '?'} mg/day from "
-                                                f"{rec.start} to {rec.end or ('now' if rec.ongoing else '?')}",
-                           value=mg, unit="mg/day", source=src_label(rec)))
-        if active == U or mg is None:
-            uncertain = True
-            unsure.add(drug_id or label)
-            continue
-        key = drug_id or label
-        doses.setdefault(key, set()).add(round(mg, 6))
-        covers[key] = covers.get(key, False) or (rec.start is not None and rec.start.latest <= start)
-    if not found:
-        return _absence(ctx, "therapies", what, fact)
-    changed = [k for k, d in doses.items() if len(d) > 1]
-    if changed:
-        evidence.append(ev(fact, "dose_changed", f"the daily dose of {', '.join(changed)} changed between {start} "
-                                                 f"and {anchor}"))
-        return (F, NOFLAG, (), tuple(evidence))
-    # Every other outcome rests on there being no other record of these drugs in the window (an earlier
-    # record of the same drug, a second drug started inside it): only a complete therapies history, or the
-    # assume_absent policy, says so.  (Regression, test_removing_information_never_creates_a_match: one
-    # ongoing record gave TRUE, and adding a record turned it UNKNOWN or FALSE.)
-    if not ctx.patient.complete.therapies:
-        if not ctx.policy.assume_absent:
-            return unknown(CauseFlag.MISSING, (missing(fact, f"whether other records of {what} exist from {start} "
-                                                             f"to {anchor} (the therapies history is not marked "
-                                                             f"complete)"),), tuple(evidence))
-        evidence.append(ev(fact, "absent_assumed", f"no other record of {what} from {start} to {anchor}; assumed "
-                                                   f"by policy (history not marked complete)"))
-    # A drug recorded (with its dose) as started inside the window was not taken throughout it, whatever
-    # the uncertain records of other drugs say; only an uncertain record of the same drug might cover it.
-    # (Regression, test_removing_information_never_creates_a_match: an unmapped drug's record turned this
-    # FALSE into UNKNOWN, so removing that record turned UNKNOWN into FALSE.)
-    started_late = [k for k in doses if not covers[k] and k not in unsure]
-    if started_late:
-        evidence.append(ev(fact, "dose_started_late", f"{', '.join(started_late)} started after {start}"))
-        return (F, NOFLAG, (), tuple(evidence))
-    if later:
-        return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
-    if uncertain:
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"doses and dates of {what} from {start} to {anchor}",
-                                                         "indeterminate"),), tuple(evidence))
-    if not doses:
-        evidence.append(ev(fact, "not_exposed", f"no {what} between {start} and {anchor}"))
-        return (F, NOFLAG, (), tuple(evidence))
-    late = [k for k in doses if not covers[k]]
-    evidence.append(ev(fact, "dose_started_late" if late else "dose_stable",
-                       f"{', '.join(late)} started after {start}" if late else f"one daily dose since {start}"))
-    return (F if late else T, NOFLAG, (), tuple(evidence))

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import PatientDataError
+from .limits import INPUT_LIMITS
 from .patient import Patient, load_patient
+from .safeio import InputError, read_bounded
 
 __all__ = ["load_patient_file", "iter_patient_files", "PATIENT_FILE_LIMIT", "PATIENT_SUFFIXES", "JSONL_SUFFIXES"]
 
-#: A patient document larger than this (bytes) is refused rather than read into memory.
-PATIENT_FILE_LIMIT = 64 * 1024 * 1024
+#: A patient document larger than this (bytes, counted as read) is refused rather than read into memory.
+PATIENT_FILE_LIMIT = INPUT_LIMITS.max_bytes
 
 PATIENT_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -35,14 +37,16 @@ def load_patient_file(path: str | os.PathLike[str], *, strict: bool = False, com
     ``reports``, a list, receives the FHIR mapping report.
 
     Raises :class:`~eligimatch.errors.PatientDataError` whose message starts
-    with the file name and names each bad field's path; ``OSError`` when the
+    with the file name and names each bad field's path (also for a file that is
+    too large -- :data:`PATIENT_FILE_LIMIT` bytes, counted as they are read --
+    or is not a regular file: a named pipe, ``/dev/zero``); ``OSError`` when the
     file cannot be read.
     """
     p = Path(path)
-    size = p.stat().st_size
-    if size > PATIENT_FILE_LIMIT:
-        raise PatientDataError(f"{p}: the file is {size} bytes, more than the limit of {PATIENT_FILE_LIMIT}")
-    data = p.read_bytes()
+    try:  # bounded by the bytes read, not the size the file claims; a pipe or a device is refused
+        data = read_bounded(p, PATIENT_FILE_LIMIT, "patient file")
+    except InputError as exc:
+        raise PatientDataError(str(exc)) from None
     if b'"resourceType"' in data:  # FHIR (a Bundle, or NDJSON): recognised by content, not by name
         from .fhir import import_fhir_data
 

@@ -1,14 +1,15 @@
-"""Bounds on what a criteria text may hold (see :mod:`eligimatch.parser`).
+"""Bounds on what eligimatch reads: criteria texts (see :mod:`eligimatch.parser`) and patient documents.
 
 A module of its own so that ``import eligimatch`` does not import the parser
-(and lark) before a trial is compiled.
+(and lark) before a trial is compiled.  ``docs/reliability.md`` ("Limits")
+lists every bound and why it is there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Limits", "DEFAULT_LIMITS"]
+__all__ = ["Limits", "DEFAULT_LIMITS", "InputLimits", "INPUT_LIMITS"]
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,24 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Bounds on one patient document (a profile, a FHIR bundle, one line of a JSON Lines file).
+
+    A document over a bound is refused with an error naming the bound, before
+    it is validated: memory stays proportional to what the bounds allow, and a
+    runaway export fails in a second rather than after minutes of swapping.
+    The defaults are far above any one patient's screening data (a patient
+    with ten years of daily laboratory panels has ~40,000 results).
+    """
+
+    max_bytes: int = 64 * 1024 * 1024   # bytes of one patient file, counted as read (not as the file claims)
+    max_observations: int = 100_000     # results in `observations`
+    max_records: int = 20_000           # records in each of `conditions`, `therapies`, `procedures`
+    max_facts: int = 1_000              # entries in `facts` (and in `anchors`)
+    max_line_bytes: int = 16 * 1024 * 1024  # bytes of one line of a JSON Lines file of patients
+
+
+INPUT_LIMITS = InputLimits()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum, IntFlag
 
-__all__ = ["Truth", "Cause", "CauseFlag", "t_and", "t_or", "t_not", "t_at_least", "t_if"]
+__all__ = ["Truth", "Cause", "CauseFlag", "FLAG_VALUES", "t_and", "t_or", "t_not", "t_at_least", "t_if"]
 
 
 class Truth(IntEnum):
@@ -30,6 +30,7 @@ class Cause(str, Enum):
     REVIEW = "review"              # a judgment criterion: only the investigator can decide
     INVALID = "invalid"            # a value that cannot be used (wrong unit, impossible value)
     INDETERMINATE = "indeterminate"  # partial dates allow both outcomes
+    CONFLICTING = "conflicting"    # records that should agree (results of one date and time) do not
 
 
 class CauseFlag(IntFlag):
@@ -39,9 +40,14 @@ class CauseFlag(IntFlag):
     REVIEW = 4
     INVALID = 8
     INDETERMINATE = 16
+    CONFLICTING = 32
 
     def causes(self) -> list[Cause]:
         return [Cause(f.name.lower()) for f in CauseFlag if f and f in self and f.name]
+
+
+# every combination of CauseFlag members (the tables that map a flag's value to its members use it)
+FLAG_VALUES = range(1 << (len(CauseFlag.__members__) - 1))  # NONE is not a bit
 
 
 def t_and(*values: Truth) -> Truth:

@@ -12,6 +12,7 @@ from); the evidence of a :class:`~eligimatch.result.MatchResult` repeats it.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -23,13 +24,18 @@ from pydantic import (
     StrictStr,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from .dates import PartialDate, PartialDateField
+from .dates import PARTIAL_DATE_PATTERN, PartialDate, PartialDateField
 from .errors import PatientDataError
+from .limits import INPUT_LIMITS, InputLimits
+from .safeio import InputError, loads_strict
 
 __all__ = [
     "Patient",
@@ -73,14 +79,46 @@ class Fact(_Model):
     source: Source | None = None
 
 
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
 def _not_bool(v: object) -> object:
+    """A number: true/false is refused, and so is a text that is not a plain decimal number
+    (``"2_0"`` is not 20, ``"1,5"`` is not 1.5: which was meant cannot be told)."""
     if isinstance(v, bool):
         raise ValueError("give a number, not true/false")
+    if isinstance(v, str) and not _PLAIN_NUMBER.match(v.strip()):
+        raise ValueError(f"give a number; {v!r} is not a plain decimal number")
+    return v
+
+
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$")
+
+
+def _date_text(v: object) -> object:
+    """A date must be text (or a date): a number is refused (``0`` is not 1970-01-01), and so is a
+    day-first or month-first form (``25/02/2026``), with the ISO form suggested when it is unambiguous."""
+    if isinstance(v, (bool, int, float)):
+        raise ValueError(f"give a date as text (YYYY-MM-DD), not the number {v!r}")
+    if isinstance(v, str):
+        m = _SLASHED.match(v)
+        if m:
+            a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
+            if a > 12 and b > 12:
+                hint = ""
+            elif a > 12:
+                hint = f"; if day-first, write {year}-{b:02d}-{a:02d}"
+            elif b > 12 and a <= 12:
+                hint = f"; if month-first, write {year}-{a:02d}-{b:02d}"
+            else:
+                hint = f" ({year}-{b:02d}-{a:02d} if day-first, {year}-{a:02d}-{b:02d} if month-first)"
+            raise ValueError(f"give the date as YYYY-MM-DD, not {v.strip()!r}{hint}")
     return v
 
 
 def _plain_date_value(v: object) -> object:
     """A calendar date: a timestamp (with or without a time zone) is refused, whatever its time."""
+    _date_text(v)
     if isinstance(v, _dt.datetime):
         raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
     if isinstance(v, str) and ("T" in v or ":" in v or " " in v.strip()):
@@ -89,6 +127,39 @@ def _plain_date_value(v: object) -> object:
 
 
 PlainDate = Annotated[_dt.date, BeforeValidator(_plain_date_value)]
+
+
+def _birth_date_value(v: object) -> _dt.date | PartialDate:
+    """A birth date: a full date stays a :class:`datetime.date`; ``"1968"`` or ``"1968-05"`` (the chart
+    knows only the year or the month) becomes a :class:`~eligimatch.dates.PartialDate`.  Timestamps
+    and numbers are refused: a number is not a date (``0`` is not 1970-01-01)."""
+    if isinstance(v, PartialDate):
+        return v.earliest if v.exact else v
+    if isinstance(v, _dt.datetime):
+        raise ValueError("give a date (YYYY-MM-DD, YYYY-MM or YYYY), not a timestamp")
+    if isinstance(v, _dt.date):
+        return v
+    if isinstance(v, str):
+        _plain_date_value(v)
+        d = PartialDate.parse(v)
+        return d.earliest if d.exact else d
+    raise ValueError(f"give a date as text (YYYY-MM-DD, YYYY-MM or YYYY), not {type(v).__name__} {v!r}")
+
+
+def _birth_date_text(v: _dt.date | PartialDate) -> str:
+    return v.text if isinstance(v, PartialDate) else v.isoformat()
+
+
+#: A birth date known to the day (a ``datetime.date``), or only to the month or year (a ``PartialDate``).
+BirthDate = Annotated[
+    Union[_dt.date, PartialDate],
+    PlainValidator(_birth_date_value),
+    PlainSerializer(_birth_date_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": PARTIAL_DATE_PATTERN,
+                    "description": "Date of birth: YYYY-MM-DD, or YYYY-MM / YYYY when only the month or "
+                                   "year is known (ages are then decided only when every possible day agrees).",
+                    "examples": ["1968-05-14", "1968-05", "1968"]}),
+]
 
 
 class ReferenceRange(_Model):
@@ -114,6 +185,9 @@ class Observation(_Model):
     value: float
     unit: str | None = Field(default=None, description="Unit as recorded, e.g. '10*9/L' or 'mg/dL'.")
     date: _dt.date | None = Field(default=None, description="Date the specimen was taken or the measure made.")
+    time: _dt.time | None = Field(default=None, description="Time of day on that date, as the clock read there "
+                                  "('18:00', or '18:00:00+01:00' with its UTC offset): of two results of one "
+                                  "date, the later one is the latest result.")
     reference_range: ReferenceRange | None = None
     method: str | None = Field(default=None, description="How a derived value was obtained, e.g. 'cockcroft_gault'.")
     source: Source | None = None
@@ -123,13 +197,27 @@ class Observation(_Model):
     @field_validator("date", mode="before")
     @classmethod
     def _no_timezone(cls, v: object) -> object:
+        _date_text(v)
         if isinstance(v, _dt.datetime):
             if v.tzinfo is not None:
                 raise ValueError("a timezone-aware timestamp is not accepted; give the local date (YYYY-MM-DD)")
             return v.date()
         if isinstance(v, str) and ("T" in v or " " in v.strip()):
-            raise ValueError("give a date (YYYY-MM-DD), not a timestamp")
+            raise ValueError("give a date (YYYY-MM-DD), not a timestamp; the time of day goes in 'time'")
         return v
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time_text(cls, v: object) -> object:
+        if v is not None and not isinstance(v, (str, _dt.time)):
+            raise ValueError("give the time of day as text, e.g. '18:00' or '18:00:00+01:00'")
+        return v
+
+    @model_validator(mode="after")
+    def _time_needs_date(self) -> Observation:
+        if self.time is not None and self.date is None:
+            raise ValueError("a time of day needs the date it belongs to")
+        return self
 
 
 class Condition(_Model):
@@ -170,6 +258,9 @@ class Therapy(_Model):
     end: PartialDateField | None = Field(default=None, description="Last dose or stop date; none with ongoing.")
     ongoing: bool | None = None
     dose: Dose | None = None
+    dose_since: PartialDateField | None = Field(
+        default=None, description="Date the current dose began, when it changed during the course (the course "
+                                  "itself began at start); before it the dose is not known from this record.")
     route: str | None = Field(default=None, description="oral, intravenous, inhaled, topical, ocular, ...")
     investigational: bool = False
     source: Source | None = None
@@ -179,6 +270,10 @@ class Therapy(_Model):
         if self.drug is None and not self.classes and not self.investigational:
             raise ValueError("a therapy needs a drug, a class or investigational=true")
         _check_order(self.start, self.end, "start", "end")
+        _check_order(self.start, self.dose_since, "start", "dose_since")
+        _check_order(self.dose_since, self.end, "dose_since", "end")
+        if self.dose_since is not None and self.dose is None:
+            raise ValueError("dose_since is the date the current dose began: give the dose too")
         if self.ongoing and self.end is not None:
             raise ValueError("an ongoing therapy cannot have an end date")
         return self
@@ -215,7 +310,7 @@ class Patient(_Model):
     """A patient profile.  Validate JSON with ``Patient.model_validate_json(text)``."""
 
     id: str | None = None
-    birth_date: _dt.date | None = None
+    birth_date: BirthDate | None = Field(default=None, description="YYYY-MM-DD, or YYYY-MM / YYYY when partial.")
     sex: Literal["male", "female"] | None = None
     facts: dict[str, FactValue] = Field(default_factory=dict, description="Free facts: ecog, pregnant, ...")
     observations: tuple[Observation, ...] = ()
@@ -224,11 +319,6 @@ class Patient(_Model):
     procedures: tuple[Procedure, ...] = ()
     complete: Completeness = Field(default_factory=Completeness)
     anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
-
-    @field_validator("birth_date", mode="before")
-    @classmethod
-    def _plain_date(cls, v: object) -> object:
-        return _plain_date_value(v)
 
     def fact(self, name: str) -> Fact | None:
         """The fact called ``name`` as a :class:`Fact`, or None."""
@@ -243,17 +333,53 @@ def _check_order(start: PartialDate | None, end: PartialDate | None, a: str, b: 
         raise ValueError(f"{b} {end} is before {a} {start}")
 
 
-def load_patient(data: str | bytes | dict) -> Patient:
+def load_patient(data: str | bytes | dict, *, limits: InputLimits = INPUT_LIMITS) -> Patient:
     """Validate a patient document (JSON text or a dict).
+
+    JSON text is read strictly (:func:`eligimatch.safeio.loads_strict`): a UTF-8
+    byte-order mark is dropped; a key repeated in one object is refused (and
+    ``NaN`` or ``Infinity``, by the model, with their path).  A document over the bounds of ``limits`` (number
+    of observations, records, facts) is refused before it is validated.
 
     Raises :class:`~eligimatch.errors.PatientDataError` naming each bad field's path.
     """
+    if not isinstance(data, dict):
+        try:
+            data = loads_strict(data, "patient document", constants=True)
+        except InputError as exc:
+            where = exc.path or "(document)"
+            raise PatientDataError(f"invalid patient data (1 problem):\n  {where}: {exc.reason}",
+                                   [{"path": where, "loc": tuple(exc.path.split(".")) if exc.path else (),
+                                     "msg": exc.reason, "type": "json_invalid", "input": None}]) from None
+        if not isinstance(data, dict):
+            msg = f"a patient document is a JSON object, not {_json_kind(data)}"
+            raise PatientDataError(f"invalid patient data (1 problem):\n  (document): {msg}",
+                                   [{"path": "(document)", "loc": (), "msg": msg, "type": "model_type",
+                                     "input": None}])
+    _check_bounds(data, limits)
     try:
-        if isinstance(data, dict):
-            return Patient.model_validate(data)
-        return Patient.model_validate_json(data)
+        return Patient.model_validate(data)
     except ValidationError as exc:
         raise PatientDataError(format_validation_error(exc), patient_errors(exc)) from None
+
+
+def _json_kind(v: object) -> str:
+    return {list: "a list", str: "a text", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(v), "null" if v is None else type(v).__name__)
+
+
+def _check_bounds(data: dict, limits: InputLimits) -> None:
+    """Refuse a document over the input limits, naming the field and the limit."""
+    bounds = (("observations", limits.max_observations), ("conditions", limits.max_records),
+              ("therapies", limits.max_records), ("procedures", limits.max_records),
+              ("facts", limits.max_facts), ("anchors", limits.max_facts))
+    for field, bound in bounds:
+        v = data.get(field)
+        if isinstance(v, (list, tuple, dict)) and len(v) > bound:
+            msg = (f"{len(v)} entries, more than the limit of {bound} for one patient "
+                   f"(eligimatch.limits.InputLimits)")
+            raise PatientDataError(f"invalid patient data (1 problem):\n  {field}: {msg}",
+                                   [{"path": field, "loc": (field,), "msg": msg, "type": "too_long", "input": None}])
 
 
 # The alternatives of a union (a fact is a yes/no, a number, a text or a Fact object) appear in

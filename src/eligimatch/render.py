@@ -168,6 +168,11 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
         text = "procedure " + _refs(n.concepts) + _where(n.where)
         if n.window:
             text += " " + _window(n.window)
+    elif isinstance(n, A.DosePred) and n.total:
+        text = "total dose of " + _refs(n.selectors)
+        if n.equivalent:
+            text += f" as {n.equivalent}"
+        text += f" {_window(n.window)} {n.op} {_value(n.value)}{_where(n.where)}"  # type: ignore[arg-type]
     elif isinstance(n, A.DosePred):
         text = "daily dose of " + _refs(n.selectors)
         if n.equivalent:
@@ -215,6 +220,10 @@ def render_trial(t: A.TrialAst) -> str:
         lines.append("anchors " + ", ".join(t.anchors))
     if t.lab_recency is not None:
         lines.append("labs " + _window(t.lab_recency))
+    if t.diseases:
+        lines.append("disease " + ", ".join(t.diseases))
+    if t.defining:
+        lines.append("defining " + ", ".join(t.defining))
     if lines:
         lines.append("")
     lines.extend(_sections(t.criteria, ""))

@@ -106,10 +106,17 @@ class MatchResult(_Out):
     criteria: tuple[CriterionResult, ...]
     missing: tuple[MissingFact, ...] = Field(default=(), description="Facts that would settle the unknowns, most useful first.")
     review: tuple[str, ...] = Field(default=(), description="Criteria only the investigator can decide.")
+    excluded_unless: tuple[str, ...] = Field(
+        default=(), description="Exclusions whose data part is met, pending only the investigator's judgment of "
+                                "an exception: the patient is excluded unless the investigator judges otherwise.")
     cohorts: tuple[CohortResult, ...] = ()
     matched_cohorts: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     policy: str = "strict"
+    decided: tuple[str, ...] = Field(default=(), description="Criteria settled by the investigator's recorded "
+                                                             "decision (screening record).")
+    decisions_invalidated: tuple[str, ...] = Field(
+        default=(), description="Criteria whose recorded decision no longer applies: the data it saw changed.")
 
     def criterion(self, cid: str) -> CriterionResult:
         for c in self.criteria:

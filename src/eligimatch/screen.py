@@ -36,9 +36,11 @@ from .catalogs import Catalogs
 from .errors import EligimatchError, PatientDataError
 from .evaluate import PatientIndex, Policy
 from .logic import Cause
-from .matching import match
+from .matching import check_anchor_names, declared_anchors, match
 from .patient import Patient, load_patient
 from .result import MatchResult, Verdict
+from .screening.questions import PlannedQuestion
+from .screening.ranking import Ranking
 from .trial import CompiledTrial
 
 __all__ = ["screen", "screen_many", "match_each", "rank", "ScreenResult", "ScreenError", "Question", "FieldProblem",
@@ -80,6 +82,10 @@ class ScreenResult(_Out):
     questions: tuple[Question, ...] = Field(
         default=(), description="Missing facts, most UNKNOWN verdicts settled first: the next questions "
                                 "to ask the patient or the chart.")
+    ranking: tuple[Ranking, ...] = Field(
+        default=(), description="Tier, score and reasons of each result, in the order of `results`.")
+    plan: tuple[PlannedQuestion, ...] = Field(
+        default=(), description="The question plan: grouped, capped, most valuable first (see docs/screening.md).")
     warnings: tuple[str, ...] = ()
 
     @property
@@ -103,11 +109,33 @@ class ScreenResult(_Out):
 
     @classmethod
     def build(cls, results: Iterable[MatchResult], *, patient_id: str | None, as_of: _dt.date, index: int = 0,
-              source: str | None = None, warnings: tuple[str, ...] = ()) -> ScreenResult:
-        """Rank ``results`` (one patient's, one per trial) and work out the next questions."""
-        ranked = rank(results)
+              source: str | None = None, warnings: tuple[str, ...] = (),
+              rankings: tuple[Ranking, ...] | None = None, trials: tuple[CompiledTrial, ...] | None = None,
+              max_questions: int | None = None) -> ScreenResult:
+        """Rank ``results`` (one patient's, one per trial) and work out the next questions.
+
+        With ``rankings`` (one per result, :func:`eligimatch.screening.ranking.rank_result`) the results
+        are ordered by tier and score and the question plan is grouped and capped
+        (:mod:`eligimatch.screening.questions`); without, by verdict and the number of missing facts.
+        """
+        results = tuple(results)
+        if rankings is None:
+            ranked = rank(results)
+            return cls(index=index, source=source, patient_id=patient_id, as_of=as_of, results=ranked,
+                       questions=_questions(ranked), warnings=warnings)
+        from .screening.ranking import order
+
+        pos = order(rankings, results)
+        ranked = tuple(results[i] for i in pos)
+        ranks = tuple(rankings[i] for i in pos)
+        plan: tuple[Any, ...] = ()
+        if trials is not None:
+            from .screening.questions import DEFAULT_QUESTIONS, question_plan
+
+            plan = question_plan(ranked, ranks, tuple(trials[i] for i in pos),
+                                 limit=DEFAULT_QUESTIONS if max_questions is None else max_questions)
         return cls(index=index, source=source, patient_id=patient_id, as_of=as_of, results=ranked,
-                   questions=_questions(ranked), warnings=warnings)
+                   ranking=ranks, questions=_questions(ranked), plan=plan, warnings=warnings)
 
     def explain(self) -> str:
         """A short summary: one line per trial, best first, then the next questions."""
@@ -118,6 +146,8 @@ class ScreenResult(_Out):
                  f"{counts[Verdict.MATCH]} match, {counts[Verdict.UNKNOWN]} unknown, "
                  f"{counts[Verdict.NO_MATCH]} no match"]
         width = max((len(r.trial_id or "") for r in self.results), default=0)
+        if self.ranking:
+            return self._explain_ranked(lines, width)
         for i, r in enumerate(self.results, 1):
             line = f"  {i:>2}. {_VERDICT_TEXT[r.verdict]:<8}  {(r.trial_id or ''):<{width}}"
             if r.title:
@@ -141,6 +171,31 @@ class ScreenResult(_Out):
                 where = "; ".join(q.criteria[:8]) + ("; ..." if len(q.criteria) > 8 else "")
                 lines.append(f"  {i:>2}. {q.fact}: {q.detail} — {q.settles} trial{'s' if q.settles != 1 else ''} "
                              f"({where})")
+        if self.warnings:
+            lines.append("warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+    def _explain_ranked(self, lines: list[str], width: int) -> str:
+        from .screening.ranking import TIER_TEXT
+
+        tw = max(len(t) for t in TIER_TEXT.values())
+        for i, (r, rk) in enumerate(zip(self.results, self.ranking), 1):
+            line = (f"  {i:>2}. {_VERDICT_TEXT[r.verdict]:<8}  {TIER_TEXT[rk.tier]:<{tw}}  {rk.score:.2f}  "
+                    f"{(r.trial_id or ''):<{width}}")
+            if r.title:
+                line += f"  {r.title if len(r.title) <= 60 else r.title[:57] + '...'}"
+            lines.append(line)
+            for reason in rk.reasons:
+                lines.append(f"        - {reason}")
+        if self.plan:
+            lines.append(f"next questions ({len(self.plan)} of the most useful; disease-defining first, then the "
+                         f"trials they could move toward a match):")
+            for i, q in enumerate(self.plan, 1):
+                where = "; ".join(q.criteria[:6]) + ("; ..." if len(q.criteria) > 6 else "")
+                tag = "disease-defining, " if q.disease_defining else ""
+                lines.append(f"  {i:>2}. {q.text} [{tag}{q.cost}] — {', '.join(q.trials)} ({where})")
         if self.warnings:
             lines.append("warnings:")
             lines.extend(f"  - {w}" for w in self.warnings)
@@ -225,20 +280,39 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
     Returns the results and the warnings about the patient's records (each once).
     A trial that declares no id gets its file name as ``trial_id``.
     """
-    as_of = _as_date(as_of)
+    results, warnings, _ = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy)
+    return results, warnings
+
+
+def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
+                anchors: Mapping[str, _dt.date] | None, policy: Policy | None,
+                decisions: Any = None) -> tuple[tuple[MatchResult, ...], tuple[str, ...], list[PatientIndex]]:
+    """``match_each``, also returning the patient index each trial was matched with (for the ranking)."""
     indexes: dict[int, PatientIndex] = {}
     results = []
-    for trial in _as_trials(trials):
+    if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
+        check_anchor_names(trials, anchors)
+    used = []
+    extra = {}
+    if decisions is not None:  # the record's answers applied once, for every trial
+        from .screening.decisions import prepare
+
+        cats0 = (trials[0].catalogs if trials else None) or Catalogs.default()
+        patient, prepared = prepare(patient, decisions, cats0)
+        extra = {"decisions": prepared}
+    for trial in trials:
+        mine = {k: v for k, v in anchors.items() if k in declared_anchors(trial)} if anchors else anchors
         cats = trial.catalogs or Catalogs.default()
         idx = indexes.get(id(cats))
         if idx is None:
             idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        r = match(patient, trial, as_of=as_of, anchors=anchors, policy=policy, index=idx)
+        r = match(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, **extra)
         if r.trial_id is None:
             r = r.model_copy(update={"trial_id": trial_label(trial)})
         results.append(r)
+        used.append(idx)
     warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
-    return tuple(results), warnings
+    return tuple(results), warnings, used
 
 
 def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
@@ -253,14 +327,18 @@ def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
 
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
-                source: str | None = None, with_criteria: bool | str = True) -> ScreenResult:
-    results, warnings = match_each(patient, trials, as_of=as_of, anchors=anchors, policy=policy)
+                source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
+                max_questions: int | None = None) -> ScreenResult:
+    from .screening.ranking import rank_result
+
+    results, warnings, indexes = _match_each(patient, trials, as_of, anchors, policy, decisions)
+    rankings = tuple(rank_result(r, t, idx, as_of, i) for i, (r, t, idx) in enumerate(zip(results, trials, indexes)))
     if with_criteria == "deciding":
         results = tuple(_deciding_only(r) for r in results)
     elif not with_criteria:
         results = tuple(r.model_copy(update={"criteria": ()}) for r in results)
     return ScreenResult.build(results, patient_id=patient.id, as_of=as_of, index=index, source=source,
-                              warnings=warnings)
+                              warnings=warnings, rankings=rankings, trials=trials, max_questions=max_questions)
 
 
 def _deciding_only(r: MatchResult) -> MatchResult:
@@ -303,17 +381,19 @@ def _questions(results: Iterable[MatchResult]) -> tuple[Question, ...]:
 
 def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial] | CompiledTrial, *,
            as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
-           policy: Policy | None = None) -> ScreenResult:
+           policy: Policy | None = None, decisions: Any = None, questions: int | None = None) -> ScreenResult:
     """Match one patient against many compiled trials and rank the answers.
 
     ``patient`` is a :class:`~eligimatch.patient.Patient` or a document for
     :func:`~eligimatch.load_patient` (a dict or JSON text; raises
     :class:`~eligimatch.errors.PatientDataError` if it does not validate).
-    ``as_of``, ``anchors`` and ``policy`` mean what they mean for
-    :func:`~eligimatch.match`, and apply to every trial.
+    ``as_of``, ``anchors``, ``policy`` and ``decisions`` (a screening record) mean what they mean
+    for :func:`~eligimatch.match`, and apply to every trial.  ``questions``: how many questions the
+    plan keeps (default 10).  Each result gets a tier and a score (``ranking``).
     """
     p = _as_patient(patient)
-    return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy)
+    return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy, decisions=decisions,
+                       max_questions=questions)
 
 
 # ---- many patients -----------------------------------------------------------------------------

@@ -108,7 +108,8 @@ class _ToAst(Transformer):
                 raise self._error(f"cohort '{co.id}' is defined twice", co.span)
         get = lambda k: header[k].value if k in header else None  # noqa: E731
         return A.TrialAst(id=get("trial"), title=get("title"), anchors=get("anchors") or (),
-                          lab_recency=get("labs"), criteria=criteria, cohorts=tuple(cohorts), span=_span(meta))
+                          lab_recency=get("labs"), criteria=criteria, cohorts=tuple(cohorts), span=_span(meta),
+                          diseases=get("disease") or (), defining=get("defining") or ())
 
     def _merge_sections(self, sections: list[_Section]) -> tuple[A.Criterion, ...]:
         kinds: set[str] = set()
@@ -136,6 +137,21 @@ class _ToAst(Transformer):
             if str(t) in names[:i]:
                 raise self._error(f"anchor '{t}' is listed twice", _tspan(t))
         return _Header("anchors", names, _span(meta))
+
+    def _names(self, key: str, what: str, meta, items) -> _Header:
+        names = tuple(str(t) for t in items)
+        for i, t in enumerate(items):
+            if str(t) in names[:i]:
+                raise self._error(f"{what} '{t}' is listed twice", _tspan(t))
+        return _Header(key, names, _span(meta))
+
+    def diseases(self, meta, items):
+        """header_item: "disease" NAME ("," NAME)* -> diseases"""
+        return self._names("disease", "disease", meta, items)
+
+    def defining(self, meta, items):
+        """header_item: "defining" NAME ("," NAME)* -> defining"""
+        return self._names("defining", "criterion", meta, items)
 
     def lab_recency(self, meta, items):
         """header_item: "labs" window -> lab_recency"""
@@ -385,6 +401,20 @@ class _ToAst(Transformer):
         value = rest.pop(0)
         where, _, window = self._history_parts(rest)
         return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, span=_span(meta))
+
+    def total_dose(self, meta, items):
+        """total_dose: "total" "dose" "of" concepts ("as" NAME)? window COMP_OP value where?"""
+        selectors = items[0]
+        rest = list(items[1:])
+        equivalent = None
+        if isinstance(rest[0], Token) and rest[0].type == "NAME":
+            equivalent = str(rest.pop(0))
+        window = rest.pop(0)
+        op = str(rest.pop(0))
+        value = rest.pop(0)
+        where, _, _ = self._history_parts(rest)
+        return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, total=True,
+                          span=_span(meta))
 
     def stable_dose(self, meta, items):
         """stable_dose: "stable" "dose" "of" concepts where? "for" duration "before" NAME"""

@@ -49,6 +49,9 @@ class CompiledCriterion:
     needs: tuple[str, ...]  # the data it reads
     judgment: bool  # only the investigator can decide it
     fn: Callable[[Any], tuple] = field(repr=False, compare=False)
+    # an exclusion written `<data> and judgment`: when the data part is met, the patient is excluded
+    # unless the investigator judges the exception applies
+    judgment_exception: bool = False
 
 
 @dataclass(frozen=True)
