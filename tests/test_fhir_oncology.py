@@ -95,7 +95,7 @@ def test_cancer_medications_and_procedures(mcode):
     assert {t.drug for t in mcode.patient.therapies} == {"palbociclib", "letrozole"}
     cats = eligimatch.Catalogs.default()
     kinds = {cats.procedures.resolve(p.code).id for p in mcode.patient.procedures}
-    assert kinds == {"breast_surgery", "radiotherapy"}
+    assert kinds == {"partial_mastectomy", "radiotherapy"}
 
 
 def test_every_resource_of_the_bundle_is_accounted_for(mcode):
