@@ -9,11 +9,13 @@ Tiers, best first (docs/screening.md gives the rules and the score of each):
     0.80 (0.02 less per review item, at most four).
 ``possible``
     UNKNOWN through missing facts or records a coordinator can find.  Score
-    0.30 to 0.70: 0.30 + 0.25 x (share of the criteria met) + 0.15 x (share of
-    the disease-defining criteria met).
+    0.30 to 0.70: 0.30 + 0.25 x (share of the criteria met) + 0.15 x (disease
+    share: the share of the disease-defining criteria met; when none is met
+    but a current record of the trial's disease is found, 0.5, or 1 for a
+    trial without defining criteria).
 ``unlikely``
     UNKNOWN (or MATCH) while a disease-defining inclusion is not recorded and
-    the patient has a recorded competing primary diagnosis; or an exclusion
+    the patient has a recorded competing primary diagnosis (current or past); or an exclusion
     whose data part is met, pending only the investigator's judgment of an
     exception ("excluded unless the investigator judges ...").  Score 0.05 to
     0.20: 0.05 + 0.15 x (share of the criteria met).
@@ -139,8 +141,9 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
         reasons.insert(0, f"eligible once the investigator reviews {', '.join(result.review)}")
     else:
         tier = Tier.POSSIBLE
-        d_share = _share(len(defining_met), len(defining)) if defining else (
-            1.0 if pr is not None and pr.disease == Outcome.TRUE else 0.0)
+        d_share = _share(len(defining_met), len(defining)) if defining else 0.0
+        if pr is not None and pr.disease == Outcome.TRUE:  # the disease is recorded; its details may be open
+            d_share = 0.5 + 0.5 * d_share if defining else 1.0
         score = 0.30 + 0.25 * _share(met, total) + 0.15 * d_share
         facts = list(dict.fromkeys(m.fact for m in result.missing))
         reasons.append(f"{len(facts)} fact{'s' if len(facts) != 1 else ''} to find"

@@ -54,10 +54,11 @@ def parse_parameters(bundle: dict[str, Any]) -> dict[str, Any]:
                 out[name] = p["valueString"]
             elif name == "travelRadius":
                 v = p.get("valueString", p.get("valueDecimal"))
-                try:
-                    out[name] = float(v)
-                except (TypeError, ValueError):
-                    pass
+                if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+                    try:
+                        out[name] = float(v)
+                    except ValueError:
+                        pass
     return out
 
 
