@@ -8,6 +8,12 @@ Time rules (documented in ``docs/language.md``):
 * A record with a partial date (``"2025"``, ``"2025-03"``) is tried at the
   earliest and the latest day the date allows; when they disagree the outcome
   is UNKNOWN with cause *indeterminate*.
+* One window arithmetic for every kind of record: the window starts at
+  :func:`eligimatch.evaluate.window_start` (counted back from the anchor); a
+  therapy's washout stays inside while the anchor is on or before
+  :func:`eligimatch.dates.window_end` of its last dose -- the same rule asked
+  the other way round, never a count forward from the dose (a dose on
+  2026-02-28 is within 6 months before 2026-08-31).
 * A therapy's exposure runs from its start to its end; an ongoing therapy runs to
   the evaluation date; a therapy with neither end nor ``ongoing`` could have
   stopped any day between its start and the evaluation date.
@@ -26,8 +32,9 @@ from typing import Any, Iterable
 from . import ast as A
 from .dates import PartialDate
 from .dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
+from .dates import window_end
 from .evaluate import (NOFLAG, Context, F, T, U, _absence, _date_of, compare, ev, fmt_num, missing, op_symbol, src_label,
-                       unknown)
+                       unknown, window_start)
 from .logic import CauseFlag, Truth
 
 __all__ = [
@@ -288,7 +295,7 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
         return started
     w = pred.window
     anchor = ctx.anchor(w.anchor)
-    start = shift(anchor, -window_days[0][0], window_days[0][1])
+    start = window_start(ctx, window_days[0][0], window_days[0][1], w.anchor)
     began_before_end = _le(onset_lo, onset_hi, anchor) if rec.onset else U
     if rec.end is not None:
         still_on = _ge(rec.end.earliest, rec.end.latest, start)
@@ -324,7 +331,7 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
             t = _le(rec.date.earliest, rec.date.latest, ctx.as_of)
         else:
             anchor = ctx.anchor(pred.window.anchor)
-            start = shift(anchor, -window_days[0][0], window_days[0][1])
+            start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
             t = _and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
         t = _and(t, _where(pred.where, rec.attributes))
         label = rec.name or rec.code
@@ -397,7 +404,9 @@ def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None
             if text:
                 parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
         else:
-            ends.append(_plus(last, int(amount), unit))
+            # counted back from the anchor, as every window is (see dates.window_end)
+            ends.append(_plus(last, int(amount), unit) if unit == "day" or unit == "week"
+                        else window_end(last, int(amount), unit, saturate=True))
             if text:
                 parts.append(f"{fmt_num(amount)} {unit}{'s' if amount != 1 else ''}")
     return max(ends), "; ".join(parts)
@@ -453,7 +462,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         elif pred.timing == "started":
             # every course still taken on or after the limit must have started by then
             anchor = ctx.anchor(pred.anchor)
-            limit = shift(anchor, -int(pred.started.amount), pred.started.unit)
+            limit = window_start(ctx, pred.started.amount, pred.started.unit, pred.anchor)
             started_ok = _le(rec.start.earliest, rec.start.latest, limit) if rec.start else U
             last = _last_dose_range(ctx, rec, anchor)
             relevant = _ge(last[0], last[1], limit) if last is not None else U
@@ -553,7 +562,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
     fact = f"daily dose of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
     if pred.window is not None:
         anchor = ctx.anchor(pred.window.anchor)
-        start = shift(anchor, -window_days[0][0], window_days[0][1])
+        start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
     else:
         anchor = start = ctx.as_of
     drugs = ctx.catalogs.drugs
@@ -619,7 +628,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     what = " or ".join(selectors)
     fact = f"stable dose of {what}"
     anchor = ctx.anchor(pred.anchor)
-    start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
+    start = window_start(ctx, pred.duration.amount, pred.duration.unit, pred.anchor)
     doses: dict[str, set[float]] = {}  # per drug
     covers: dict[str, bool] = {}
     uncertain = False
