@@ -5,6 +5,7 @@
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+    eligimatch serve TRIAL...                 the matching service (JSON API, CTMS contract, page)
 
 Exit status: 0 success, 1 errors or findings (a criteria file that does not
 compile, a patient that does not validate, a lint finding, a file ``fmt --check``
@@ -76,6 +77,16 @@ def _workers(text: str) -> int:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return n
+
+
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 < n < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number (1-65535), not {text!r}")
     return n
 
 
@@ -190,6 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
     p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("serve", formatter_class=_Formatter, help="the matching service and the coordinators' page",
+                       description="Serve the trials over HTTP: a JSON API (POST /match, /screen, /decide; GET "
+                                   "/trials), the mCODE clinical-trial-matching-service contract (GET /, POST "
+                                   "/getClinicalTrial), the coordinators' page (/ui/) and the OpenAPI "
+                                   "documentation (/docs), all under --prefix. Needs the [serve] extra.",
+                       epilog="example:\n  eligimatch serve examples/trials/ --patients examples/patients/\n"
+                              "  eligimatch serve examples/trials/ --host 0.0.0.0 --port 8080 --prefix /eligimatch")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    p.add_argument("--prefix", default="", metavar="PATH", help="serve everything under this path, e.g. /eligimatch")
+    p.add_argument("--patients", metavar="DIR", help="a folder of example patient files the page offers to pick")
+    p.add_argument("--as-of", type=_date, metavar="DATE", help="evaluation date (default: each request's day)")
+    p.add_argument("--max-body", type=_workers, default=5_000_000, metavar="BYTES",
+                   help="largest request body accepted (default: 5000000)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "
@@ -514,6 +542,29 @@ def _summary(counts: dict[str, Counter[str]], n_patients: int, errors: list[str]
             console.print("  " + e.replace("\n", "\n  "), markup=False)
         if len(errors) > 20:
             console.print(f"  ... and {len(errors) - 20} more", markup=False)
+
+
+# ---- serve ---------------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .service import create_app
+    except ImportError as exc:
+        raise UsageError(f"the service needs the [serve] extra (pip install 'eligimatch[serve]'): {exc}") from None
+    trials = _load_trials(_trial_paths(args.trials))
+    patients = None
+    if args.patients:
+        patients = Path(args.patients)
+        if not patients.is_dir():
+            raise UsageError(f"{args.patients}: not a folder")
+    app = create_app(trials, prefix=args.prefix, patients_dir=patients, max_body=args.max_body, as_of=args.as_of)
+    prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
+    _err(f"eligimatch: serving {len(trials)} trial{'s' if len(trials) != 1 else ''} on "
+         f"http://{args.host}:{args.port}{prefix}/ (page: {prefix}/ui/, API documentation: {prefix}/docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 # ---- coverage ------------------------------------------------------------------------------------

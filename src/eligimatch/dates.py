@@ -57,6 +57,7 @@ __all__ = [
     "shift_clamped",
     "window_start",
     "window_end",
+    "elapsed_on",
     "in_window",
     "completed_years",
     "completed_months",
@@ -381,6 +382,31 @@ def window_end(event: date, amount: int, unit: str, *, saturate: bool = False) -
         while end < date.max and window_start(end + timedelta(days=1), amount, unit, saturate=True) <= event:
             end += timedelta(days=1)
     return end
+
+
+def elapsed_on(event: date, amount: int, unit: str, *, saturate: bool = False) -> date:
+    """The first day on which ``amount`` ``unit`` have elapsed since ``event``, counted back from that day.
+
+    The smallest ``a`` with ``window_start(a, amount, unit) >= event``: what "a washout of 6 months must
+    be completed before screening" asks of a screening date.  For days and weeks it is ``event + amount``;
+    for months and years it may differ from counting forward from the event where the clamp to the
+    month's end intervenes: 6 months after 2026-08-31 have elapsed on 2027-03-01, since 2027-02-28 - 6
+    months is 2026-08-28.  (:func:`window_end` is the last day ``event`` is still *within* the window;
+    the two overlap on the boundary, as "within" counts both ends.)
+    """
+    _check_int(amount, "amount")
+    if amount < 0:
+        raise ValueError(f"a window length cannot be negative, got {amount}")
+    try:
+        a = shift(event, amount, unit)
+    except OverflowError:
+        if saturate:
+            return date.max
+        raise
+    if _unit(unit) in ("month", "year"):
+        while a < date.max and window_start(a, amount, unit, saturate=True) < event:
+            a += timedelta(days=1)
+    return a
 
 
 def in_window(event: "date | PartialDate | str", anchor: date, amount: int, unit: str) -> bool | None:

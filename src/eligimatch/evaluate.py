@@ -274,10 +274,11 @@ class PatientIndex:
 class Context:
     """One evaluation: a patient, a date, the anchors' dates, a policy."""
 
-    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency", "starts")
+    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency", "fact_recency",
+                 "starts")
 
     def __init__(self, index: PatientIndex, as_of: _dt.date, anchors: dict[str, _dt.date], policy: Policy,
-                 default_recency: Any = None):
+                 default_recency: Any = None, fact_recency: Any = None):
         self.index = index
         self.patient = index.patient
         self.catalogs = index.catalogs
@@ -285,7 +286,8 @@ class Context:
         self.anchors = anchors
         self.policy = policy
         self.default_recency = default_recency
-        self.starts: dict[tuple, _dt.date] = {}  # window starts, computed once per evaluation
+        self.fact_recency = fact_recency  # the trial's `facts within ...`
+        self.starts: dict[Any, _dt.date] = {}  # window starts, computed once per evaluation
 
     def anchor(self, name: str) -> _dt.date:
         """The anchor's date; :class:`MissingAnchor` when it has none (not given, and no default)."""
@@ -320,7 +322,7 @@ def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.dat
     return start
 
 
-_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent"}
+_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent", "studies": "took part in"}
 
 
 def _absence(ctx: Context, history: str, what: str, fact: str, other: bool = False) -> R:
@@ -365,22 +367,64 @@ class _ScalarFact(NamedTuple):
     source: None = None
 
 
-def _fact(ctx: Context, name: str, label: str) -> Any:
-    """The fact called ``name``, or the UNKNOWN it gives: not recorded, or recorded after the evaluation date."""
+def _fact(ctx: Context, name: str, label: str, recency: Any = None) -> Any:
+    """The fact called ``name``, or the UNKNOWN it gives: not recorded, recorded after the evaluation date,
+    or (under a recency window: the criterion's, else the trial's ``facts within ...``) undated or dated
+    before the window (issue 18, D11: facts go stale)."""
     fact = ctx.patient.facts.get(name)
     if fact is None:
         return unknown(CauseFlag.MISSING, (missing(name, label),))
+    window = recency if recency is not None else ctx.fact_recency
     if not isinstance(fact, Fact):  # a bare value: as Patient.fact(name) reads it, without building a model
+        if window is not None:
+            return _stale_fact(ctx, name, label, None, window)
         return _ScalarFact(fact)
     if fact.date is not None:
         problem = fact_date_problem(fact, ctx.as_of)
         if problem:
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {problem}", "invalid"),))
+    if window is not None:
+        return _stale_fact(ctx, name, label, fact, window) or fact
     return fact
 
 
-def eval_bool_fact(ctx: Context, name: str, label: str) -> R:
-    fact = _fact(ctx, name, f"{label} (yes/no)")
+def _stale_fact(ctx: Context, name: str, label: str, fact: Fact | None, window: Any) -> R | None:
+    """The UNKNOWN a fact gives under a recency window (undated, older, or a partial date that may be
+    older), or None when it is recent enough."""
+    start = ctx.starts.get(id(window))  # the window lives as long as the trial, longer than ctx
+    if start is None:
+        d = window.durations[0]
+        start = ctx.starts[id(window)] = window_start(ctx, d.amount, d.unit, window.anchor)
+    when = fact.date if fact is not None else None
+    if when is not None and when.earliest >= start:
+        return None
+    wanted = f"{label}: a value recorded on or after {start} ({_window_text(window)})"
+    if when is None:
+        e = ev(name, "undated", f"{label} is recorded without a date: it cannot be shown to be recent "
+                                f"({_window_text(window)})", value=_shown_value(fact), source=src_label(fact))
+        return unknown(CauseFlag.STALE, (missing(name, wanted, "stale"),), (e,))
+    if when.latest < start:
+        e = ev(name, "stale", f"{label} was recorded {when}, before {start} ({_window_text(window)})",
+               value=_shown_value(fact), date=_date_of(when), source=src_label(fact))
+        return unknown(CauseFlag.STALE, (missing(name, wanted, "stale"),), (e,))
+    e = ev(name, "indeterminate", f"{label} was recorded {when}: maybe before {start} ({_window_text(window)})",
+           value=_shown_value(fact), source=src_label(fact))
+    return unknown(CauseFlag.INDETERMINATE, (missing(name, f"{label}: the exact date of the value recorded {when}",
+                                                     "indeterminate"),), (e,))
+
+
+def _shown_value(fact: Fact | None) -> Any:
+    return fact.value if fact is not None else None
+
+
+def _recorded(fact: Any) -> str:
+    """" (recorded 2026-02-20)" after a dated fact's value in a note; nothing for an undated one."""
+    d = getattr(fact, "date", None)
+    return f" (recorded {d})" if d is not None else ""
+
+
+def eval_bool_fact(ctx: Context, name: str, label: str, recency: Any = None) -> R:
+    fact = _fact(ctx, name, f"{label} (yes/no)", recency)
     if fact.__class__ is tuple:
         return fact
     if fact.__class__ is _ScalarFact and fact.value.__class__ is bool:
@@ -405,8 +449,8 @@ def _bool_answer(name: str, label: str, fact: Any) -> R:
         v = v.lower() in ("yes", "true")
     if not isinstance(v, bool):
         return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not yes/no", "invalid"),))
-    e = ev(name, "fact_recorded", f"{label}: {'yes' if v else 'no'}", value=v, date=_date_of(fact.date),
-           source=src_label(fact))
+    e = ev(name, "fact_recorded", f"{label}: {'yes' if v else 'no'}{_recorded(fact)}", value=v,
+           date=_date_of(fact.date), source=src_label(fact))
     return (T if v else F, NOFLAG, (), (e,))
 
 
@@ -532,8 +576,9 @@ def eval_in_set(ctx: Context, read_symbol: Callable[[Context], "tuple[str, dict]
     inside = value in values
     ok = inside != negated
     shown = ", ".join(values)
+    recorded = fields.pop("note_suffix", "")
     e = ev(fact, "in_set" if inside else "not_in_set",
-           f"{label} is {value}; {'one of' if inside else 'not one of'} ({shown})",
+           f"{label} is {value}{recorded}; {'one of' if inside else 'not one of'} ({shown})",
            value=value, threshold=f"{'not ' if negated else ''}in ({shown})", **fields)
     return (T if ok else F, NOFLAG, (), (e,))
 
@@ -544,12 +589,13 @@ def read_sex(ctx: Context) -> "tuple[str, dict] | R":
     return ctx.patient.sex, {}
 
 
-def read_enum_fact(name: str, label: str) -> Callable[[Context], "tuple[str, dict] | R"]:
+def read_enum_fact(name: str, label: str, recency: Any = None) -> Callable[[Context], "tuple[str, dict] | R"]:
     def read(ctx: Context) -> "tuple[str, dict] | R":
-        fact = _fact(ctx, name, label)
+        fact = _fact(ctx, name, label, recency)
         if fact.__class__ is tuple:
             return fact
-        return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact)}
+        return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact),
+                                 "note_suffix": _recorded(fact)}
     return read
 
 
@@ -582,7 +628,7 @@ def read_age(unit: str, exact: bool = False) -> ReadFn:
 
 
 def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: str | None,
-                     factor_of: Callable[[str, str], float] | None) -> ReadFn:
+                     factor_of: Callable[[str, str], float] | None, recency: Any = None) -> ReadFn:
     """A numeric fact, converted to the threshold's unit when the fact records a unit."""
     factors: dict[tuple[str, str], float | str] = {}  # remembered conversion factors (or the error's text)
 
@@ -601,7 +647,7 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
         return hit
 
     def read(ctx: Context) -> Reading | R:
-        fact = _fact(ctx, name, label)
+        fact = _fact(ctx, name, label, recency)
         if fact.__class__ is tuple:
             return fact
         v = fact.value
@@ -624,7 +670,8 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
             except Exception as exc:  # our UnitError, with a message for people
                 return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {exc}", "invalid"),))
         return Reading(value, {"value": v, "unit": unit, "converted": value, "converted_unit": target_unit,
-                               "date": _date_of(fact.date), "source": src_label(fact)})
+                               "date": _date_of(fact.date), "source": src_label(fact),
+                               "note_suffix": _recorded(fact)})
     return read
 
 

@@ -63,6 +63,7 @@ from .patient import (
     Procedure,
     ReferenceRange,
     Source,
+    StudyParticipation,
     Therapy,
     load_patient,
 )
@@ -749,6 +750,11 @@ def _first_name(cc: Any) -> str | None:
     return names[0] if names else None
 
 
+#: ResearchSubject.status values of a patient who takes or took part in the study.
+_STUDY_TAKING_PART = frozenset({"on-study", "on-study-intervention", "on-study-observation", "follow-up", "off-study",
+                                "withdrawn"})
+
+
 def _fhir_date(value: Any) -> tuple[Any, str | None]:
     """A FHIR date/dateTime -> (date or partial date text, note).
 
@@ -811,6 +817,7 @@ class _Mapper:
         self.conditions: list[Condition] = []
         self.therapies: list[Therapy] = []
         self.procedures: list[Procedure] = []
+        self.studies: list[StudyParticipation] = []
         self.facts: dict[str, list[_FactCandidate]] = {}
         self.doubt: dict[str, int] = {"conditions": 0, "therapies": 0, "procedures": 0}
         self.by_url: dict[str, _Item] = {}
@@ -967,6 +974,7 @@ class _Mapper:
             "MedicationStatement": self.map_medication,
             "MedicationRequest": self.map_medication,
             "MedicationAdministration": self.map_medication,
+            "ResearchSubject": self.map_research_subject,
         }
         for item in self.items:
             if item.raw is None or not item.usable or item is self.patient_item:
@@ -979,7 +987,8 @@ class _Mapper:
             if handler is None:
                 self.unmapped_type(item)
                 continue
-            if not self.belongs(item, item.model.subject, "subject"):
+            ref = item.model.individual if item.rtype == "ResearchSubject" else item.model.subject
+            if not self.belongs(item, ref, "individual" if item.rtype == "ResearchSubject" else "subject"):
                 continue
             handler(item)
         for item in self.items:
@@ -1003,6 +1012,7 @@ class _Mapper:
                 conditions=tuple(self.conditions),
                 therapies=tuple(self.therapies),
                 procedures=tuple(self.procedures),
+                studies=tuple(self.studies),
                 complete=complete,
             )
         except ValidationError as exc:  # every record was validated on its own; this would be a bug
@@ -1443,6 +1453,37 @@ class _Mapper:
                 return concept, None, name, f" (by its name {name!r}: {why})"
         return None, None, None, ""
 
+    # ---- ResearchSubject (issue 13: participation in another study)
+    def map_research_subject(self, item: _Item) -> None:
+        r = item.model
+        if r.status not in _STUDY_TAKING_PART:
+            self.add("skipped", item, f"status {r.status!r}: not (yet) taking part in the study")
+            return
+        ref = r.study
+        ident = getattr(getattr(ref, "identifier", None), "value", None)
+        study = ident or getattr(ref, "display", None) or getattr(ref, "reference", None)
+        period = r.period
+        start = _fhir_date(period.start)[0] if period is not None and period.start is not None else None
+        end = _fhir_date(period.end)[0] if period is not None and period.end is not None else None
+        try:
+            rec = StudyParticipation(study=study, start=start, end=end, source=self.source(item))
+        except ValidationError as exc:
+            self.add("rejected", item, f"invalid: {_short(exc)}")
+            return
+        self.studies.append(rec)
+        self.add("mapped", item, f"study {study or '(not named)'}",
+                 target=f"studies: {study or '(not named)'} ({start or '?'} to {end or 'ongoing'})")
+
+    def med_indication(self, m: Any) -> str | None:
+        """The condition a medication was given for (``reasonCode``, issue 13): the first the condition catalog
+        places, else the first one's text (an indication the criteria cannot place leaves them UNKNOWN)."""
+        reasons = getattr(m, "reasonCode", None) or []
+        for cc in reasons:
+            concept = self.concept_of(cc, self.cat.conditions, ("ICD10CM", "SNOMED"))[0]
+            if concept is not None:
+                return concept.id
+        return next((n for cc in reasons for n in _names(cc)), None)
+
     def cond_onset(self, c: Any) -> tuple[Any, str | None]:
         if c.onsetDateTime is not None:
             return _fhir_date(c.onsetDateTime)
@@ -1546,7 +1587,7 @@ class _Mapper:
             try:
                 rec = Therapy(drug=None if is_class else entry.id, classes=(entry.id,) if is_class else (),
                               start=start, end=end, ongoing=ongoing, dose=dose, route=route,
-                              source=self.source(item))
+                              indication=self.med_indication(m), source=self.source(item))
             except ValidationError as exc:
                 self.add("rejected", item, f"invalid: {_short(exc)}", codes, history="therapies")
                 return

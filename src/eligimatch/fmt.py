@@ -45,8 +45,9 @@ class FormatError(EligimatchError):
 #: Expressions longer than this many columns are broken at their top `or`/`and` (or `if`/`then`/`else`).
 WIDTH = 100
 
-_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "DISEASE", "DEFINING", "INCLUSION", "EXCLUSION", "COHORT")
-_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs", "DISEASE": "disease",
+_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "FACTS", "DISEASE", "DEFINING", "INCLUSION", "EXCLUSION", "COHORT")
+_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs", "FACTS": "facts",
+           "DISEASE": "disease",
            "DEFINING": "defining"}
 
 _lock = threading.Lock()
@@ -90,6 +91,7 @@ def _labels(t: A.TrialAst) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     header = [("header", k) for k, present in (("id", t.id is not None), ("title", t.title is not None),
                                                 ("anchors", bool(t.anchors)), ("labs", t.lab_recency is not None),
+                                                ("facts", t.fact_recency is not None),
                                                 ("disease", bool(t.diseases)), ("defining", bool(t.defining)))
               if present]
     out.extend(header)

@@ -186,7 +186,7 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     if index is None or index.patient is not patient or index.catalogs is not cats:
         index = PatientIndex(patient, cats)
     resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
-    ctx = Context(index, as_of, resolved, pol, trial.lab_recency)
+    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency)
     try:
         general = [_evaluate(c, ctx) for c in trial.criteria]
         per_cohort = [(cid, title, [_evaluate(c, ctx) for c in crits]) for cid, title, crits in trial.cohorts]

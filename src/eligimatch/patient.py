@@ -45,6 +45,7 @@ __all__ = [
     "Therapy",
     "Dose",
     "Procedure",
+    "StudyParticipation",
     "Fact",
     "Source",
     "Completeness",
@@ -258,8 +259,14 @@ class Therapy(_Model):
     end: PartialDateField | None = Field(default=None, description="Last dose or stop date; none with ongoing.")
     ongoing: bool | None = None
     dose: Dose | None = None
+    dose_since: PartialDateField | None = Field(
+        default=None, description="Date the current dose began, when it changed during the course (the course "
+                                  "itself began at start); before it the dose is not known from this record.")
     route: str | None = Field(default=None, description="oral, intravenous, inhaled, topical, ocular, ...")
     investigational: bool = False
+    indication: str | None = Field(default=None, description="The condition it is given for: a condition catalog "
+                                   "id, name, synonym or code, e.g. 'acute lymphoblastic leukemia' or "
+                                   "'ICD10CM:M32.14'.")
     source: Source | None = None
 
     @model_validator(mode="after")
@@ -267,6 +274,10 @@ class Therapy(_Model):
         if self.drug is None and not self.classes and not self.investigational:
             raise ValueError("a therapy needs a drug, a class or investigational=true")
         _check_order(self.start, self.end, "start", "end")
+        _check_order(self.start, self.dose_since, "start", "dose_since")
+        _check_order(self.dose_since, self.end, "dose_since", "end")
+        if self.dose_since is not None and self.dose is None:
+            raise ValueError("dose_since is the date the current dose began: give the dose too")
         if self.ongoing and self.end is not None:
             raise ValueError("an ongoing therapy cannot have an end date")
         return self
@@ -288,12 +299,27 @@ class Procedure(_Model):
         return self
 
 
+class StudyParticipation(_Model):
+    """Taking part in a clinical study (FHIR ResearchSubject): from ``start`` to ``end`` (none: still in it)."""
+
+    study: str | None = Field(default=None, description="The study's identifier, e.g. 'NCT01234567'.")
+    start: PartialDateField | None = None
+    end: PartialDateField | None = Field(default=None, description="Last day in the study; none means ongoing.")
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> StudyParticipation:
+        _check_order(self.start, self.end, "start", "end")
+        return self
+
+
 class Completeness(_Model):
     """Which histories list everything: only then is a missing record an absence."""
 
     conditions: bool = False
     therapies: bool = False
     procedures: bool = False
+    studies: bool = False
 
 
 FactValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, Fact], Field(union_mode="left_to_right")]
@@ -310,6 +336,8 @@ class Patient(_Model):
     conditions: tuple[Condition, ...] = ()
     therapies: tuple[Therapy, ...] = ()
     procedures: tuple[Procedure, ...] = ()
+    studies: tuple[StudyParticipation, ...] = Field(default=(), description="Clinical studies the patient took or "
+                                                    "takes part in (FHIR ResearchSubject).")
     complete: Completeness = Field(default_factory=Completeness)
     anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
 

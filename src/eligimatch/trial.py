@@ -68,6 +68,7 @@ class CompiledTrial:
     catalogs: Any = field(default=None, repr=False, compare=False)
     options: TrialOptions = field(default_factory=TrialOptions, repr=False)
     limits: Any = field(default=None, repr=False, compare=False)
+    fact_recency: A.Window | None = None
 
     def all_criteria(self) -> tuple[CompiledCriterion, ...]:
         return self.criteria + tuple(c for _, _, cs in self.cohorts for c in cs)
