@@ -308,6 +308,7 @@ def readings(sentence: str) -> list[Reading]:
     def taken(a: int, b: int) -> bool:
         return any(a < y and x < b for x, y in consumed)
 
+    out.extend(_score_sets(text, consumed))
     for m in _NUM.finditer(text):
         a, b = m.span("num")
         if taken(a, b):
@@ -502,6 +503,29 @@ def readings(sentence: str) -> list[Reading]:
                 and text[prev.end:r.start].strip().lower() in ("and", ",", "or")):
             out[i] = replace(r, kind="age", subject_id="age", time_unit=prev.time_unit)
     out.extend(_sexes(text))
+    return out
+
+
+_SET = re.compile(r"(?<![\w.])(?P<first>\d)(?P<rest>(?:\s*,\s*\d)*)\s*,?\s*(?:or|and)\s+(?P<last>\d)(?![\w.])",
+                  re.IGNORECASE)
+
+
+def _score_sets(text: str, consumed: list[tuple[int, int]]) -> list[Reading]:
+    """"ECOG performance status of 0, 1, or 2": a run of consecutive grades of a performance scale."""
+    out = []
+    for m in _SET.finditer(text):
+        nums = [int(m.group("first")), *(int(x) for x in re.findall(r"\d", m.group("rest"))), int(m.group("last"))]
+        if nums != list(range(nums[0], nums[0] + len(nums))):
+            continue
+        cs, ce = _clause_bounds(text, m.start())
+        subject_id, words = _resolve_subject(text[max(cs, m.start() - 80):m.start()])
+        if subject_id != "ecog":
+            continue
+        consumed.append(m.span())
+        out.append(Reading(kind="measure", subject_id=subject_id, subject_text=words, op="between",
+                           value=float(nums[0]), high=float(nums[-1]), negated=_negated(text, cs, m.start()),
+                           start=m.start(), end=m.end(), numbers=tuple(str(n) for n in nums), clause=text[cs:ce],
+                           subject_span=text[max(cs, m.start() - 80):m.start()]))
     return out
 
 
