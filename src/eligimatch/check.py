@@ -153,19 +153,28 @@ class _Checker:
             self.bool_fact(n)
         elif isinstance(n, (A.Compare, A.Between, A.InSet)):
             self.comparison(n)
-        elif isinstance(n, A.ConditionPred):
-            self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+        elif isinstance(n, A.ResultQuant):
+            self.result_quant(n)
+        elif isinstance(n, A.ParticipationPred):
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
-                if not n.history:
+        elif isinstance(n, A.ConditionPred):
+            self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+            if n.allergens:
+                self.drugs(n.allergens)
+            if n.window is not None:
+                self.window(n.window, allow_half_life=False)
+                if not n.history and not n.diagnosed:
                     self.error(n.window.span, "a window applies to `history of`, not to `condition` (present now)",
                                "write `history of ... within ...`")
         elif isinstance(n, A.ProcedurePred):
-            self.concepts(n.concepts, self.cats.procedures, "procedure")
+            self.concepts(n.concepts + n.excepted, self.cats.procedures, "procedure")
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
         elif isinstance(n, A.TherapyPred):
             self.drugs(n.selectors + n.excepted)
+            if n.indication:
+                self.concepts(n.indication, self.cats.conditions, "condition")
             if n.window is not None:
                 self.window(n.window, allow_half_life=True)
             if n.timing == "started":
@@ -233,6 +242,19 @@ class _Checker:
                 units.add(u)
         if isinstance(n, A.Between) and info.kind == "age" and len(units) > 1:
             self.error(n.span, "give both age bounds in the same unit")
+
+    def result_quant(self, n: A.ResultQuant) -> None:
+        """``any/every X result <op> value within ...``: X is a lab, vital or score with dated results."""
+        info = resolve_measure(n.measure, self.cats)
+        if isinstance(info, tuple):
+            self.error(n.measure.span, *info)
+            return
+        if info.kind != "analyte":
+            self.error(n.measure.span, f"`{n.quantifier} ... result` compares the dated results of a lab, vital or "
+                                       f"score, not {info.label}")
+            return
+        self.window(n.window, allow_half_life=False)
+        self.value(info, n.value)
 
     def value(self, info: MeasureInfo, v: A.Value) -> str | None:
         if isinstance(v, (A.Symbol, A.Text)):

@@ -242,6 +242,25 @@ class _Compiler:
         inclusive = n.inclusive
         return lambda ctx: E.eval_between(ctx, reader, info.id, info.label, lo, hi, inclusive, text)
 
+    def c_ResultQuant(self, n: A.ResultQuant) -> Fn:
+        from .results import eval_each_result
+
+        analyte = self._info(n.measure).analyte
+        v = n.value
+        units = E.UnitFactors(analyte)
+        default = self.options.reference_ranges.get(analyte.id)
+        if isinstance(v, A.RefMultiple):
+            threshold, target, text = 0.0, analyte.unit, E.fmt_num(float(v.factor))
+        else:
+            threshold, target = float(v.number), v.unit or analyte.unit
+            text = f"{E.fmt_num(threshold)} {_unit_text(v.unit)}".strip()
+        return lambda ctx: eval_each_result(ctx, n, analyte, threshold, target, text, default, units)
+
+    def c_ParticipationPred(self, n: A.ParticipationPred) -> Fn:
+        durations = self._durations(n.window)
+        trial_id = self.trial.id
+        return lambda ctx: H.eval_participation(ctx, n, durations, trial_id)
+
     def _age_between_mixed(self, n: A.Between, info: MeasureInfo, unit: str, lo: float, hi: float) -> Fn:
         """``age between 17.5 and 70 years``: each bound read as it would be alone (the exact age against
         17.5, completed years against 70), both required."""
@@ -280,18 +299,26 @@ class _Compiler:
         sel = self._concept_ids(n.concepts, self.cats.conditions)
         exc = self._concept_ids(n.excepted, self.cats.conditions)
         durations = self._durations(n.window)
-        return lambda ctx: H.eval_condition(ctx, sel, exc, n, durations)
+        allergens = self._concept_ids(n.allergens, self.cats.drugs)
+        return lambda ctx: H.eval_condition(ctx, sel, exc, n, durations, allergens)
 
     def c_ProcedurePred(self, n: A.ProcedurePred) -> Fn:
         sel = self._concept_ids(n.concepts, self.cats.procedures)
+        exc = self._concept_ids(n.excepted, self.cats.procedures)
         durations = self._durations(n.window)
-        return lambda ctx: H.eval_procedure(ctx, sel, n, durations)
+        return lambda ctx: H.eval_procedure(ctx, sel, n, durations, exc)
 
     def c_TherapyPred(self, n: A.TherapyPred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
         exc = self._concept_ids(n.excepted, self.cats.drugs)
         durations = self._durations(n.window)
-        return lambda ctx: H.eval_therapy(ctx, sel, exc, n, durations)
+        indication = self._concept_ids(n.indication, self.cats.conditions)
+        if n.timing == "washout":  # complete once the washout has run: not (last dose + washout > anchor)
+            def washout(ctx: E.Context) -> tuple:
+                t, flag, miss, evidence = H.eval_therapy(ctx, sel, exc, n, durations, indication)
+                return (_TRUTH[2 - t], flag, miss, evidence)
+            return washout
+        return lambda ctx: H.eval_therapy(ctx, sel, exc, n, durations, indication)
 
     def c_DosePred(self, n: A.DosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
@@ -332,6 +359,10 @@ def _needs(expr: Any) -> tuple[str, ...]:
             out.append("conditions: " + ", ".join(r.name for r in n.concepts))
         elif isinstance(n, A.ProcedurePred):
             out.append("procedures: " + ", ".join(r.name for r in n.concepts))
+        elif isinstance(n, A.ResultQuant):
+            out.append(f"{n.measure.name} (every result in the window)")
+        elif isinstance(n, A.ParticipationPred):
+            out.append("studies: participation in another study")
         elif isinstance(n, (A.TherapyPred, A.DosePred, A.StableDosePred)):
             out.append("therapies: " + ", ".join(r.name for r in n.selectors))
     return tuple(dict.fromkeys(out))
@@ -387,7 +418,7 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
         return CompiledCriterion(id=c.id, kind=c.kind, text=c.text, cohort=cohort, line=c.span.line,
                                  source=render_expr(c.expr), needs=_needs(c.expr),
                                  judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr),
-                                 judgment_exception=_is_judgment_exception(c.kind, c.expr))
+                                 judgment_exception=_is_judgment_exception(c.kind, c.expr), drafted=c.drafted)
 
     criteria = tuple(crit(c, None) for c in trial.criteria)
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)

@@ -319,7 +319,7 @@ def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.dat
     return start
 
 
-_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent"}
+_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent", "studies": "took part in"}
 
 
 def _absence(ctx: Context, history: str, what: str, fact: str, other: bool = False) -> R:

@@ -45,6 +45,7 @@ __all__ = [
     "Therapy",
     "Dose",
     "Procedure",
+    "StudyParticipation",
     "Fact",
     "Source",
     "Completeness",
@@ -263,6 +264,9 @@ class Therapy(_Model):
                                   "itself began at start); before it the dose is not known from this record.")
     route: str | None = Field(default=None, description="oral, intravenous, inhaled, topical, ocular, ...")
     investigational: bool = False
+    indication: str | None = Field(default=None, description="The condition it is given for: a condition catalog "
+                                   "id, name, synonym or code, e.g. 'acute lymphoblastic leukemia' or "
+                                   "'ICD10CM:M32.14'.")
     source: Source | None = None
 
     @model_validator(mode="after")
@@ -295,12 +299,27 @@ class Procedure(_Model):
         return self
 
 
+class StudyParticipation(_Model):
+    """Taking part in a clinical study (FHIR ResearchSubject): from ``start`` to ``end`` (none: still in it)."""
+
+    study: str | None = Field(default=None, description="The study's identifier, e.g. 'NCT01234567'.")
+    start: PartialDateField | None = None
+    end: PartialDateField | None = Field(default=None, description="Last day in the study; none means ongoing.")
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> StudyParticipation:
+        _check_order(self.start, self.end, "start", "end")
+        return self
+
+
 class Completeness(_Model):
     """Which histories list everything: only then is a missing record an absence."""
 
     conditions: bool = False
     therapies: bool = False
     procedures: bool = False
+    studies: bool = False
 
 
 FactValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, Fact], Field(union_mode="left_to_right")]
@@ -317,6 +336,8 @@ class Patient(_Model):
     conditions: tuple[Condition, ...] = ()
     therapies: tuple[Therapy, ...] = ()
     procedures: tuple[Procedure, ...] = ()
+    studies: tuple[StudyParticipation, ...] = Field(default=(), description="Clinical studies the patient took or "
+                                                    "takes part in (FHIR ResearchSubject).")
     complete: Completeness = Field(default_factory=Completeness)
     anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
 
