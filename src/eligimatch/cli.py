@@ -5,6 +5,7 @@
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+    eligimatch draft RECORD... [-o DIR]       draft criteria files from ClinicalTrials.gov records
     eligimatch serve TRIAL...                 the matching service (JSON API, CTMS contract, page)
 
 Exit status: 0 success, 1 errors or findings (a criteria file that does not
@@ -167,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=_count, default=10, metavar="N",
                    help="how many questions the plan of next questions keeps (default: 10)")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
+    p.add_argument("--record", metavar="FILE",
+                   help="a screening record (JSON): answers and investigator decisions to apply (docs/screening.md)")
     p.add_argument("--strict", action="store_true",
                    help="FHIR input: refuse the whole file at the first invalid resource (default: set invalid "
                         "resources aside, report them and use the rest)")
@@ -218,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body", type=_workers, default=5_000_000, metavar="BYTES",
                    help="largest request body accepted (default: 5000000)")
     p.set_defaults(func=cmd_serve)
+
+    from .ctgov.command import add_parser as add_draft_parser
+
+    add_draft_parser(sub, _Formatter)
 
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "
@@ -348,7 +355,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if unknown_codes:
         raise UsageError(f"unknown finding code {unknown_codes[0]!r}; the codes are {', '.join(CODES)}")
     paths = _trial_paths(args.trials)
-    errors = findings = 0
+    errors = findings = drafted = 0
     for p in paths:
         try:
             trial = load_trial_file(p)
@@ -364,6 +371,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             if f.code not in args.ignore:
                 print(f.render())
                 findings += 1
+        drafts = [c for c in trial.all_criteria() if c.drafted]
+        if drafts:  # listed for the reviewer; not a finding (a drafted file that compiles passes)
+            drafted += len(drafts)
+            print(f"{p}: {len(drafts)} drafted criteri{'a' if len(drafts) != 1 else 'on'} to review "
+                  "against the sentence:")
+            for c in drafts:
+                cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
+                print(f"  {p}:{c.line}: {cid} ({c.kind}) {c.source}")
         from .screening.disease import describe, disease_profile
 
         profile = disease_profile(trial)
@@ -371,7 +386,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             _err(f"{p}: note: {describe(trial)}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
-         f"{findings} finding{'s' if findings != 1 else ''}")
+         f"{findings} finding{'s' if findings != 1 else ''}"
+         + (f", {drafted} drafted criteri{'a' if drafted != 1 else 'on'} to review" if drafted else ""))
     return 1 if errors or findings else 0
 
 
@@ -394,8 +410,19 @@ def cmd_match(args: argparse.Namespace) -> int:
         text = reports[0].text() if args.report else summary(reports[0])
         (sys.stderr if args.json else sys.stdout).write(text + "\n\n")
     as_of = args.as_of or _dt.date.today()
+    record = None
+    if args.record:
+        from .screening.decisions import load_record
+
+        try:
+            record = load_record(Path(args.record).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"{args.record}: cannot read: {exc.strerror or exc}") from None
+        except PatientDataError as exc:
+            _err(f"{args.record}: {exc}")
+            return 1
     screened = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
-                      questions=args.questions)
+                      questions=args.questions, decisions=record)
     ranked = sorted(zip((k.position for k in screened.ranking), screened.results), key=lambda x: x[0])
     results = [r for _, r in ranked]  # the files' order
     if args.html:
@@ -452,13 +479,18 @@ def _rows(record: Any, order: dict[str, int]) -> Iterator[dict[str, Any]]:
                "rank": "", "deciding": [], "missing": "", "missing_facts": [], "matched_cohorts": [],
                "error": record.message, "errors": [e.model_dump() for e in record.errors]}
         return
-    ranked = list(enumerate(record.results, 1))
-    ranked.sort(key=lambda x: order.get(x[1].trial_id or "", len(order)))
-    for rank, r in ranked:
+    tiers = list(record.ranking) or [None] * len(record.results)
+    ranked = list(enumerate(zip(record.results, tiers), 1))
+    ranked.sort(key=lambda x: order.get(x[1][0].trial_id or "", len(order)))
+    for rank, (r, rk) in ranked:
         facts = list(dict.fromkeys(m.fact for m in r.missing))
-        yield {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
+        row = {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
                "verdict": r.verdict.value, "rank": rank, "deciding": list(r.deciding), "missing": len(facts),
                "missing_facts": facts, "matched_cohorts": list(r.matched_cohorts), "error": ""}
+        if rk is not None:  # JSON lines only: the CSV columns stay as they are
+            row["tier"] = rk.tier.value
+            row["score"] = rk.score
+        yield row
 
 
 class _Sink:
@@ -602,12 +634,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         table.add_column("needs")
         for c in rep.criteria:
             by = "judgment" if c.judgment else ("data + judgment" if c.partly_judgment else "data")
+            if c.drafted:
+                by += " (drafted)"
             cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
             table.add_row(cid, c.kind, by, "; ".join(c.needs), style="dim" if c.judgment else None)
         console.print(table)
         console.print(f"{name}: {rep.total} criteria, {rep.computable} computable "
                       f"({rep.fraction:.0%}), {rep.judgment} judgment only"
-                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else ""), markup=False)
+                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else "")
+                      + (f"; {rep.drafted} drafted, to review" if rep.drafted else ""), markup=False)
         console.print()
     if len(reports) > 1:
         table = Table(title="coverage", title_justify="left")
