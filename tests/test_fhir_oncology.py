@@ -104,6 +104,7 @@ def test_every_resource_of_the_bundle_is_accounted_for(mcode):
 
 ONCOLOGY_TRIAL = '''trial "ONC-1"
 inclusion:
+  - I0 "Adults up to 70 (the bundle gives the birth year only)": age between 18 and 70 years
   - I1 "Solid tumour": condition solid_tumor
   - I2 "Breast cancer, stage II": condition breast_cancer where stage in (IIA, IIB)
   - I3 "ER positive": er = positive
@@ -120,7 +121,7 @@ def test_the_breast_cancer_patient_is_usable_by_criteria(mcode):
     trial = eligimatch.compile_trial(ONCOLOGY_TRIAL)
     result = eligimatch.match(mcode.patient, trial, as_of=AS_OF, anchors={"screening": AS_OF})
     outcomes = {c.id: c.outcome.name for c in result.criteria}
-    assert outcomes == {"I1": "TRUE", "I2": "TRUE", "I3": "TRUE", "I4": "TRUE", "I5": "TRUE", "I6": "TRUE",
+    assert outcomes == {"I0": "TRUE", "I1": "TRUE", "I2": "TRUE", "I3": "TRUE", "I4": "TRUE", "I5": "TRUE", "I6": "TRUE",
                         "E1": "FALSE", "E2": "TRUE"}  # E2: palbociclib is ongoing
     assert result.verdict.name == "NO_MATCH"  # excluded by E2 only
     assert [c.id for c in result.criteria if c.id.startswith("E") and c.outcome.name == "TRUE"] == ["E2"]

@@ -1087,7 +1087,13 @@ class _Mapper(OncologyMixin):
         if isinstance(birth, _dt.date) and not isinstance(birth, _dt.datetime):
             out["birth_date"] = birth
         elif birth is not None:
-            self.add("note", item, f"birthDate {birth} is not a full date: age left unknown")
+            text = str(birth)
+            if re.fullmatch(r"\d{4}(-\d{2})?", text):
+                out["birth_date"] = text  # a partial birth date: the Patient model keeps it as an interval
+                self.add("note", item, f"birthDate {text} is known only to the {'year' if len(text) == 4 else 'month'}"
+                                       ": an age criterion is decided only when every possible birthday agrees")
+            else:
+                self.add("note", item, f"birthDate {birth} is not a date: age left unknown")
         else:
             self.add("note", item, "no birthDate: age left unknown")
         if p.deceasedBoolean or p.deceasedDateTime is not None:
