@@ -59,7 +59,9 @@ ENUM_SYNONYMS: dict[str, list[str]] = {
 NOT_ENUM: list[Any] = [True, False, 1, 0, "unknown", "equivocal", "indeterminate", "borderline", "not done",
                        "pending", "", "?", "weak", "invalid", 2.5]
 
-UNMAPPED_DRUGS = ["XYZ-123", "BT-7781", "investigational agent", "study drug", "ABC 0042 injection"]
+# Product names no catalog entry answers to ("study drug" is a synonym of investigational_agent: not here).
+UNMAPPED_DRUGS = ["XYZ-123", "BT-7781", "ABC 0042 injection", "Compound QX-9"]
+assert not any(CATS.drugs.resolve(n) for n in UNMAPPED_DRUGS), "an 'unmapped' drug name is in the catalog"
 
 
 def _date_text(value: Any) -> str | None:

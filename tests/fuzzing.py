@@ -690,7 +690,7 @@ class PatientGen:
         else:
             rec["drug"] = "unmapped-drug-x"
         if self.some(self.messy):  # an unmapped or investigational product, with or without classes
-            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "study drug"])}
+            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "Compound QX-9"])}
             if self.some(0.5):
                 rec["classes"] = [r.choice(CLASSES).id]
             if self.some(0.5):
