@@ -182,7 +182,8 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         options.append(("birth_date.day", None))
     for f, v in doc.get("facts", {}).items():
         if isinstance(v, dict):
-            if "date" in v:
+            # (a date after the evaluation date makes the fact invalid: removing it hides an error)
+            if isinstance(v.get("date"), str) and v["date"] <= AS_OF.isoformat():
                 options.append(("fact.date", f))
             if v.get("unit") is not None:
                 options.append(("fact.unit", f))
@@ -321,7 +322,13 @@ def respell(doc: dict, r) -> tuple[dict, dict, str, bool, list[str]]:
     for hist in ("conditions", "procedures"):
         for i, rec in enumerate(doc.get(hist, [])):
             spots.append((hist, i))
+    for i, o in enumerate(doc.get("observations", [])):
+        a = CATS.analytes.resolve(o["analyte"]) if isinstance(o.get("analyte"), str) else None
+        if a is not None and getattr(a, "plausible", None) and o.get("unit"):
+            spots.append(("observation", i))
     where, arg = r.choice(spots)
+    if where == "observation":
+        return _implausible(doc, arg, r)
     if where == "new fact":
         fd = r.choice([f for f in CATS.facts if f.type in ("bool", "enum")])
         arg = fd.id
@@ -368,6 +375,42 @@ def respell(doc: dict, r) -> tuple[dict, dict, str, bool, list[str]]:
     if cid and kw == "condition":
         focus.append(f"history of {cid} where {name}")
     return messy, ref, f"{where}.{arg}.attributes.{name}: {value!r} (meaning {meaning!r})", declared, focus
+
+
+def _implausible(doc: dict, i: int, r) -> tuple[dict, dict, str, bool, list[str]]:
+    """Result ``i`` made physiologically impossible (outside the analyte's declared ``plausible`` range): sent
+    in a wrong but convertible unit (12.4 g/dL as mg/dL) or scaled by 10^4.  Its reference is the document
+    without that result: an impossible value decides nothing its absence would not."""
+    messy, ref = copy.deepcopy(doc), copy.deepcopy(doc)
+    o = messy["observations"][i]
+    a = CATS.analytes.resolve(o["analyte"])
+    low, high = a.plausible
+
+    def converted(value: float, unit: str) -> float | None:
+        try:
+            return value * float(a.factor_from(unit, a.unit))
+        except Exception:  # noqa: BLE001 - an unreadable unit: not a candidate
+            return None
+
+    candidates = []
+    for u in UNITS_OF[a.id]:
+        v = converted(float(o["value"]), u)
+        if v is not None and not low <= v <= high:
+            candidates.append(("unit", u))
+    for k in (1e4, 1e-4, -1.0):
+        v = converted(float(o["value"]) * k, o["unit"])
+        if v is not None and not low <= v <= high:
+            candidates.append(("value", float(o["value"]) * k))
+    if not candidates:
+        return messy, ref, f"observations.{i}: no implausible variant", True, []
+    how, new = r.choice(candidates)
+    o[how] = new
+    del ref["observations"][i]
+    t = 1.0 if r.random() < 0.5 else float(o["value"])
+    focus = [f"{a.id} >= {low if low > 0 else 0.001:g}{_unit_text(a.unit)}",
+             f"{a.id} <= {high:g}{_unit_text(a.unit)}", f"{a.id} <= {t:g}{_unit_text(o['unit'])}",
+             f"{a.id} <= 2.5 x ULN"]
+    return messy, ref, f"observations.{i}.{how}: {new!r} (implausible for {a.id}, meaning None)", False, focus
 
 
 def _messy_value(kind: str, values: tuple[str, ...], r) -> tuple[Any, bool, Any]:

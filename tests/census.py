@@ -27,6 +27,8 @@ def _kind(prop: str, notes: list[str], message: str) -> str:
         kinds = sorted({w.strip("'\" ").split(" ")[0] for w in (m.group(1).split("', '") if m else [])})
         return "+".join(kinds) or "?"
     if prop == "vocabulary":
+        if notes and notes[0].startswith("observations."):
+            return "implausible result"
         m = re.match(r"(facts\.(\w+)|(conditions|procedures)\.\d+\.attributes\.(\w+)): (.*) \(meaning (.*)\)",
                      notes[0] if notes else "")
         if not m:

@@ -659,9 +659,14 @@ class PatientGen:
                 rec = {"name": r.choice(["leukemia", "lymphoma", "malignancy", "cancer", "infection"])}
         rec.update(self.period("onset", "end"))
         if self.some(0.3):
-            # an abated condition is not "active" (FHIR con-4); active with an end date is a contradiction
-            rec["status"] = r.choice(["active", "resolved", "inactive", "remission"] if "end" not in rec
-                                     else ["resolved", "inactive", "remission"])
+            # consistent with the dates: an abated condition is not "active" (FHIR con-4), and one that ends
+            # after the evaluation date has not abated yet (a contradiction would make the soundness
+            # properties compare against a record that contradicts itself)
+            end = rec.get("end")
+            if end is None:
+                rec["status"] = r.choice(["active", "resolved", "inactive", "remission"])
+            elif end <= AS_OF.isoformat():
+                rec["status"] = r.choice(["resolved", "inactive", "remission"])
         if self.some(0.4):
             rec["attributes"] = self.attributes()
         return rec

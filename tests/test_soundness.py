@@ -141,7 +141,8 @@ def test_blurring_information_never_creates_a_decision(r):
 def test_values_outside_the_vocabulary_never_decide(r):
     """A value outside its declared vocabulary never decides.  One value of P is respelt (blurring.respell):
     a yes/no fact or `where` attribute as "Y", 1, "unknown", "maybe"...; an enum fact as "Positive",
-    "reactive", true, "equivocal"...; a number fact as "2_0" or "2".  If the spelling has an obvious declared
+    "reactive", true, "equivocal"...; a number fact as "2_0" or "2"; a result made physiologically impossible
+    (outside the analyte's declared `plausible` range: a wrong but convertible unit, or scaled by 10^4).  If the spelling has an obvious declared
     meaning, a criterion may read it or not, but if it decides, it decides as on P with the declared value;
     if it has none, it decides nothing that P without the value would not decide.  A document refused at
     validation must name the field."""
@@ -315,12 +316,15 @@ def test_the_generators_reach_every_kind_of_issue_18_input():
         _, what, _ = B.blur(doc, rng)
         blurs |= {w.split(" ")[0] for w in what}
         _, _, w, declared, _ = B.respell(doc, rng)
-        spellings.add(("attribute" if ".attributes." in w else "fact") + (":declared" if declared else ":undeclared"))
+        kind = "attribute" if ".attributes." in w else "result" if w.startswith("observations") else "fact"
+        spellings.add(kind + (":declared" if declared else ":undeclared"))
         refusals.add(B.malformed(doc, rng)[2])
     for kind in ("condition.status", "condition.end", "condition.onset.day", "condition.broader",
                  "condition.code.broader", "condition.unmapped", "therapy.unmapped", "therapy.to_class",
                  "therapy.classes", "therapy.end", "therapy.start.day", "therapy.ongoing",
                  "observation.unit", "fact.unit", "fact.date", "procedure.broader"):
         assert kind in blurs, (kind, sorted(blurs))
-    assert spellings == {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"}
+    assert {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"} <= spellings
+    if any(getattr(a, "plausible", None) for a in F.ANALYTES):  # physiological ranges declared in the catalog
+        assert "result:undeclared" in spellings
     assert refusals == {"a number for a date", "a duplicated key", "a number with underscores"}
