@@ -68,6 +68,12 @@ def _date_text(value: Any) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) else None
 
 
+def _not_after_evaluation(value: Any) -> bool:
+    """A date that may be on or before the evaluation date.  A start or onset after it marks the record as
+    an error (not used); removing that date would hide the error, not blur the record."""
+    return isinstance(value, str) and value[:10] <= AS_OF.isoformat()
+
+
 def _coarser(value: str) -> str:
     """The date with its day removed (its month if it has no day)."""
     return value[:7] if len(value) == 10 else value[:4]
@@ -183,7 +189,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
     for f, v in doc.get("facts", {}).items():
         if isinstance(v, dict):
             # (a date after the evaluation date makes the fact invalid: removing it hides an error)
-            if isinstance(v.get("date"), str) and v["date"] <= AS_OF.isoformat():
+            if _not_after_evaluation(v.get("date")):
                 options.append(("fact.date", f))
             if v.get("unit") is not None:
                 options.append(("fact.unit", f))
@@ -191,9 +197,11 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         if o.get("unit") is not None:
             options.append(("observation.unit", i))
     for i, c in enumerate(doc.get("conditions", [])):
-        for key in ("status", "end", "onset"):
+        for key in ("status", "end"):
             if key in c:
                 options.append((f"condition.{key}", i))
+        if _not_after_evaluation(c.get("onset")):
+            options.append(("condition.onset", i))
         for key in ("onset", "end"):
             if _date_text(c.get(key)) and len(c[key]) > 4:
                 options.append((f"condition.{key}.day", i))
@@ -206,9 +214,11 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
             options.append(("condition.code.broader", i))
     for i, t in enumerate(doc.get("therapies", [])):
         # (not `investigational`: false is its default, so removing true would say "not investigational")
-        for key in ("end", "start", "ongoing", "route"):
+        for key in ("end", "ongoing", "route"):
             if key in t:
                 options.append((f"therapy.{key}", i))
+        if _not_after_evaluation(t.get("start")):
+            options.append(("therapy.start", i))
         for key in ("start", "end"):
             if _date_text(t.get(key)) and len(t[key]) > 4:
                 options.append((f"therapy.{key}.day", i))
