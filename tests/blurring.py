@@ -462,19 +462,27 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
         amount = r.choice([1, 2, 3, 6, 12]) if unit in ("months", "years") else r.choice([7, 14, 28, 30, 90])
         return f"within {amount} {unit} before {anchor}"
 
-    for f in doc.get("facts", {}):
+    for f, v in doc.get("facts", {}).items():
         fd = CATS.facts.resolve(f)
         if fd is None:
             continue
         if fd.type == "bool":
-            preds.append(r.choice([fd.id, f"not {fd.id}"]))
+            pred = r.choice([fd.id, f"not {fd.id}"])
         elif fd.type == "enum":
             val = r.choice(list(fd.values))
-            preds.append(r.choice([f"{fd.id} = {val}", f"{fd.id} != {val}", f"{fd.id} in ({val})"]))
+            pred = r.choice([f"{fd.id} = {val}", f"{fd.id} != {val}", f"{fd.id} in ({val})"])
         elif fd.type == "number":
-            preds.append(f"{fd.id} {r.choice(['<=', '>=', '<', '>', '='])} {r.choice([0, 1, 2, 3, 60, 70, 80])}")
+            pred = f"{fd.id} {r.choice(['<=', '>=', '<', '>', '='])} {r.choice([0, 1, 2, 3, 60, 70, 80])}"
         elif fd.type == "duration":
-            preds.append(f"{fd.id} {r.choice(['>', '>=', '<'])} {r.choice([3, 6, 12])} {r.choice(['months', 'weeks'])}")
+            pred = f"{fd.id} {r.choice(['>', '>=', '<'])} {r.choice([3, 6, 12])} {r.choice(['months', 'weeks'])}"
+        else:
+            continue
+        if fd.type != "duration" and (isinstance(v, dict) or r.random() < 0.2) and r.random() < 0.5:
+            # a recency window on the fact (issue 18, D11): a stale or undated fact must not satisfy it
+            pred = f"{pred} within {r.choice([7, 28, 90, 365])} days before {anchor}"
+            if pred.startswith("not "):
+                pred = f"not ({pred[4:]})"
+        preds.append(pred)
     for o in doc.get("observations", []):
         a = CATS.analytes.resolve(o.get("analyte", "")) if isinstance(o.get("analyte"), str) else None
         if a is None or a.kind == "computed":
@@ -555,8 +563,18 @@ def _unit_text(unit: str) -> str:
     return " " + unit
 
 
-def probe_trial_text(preds: list[str]) -> str:
-    lines = ['trial "PROBE"', "inclusion:"] + [f"  - P{i}: {p}" for i, p in enumerate(preds, 1)]
+def probe_header(r) -> list[str]:
+    """Now and then a trial-wide recency for facts and for labs."""
+    out = []
+    if r.random() < 0.3:
+        out.append(f"facts within {r.choice([28, 90, 365])} days before screening")
+    if r.random() < 0.2:
+        out.append(f"labs within {r.choice([14, 28, 90])} days before screening")
+    return out
+
+
+def probe_trial_text(preds: list[str], header: list[str] = ()) -> str:
+    lines = ['trial "PROBE"', *header, "inclusion:"] + [f"  - P{i}: {p}" for i, p in enumerate(preds, 1)]
     return "\n".join(lines) + "\n"
 
 

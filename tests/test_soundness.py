@@ -69,9 +69,15 @@ def probe_trial(doc: dict, r, focus: list[str] = ()) -> eligimatch.CompiledTrial
             event("probe: a predicate does not compile")
     if not kept:
         return None
-    text = B.probe_trial_text(kept)
+    header = B.probe_header(r)
+    text = B.probe_trial_text(kept, header)
+    try:
+        trial = compile_trial(text)
+    except CriteriaError:  # a language without `facts within` (the code before issue 18)
+        text = B.probe_trial_text(kept)
+        trial = compile_trial(text)
     note(text)
-    return compile_trial(text)
+    return trial
 
 
 def trials_for(doc: dict, r, focus: list[str] = ()) -> list[eligimatch.CompiledTrial]:
