@@ -793,8 +793,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
 
     A record removed from a history also unmarks that history's completeness:
     otherwise its absence would become a (new) fact.  Unmarking a history's
-    completeness is itself a removal.  Dates are not removed: a record without
-    its date says something else (when), not less.  Observations are removed
+    completeness is itself a removal.  Dates are not removed here (see
+    ``blurring.blur``, which removes them and more).  Observations are removed
     per analyte (all results of it), so an older result never replaces a newer one.
     """
     doc = copy.deepcopy(doc)
@@ -816,8 +816,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
                 options.append((hist, i))
                 for attr in rec.get("attributes", {}):
                     options.append((hist + ".attributes", (i, attr)))
-                for key in ("dose", "route", "status"):
-                    if key in rec and not (hist == "conditions" and key == "status"):
+                for key in ("dose", "route", "status"):  # (a condition's status too: issue 18, D9)
+                    if key in rec:
                         options.append((hist + "." + key, i))
         for hist, flag in doc.get("complete", {}).items():
             if flag:
