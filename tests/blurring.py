@@ -144,7 +144,7 @@ def related_drugs(entry_id: str) -> list[str]:
 
 # ---------------------------------------------------------------------------- blurring
 
-def blur(doc: dict, r) -> tuple[dict, list[str], list[tuple[str, Any]]]:
+def blur(doc: dict, r, *, max_ops: int = 3) -> tuple[dict, list[str], list[tuple[str, Any]]]:
     """``doc`` made less precise in one to three places (never more precise, never different).
 
     Each operation keeps what the record says but says less of it, so for every
@@ -155,7 +155,7 @@ def blur(doc: dict, r) -> tuple[dict, list[str], list[tuple[str, Any]]]:
     doc = copy.deepcopy(doc)
     done: list[str] = []
     touched: list[tuple[str, Any]] = []
-    for _ in range(r.choice([1, 1, 1, 2, 3])):
+    for _ in range(min(max_ops, r.choice([1, 1, 1, 2, 3]))):
         options = _blur_options(doc)
         if not options:
             break
