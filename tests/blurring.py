@@ -68,6 +68,25 @@ def _date_text(value: Any) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) else None
 
 
+def _plausible(o: dict) -> bool:
+    """The result's unit fits its analyte and its value is within the declared physiological range.  A unit
+    that reveals an error (a wrong dimension, an impossible value) is an error marker: removing it would hide
+    the error, not blur the result."""
+    a = CATS.analytes.resolve(o["analyte"]) if isinstance(o.get("analyte"), str) else None
+    if a is None:
+        return True
+    try:
+        value = float(o["value"]) * float(a.factor_from(o["unit"], a.unit))
+    except Exception:  # noqa: BLE001 - an unreadable or incompatible unit
+        return False
+    if a.unit == "%" and not (-100 if a.signed else 0) <= value <= 100:  # 18.9 as a fraction is 1890 %
+        return False
+    if value < 0 and not a.signed:
+        return False
+    bounds = getattr(a, "plausible", None)
+    return bounds is None or bounds[0] <= value <= bounds[1]
+
+
 def _not_after_evaluation(value: Any) -> bool:
     """A date that may be on or before the evaluation date.  A start or onset after it marks the record as
     an error (not used); removing that date would hide the error, not blur the record."""
@@ -194,7 +213,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
             if v.get("unit") is not None:
                 options.append(("fact.unit", f))
     for i, o in enumerate(doc.get("observations", [])):
-        if o.get("unit") is not None:
+        if o.get("unit") is not None and _plausible(o):
             options.append(("observation.unit", i))
     for i, c in enumerate(doc.get("conditions", [])):
         for key in ("status", "end"):
