@@ -164,3 +164,29 @@ def test_D11_recency_windows_on_facts_are_checked(text, says):
     with pytest.raises(eligimatch.CriteriaError) as info:
         eligimatch.compile_trial(text)
     assert says in str(info.value), str(info.value)
+
+
+def test_a_dose_change_day_blurred_never_decides_what_the_exact_dates_do_not():
+    """Doses: the day one prednisone record ends and the next begins counts one of the two doses (a change),
+    not both.  Blurring the next record's start to its month (or removing it) must never decide a dose
+    criterion the other way, nor decide one the exact dates leave open: the change rule applies whenever
+    the next record may start that day (a first version applied it only when it surely did, so blurring
+    raised the day's lower bound)."""
+    def outcome(next_start: str | None, op: str, threshold: float) -> str:
+        nxt = {"drug": "prednisone", "ongoing": True, "dose": {"value": 35, "unit": "mg/day"}}
+        if next_start is not None:
+            nxt["start"] = next_start
+        patient = eligimatch.load_patient({"therapies": [
+            {"drug": "prednisone", "start": "2026-02-01", "end": "2026-02-25", "dose": {"value": 40, "unit": "mg/day"}},
+            nxt,
+            {"drug": "dexamethasone", "start": "2026-02-25", "end": "2026-02-25", "dose": {"value": 3, "unit": "mg/day"}}],
+            "complete": {"therapies": True}})
+        trial = eligimatch.compile_trial(f"inclusion:\n  - C1: daily dose of corticosteroid as prednisone {op} "
+                                         f"{threshold} mg/day within 14 days before screening")
+        return eligimatch.match(patient, trial, as_of=AS_OF, anchors={"screening": AS_OF}).criteria[0].outcome.value
+
+    for op in (">=", "<"):
+        for threshold in (30, 40, 55, 60, 65, 75, 80, 95, 100):
+            exact = outcome("2026-02-25", op, threshold)
+            for blurred in ("2026-02", None):
+                assert outcome(blurred, op, threshold) in (exact, "unknown"), (op, threshold, blurred, exact)

@@ -355,6 +355,7 @@ class Criterion(Node):
     text: str | None
     expr: Expr
     span: Span = _span()
+    drafted: bool = False  # `draft`: written by a machine from the registry text, to be reviewed
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+    eligimatch draft RECORD... [-o DIR]       draft criteria files from ClinicalTrials.gov records
     eligimatch serve TRIAL...                 the matching service (JSON API, CTMS contract, page)
 
 Exit status: 0 success, 1 errors or findings (a criteria file that does not
@@ -219,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest request body accepted (default: 5000000)")
     p.set_defaults(func=cmd_serve)
 
+    from .ctgov.command import add_parser as add_draft_parser
+
+    add_draft_parser(sub, _Formatter)
+
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "
                                    "the investigator can decide, and which data each computable criterion "
@@ -336,7 +341,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if unknown_codes:
         raise UsageError(f"unknown finding code {unknown_codes[0]!r}; the codes are {', '.join(CODES)}")
     paths = _trial_paths(args.trials)
-    errors = findings = 0
+    errors = findings = drafted = 0
     for p in paths:
         try:
             trial = load_trial_file(p)
@@ -352,6 +357,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             if f.code not in args.ignore:
                 print(f.render())
                 findings += 1
+        drafts = [c for c in trial.all_criteria() if c.drafted]
+        if drafts:  # listed for the reviewer; not a finding (a drafted file that compiles passes)
+            drafted += len(drafts)
+            print(f"{p}: {len(drafts)} drafted criteri{'a' if len(drafts) != 1 else 'on'} to review "
+                  "against the sentence:")
+            for c in drafts:
+                cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
+                print(f"  {p}:{c.line}: {cid} ({c.kind}) {c.source}")
         from .screening.disease import describe, disease_profile
 
         profile = disease_profile(trial)
@@ -359,7 +372,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             _err(f"{p}: note: {describe(trial)}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
-         f"{findings} finding{'s' if findings != 1 else ''}")
+         f"{findings} finding{'s' if findings != 1 else ''}"
+         + (f", {drafted} drafted criteri{'a' if drafted != 1 else 'on'} to review" if drafted else ""))
     return 1 if errors or findings else 0
 
 
@@ -590,12 +604,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         table.add_column("needs")
         for c in rep.criteria:
             by = "judgment" if c.judgment else ("data + judgment" if c.partly_judgment else "data")
+            if c.drafted:
+                by += " (drafted)"
             cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
             table.add_row(cid, c.kind, by, "; ".join(c.needs), style="dim" if c.judgment else None)
         console.print(table)
         console.print(f"{name}: {rep.total} criteria, {rep.computable} computable "
                       f"({rep.fraction:.0%}), {rep.judgment} judgment only"
-                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else ""), markup=False)
+                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else "")
+                      + (f"; {rep.drafted} drafted, to review" if rep.drafted else ""), markup=False)
         console.print()
     if len(reports) > 1:
         table = Table(title="coverage", title_justify="left")

@@ -418,7 +418,7 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
         return CompiledCriterion(id=c.id, kind=c.kind, text=c.text, cohort=cohort, line=c.span.line,
                                  source=render_expr(c.expr), needs=_needs(c.expr),
                                  judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr),
-                                 judgment_exception=_is_judgment_exception(c.kind, c.expr))
+                                 judgment_exception=_is_judgment_exception(c.kind, c.expr), drafted=c.drafted)
 
     criteria = tuple(crit(c, None) for c in trial.criteria)
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)

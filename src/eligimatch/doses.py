@@ -19,10 +19,12 @@ Rules (documented in ``docs/language.md``; issue 18 and issue 13, finding 3):
   :func:`eligimatch.history._last_dose_range`); a record without a start was
   certainly taken on its last dose day, and maybe on any day before it.
 * **Dose changes.** ``dose_since`` is the day the record's current dose began;
-  before it the dose is not known from the record.  A record of a drug that
-  starts on the day another record of the same drug ends is a change of dose
-  that day, not a second dose: that day counts one of the two.  Records that
-  are exact copies of each other count once for the lower bound.
+  before it the dose is not known from the record.  On the day a record of a
+  drug ends, another record of the same drug that may start that day is maybe a
+  change of dose, not a second dose: that day counts at least the lower of the
+  two doses, and (when the new record surely starts that day) at most the
+  higher.  Records that are exact copies of each other count once for the lower
+  bound.
 * **Courses.** Records of one drug that follow each other without a day's gap
   are one course: ``started at least N before A`` asks when the course began.
 """
@@ -84,6 +86,8 @@ class _Part(NamedTuple):
     possible: Days | None  # days it may have been taken
     mg: float | None  # its daily dose (as prednisone when asked), None when it cannot be computed
     known_from: _dt.date  # the first day its dose is known (dose_since), _dt.date.min without one
+    last_day: _dt.date | None  # its recorded end, when it is one exact day (not ongoing)
+    starts: Days  # the days it may have started on
 
 
 def _exposure(ctx: Context, rec: Any, horizon: _dt.date) -> tuple[Days | None, Days | None]:
@@ -145,7 +149,10 @@ def _totals(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred | Any, fa
             mg = drugs.prednisone_equivalent(drug_id, mg) if drug_id else None
         since = rec.dose_since
         known_from = since.latest if since is not None else _dt.date.min
-        parts.append(_Part(label, drug_id, counts, certain if counts == T else None, possible, mg, known_from))
+        last_day = rec.end.earliest if rec.end is not None and rec.end.earliest == rec.end.latest else None
+        starts = (rec.start.earliest, rec.start.latest) if rec.start is not None else (_dt.date.min, possible[1])
+        parts.append(_Part(label, drug_id, counts, certain if counts == T else None, possible, mg, known_from,
+                           last_day, starts))
         evidence.append(_record_evidence(fact, rec, label, mg, equivalent, certain, possible, pred))
         if mg is None:
             reasons.append(f"the daily dose of {label}" + (f" as {equivalent}" if equivalent else ""))
@@ -188,17 +195,19 @@ def _record_evidence(fact: str, rec: Any, label: str, mg: float | None, equivale
               source=src_label(rec))
 
 
-def _handovers(parts: list[_Part]) -> dict[tuple[int, _dt.date], int]:
-    """Days on which one record of a drug ends and another of the same drug starts: a change of dose
-    that day.  Maps (index of the ending record, the day) to the index of the starting one."""
-    out: dict[tuple[int, _dt.date], int] = {}
+def _handovers(parts: list[_Part]) -> dict[tuple[int, _dt.date], tuple[int, bool]]:
+    """Days on which a record of a drug ends and another record of the same drug may start: maybe a
+    change of dose that day rather than two doses.  Maps (the ending record, its last day) to (the
+    starting record, whether it surely starts that day)."""
+    out: dict[tuple[int, _dt.date], tuple[int, bool]] = {}
     for i, a in enumerate(parts):
-        if a.drug is None or a.certain is None:
+        day = a.last_day
+        if a.drug is None or a.certain is None or day is None or a.certain[1] != day:
             continue
         for j, b in enumerate(parts):
-            if (j != i and b.drug == a.drug and b.certain is not None and b.certain[0] == a.certain[1]
-                    and a.certain[0] < a.certain[1] and (i, a.certain[1]) not in out):
-                out[(i, a.certain[1])] = j
+            if j != i and b.drug == a.drug and b.starts[0] <= day <= b.starts[1]:
+                out[(i, day)] = (j, b.starts == (day, day))
+                break
     return out
 
 
@@ -231,18 +240,24 @@ def _runs(parts: list[_Part], start: _dt.date, end: _dt.date,
         hi = INF if unbounded else 0.0
         for k, p in enumerate(parts):
             mine = p.mg if p.mg is not None and a >= p.known_from else None
-            j = handover.get((k, a)) if a == b else None
-            if j is not None and j not in copies and k not in copies:
-                # the day the dose changed: one of the two doses, not both (the other record adds its own,
-                # so this one adds what brings the pair to the lower, and to the higher, of the two)
+            change = handover.get((k, a)) if a == b else None
+            if change is not None and k not in copies:
+                # the last day of this record, when the next of the same drug may start: maybe a change of
+                # dose that day, not two doses.  The pair counts at least the lower of the two doses, and,
+                # when the next surely starts that day, at most the higher (this record adds what brings
+                # the pair there; the other adds its own part as usual).
+                j, surely = change
                 other = parts[j]
                 theirs = other.mg if other.mg is not None and a >= other.known_from else None
-                if mine is not None and theirs is not None:
-                    lo += min(mine, theirs) - theirs
-                    hi += max(mine, theirs) - theirs
-                elif theirs is not None:  # this dose unknown: the pair is at least 0, at most anything
-                    lo -= theirs
+                theirs_lo = (theirs or 0.0) if (j not in copies and other.certain is not None
+                                                and other.certain[0] <= a <= other.certain[1]) else 0.0
+                lo += min(mine or 0.0, theirs or 0.0) - theirs_lo
+                if not surely:
+                    hi += mine if mine is not None else INF
+                elif mine is None or theirs is None:
                     hi = INF
+                else:
+                    hi += max(mine, theirs) - theirs
                 continue
             if p.possible is not None and p.possible[0] <= a and b <= p.possible[1]:
                 hi += mine if mine is not None else INF

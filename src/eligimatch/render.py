@@ -236,6 +236,8 @@ def _criterion(c: A.Criterion, indent: str) -> str:
     head = f"{indent}- {c.id}"
     if c.text is not None:
         head += " " + _str(c.text)
+    if c.drafted:
+        head += " draft"
     return f"{head}:\n{indent}    {render_expr(c.expr)}"
 
 

@@ -46,6 +46,9 @@ def _decimal(tok: Token) -> Decimal:
         raise ValueError(f"not a number: {tok}") from None
 
 
+_DRAFT = object()  # the `draft` mark of a criterion
+
+
 class _Where(tuple):
     pass
 
@@ -191,7 +194,8 @@ class _ToAst(Transformer):
         return _Header("labs", items[0], _span(meta))
 
     def _section(self, kind: str, meta, items) -> _Section:
-        crits = [A.Criterion(id=c.id, kind=kind, text=c.text, expr=c.expr, span=c.span) for c in items]
+        crits = [A.Criterion(id=c.id, kind=kind, text=c.text, expr=c.expr, span=c.span, drafted=c.drafted)
+                 for c in items]
         return _Section(kind, crits, _span(meta))
 
     def inclusion(self, meta, items):
@@ -213,9 +217,15 @@ class _ToAst(Transformer):
         return A.Cohort(id=name, title=title, criteria=self._merge_sections(list(rest)), span=_span(meta))
 
     def criterion(self, meta, items):
-        """criterion: "-" NAME STRING* ":" expr   (adjacent strings are one sentence)"""
-        text = "".join(_string(t) for t in items[1:-1]) if len(items) > 2 else None
-        return A.Criterion(id=str(items[0]), kind="", text=text, expr=items[-1], span=_span(meta))
+        """criterion: "-" NAME STRING* draft_mark? ":" expr   (adjacent strings are one sentence)"""
+        drafted = any(item is _DRAFT for item in items)
+        strings = [item for item in items[1:-1] if item is not _DRAFT]
+        text = "".join(_string(t) for t in strings) if strings else None
+        return A.Criterion(id=str(items[0]), kind="", text=text, expr=items[-1], span=_span(meta), drafted=drafted)
+
+    def draft_mark(self, meta, items):
+        """draft_mark: "draft" """
+        return _DRAFT
 
     # ---- logic -------------------------------------------------------------------
     def if_then_else(self, meta, items):

@@ -52,6 +52,7 @@ class CompiledCriterion:
     # an exclusion written `<data> and judgment`: when the data part is met, the patient is excluded
     # unless the investigator judges the exception applies
     judgment_exception: bool = False
+    drafted: bool = False  # marked `draft`: a machine wrote it from the registry text; to be reviewed
 
 
 @dataclass(frozen=True)
