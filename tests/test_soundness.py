@@ -196,18 +196,24 @@ def test_record_order_never_decides(r):
     if doc is None:
         return
     obs = doc.get("observations", [])
-    if obs and r.random() < 0.7:  # a same-date pair that may disagree
-        o = dict(r.choice(obs))
+    focus: list[str] = []
+    if obs and r.random() < 0.7:  # a same-date pair that disagrees about a probe criterion
+        first = r.choice(obs)
+        o = dict(first)
         o["value"] = r.choice([o["value"] * 2 + 1, o["value"] / 2, 0.0, o["value"] + 0.5])
         doc["observations"] = obs + [o]
         p = load(doc)
         if p is None:
             return
+        a = F.CATS.analytes.resolve(o["analyte"])
+        if a is not None and a.kind != "computed" and o.get("unit") in F.UNITS_OF[a.id]:
+            mid = (first["value"] + o["value"]) / 2
+            focus.append(f"{a.id} {r.choice(['>=', '<', '>', '<='])} {mid:g}{B._unit_text(o['unit'])}")
         note(f"same-date pair: {o}")
         event("same-date pair")
     moved = _shuffled(doc, r)
     q = load_patient(json.dumps(moved))
-    for trial in trials_for(doc, r):
+    for trial in trials_for(doc, r, focus):
         a, b = match(p, trial), match(q, trial)
         assert [c.outcome for c in a.criteria] == [c.outcome for c in b.criteria], (a.explain(), b.explain())
         assert a.verdict == b.verdict
