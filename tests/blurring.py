@@ -488,7 +488,7 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
         if fd.type == "bool":
             pred = r.choice([fd.id, f"not {fd.id}"])
         elif fd.type == "enum":
-            val = r.choice(list(fd.values))
+            val = _ident(r.choice(list(fd.values)))
             pred = r.choice([f"{fd.id} = {val}", f"{fd.id} != {val}", f"{fd.id} in ({val})"])
         elif fd.type == "number":
             pred = f"{fd.id} {r.choice(['<=', '>=', '<', '>', '='])} {r.choice([0, 1, 2, 3, 60, 70, 80])}"
@@ -511,7 +511,7 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
             value = float(o["value"])
         except (TypeError, ValueError, KeyError):
             continue
-        t = r.choice([value, value * 0.5, value * 2, value + 1]) if abs(value) < 1e12 else 1
+        t = abs(r.choice([value, value * 0.5, value * 2, value + 1])) if abs(value) < 1e12 else 1
         u = _unit_text(unit)
         k = r.random()
         if k < 0.6:
@@ -577,9 +577,9 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
 def _unit_text(unit: str) -> str:
     if not unit or unit == "1":
         return ""
-    if re.search(r"\s", unit):
-        return f" [{unit}]"
-    return " " + unit
+    if unit in ("kg", "g", "cm", "mmHg", "mg") or (re.search(r"[/^%]", unit) and not re.search(r"\s", unit)):
+        return " " + unit
+    return f" [{unit}]"
 
 
 def probe_header(r) -> list[str]:
