@@ -88,8 +88,9 @@ def _plausible(o: dict) -> bool:
 
 
 def _not_after_evaluation(value: Any) -> bool:
-    """A date that may be on or before the evaluation date.  A start or onset after it marks the record as
-    an error (not used); removing that date would hide the error, not blur the record."""
+    """A date on or before the evaluation date.  A date after it marks the record as an error (not used);
+    removing that date, or coarsening it to a year that includes the past, would hide the error, not blur
+    the record."""
     return isinstance(value, str) and value[:10] <= AS_OF.isoformat()
 
 
@@ -222,7 +223,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         if _not_after_evaluation(c.get("onset")):
             options.append(("condition.onset", i))
         for key in ("onset", "end"):
-            if _date_text(c.get(key)) and len(c[key]) > 4:
+            if _date_text(c.get(key)) and len(c[key]) > 4 and _not_after_evaluation(c[key]):
                 options.append((f"condition.{key}.day", i))
         if c.get("name") and CATS.conditions.resolve(c["name"]) is not None:
             concept = CATS.conditions.resolve(c["name"])
@@ -239,7 +240,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         if _not_after_evaluation(t.get("start")):
             options.append(("therapy.start", i))
         for key in ("start", "end"):
-            if _date_text(t.get(key)) and len(t[key]) > 4:
+            if _date_text(t.get(key)) and len(t[key]) > 4 and _not_after_evaluation(t[key]):
                 options.append((f"therapy.{key}.day", i))
         if t.get("drug"):
             options.append(("therapy.unmapped", i))
@@ -253,7 +254,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         if isinstance(t.get("dose"), dict) and "per_day" in t["dose"]:
             options.append(("therapy.dose.per_day", i))
     for i, p in enumerate(doc.get("procedures", [])):
-        if _date_text(p.get("date")) and len(p["date"]) > 4:
+        if _date_text(p.get("date")) and len(p["date"]) > 4 and _not_after_evaluation(p["date"]):
             options.append(("procedure.date.day", i))
         concept = CATS.procedures.resolve(p["name"]) if p.get("name") else None
         if concept is not None and concept.parents:
