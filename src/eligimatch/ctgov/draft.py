@@ -114,6 +114,9 @@ def _anchor_in(text: str) -> str | None:
 # ---- the structure around an item ---------------------------------------------------------------------
 _ALTERNATIVES = re.compile(r"\b(?:one\s+of|any\s+of|either|at\s+least\s+(?:one|two|\d)\s+of|one\s+or\s+more\s+of)\b|"
                            r"\bor\s*:?\s*$", re.IGNORECASE)
+_CONJUNCTIVE = re.compile(r"\b(?:all\s+of|each\s+of|both|adequate|sufficient|normal|defined\s+as|as\s+follows|"
+                          r"as\s+defined\s+by|laboratory|lab|functions?|values?|criteria\s+below)\b", re.IGNORECASE)
+_LIST_OF_KINDS = re.compile(r"\b(?:including|such\s+as|e\.g\.|types?|one\s+or\s+more)\b", re.IGNORECASE)
 _ALL_OF = re.compile(r"\b(?:all\s+of|each\s+of|both)\b", re.IGNORECASE)
 _ENDS_OR = re.compile(r"(?:\bor|\band/or|\bOR)\s*[.;:,]?\s*$", re.IGNORECASE)
 _NOT_SPECIFIED = re.compile(r"^\s*(?:not\s+specified|see\s+(?:disease\s+characteristics|above|below)|none|n/a)\.?\s*$",
@@ -130,20 +133,29 @@ def _structure_reason(item: Item, items: Sequence[Item]) -> str | None:
     siblings = [i for i in items if i.kind == item.kind and i.parent == item.parent and i.heading == item.heading]
     if any(_ENDS_OR.search(s.text) for s in siblings):
         return "one of alternatives joined by 'or'"
+    lead = None
     if item.parent is not None:
-        parent = next((i for i in items if i.kind == item.kind and i.number == item.parent), None)
-        if parent is not None:
-            if _ALTERNATIVES.search(parent.text) and item.kind == "inclusion":
-                return "one of alternatives ('one of the following')"
-            if _ALL_OF.search(parent.text) and item.kind == "exclusion":
-                return "one of several conditions that exclude only together"
-            if item.kind == "exclusion" and not re.search(r"\b(?:any|following|including)\b", parent.text, re.IGNORECASE):
-                return "a sub-item whose relation to its parent is not stated"
+        lead = next((i for i in items if i.kind == item.kind and i.number == item.parent), None)
+    else:  # flattened text: the nearest item above ending in ':' leads a list
+        before = [i for i in items[:items.index(item)] if i.kind == item.kind and i.heading == item.heading
+                  and i.level == 0]
+        if before and before[-1].text.rstrip().endswith(":"):
+            lead = before[-1]
+    if lead is not None:
+        if _ALTERNATIVES.search(lead.text) and item.kind == "inclusion":
+            return "one of alternatives ('one of the following')"
+        if _ALL_OF.search(lead.text) and item.kind == "exclusion":
+            return "one of several conditions that exclude only together"
+        if item.kind == "exclusion" and not re.search(r"\b(?:any|following|including|such\s+as)\b", lead.text,
+                                                      re.IGNORECASE):
+            return "a sub-item whose relation to its parent is not stated"
+        if item.kind == "inclusion" and (not _CONJUNCTIVE.search(lead.text) or _LIST_OF_KINDS.search(lead.text)):
+            return "a sub-item whose relation to its parent is not stated"
     return None
 
 
 # ---- numbers: labs, scores, ages ----------------------------------------------------------------------
-_FILLER = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+_FILLER = frozenset("""
 a an the of and with at in on to be is are must should have has had patients patient subjects subject
 participants participant adequate sufficient organ bone marrow function functions hepatic renal liver kidney
 hematologic haematologic hematological haematological as defined by serum plasma blood level levels count
