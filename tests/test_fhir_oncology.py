@@ -127,6 +127,25 @@ def test_the_breast_cancer_patient_is_usable_by_criteria(mcode):
     assert [c.id for c in result.criteria if c.id.startswith("E") and c.outcome.name == "TRUE"] == ["E2"]
 
 
+def test_order_comparisons_need_an_ordered_fact():
+    with pytest.raises(eligimatch.CriteriaError, match=r"takes = , != or in \(\.\.\.\), not an order comparison"):
+        eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: er >= positive\n')
+    with pytest.raises(eligimatch.CriteriaError, match=r"is one of 0, 1\+, 2\+, 3\+, not '2'"):
+        eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: her2_ihc >= 2\n')
+    with pytest.raises(eligimatch.CriteriaError, match=r"compared with a number, not '2\+'"):
+        eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: ecog <= 2+\n')
+
+
+def test_ranked_values_of_an_ordered_fact():
+    from eligimatch.compile import _ranked
+
+    order = ("0", "1+", "2+", "3+")
+    assert _ranked(order, "2+", ">=") == ("2+", "3+")
+    assert _ranked(order, "2+", ">") == ("3+",)
+    assert _ranked(order, "1+", "<=") == ("0", "1+")
+    assert _ranked(order, "0", "<") == ()
+
+
 def test_an_undeclared_marker_value_is_a_compile_error():
     with pytest.raises(eligimatch.CriteriaError, match=r"positive, negative, equivocal"):
         eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: er = postive\n')
