@@ -668,9 +668,14 @@ class PatientGen:
                 rec = {"name": r.choice(["leukemia", "lymphoma", "malignancy", "cancer", "infection"])}
         rec.update(self.period("onset", "end"))
         if self.some(0.3):
-            # an abated condition is not "active" (FHIR con-4); active with an end date is a contradiction
-            rec["status"] = r.choice(["active", "resolved", "inactive", "remission"] if "end" not in rec
-                                     else ["resolved", "inactive", "remission"])
+            # consistent with the dates: an abated condition is not "active" (FHIR con-4), and one that ends
+            # after the evaluation date has not abated yet (a contradiction would make the soundness
+            # properties compare against a record that contradicts itself)
+            end = rec.get("end")
+            if end is None:
+                rec["status"] = r.choice(["active", "resolved", "inactive", "remission"])
+            elif end <= AS_OF.isoformat():
+                rec["status"] = r.choice(["resolved", "inactive", "remission"])
         if self.some(0.4):
             rec["attributes"] = self.attributes()
         return rec
@@ -699,7 +704,7 @@ class PatientGen:
         else:
             rec["drug"] = "unmapped-drug-x"
         if self.some(self.messy):  # an unmapped or investigational product, with or without classes
-            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "study drug"])}
+            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "Compound QX-9"])}
             if self.some(0.5):
                 rec["classes"] = [r.choice(CLASSES).id]
             if self.some(0.5):
@@ -802,8 +807,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
 
     A record removed from a history also unmarks that history's completeness:
     otherwise its absence would become a (new) fact.  Unmarking a history's
-    completeness is itself a removal.  Dates are not removed: a record without
-    its date says something else (when), not less.  Observations are removed
+    completeness is itself a removal.  Dates are not removed here (see
+    ``blurring.blur``, which removes them and more).  Observations are removed
     per analyte (all results of it), so an older result never replaces a newer one.
     """
     doc = copy.deepcopy(doc)
@@ -825,8 +830,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
                 options.append((hist, i))
                 for attr in rec.get("attributes", {}):
                     options.append((hist + ".attributes", (i, attr)))
-                for key in ("dose", "route", "status"):
-                    if key in rec and not (hist == "conditions" and key == "status"):
+                for key in ("dose", "route", "status"):  # (a condition's status too: issue 18, D9)
+                    if key in rec:
                         options.append((hist + "." + key, i))
         for hist, flag in doc.get("complete", {}).items():
             if flag:

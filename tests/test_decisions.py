@@ -164,3 +164,21 @@ def test_a_hand_made_fingerprint_does_not_settle_anything(trial):
     fake = Decision(trial="NCT07301164", criterion="E15", met=True, by="x", when=DAY, fingerprint="0" * 32)
     r = eligimatch.match(p, trial, as_of=AS_OF, decisions=[fake])
     assert "E15" in r.review and "E15" in r.decisions_invalidated
+
+
+def test_cli_match_applies_a_screening_record(trial, tmp_path, capsys):
+    from eligimatch.cli import main
+
+    p = eligimatch.load_patient(doc())
+    _, rec = record_all(p, trial)
+    path = tmp_path / "record.json"
+    path.write_text(rec.model_dump_json(indent=2))
+    args = ["match", str(EXAMPLES / "patients" / "nct07301164-sle-match.json"),
+            str(EXAMPLES / "trials" / "NCT07301164.elig"), "--as-of", "2026-03-01"]
+    assert main(args + ["--record", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "decided by the investigator (dr-lee) on 2026-03-02: met" in out
+    assert "for the investigator to review" not in out
+    path.write_text('{"decisions": [{"trial": "T"}]}')
+    assert main(args + ["--record", str(path)]) == 1
+    assert "decisions.0.criterion" in capsys.readouterr().err

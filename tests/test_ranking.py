@@ -267,3 +267,12 @@ def test_breast_cancer_bundles_rank_the_solid_tumour_trial_first_with_a_short_pl
         assert ranking_of(r, lupus).tier in (Tier.UNLIKELY, Tier.NOT_ELIGIBLE), r.ranking
     assert 0 < len(r.plan) <= 10
     assert r.plan[0].disease_defining and r.plan[0].trials == ("NCT05621486",)
+
+
+def test_screen_jsonl_rows_carry_tier_and_score(tmp_path, capsys):
+    code = main(["screen", str(EXAMPLES / "patients" / "breast-cancer-screening.json"), str(EXAMPLES / "trials"),
+                 "--format", "jsonl", "--as-of", "2026-03-01", "--workers", "1"])
+    assert code == 0
+    rows = {r["trial"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["NCT05621486"]["tier"] == "possible" and rows["NCT05621486"]["rank"] == 1
+    assert rows["CT1192-SLE"]["tier"] == "unlikely" and rows["NCT03754764"]["score"] == 0.0

@@ -279,3 +279,41 @@ def test_the_matching_apps_own_smoke_test_passes(tmp_path):
     assert "FAILED" not in run.stdout and "OK?" not in run.stdout, run.stdout + run.stderr
     assert "Ran 2 tests, 2 succeeded (100%)." in run.stdout, run.stdout + run.stderr
     assert run.stdout.count(" OK\n") == 3  # the front page, the hello, the search
+
+
+def test_eligimatch_serve_from_the_command_line(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    server = subprocess.Popen([sys.executable, "-m", "eligimatch", "serve", str(EXAMPLES / "trials"),
+                               "--port", str(port), "--prefix", "/x/", "--as-of", AS_OF, "--max-body", "1000"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/x/trials", timeout=2)
+                break
+            except httpx.HTTPError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("eligimatch serve did not start: " + server.stderr.read().decode())
+                time.sleep(0.2)
+        assert r.status_code == 200 and len(r.json()) == 5
+        big = httpx.post(f"http://127.0.0.1:{port}/x/match", json={"patient": {"id": "p" * 2000}})
+        assert big.status_code == 413
+        ok = httpx.post(f"http://127.0.0.1:{port}/x/screen", json={"patient": {"id": "p"}}, timeout=30)
+        assert ok.status_code == 200 and ok.json()["as_of"] == AS_OF  # --as-of fixes the evaluation date
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=20)
+    assert f"serving 5 trials on http://127.0.0.1:{port}/x/" in err.decode()
+
+
+def test_serve_without_the_extra_or_with_duplicate_trials_says_why(tmp_path, capsys):
+    from eligimatch.cli import main
+    from eligimatch.errors import EligimatchError
+
+    t = eligimatch.load_trial(EXAMPLES / "trials" / "NCT05621486.elig")
+    with pytest.raises(EligimatchError, match="two trials have the id 'NCT05621486'"):
+        create_app([t, t])
+    assert main(["serve", str(EXAMPLES / "trials"), "--port", "0"]) == 2
+    assert "expected a port number" in capsys.readouterr().err

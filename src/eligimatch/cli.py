@@ -168,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=_count, default=10, metavar="N",
                    help="how many questions the plan of next questions keeps (default: 10)")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
+    p.add_argument("--record", metavar="FILE",
+                   help="a screening record (JSON): answers and investigator decisions to apply (docs/screening.md)")
     p.add_argument("--strict", action="store_true",
                    help="FHIR input: refuse the whole file at the first invalid resource (default: set invalid "
                         "resources aside, report them and use the rest)")
@@ -248,6 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="change nothing; print a diff and exit 1 if a file "
                                                         "would change")
     p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser("fhir-report", formatter_class=_Formatter,
+                       help="how much of a folder of FHIR bundles maps into profiles",
+                       description="Read every FHIR bundle under a folder (*.json, recursively) and print, as "
+                                   "Markdown tables, the share of clinically relevant resources (conditions, labs, "
+                                   "vitals, performance status, tumour markers, staging, medications, procedures) "
+                                   "that map, by resource type, kind and code system, with the codes most often "
+                                   "left unmapped.",
+                       epilog="example:\n  eligimatch fhir-report ../shared/corpora/fhir/")
+    p.add_argument("folder", metavar="FOLDER", help="a folder of FHIR bundles")
+    p.add_argument("--top", type=_workers, default=15, metavar="N", help="how many unmapped codes to list")
+    p.set_defaults(func=cmd_fhir_report)
     return parser
 
 
@@ -396,8 +410,19 @@ def cmd_match(args: argparse.Namespace) -> int:
         text = reports[0].text() if args.report else summary(reports[0])
         (sys.stderr if args.json else sys.stdout).write(text + "\n\n")
     as_of = args.as_of or _dt.date.today()
+    record = None
+    if args.record:
+        from .screening.decisions import load_record
+
+        try:
+            record = load_record(Path(args.record).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"{args.record}: cannot read: {exc.strerror or exc}") from None
+        except PatientDataError as exc:
+            _err(f"{args.record}: {exc}")
+            return 1
     screened = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
-                      questions=args.questions)
+                      questions=args.questions, decisions=record)
     ranked = sorted(zip((k.position for k in screened.ranking), screened.results), key=lambda x: x[0])
     results = [r for _, r in ranked]  # the files' order
     if args.html:
@@ -454,13 +479,18 @@ def _rows(record: Any, order: dict[str, int]) -> Iterator[dict[str, Any]]:
                "rank": "", "deciding": [], "missing": "", "missing_facts": [], "matched_cohorts": [],
                "error": record.message, "errors": [e.model_dump() for e in record.errors]}
         return
-    ranked = list(enumerate(record.results, 1))
-    ranked.sort(key=lambda x: order.get(x[1].trial_id or "", len(order)))
-    for rank, r in ranked:
+    tiers = list(record.ranking) or [None] * len(record.results)
+    ranked = list(enumerate(zip(record.results, tiers), 1))
+    ranked.sort(key=lambda x: order.get(x[1][0].trial_id or "", len(order)))
+    for rank, (r, rk) in ranked:
         facts = list(dict.fromkeys(m.fact for m in r.missing))
-        yield {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
+        row = {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
                "verdict": r.verdict.value, "rank": rank, "deciding": list(r.deciding), "missing": len(facts),
                "missing_facts": facts, "matched_cohorts": list(r.matched_cohorts), "error": ""}
+        if rk is not None:  # JSON lines only: the CSV columns stay as they are
+            row["tier"] = rk.tier.value
+            row["score"] = rk.score
+        yield row
 
 
 class _Sink:
@@ -639,6 +669,19 @@ def _write_atomically(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def cmd_fhir_report(args: argparse.Namespace) -> int:
+    from .fhir_coverage import bundle_paths, measure, render
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{args.folder}: not a folder")
+    paths = bundle_paths(folder)
+    if not paths:
+        raise UsageError(f"{args.folder}: no *.json files")
+    print(render(measure(paths), top=args.top))
+    return 0
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
