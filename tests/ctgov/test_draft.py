@@ -162,6 +162,13 @@ def test_abstains_on_exclusions(sentence):
     assert got["E1"] == "judgment", got
 
 
+def test_the_sub_heading_names_the_subject():
+    got = drafted("DISEASE CHARACTERISTICS:\n\nLife expectancy:\n\nAt least 3 months\n\nAge:\n\n18 and over\n")
+    assert got == {"I1": "life_expectancy >= 3 months", "I2": "age >= 18 years"}
+    got = drafted("Exclusion Criteria:\n* Smoker.\n")
+    assert got == {"E1": "judgment"}  # current or former? the drafter does not time a person's state
+
+
 def test_history_criteria():
     got = drafted("Inclusion Criteria:\n* No history of stroke\n* Diagnosis of rheumatoid arthritis\n"
                   "Exclusion Criteria:\n* History of myocardial infarction within the past 6 months\n"

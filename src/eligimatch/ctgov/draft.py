@@ -263,8 +263,10 @@ def _subjects(r: Reading) -> list[str]:
 
 def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Labs, scores, ages and life expectancy: (expression, reason, missing words)."""
-    text = normalise(item.text)
-    rs = [r for r in readings(item.text) if r.kind != "sex"]
+    # the sub-heading names the subject in the NCI layout ("Life expectancy: At least 3 months")
+    lead = f"{item.heading}: " if item.heading else ""
+    text = normalise(lead + item.text)
+    rs = [r for r in readings(lead + item.text) if r.kind != "sex" and r.start >= len(normalise(lead))]
     abbreviations = [m.span() for m in re.finditer(r"\(\s*[A-Za-z][A-Za-z0-9\-]{0,7}\s*\)", text)]
     if not rs:
         return None, None, ()
@@ -343,7 +345,7 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
 
     for pat, _ident in _subject_index():  # the words naming the subjects are read
         spans.extend(m.span() for m in pat.finditer(text))
-    left = _leftover(text, spans + abbreviations)
+    left = _leftover(text, spans + abbreviations + [(0, len(normalise(lead)))])
     if left:
         return None, "words the drafter does not read: " + " ".join(left[:6]), missing
     if recency:

@@ -241,7 +241,6 @@ _EXTRA_SUBJECTS = {
     "who performance status": "ecog", "who ps": "ecog", "performance status (ps)": "ecog",
     "karnofsky performance status": "karnofsky", "kps": "karnofsky", "karnofsky": "karnofsky",
     "lansky": "karnofsky_lansky_unsupported",
-    "granulocyte count": "anc", "absolute granulocyte count": "anc", "agc": "anc",
     "absolute neutrophil count": "anc", "neutrophil count": "anc",
     "platelet count": "platelets", "platelets": "platelets", "plt": "platelets", "thrombocytes": "platelets",
     "haemoglobin": "hemoglobin", "hemoglobin": "hemoglobin", "hgb": "hemoglobin", "hb": "hemoglobin",
