@@ -11,7 +11,12 @@ from typing import Any
 
 from . import ast as A
 
-__all__ = ["render_trial", "render_expr"]
+__all__ = ["render_trial", "render_expr", "string_literal"]
+
+
+def string_literal(s: str) -> str:
+    """A text as a criteria-file string literal."""
+    return _str(s)
 
 # binding strength: higher binds tighter
 _PREC = {A.IfThenElse: 0, A.Or: 1, A.And: 2, A.Not: 3}
@@ -47,6 +52,8 @@ def _unit(u: str | None, amount: Decimal | None = None) -> str:
         return ""
     if u in _TIME:
         return " " + (_plural(amount, u) if amount is not None else u + "s")
+    if u == "%":
+        return "%"  # 45%, as protocols write it
     if u in _WORD_UNITS:
         return " " + u
     if any(c in u for c in "/^%") and not any(c.isspace() or c in ',()[]"#:<>=!≤≥≠' for c in u):
@@ -127,6 +134,10 @@ def _measure(m: A.Measure) -> str:
     return m.name + (f" by {m.method}" if m.method else "")
 
 
+def _plain_and(n: Any) -> bool:
+    return isinstance(n, A.And) and n.style == "and"
+
+
 def render_expr(n: Any, parent_prec: int = -1) -> str:
     """Canonical text of an expression, parenthesised only where precedence needs it."""
     prec = _PREC.get(type(n), _ATOM)
@@ -141,7 +152,8 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
             text = "any of (" + ", ".join(render_expr(i) for i in n.items) + ")"
             prec = _ATOM
         else:
-            text = " or ".join(render_expr(i, prec) for i in n.items)
+            # an `and` among the operands of an `or` keeps its clarifying brackets: `(a and b) or c`
+            text = " or ".join(render_expr(i, _PREC[A.And] if _plain_and(i) else prec) for i in n.items)
     elif isinstance(n, A.Not):
         text = "not " + render_expr(n.item, prec - 1)
     elif isinstance(n, A.AtLeast):
