@@ -109,6 +109,69 @@ def _patient(r) -> tuple[dict, eligimatch.Patient] | tuple[None, None]:
     return doc, p
 
 
+# ---------------------------------------------------------------------------- blurring
+
+@settings(max_examples=F.examples(150))
+@given(F.randoms())
+def test_blurring_information_never_creates_a_decision(r):
+    """Soundness.  P' is P made less precise (blurring.blur: a condition's status, end or onset removed, a
+    date's day removed, a record replaced by a broader one -- a parent concept, a shorter or "unspecified"
+    ICD-10-CM code, a drug by its class, a class by its parent --, a drug's mapping removed, with or without
+    its classes, a unit removed, ongoing/investigational/per-day removed, a fact's date removed) or with
+    information taken away (fuzzing.remove_facts).  For every criterion of the example trials and of a
+    probe trial reading what P holds: if P' gives TRUE or FALSE, P gives the same; so P' is a MATCH only if
+    P is."""
+    doc, full = _patient(r)
+    if doc is None:
+        return
+    focus: list[str] = []
+    if r.random() < 0.8:
+        less, what, touched = B.blur(doc, r)
+        focus = B.focus_predicates(doc, touched, r)
+    else:
+        less, what = F.remove_facts(doc, r)
+    note(f"blurred: {what}")
+    note(json.dumps(doc))
+    part = load(less)
+    if part is None:
+        event("blurred patient: refused")  # e.g. a result without its unit
+        return
+    event("blurred: " + (what[0].split(" ")[0] if what else "nothing"))
+    assert_decides_no_more(full, part, trials_for(doc, r, focus), what)
+
+
+# ---------------------------------------------------------------------------- vocabularies
+
+@settings(max_examples=F.examples(150))
+@given(F.randoms())
+def test_values_outside_the_vocabulary_never_decide(r):
+    """A value outside its declared vocabulary never decides.  One value of P is respelt (blurring.respell):
+    a yes/no fact or `where` attribute as "Y", 1, "unknown", "maybe"...; an enum fact as "Positive",
+    "reactive", true, "equivocal"...; a number fact as "2_0" or "2"; a result made physiologically impossible
+    (outside the analyte's declared `plausible` range: a wrong but convertible unit, or scaled by 10^4).  If the spelling has an obvious declared
+    meaning, a criterion may read it or not, but if it decides, it decides as on P with the declared value;
+    if it has none, it decides nothing that P without the value would not decide.  A document refused at
+    validation must name the field."""
+    doc, _ = _patient(r)
+    if doc is None:
+        return
+    messy, ref, what, declared, focus = B.respell(doc, r)
+    note(what)
+    note(json.dumps(messy))
+    try:
+        p_messy = load_patient(json.dumps(messy))
+    except PatientDataError as exc:
+        event("respelt: refused")
+        field = what.split(":")[0]
+        assert any(field.startswith(e["path"]) or e["path"].startswith(field) for e in exc.errors), (what, str(exc))
+        return
+    p_ref = load(ref)
+    if p_ref is None:
+        return
+    event("respelt: " + ("declared meaning" if declared else "undeclared"))
+    assert_decides_no_more(p_ref, p_messy, trials_for(ref, r, focus), what)
+
+
 # ---------------------------------------------------------------------------- order
 
 def _shuffled(doc: dict, r) -> dict:
@@ -157,6 +220,44 @@ def test_record_order_never_decides(r):
 
 
 # ---------------------------------------------------------------------------- windows and ages
+
+@settings(max_examples=F.examples(120))
+@given(F.randoms())
+def test_one_window_arithmetic_for_every_record(r):
+    """`within N months before A` (A near a month end, a record near the window's start) is one window for
+    therapies, procedures, condition histories and results: a record dated d is inside iff
+    add_months(A, -N) <= d <= A (the calendar start clamped to the month's end)."""
+    anchor, months, day = B.month_end_case(r)
+    d = day.isoformat()
+    drug = r.choice(["rituximab", "methotrexate", "cyclophosphamide"])
+    doc = {
+        "birth_date": "1970-05-05",
+        "therapies": [{"drug": drug, "start": d, "end": d}],
+        "procedures": [{"name": "major_surgery", "date": d}],
+        "conditions": [{"name": "stroke", "onset": d, "end": d, "status": "resolved"}],
+        "observations": [{"analyte": "anc", "value": 2.0, "unit": "10^9/L", "date": d}],
+        "complete": {"conditions": True, "therapies": True, "procedures": True},
+        "anchors": {"screening": anchor.isoformat()},
+    }
+    note(json.dumps(doc))
+    w = f"within {months} months before screening"
+    text = "\n".join([
+        'trial "WINDOWS"', "inclusion:",
+        f"  - T: therapy {drug} {w}",
+        f"  - P: procedure major_surgery {w}",
+        f"  - H: history of stroke {w}",
+        f"  - L: anc >= 1 x10^9/L {w}",
+    ]) + "\n"
+    trial = compile_trial(text)
+    as_of = anchor + dt.timedelta(days=r.choice([0, 0, 3, 30]))
+    res = match(load_patient(json.dumps(doc)), trial, as_of=as_of)
+    inside = add_months(anchor, -months) <= day <= anchor
+    want = Outcome.TRUE if inside else Outcome.FALSE
+    got = {c.id: c.outcome for c in res.criteria}
+    note(f"anchor {anchor}, {months} months, record {day}: inside={inside}; {got}")
+    assert got["T"] == got["P"] == got["H"] == want, got
+    assert got["L"] == (Outcome.TRUE if inside else Outcome.UNKNOWN), got
+
 
 @settings(max_examples=F.examples(150))
 @given(F.randoms())
