@@ -75,3 +75,26 @@ def test_age_bounds_of_a_year_only_birth_date():
     assert interval_truth(57, 58, ">=", 58) is None
     assert interval_truth(57, 58, "=", 60) is False
     assert interval_truth(57, 57, "!=", 57) is False
+
+
+# ---- D5: one window arithmetic -----------------------------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from eligimatch.dates import window_end, window_start  # noqa: E402
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)), st.integers(0, 400),
+       st.sampled_from(["day", "week", "month", "year"]))
+def test_d5_window_end_is_the_inverse_of_window_start(event, n, unit):
+    end = window_end(event, n, unit)
+    assert window_start(end, n, unit) <= event  # the last anchor whose window holds the event ...
+    assert window_start(end + dt.timedelta(days=1), n, unit) > event  # ... and the next one's does not
+
+
+def test_d5_calendar_window_counts_back_from_anchor():
+    crit = _one("therapy rituximab within 6 months before screening",
+                {"therapies": [{"drug": "rituximab", "start": "2026-02-28", "end": "2026-02-28"}]},
+                kind="exclusion", as_of=dt.date(2026, 8, 31), anchors={"screening": dt.date(2026, 8, 31)})
+    assert crit.outcome.value == "true"
+    assert window_end(dt.date(2026, 2, 28), 6, "month") == dt.date(2026, 8, 31)

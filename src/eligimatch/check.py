@@ -227,10 +227,12 @@ class _Checker:
             return
         values = (n.value,) if isinstance(n, A.Compare) else (n.low, n.high)
         if info.kind in ("sex",) or (info.kind == "fact" and info.fact.type == "enum"):
-            if isinstance(n, A.Compare) and n.op in ("=", "!="):
+            ordered = info.kind == "fact" and info.fact.ordered
+            if isinstance(n, A.Compare) and (n.op in ("=", "!=") or ordered):
                 self.symbols(info, values, n.measure.span)
             else:
-                self.error(n.span, f"{info.label} takes = , != or in (...), not an order comparison")
+                self.error(n.span, f"{info.label} takes = , != or in (...), not an order comparison",
+                           "" if isinstance(n, A.Compare) else "its values have no order")
             return
         if info.kind == "fact" and info.fact.type == "bool":
             self.error(n.span, f"{info.id!r} is yes/no: write `{info.id}` or `not {info.id}`")
@@ -323,9 +325,11 @@ class _Checker:
             self.error(span, f"{info.label} is compared with numbers, not with a set of words")
             return
         for v in values:
-            word = v.name if isinstance(v, A.Symbol) else v.value if isinstance(v, A.Text) else None
+            word = v.name if isinstance(v, A.Symbol) else v.value if isinstance(v, A.Text) else (
+                str(v.number) if isinstance(v, A.Quantity) and v.unit is None and str(v.number) in allowed else None)
             if word is None or word not in allowed:
-                self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {word or 'a number'!r}",
+                shown = word or (str(v.number) if isinstance(v, A.Quantity) else "a number")
+                self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {shown!r}",
                            _did_you_mean(str(word), list(allowed)))
 
     def dose_value(self, v: A.Value, total: bool = False) -> None:

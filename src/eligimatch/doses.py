@@ -36,8 +36,8 @@ import math
 from typing import Any, NamedTuple
 
 from . import ast as A
-from .dates import shift_clamped as shift
-from .evaluate import NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num, missing, op_symbol, src_label, unknown
+from .evaluate import (NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num, missing, op_symbol, src_label, unknown,
+                       window_start)
 from .history import (_after, _and, _attrs_note, _ge, _last_dose_range, _later_note, _le, _matching_therapies,
                       _therapy_attrs, _therapy_where)
 from .logic import CauseFlag, Truth
@@ -296,7 +296,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
     fact = f"{kind} of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
     if pred.window is not None:
         anchor = ctx.anchor(pred.window.anchor)
-        start = shift(anchor, -window_days[0][0], window_days[0][1])  # type: ignore[index]
+        start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)  # type: ignore[index]
     else:
         anchor = start = ctx.as_of
     unit = "mg" if pred.total else "mg/day"
@@ -360,7 +360,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     what = " or ".join(selectors)
     fact = f"stable dose of {what}"
     anchor = ctx.anchor(pred.anchor)
-    start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
+    start = window_start(ctx, pred.duration.amount, pred.duration.unit, pred.anchor)
     doses: dict[str, set[float]] = {}  # per drug
     covers: dict[str, bool] = {}
     changed: set[str] = set()  # drugs whose record says the dose changed inside the window (dose_since)
@@ -436,11 +436,17 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
 
 
 def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
-    """Three-valued: the record's exposure overlaps [start, end]."""
+    """Three-valued: the record's exposure overlaps [start, end].  Without a start date the record began on
+    or before its last dose (an ongoing one: by the evaluation date)."""
     last = _last_dose_range(ctx, rec, end)
-    if rec.start is None or last is None:
+    if last is None:
         return U
-    return _and(_le(rec.start.earliest, rec.start.latest, end), _ge(last[0], last[1], start))
+    if rec.start is not None:
+        began = _le(rec.start.earliest, rec.start.latest, end)
+    else:
+        began_by = ctx.as_of if rec.ongoing else last[1]
+        began = T if began_by <= end else U
+    return _and(began, _ge(last[0], last[1], start))
 
 
 # ---- courses ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class FactDef:
     values: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
     description: str = ""
+    ordered: bool = False  # an enum whose values are listed lowest first: `her2_ihc >= 2+` compares by rank
 
 
 def _norm(name: str) -> str:
@@ -78,6 +79,7 @@ class FactCatalog:
                     id=fid, name=str(entry.get("name", fid)), type=str(entry.get("type", "bool")),
                     unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
                     integer=bool(entry.get("integer", False)), values=tuple(entry.get("values", ())),
+                    ordered=bool(entry.get("ordered", False)),
                     synonyms=tuple(entry.get("synonyms", ())), description=str(entry.get("description", "")),
                 ))
             except TypeError as exc:

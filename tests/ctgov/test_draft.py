@@ -151,6 +151,34 @@ def test_abstains(sentence):
     assert got["I1"] == "judgment", got
 
 
+@pytest.mark.parametrize("sentence", [
+    "Patients with gastric cancer have gastric perforation, pyloric obstruction, or complete biliary obstruction",
+    "Patients with pancreatic cancer who have tumor causing biliary obstruction",
+    "Uncontrolled diabetes mellitus",
+    "History of malignancy except adequately treated basal cell carcinoma",
+])
+def test_abstains_on_exclusions(sentence):
+    got = drafted(f"Exclusion Criteria:\n* {sentence}\n")
+    assert got["E1"] == "judgment", got
+
+
+def test_the_sub_heading_names_the_subject():
+    got = drafted("DISEASE CHARACTERISTICS:\n\nLife expectancy:\n\nAt least 3 months\n\nAge:\n\n18 and over\n")
+    assert got == {"I1": "life_expectancy >= 3 months", "I2": "age >= 18 years"}
+    got = drafted("Exclusion Criteria:\n* Smoker.\n")
+    assert got == {"E1": "judgment"}  # current or former? the drafter does not time a person's state
+
+
+def test_history_criteria():
+    got = drafted("Inclusion Criteria:\n* No history of stroke\n* Diagnosis of rheumatoid arthritis\n"
+                  "Exclusion Criteria:\n* History of myocardial infarction within the past 6 months\n"
+                  "* Active tuberculosis\n* Known hepatitis B, hepatitis C or HIV infection\n")
+    assert got == {"I1": "not history of stroke", "I2": "condition rheumatoid_arthritis",
+                   "E1": "history of myocardial_infarction within 6 months before enrollment",
+                   "E2": "condition tuberculosis",
+                   "E3": "history of hiv_infection or history of hepatitis_b or history of hepatitis_c"}
+
+
 def test_alternatives_and_parents_are_judgment():
     got = drafted("Inclusion Criteria:\n* Meet one of the following:\n  * ECOG 0-1\n  * Karnofsky ≥ 80%\n"
                   "* Adequate organ function:\n  * ANC ≥ 1500/mm3\n")

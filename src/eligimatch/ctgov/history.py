@@ -27,7 +27,7 @@ __all__ = ["read_history"]
 
 Result = tuple[str | None, str | None, tuple[str, ...]]
 
-_FILL = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+_FILL = frozenset("""
 a an the and of with who are is be been has have had having received receive receiving treated treatment
 therapy therapies use used prior previous previously any patients patient subjects subject participants must
 should not no last dose doses administration administered agents agent drugs drug or within days weeks months
