@@ -69,9 +69,15 @@ def probe_trial(doc: dict, r, focus: list[str] = ()) -> eligimatch.CompiledTrial
             event("probe: a predicate does not compile")
     if not kept:
         return None
-    text = B.probe_trial_text(kept)
+    header = B.probe_header(r)
+    text = B.probe_trial_text(kept, header)
+    try:
+        trial = compile_trial(text)
+    except CriteriaError:  # a language without `facts within` (the code before issue 18)
+        text = B.probe_trial_text(kept)
+        trial = compile_trial(text)
     note(text)
-    return compile_trial(text)
+    return trial
 
 
 def trials_for(doc: dict, r, focus: list[str] = ()) -> list[eligimatch.CompiledTrial]:
@@ -127,18 +133,24 @@ def test_record_order_never_decides(r):
     if doc is None:
         return
     obs = doc.get("observations", [])
-    if obs and r.random() < 0.7:  # a same-date pair that may disagree
-        o = dict(r.choice(obs))
+    focus: list[str] = []
+    if obs and r.random() < 0.7:  # a same-date pair that disagrees about a probe criterion
+        first = r.choice(obs)
+        o = dict(first)
         o["value"] = r.choice([o["value"] * 2 + 1, o["value"] / 2, 0.0, o["value"] + 0.5])
         doc["observations"] = obs + [o]
         p = load(doc)
         if p is None:
             return
+        a = F.CATS.analytes.resolve(o["analyte"])
+        if a is not None and a.kind != "computed" and o.get("unit") in F.UNITS_OF[a.id]:
+            mid = (first["value"] + o["value"]) / 2
+            focus.append(f"{a.id} {r.choice(['>=', '<', '>', '<='])} {mid:g}{B._unit_text(o['unit'])}")
         note(f"same-date pair: {o}")
         event("same-date pair")
     moved = _shuffled(doc, r)
     q = load_patient(json.dumps(moved))
-    for trial in trials_for(doc, r):
+    for trial in trials_for(doc, r, focus):
         a, b = match(p, trial), match(q, trial)
         assert [c.outcome for c in a.criteria] == [c.outcome for c in b.criteria], (a.explain(), b.explain())
         assert a.verdict == b.verdict
@@ -215,12 +227,15 @@ def test_the_generators_reach_every_kind_of_issue_18_input():
         _, what, _ = B.blur(doc, rng)
         blurs |= {w.split(" ")[0] for w in what}
         _, _, w, declared, _ = B.respell(doc, rng)
-        spellings.add(("attribute" if ".attributes." in w else "fact") + (":declared" if declared else ":undeclared"))
+        kind = "attribute" if ".attributes." in w else "result" if w.startswith("observations") else "fact"
+        spellings.add(kind + (":declared" if declared else ":undeclared"))
         refusals.add(B.malformed(doc, rng)[2])
     for kind in ("condition.status", "condition.end", "condition.onset.day", "condition.broader",
                  "condition.code.broader", "condition.unmapped", "therapy.unmapped", "therapy.to_class",
                  "therapy.classes", "therapy.end", "therapy.start.day", "therapy.ongoing",
                  "observation.unit", "fact.unit", "fact.date", "procedure.broader"):
         assert kind in blurs, (kind, sorted(blurs))
-    assert spellings == {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"}
+    assert {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"} <= spellings
+    if any(getattr(a, "plausible", None) for a in F.ANALYTES):  # physiological ranges declared in the catalog
+        assert "result:undeclared" in spellings
     assert refusals == {"a number for a date", "a duplicated key", "a number with underscores"}

@@ -274,10 +274,16 @@ def _names(refs: Iterable[A.Ref]) -> str:
     return ", ".join(r.name for r in refs)
 
 
-def _where_questions(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any], label: str) -> list[str]:
-    """What would settle the ``where`` tests that are UNKNOWN for one record."""
-    out = []
+def _where_questions(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str, Any], label: str) -> list[str]:
+    """What would settle the ``where`` tests that are UNKNOWN for one record (inside an ``or``, those of
+    its undecided options)."""
+    out: list[str] = []
     for t in tests:
+        if isinstance(t, A.AttrAny):
+            if _where((t,), attrs) == U:
+                for option in t.options:
+                    out.extend(q for q in _where_questions(option, attrs, label) if q not in out)
+            continue
         if attr_truth(t, attrs) != U:
             continue
         v = attrs.get(t.name)
@@ -608,7 +614,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
     the washout are TRUE (the caller negates): last dose + washout > anchor."""
     what = (" and " if pred.conjunct else " or ").join(selectors)
     fact = f"therapy {what}"
-    results: list[tuple[Truth, Any]] = []
+    results: list[tuple] = []
     drugs = ctx.catalogs.drugs
     idx = ctx.index
     for i in range(len(idx.therapies)) if excepted else ():
@@ -619,14 +625,21 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             label = rec.drug or ", ".join(rec.classes) or "investigational agent"
             results.append((F, ev(fact, "record_excepted", f"{label}: excepted", value=label, source=src_label(rec))))
     later = 0
-    violations: list[tuple[Truth, Any]] = []  # for `started at least ... before`: courses that started too late
+    violations: list[tuple] = []  # for `started at least ... before`: courses that started too late (+ questions)
     for i, kind_t in _matching_therapies(ctx, selectors, excepted, pred.conjunct):
         rec, drug_id = ctx.index.therapies[i]
         if _after(rec.start, ctx.as_of):
             later += 1
             continue
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
-        attrs_t = _and(kind_t, _therapy_where(pred.where, rec))
+        n_violations = len(violations)
+        qs: list[str] = []  # what would settle this record, when it is UNKNOWN
+        if kind_t == U:
+            qs.append(_kind_question(rec, drug_id, label, what))
+        where_t = _therapy_where(pred.where, rec)
+        if where_t == U:
+            qs.extend(_where_questions(pred.where, _therapy_attrs(rec), label))
+        attrs_t = _and(kind_t, where_t)
         if indication:
             attrs_t = _and(attrs_t, _indication_truth(ctx, rec, indication, pred.indication_negated))
             label += f" (for {rec.indication or 'an indication not recorded'})"
@@ -636,6 +649,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         if pred.timing == "ever":
             t = _le(rec.start.earliest, rec.start.latest, ctx.as_of) if rec.start else T
             note = f"{label} (started {rec.start or 'date not recorded'})"
+            when_q = f"a more precise start date of {label}"
         elif pred.timing == "ongoing":
             if rec.ongoing:
                 t = T
@@ -643,6 +657,8 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                 t = _ge(rec.end.earliest, rec.end.latest, ctx.as_of)
             else:
                 t = U
+            when_q = (f"whether {label} is ongoing (an end date, or ongoing)" if rec.end is None
+                      else f"a more precise end date of {label}")
             note = f"{label} ({'ongoing' if rec.ongoing else f'ended {rec.end}' if rec.end else 'end not recorded'})"
         elif pred.timing == "started":
             # every course still taken on or after the limit must have started by then
@@ -666,6 +682,8 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                                                  source=src_label(rec))))
             t = _and(relevant, started_ok)
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
+            when_q = (f"the start date of {label}" if began is None else
+                      f"more precise start and stop dates of {label}")
         else:  # window, or washout
             anchor = ctx.anchor(pred.window.anchor)
             # `within` counts both ends: a record is inside while anchor <= end.  A washout is complete once
@@ -677,8 +695,10 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             if drug_id is not None:
                 d = drugs.get(drug_id) or drugs.resolve(drug_id)
                 half_life = getattr(d, "half_life_days", None)
+            when_q = f"more precise dates of {label} (its last dose)"
             if last is None:
                 t, note = U, f"{label}: no dates recorded"
+                when_q = f"the dates of {label} (a last dose, or ongoing)"
             else:
                 end_lo, arith = _window_length_end(last[0], durations, half_life, washout=washout)
                 end_hi, _ = _window_length_end(last[1], durations, half_life, text=False, washout=washout)
@@ -689,6 +709,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                     f_end, _ = _window_length_end(last[0], fixed, None, washout=washout) if fixed else (None, "")
                     t = _and(began, T) if f_end is not None and f_end >= limit else U
                     note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
+                    when_q = f"the half-life of {drug_id or label} (not in the drug catalog)"
                     if f_end is not None:
                         note += (f"; the fixed part of the washout alone runs to {f_end}"
                                  + (f", on or after {limit} ({pred.window.anchor})" if f_end >= limit
@@ -706,19 +727,34 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                             passes_on = end_hi if washout else shift(end_hi, 1, "day")
                             if not washout:
                                 note += f"; washout complete on {passes_on}"
+        if t == U:
+            qs.append(when_q)
         t = _and(t, attrs_t)
         if pred.where:
             note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
         code = _RECORD_CODE[t]
-        results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
+        results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on), qs))
+        if len(violations) > n_violations and violations[-1][0] == U:
+            violations[-1] = (U, violations[-1][1], qs)
     if violations:
-        worst = Truth(max(v for v, _ in violations))
-        shown = tuple(e for v, e in violations if v == worst)
+        worst = Truth(max(v[0] for v in violations))
+        shown = tuple(v[1] for v in violations if v[0] == worst)
         if worst == T:
             return (F, NOFLAG, (), shown)
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"start and stop dates of {what}", "indeterminate"),),
-                       shown)
+        questions = tuple(dict.fromkeys(q for v in violations if v[0] == U and len(v) > 2 for q in v[2]))
+        return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, q, "indeterminate") for q in questions)
+                       or (missing(fact, f"start and stop dates of {what}", "indeterminate"),), shown)
     return _exists(ctx, results, "therapies", what, fact, later=later)
+
+
+def _kind_question(rec: Any, drug_id: str | None, label: str, what: str) -> str:
+    """What would tell whether a therapy record is a ``what`` (D3: a drug the catalog does not know)."""
+    if rec.drug and drug_id is None:
+        return (f"whether {rec.drug} is {what}: the drug is not in the drug catalog (its own classes cannot "
+                f"rule {what} out)")
+    if not rec.drug and rec.investigational and not rec.classes:
+        return f"which drug the investigational agent was (whether it is {what})"
+    return f"which drug the record {label} names (whether it is {what})"
 
 
 # ---- participation in other studies -----------------------------------------------------------------
