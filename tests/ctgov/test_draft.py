@@ -15,6 +15,7 @@ from eligimatch.ctgov.draft import numbers_of
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import RegistryRecord
 from eligimatch.errors import RegistryError
+from eligimatch.fmt import format_text
 from eligimatch.lint import lint
 
 from .shared import CTGOV, corpus_records, need
@@ -49,6 +50,7 @@ def test_every_corpus_record_drafts_to_a_file_that_compiles_and_passes_check(pat
         assert d.item.text in (c.text or "") and c.drafted == d.computable
         assert d.computable or (d.expression == "judgment" and d.reason)
     assert draft_trial(record).text == draft.text  # deterministic
+    assert format_text(draft.text) == draft.text  # canonical: `eligimatch fmt --check` passes
 
 
 @pytest.mark.parametrize("path", corpus_records(), ids=lambda p: p.name)

@@ -455,7 +455,19 @@ def draft_trial(record: RegistryRecord) -> Draft:
         drafted = [DraftedItem(item=d.item, id=d.id, expression="judgment", computable=False,
                                reason=f"withdrawn: {flagged[d.id]}", missing=d.missing)
                    if d.id in flagged and d.computable else d for d in drafted]
+    text = _canonical(text, record.id)
     return Draft(record=record, text=text, items=tuple(drafted), structured=tuple(st[0] for st in structured))
+
+
+def _canonical(text: str, trial_id: str) -> str:
+    """The text as ``eligimatch fmt`` writes it, so that ``fmt --check`` passes on a fresh draft."""
+    from ..errors import EligimatchError
+    from ..fmt import format_text
+
+    try:
+        return format_text(text, filename=f"{trial_id}.elig")
+    except EligimatchError:  # fmt refuses what it cannot keep intact; the draft is valid as written
+        return text
 
 
 def _flagged(text: str, trial_id: str) -> dict[str, str]:

@@ -173,8 +173,8 @@ def _conditions(item: Item, text: str) -> Result | None:
         return None, "a condition with a window the drafter does not read", ()
     if any(re.search(r"(?:er|ers)$", m.text, re.IGNORECASE) for m in ms):
         return None, "a person's state ('smoker', 'drinker') the drafter does not time", ()
-    for a, b in zip(ms, ms[1:]):  # several conditions: a plain list ("X, Y or Z"), nothing between them
-        if not re.fullmatch(r"\s*(?:,|/|or|and/or|,\s*or|nor|,\s*nor)\s*(?:history\s+of\s+|known\s+)?", text[a.end:b.start],
+    for m1, m2 in zip(ms, ms[1:]):  # several conditions: a plain list ("X, Y or Z"), nothing between them
+        if not re.fullmatch(r"\s*(?:,|/|or|and/or|,\s*or|nor|,\s*nor)\s*(?:history\s+of\s+|known\s+)?", text[m1.end:m2.start],
                             re.IGNORECASE):
             return None, "several conditions in a relation the drafter does not read", ()
     negated = bool(_NEG.search(text))
