@@ -367,7 +367,8 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
             body = _wrap(labels[i][1].expr, indent, width)
         elif labels[i][0] == "head" and labels[i][1].text is not None and len(line) > width:
             c = labels[i][1]
-            body = _wrap_strings(f"{indent}- {c.id} ", c.text, ":", indent + "    ", width)
+            body = _wrap_strings(f"{indent}- {c.id} ", c.text, " draft:" if c.drafted else ":", indent + "    ",
+                                 width)
         elif labels[i] == ("header", "title") and len(line) > width:
             body = _wrap_strings("title ", trial.title, "", "      ", width)
         elif labels[i][0] == "header" and len(line) > width:
