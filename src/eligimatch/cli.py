@@ -251,6 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "would change")
     p.set_defaults(func=cmd_fmt)
 
+    p = sub.add_parser("schema", formatter_class=_Formatter, help="print the JSON Schema of a document format",
+                       description="Print the JSON Schema (draft 2020-12) of one of eligimatch's documents: "
+                                   "patient (the profile match and screen read), result (one object of match "
+                                   "--json, with the documented reason codes), record (a screening record: "
+                                   "answers and decisions), trial (a trial's plan summary, coverage --json).",
+                       epilog="example:\n  eligimatch schema patient > patient.schema.json")
+    p.add_argument("name", choices=("patient", "result", "record", "trial"), metavar="NAME",
+                   help="patient, result, record or trial")
+    p.set_defaults(func=cmd_schema)
+
     p = sub.add_parser("fhir-report", formatter_class=_Formatter,
                        help="how much of a folder of FHIR bundles maps into profiles",
                        description="Read every FHIR bundle under a folder (*.json, recursively) and print, as "
@@ -681,6 +691,13 @@ def cmd_fhir_report(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError(f"{args.folder}: no *.json files")
     print(render(measure(paths), top=args.top))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schemas import schema_text
+
+    sys.stdout.write(schema_text(args.name))
     return 0
 
 
