@@ -216,6 +216,8 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
     for i, o in enumerate(doc.get("observations", [])):
         if o.get("unit") is not None and _plausible(o):
             options.append(("observation.unit", i))
+        if o.get("time") is not None:  # without its time of day, a result may tie with others of its date (D8)
+            options.append(("observation.time", i))
     for i, c in enumerate(doc.get("conditions", [])):
         for key in ("status", "end"):
             if key in c:
@@ -272,6 +274,9 @@ def _apply_blur(doc: dict, what: str, arg: Any, r) -> str:
         return f"{what} {arg}"
     if what == "fact.unit":
         del doc["facts"][arg]["unit"]
+        return f"{what} {arg}"
+    if what == "observation.time":
+        del doc["observations"][arg]["time"]
         return f"{what} {arg}"
     if what == "observation.unit":
         del doc["observations"][arg]["unit"]

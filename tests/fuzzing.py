@@ -216,14 +216,15 @@ class CriteriaGen:
             kinds += ["computed", "ratio", "judgment"]
         kind = r.choice(kinds)
         if kind == "bool":
-            return r.choice(BOOL_FACTS)
+            return r.choice(BOOL_FACTS) + (f" {self.window()}" if r.random() < 0.1 else "")
         if kind == "const":
             return r.choice(["true", "false"])
         if kind == "judgment":
             return "judgment"
         if kind == "numfact":
             f = r.choice(NUM_FACTS)
-            return f"{f.id} {self.op()} {r.choice(['0', '1', '2', '3', '60', '70', '80']) if not self.odd() else self.num()}"
+            rec = f" {self.window()}" if r.random() < 0.15 else ""  # a recency window on a fact (D11)
+            return f"{f.id} {self.op()} {r.choice(['0', '1', '2', '3', '60', '70', '80']) if not self.odd() else self.num()}{rec}"
         if kind == "durfact":
             f = r.choice(DUR_FACTS)
             unit = r.choice(["months", "weeks", "years", "days"]) if not self.dw else r.choice(["weeks", "days"])
@@ -233,7 +234,8 @@ class CriteriaGen:
             if r.random() < 0.5:
                 return f"{f.id} {r.choice(['=', '!='])} {r.choice(f.values)}"
             vals = ", ".join(r.sample(list(f.values), k=r.randint(1, len(f.values))))
-            return f"{f.id} {'not in' if r.random() < 0.3 else 'in'} ({vals})"
+            rec = f" {self.window()}" if r.random() < 0.15 else ""
+            return f"{f.id} {'not in' if r.random() < 0.3 else 'in'} ({vals}){rec}"
         if kind == "sex":
             return r.choice(["sex in (male, female)", "sex = female", "sex = male", "sex != female",
                              "sex not in (male)"])
@@ -286,6 +288,9 @@ class CriteriaGen:
             sel = self.concepts(DRUGS + CLASSES)
             eq = " as prednisone" if r.random() < 0.5 else ""
             win = f" {self.window()}" if r.random() < 0.6 else ""
+            if r.random() < 0.25:  # the cumulative form (issue 13, finding 3)
+                return (f"total dose of {sel}{eq} {self.window()} {self.op()} "
+                        f"{r.choice(['0', '10', '70', '140', '0.5'])} {r.choice(['mg', 'g'])}{self.where()}")
             return f"daily dose of {sel}{eq} {self.op()} {r.choice(['0', '5', '7.5', '10', '20', '70'])} mg/day{win}{self.where()}"
         # stable
         return f"stable dose of {self.concepts(DRUGS + CLASSES)} for {self.duration()} before {self.anchor()}"
@@ -335,6 +340,8 @@ class CriteriaGen:
             lines.append("anchors " + ", ".join(self.anchors))
         if r.random() < 0.2:
             lines.append("labs " + self.window())
+        if r.random() < 0.1:
+            lines.append("facts " + self.window())  # the trial's default recency of facts (issue 18, D11)
         n = n_criteria if n_criteria is not None else r.randint(1, 6)
         ids = iter(range(1, 10_000))
         incl = [f'  - I{next(ids)}{self.text()}: {self.expr()}' for _ in range(r.randint(0, n))]
@@ -592,6 +599,8 @@ class PatientGen:
             o["unit"] = unit
         if self.some(0.9):
             o["date"] = self.exact_date(spread=120)
+            if self.some(0.15):  # the time of day orders results of one date (D8)
+                o["time"] = r.choice(["08:00", "12:30", "18:00", "18:00:00+01:00", "07:15:00-05:00"])
         if self.some(self.messy):
             wrong = [u for u in UNITS_OF[a.id] if u != unit and _factor(a, u, unit) not in (None, 1.0)]
             k = r.random()
@@ -713,6 +722,11 @@ class PatientGen:
             if dose["unit"] in ("mg", "g") and self.some(0.7):
                 dose["per_day"] = r.choice([1, 2, 3, 0.5]) if not self.some(self.extreme) else r.choice([1e308, 1e-308])
             rec["dose"] = dose
+            start, end = rec.get("start"), rec.get("end")
+            if isinstance(start, str) and len(start) == 10 and (end is None or len(end) == 10) and self.some(0.2):
+                began = dt.date.fromisoformat(start)  # a dose change, up to 200 days into the course
+                since = began + dt.timedelta(days=min(r.randint(0, 200), (dt.date.max - began).days))
+                rec["dose_since"] = min(since, dt.date.fromisoformat(end)).isoformat() if end else since.isoformat()
         if self.some(0.4):
             rec["route"] = r.choice(ROUTES)
         return rec
@@ -872,7 +886,8 @@ def shift_patient(doc: dict, days: int) -> dict:
     for o in doc.get("observations", []):
         if o.get("date"):
             o["date"] = mv(o["date"])
-    for hist, keys in (("conditions", ("onset", "end")), ("therapies", ("start", "end")), ("procedures", ("date",))):
+    for hist, keys in (("conditions", ("onset", "end")), ("therapies", ("start", "end", "dose_since")),
+                       ("procedures", ("date",))):
         for rec in doc.get(hist, []):
             for k in keys:
                 if rec.get(k):

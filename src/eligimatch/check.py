@@ -160,6 +160,7 @@ class _Checker:
                 self.window(n.window, allow_half_life=False)
         elif isinstance(n, A.ConditionPred):
             self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+            self.attribute_values(n.where)
             if n.allergens:
                 self.drugs(n.allergens)
             if n.window is not None:
@@ -332,6 +333,37 @@ class _Checker:
                 self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {shown!r}",
                            _did_you_mean(str(word), list(allowed)))
 
+    def attribute_values(self, tests: tuple) -> None:
+        """`where` tests on an attribute with a declared vocabulary (catalog/attributes.toml) name only
+        its values (or their synonyms): `stage in (IIA, IIB)`, not `stage = IIBB`."""
+        from .attributes import AttributeCatalog
+
+        vocab = AttributeCatalog.default()
+        stack = list(tests)
+        while stack:
+            t = stack.pop()
+            if isinstance(t, A.AttrAny):
+                for option in t.options:
+                    stack.extend(option)
+                continue
+            d = vocab.get(t.name)
+            if d is None:
+                continue
+            if t.op in ("true", "false"):
+                self.error(t.span, f"{t.name} ({d.name}) is not yes/no: compare it with a value",
+                           f"e.g. `{t.name} = {d.values[0]}`")
+                continue
+            if t.op not in ("=", "!=", "in", "not in"):
+                self.error(t.span, f"{t.name} ({d.name}) takes = , != or in (...), not an order comparison")
+                continue
+            for v in t.values:
+                word = _attr_word(v)
+                if d.normalize(word) is None:
+                    hint = d.suggest(word)
+                    self.error(v.span, f"{t.name} ({d.name}) has no value {word!r}",
+                               f"did you mean {' or '.join(hint)}?" if hint else
+                               f"values: {', '.join(d.values[:12])}{', ...' if len(d.values) > 12 else ''}")
+
     def dose_value(self, v: A.Value, total: bool = False) -> None:
         if total:
             if not isinstance(v, A.Quantity) or v.unit not in ("mg", "g"):
@@ -393,3 +425,14 @@ def check(trial: A.TrialAst, cats: Catalogs, text: str, filename: str = "<criter
     if checker.problems:
         checker.problems.sort(key=lambda p: (p.line, p.column))
         raise CriteriaCheckError(checker.problems)
+
+
+def _attr_word(v: A.Value) -> str:
+    """A `where` value as written: ``IIB``, ``"Stage IIB"``, ``2``."""
+    if isinstance(v, A.Symbol):
+        return v.name
+    if isinstance(v, A.Text):
+        return v.value
+    if isinstance(v, A.Quantity):
+        return str(v.number) + (f" {v.unit}" if v.unit else "")
+    return str(v)

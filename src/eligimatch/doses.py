@@ -44,7 +44,6 @@ from .logic import CauseFlag, Truth
 
 __all__ = ["daily_mg", "eval_dose", "eval_stable_dose", "course_start"]
 
-ONE_DAY = _dt.timedelta(days=1)
 INF = math.inf
 
 
@@ -215,16 +214,18 @@ def _runs(parts: list[_Part], start: _dt.date, end: _dt.date,
           unbounded: bool) -> list[tuple[_dt.date, _dt.date, float, float]]:
     """Split [start, end] where any record's state changes; the bounds of the total on each run."""
     handover = _handovers(parts)
-    cuts = {start, end + ONE_DAY}
+    # cut points as day numbers: the day after 9999-12-31 is a number, not a date
+    first, stop = start.toordinal(), end.toordinal() + 1
+    cuts = {first, stop}
     for p in parts:
         for days in (p.certain, p.possible):
             if days is not None:
-                cuts.update((days[0], days[1] + ONE_DAY))
+                cuts.update((days[0].toordinal(), days[1].toordinal() + 1))
         if start < p.known_from <= end:
-            cuts.add(p.known_from)
+            cuts.add(p.known_from.toordinal())
     for (_, day) in handover:
-        cuts.update((day, day + ONE_DAY))
-    points = sorted(c for c in cuts if start <= c <= end + ONE_DAY)
+        cuts.update((day.toordinal(), day.toordinal() + 1))
+    points = sorted(c for c in cuts if first <= c <= stop)
     # exact copies of a record count once for the lower bound (a duplicate feed, or two doses: unknown)
     seen: set[tuple] = set()
     copies = set()
@@ -234,8 +235,8 @@ def _runs(parts: list[_Part], start: _dt.date, end: _dt.date,
             copies.add(k)
         seen.add(key)
     runs = []
-    for a, nxt in zip(points, points[1:]):
-        b = nxt - ONE_DAY
+    for n, nxt in zip(points, points[1:]):
+        a, b = _dt.date.fromordinal(n), _dt.date.fromordinal(nxt - 1)
         lo = 0.0
         hi = INF if unbounded else 0.0
         for k, p in enumerate(parts):
@@ -471,8 +472,8 @@ def course_start(ctx: Context, i: int) -> tuple[_dt.date, _dt.date] | None:
         for began, last in same:
             if last is None:
                 continue
-            if began.latest < sure_from and last[0] + ONE_DAY >= sure_from:
+            if began.latest < sure_from and last[0].toordinal() + 1 >= sure_from.toordinal():
                 sure_from, changed = began.latest, True
-            if began.earliest < maybe_from and last[1] + ONE_DAY >= maybe_from:
+            if began.earliest < maybe_from and last[1].toordinal() + 1 >= maybe_from.toordinal():
                 maybe_from, changed = began.earliest, True
     return (maybe_from, sure_from)

@@ -43,9 +43,6 @@ __all__ = [
     "eval_participation",
 ]
 
-ONE_DAY = _dt.timedelta(days=1)
-
-
 def _lo(d: PartialDate | None) -> _dt.date | None:
     return d.earliest if d is not None else None
 
@@ -115,6 +112,9 @@ def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
     if test.name not in attrs or attrs[test.name] is None:
         return U
     actual = attrs[test.name]
+    vocab = _vocabulary(test.name)
+    if vocab is not None and test.op not in ("true", "false"):
+        return _vocabulary_truth(vocab, test, actual)
     if test.op == "true" or test.op == "false":
         # only a recognised yes/no decides: "unknown", 1, "Y" say nothing (D2)
         yes = yes_no(actual)
@@ -151,6 +151,34 @@ def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
     if test.op == "!=":
         return F if same else T
     return U
+
+
+def _vocabulary(name: str) -> Any:
+    """The declared vocabulary of an attribute (catalog/attributes.toml), or None."""
+    from .attributes import AttributeCatalog
+
+    return AttributeCatalog.default().get(name)
+
+
+def _vocabulary_truth(vocab: Any, test: A.AttrTest, actual: Any) -> Truth:
+    """A test on an attribute with a declared vocabulary: both sides read through it ("Stage IIB",
+    "2B" and IIB are one value); a recorded value it cannot place never decides."""
+    value = vocab.normalize(actual)
+    if value is None:
+        return U
+    wanted = set()
+    for v in test.values:
+        word = str(v.number) if isinstance(v, A.Quantity) else _value_of(v)
+        norm = vocab.normalize(word)
+        if norm is None:
+            return U  # not a declared value (the checker refuses it): never decides
+        wanted.add(norm)
+    if test.op not in ("=", "in", "!=", "not in"):
+        return U
+    inside = value in wanted
+    if not inside and any(vocab.scale(w) != vocab.scale(value) for w in wanted):
+        return U  # stage IIB against (locally_advanced, metastatic): another scale, not decided
+    return T if inside == (test.op in ("=", "in")) else F
 
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
