@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence, TextIO
 
 from . import __version__
 from .errors import CriteriaError, EligimatchError, PatientDataError
+from .errors import Failed, UsageError  # noqa: F401  (defined in errors.py; importable from here as before)
 from .evaluate import Policy
 from .inputs import JSONL_SUFFIXES, PATIENT_SUFFIXES, iter_patient_files, load_patient_file
 from .patient import Patient
@@ -47,14 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["main"]
 
 TRIAL_SUFFIX = ".elig"
-
-
-class UsageError(Exception):
-    """A mistake in the command line itself: exit status 2."""
-
-
-class Failed(Exception):
-    """Errors already printed: exit status 1."""
 
 
 # ---- arguments ---------------------------------------------------------------------------------
