@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and the next questions")
     p.add_argument("--output", "-o", metavar="FILE", help="write the rows here (default: stdout)")
     p.add_argument("--workers", type=_workers, metavar="N",
-                   help="processes to use (default: every CPU; 1 runs in this process)")
+                   help="processes to use (default: 1 for fewer than 10,000 patient-trial evaluations, where "
+                        "starting processes costs more than it saves, else every CPU; 1 runs in this process)")
     p.add_argument("--chunksize", type=_workers, default=16, metavar="N",
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
