@@ -43,9 +43,6 @@ __all__ = [
     "eval_participation",
 ]
 
-ONE_DAY = _dt.timedelta(days=1)
-
-
 def _lo(d: PartialDate | None) -> _dt.date | None:
     return d.earliest if d is not None else None
 

@@ -226,3 +226,18 @@ def test_cli_draft_writes_files_that_check_accepts(tmp_path, capsys):
     assert main(["coverage", str(target)]) == 0
     assert main(["draft", str(CTGOV / "legacy-xml" / "NCT03182660.xml")]) == 1
     assert "no eligibility criteria text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind,sentence", [
+    ("inclusion", "Women who are not pregnant"),
+    ("inclusion", "Patients who have not received chemotherapy within 4 weeks"),
+    ("exclusion", "Patients who have not received chemotherapy within 4 weeks"),
+    ("inclusion", "Subjects without known brain metastases"),
+    ("inclusion", "Patients who are HIV negative"),
+    ("exclusion", "Subjects who do not have hepatitis B"),
+    ("inclusion", "Platelets ≥ 100 x 10^9/L, unless not transfused"),
+])
+def test_a_negation_anywhere_is_kept_or_the_item_is_left_to_judgment(kind, sentence):
+    got = drafted(f"{kind.capitalize()} Criteria:\n* {sentence}\n")
+    expr = next(iter(got.values()))
+    assert expr == "judgment" or (kind == "inclusion" and expr.startswith("not ")), (sentence, expr)

@@ -278,6 +278,10 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         return None, "a duration the drafter does not encode", ()
     if any(r.negated for r in measures):
         return None, "a negated threshold", ()
+    from .extract import _NEGATION, _OP_NEG_WORDS
+
+    if _NEGATION.search(_OP_NEG_WORDS.sub(" ", text)):
+        return None, "a negation the drafter cannot scope", ()
     missing = tuple(sorted({r.subject_text for r in measures if r.subject_id is None and r.kind == "measure"}))
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
