@@ -223,7 +223,7 @@ def _wanted(test: A.AttrTest) -> tuple[tuple[float | None, str], ...]:
     return hit[1]
 
 
-def _attrs_note(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> str:
+def _attrs_note(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str, Any]) -> str:
     """The recorded values of the attributes a `where` tests, for the evidence line: "; grade 2"."""
     if not tests:
         return ""
@@ -540,7 +540,7 @@ def _therapy_attrs(rec: Any) -> dict[str, Any]:
     return attrs
 
 
-def _therapy_where(tests: tuple[A.AttrTest, ...], rec: Any) -> Truth:
+def _therapy_where(tests: tuple[A.AttrTest | A.AttrAny, ...], rec: Any) -> Truth:
     """A therapy record against a ``where``; its attributes are gathered only when there are tests."""
     return _where(tests, _therapy_attrs(rec)) if tests else T
 
