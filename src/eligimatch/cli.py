@@ -404,6 +404,9 @@ def cmd_match(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 1
     trials = _load_trials(paths)
+    if not reports and (args.strict or args.report or args.complete):
+        _err(f"{args.patient}: not FHIR: --strict, --report and --complete apply to FHIR input only "
+             "(an eligimatch patient document states its own completeness)")
     if reports:  # a FHIR patient: what was read, before the verdicts (on stderr with --json)
         from .fhir_summary import summary
 
