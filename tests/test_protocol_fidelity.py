@@ -44,6 +44,13 @@ def test_nct03754764_the_leukaemia_under_study_is_not_a_prior_malignancy(record)
     assert outcomes("NCT03754764", patient, "E1") == {"E1": "false"}
 
 
+def test_nct03754764_an_all_code_covering_b_and_t_all_leaves_i3a_open():
+    """C91.02 (ALL in relapse) covers B- and T-ALL: I3a is UNKNOWN (not FALSE), and E1 stays FALSE."""
+    patient = {"conditions": [{"code": "ICD10CM:C91.02", "onset": "2024-01", "status": "active",
+                               "attributes": {"relapsed": True}}], "complete": COMPLETE}
+    assert outcomes("NCT03754764", patient, "I3a", "E1") == {"I3a": "unknown", "E1": "false"}
+
+
 def test_nct03754764_another_malignancy_still_excludes():
     patient = {"conditions": [{"code": "ICD10CM:C91.02", "onset": "2024-01"},
                               {"name": "breast cancer", "onset": "2015", "status": "resolved"}],
@@ -291,3 +298,25 @@ def test_nct06350110_e13_cannula_but_not_central_line(name, want):
 def test_nct07301164_i4c_washout_complete_on_day_110(as_of, want):
     patient = {"therapies": [{"drug": "rituximab", "start": "2025-10-18", "end": "2025-11-01"}], "complete": COMPLETE}
     assert outcomes("NCT07301164", patient, "I4c", as_of=as_of) == {"I4c": want}
+
+
+# ---- finding 10: the pregnancy test is dated ----------------------------------------------------------
+
+@pytest.mark.parametrize("date,want", [("2026-02-27", "true"), ("2024-05-02", "unknown")])
+def test_nct06350110_i11a_an_old_pregnancy_test_does_not_pass(date, want):
+    patient = {"sex": "female", "facts": {"childbearing_potential": True,
+                                         "pregnancy_test_negative": {"value": True, "date": date}}}
+    assert outcomes("NCT06350110", patient, "I11a") == {"I11a": want}
+
+
+@pytest.mark.parametrize("facts,want", [
+    ({"serum_hcg": {"value": "negative", "date": "2026-03-03"}}, "true"),
+    ({"serum_hcg": {"value": "negative", "date": "2026-02-20"}}, "unknown"),   # more than 7 days before
+    ({"serum_hcg": {"value": "positive", "date": "2026-03-03"}}, "false"),
+    ({"pregnancy_test_negative": {"value": True, "date": "2026-03-03"}}, "unknown"),  # not the serum test
+])
+def test_nct07301164_i3b_serum_hcg_within_7_days_before_enrollment(facts, want):
+    patient = {"sex": "female", "facts": dict(facts, childbearing_potential=True)}
+    got = outcomes("NCT07301164", patient, "I3b", as_of=dt.date(2026, 3, 4),
+                   anchors={"enrollment": "2026-03-09"})
+    assert got == {"I3b": want}

@@ -158,6 +158,44 @@ def test_record_order_never_decides(r):
 
 # ---------------------------------------------------------------------------- windows and ages
 
+@settings(max_examples=F.examples(120))
+@given(F.randoms())
+def test_one_window_arithmetic_for_every_record(r):
+    """`within N months before A` (A near a month end, a record near the window's start) is one window for
+    therapies, procedures, condition histories and results: a record dated d is inside iff
+    add_months(A, -N) <= d <= A (the calendar start clamped to the month's end)."""
+    anchor, months, day = B.month_end_case(r)
+    d = day.isoformat()
+    drug = r.choice(["rituximab", "methotrexate", "cyclophosphamide"])
+    doc = {
+        "birth_date": "1970-05-05",
+        "therapies": [{"drug": drug, "start": d, "end": d}],
+        "procedures": [{"name": "major_surgery", "date": d}],
+        "conditions": [{"name": "stroke", "onset": d, "end": d, "status": "resolved"}],
+        "observations": [{"analyte": "anc", "value": 2.0, "unit": "10^9/L", "date": d}],
+        "complete": {"conditions": True, "therapies": True, "procedures": True},
+        "anchors": {"screening": anchor.isoformat()},
+    }
+    note(json.dumps(doc))
+    w = f"within {months} months before screening"
+    text = "\n".join([
+        'trial "WINDOWS"', "inclusion:",
+        f"  - T: therapy {drug} {w}",
+        f"  - P: procedure major_surgery {w}",
+        f"  - H: history of stroke {w}",
+        f"  - L: anc >= 1 x10^9/L {w}",
+    ]) + "\n"
+    trial = compile_trial(text)
+    as_of = anchor + dt.timedelta(days=r.choice([0, 0, 3, 30]))
+    res = match(load_patient(json.dumps(doc)), trial, as_of=as_of)
+    inside = add_months(anchor, -months) <= day <= anchor
+    want = Outcome.TRUE if inside else Outcome.FALSE
+    got = {c.id: c.outcome for c in res.criteria}
+    note(f"anchor {anchor}, {months} months, record {day}: inside={inside}; {got}")
+    assert got["T"] == got["P"] == got["H"] == want, got
+    assert got["L"] == (Outcome.TRUE if inside else Outcome.UNKNOWN), got
+
+
 @settings(max_examples=F.examples(150))
 @given(F.randoms())
 def test_exact_age_against_fractional_thresholds(r):

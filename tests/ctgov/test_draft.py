@@ -15,6 +15,7 @@ from eligimatch.ctgov.draft import numbers_of
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import RegistryRecord
 from eligimatch.errors import RegistryError
+from eligimatch.fmt import format_text
 from eligimatch.lint import lint
 
 from .shared import CTGOV, corpus_records, need
@@ -49,6 +50,7 @@ def test_every_corpus_record_drafts_to_a_file_that_compiles_and_passes_check(pat
         assert d.item.text in (c.text or "") and c.drafted == d.computable
         assert d.computable or (d.expression == "judgment" and d.reason)
     assert draft_trial(record).text == draft.text  # deterministic
+    assert format_text(draft.text) == draft.text  # canonical: `eligimatch fmt --check` passes
 
 
 @pytest.mark.parametrize("path", corpus_records(), ids=lambda p: p.name)
@@ -224,3 +226,18 @@ def test_cli_draft_writes_files_that_check_accepts(tmp_path, capsys):
     assert main(["coverage", str(target)]) == 0
     assert main(["draft", str(CTGOV / "legacy-xml" / "NCT03182660.xml")]) == 1
     assert "no eligibility criteria text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind,sentence", [
+    ("inclusion", "Women who are not pregnant"),
+    ("inclusion", "Patients who have not received chemotherapy within 4 weeks"),
+    ("exclusion", "Patients who have not received chemotherapy within 4 weeks"),
+    ("inclusion", "Subjects without known brain metastases"),
+    ("inclusion", "Patients who are HIV negative"),
+    ("exclusion", "Subjects who do not have hepatitis B"),
+    ("inclusion", "Platelets ≥ 100 x 10^9/L, unless not transfused"),
+])
+def test_a_negation_anywhere_is_kept_or_the_item_is_left_to_judgment(kind, sentence):
+    got = drafted(f"{kind.capitalize()} Criteria:\n* {sentence}\n")
+    expr = next(iter(got.values()))
+    assert expr == "judgment" or (kind == "inclusion" and expr.startswith("not ")), (sentence, expr)

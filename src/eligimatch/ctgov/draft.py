@@ -278,6 +278,10 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         return None, "a duration the drafter does not encode", ()
     if any(r.negated for r in measures):
         return None, "a negated threshold", ()
+    from .extract import _NEGATION, _OP_NEG_WORDS
+
+    if _NEGATION.search(_OP_NEG_WORDS.sub(" ", text)):
+        return None, "a negation the drafter cannot scope", ()
     missing = tuple(sorted({r.subject_text for r in measures if r.subject_id is None and r.kind == "measure"}))
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -455,7 +459,19 @@ def draft_trial(record: RegistryRecord) -> Draft:
         drafted = [DraftedItem(item=d.item, id=d.id, expression="judgment", computable=False,
                                reason=f"withdrawn: {flagged[d.id]}", missing=d.missing)
                    if d.id in flagged and d.computable else d for d in drafted]
+    text = _canonical(text, record.id)
     return Draft(record=record, text=text, items=tuple(drafted), structured=tuple(st[0] for st in structured))
+
+
+def _canonical(text: str, trial_id: str) -> str:
+    """The text as ``eligimatch fmt`` writes it, so that ``fmt --check`` passes on a fresh draft."""
+    from ..errors import EligimatchError
+    from ..fmt import format_text
+
+    try:
+        return format_text(text, filename=f"{trial_id}.elig")
+    except EligimatchError:  # fmt refuses what it cannot keep intact; the draft is valid as written
+        return text
 
 
 def _flagged(text: str, trial_id: str) -> dict[str, str]:

@@ -53,6 +53,8 @@ def read_history(item: Item, anchor_of: Callable[[str], str]) -> Result:
         return None, "several time windows in one item", ()
     negated = bool(re.match(r"\s*(?:no|not|never|without)\b", text, re.IGNORECASE)) or bool(
         re.search(r"\b(?:must|should)\s+not\b|\bno\s+(?:prior|previous|concurrent)\b", text, re.IGNORECASE))
+    if not negated and re.search(r"\b(?:no|not|never|without|neither|nor|cannot)\b|n't\b", text, re.IGNORECASE):
+        return None, "a negation the drafter cannot place", ()  # "Patients who have not received X within ..."
     if re.search(r"\b(?:except|other\s+than|unless|excluding|allowed|permitted|concurrent|ongoing|current)\b", text,
                  re.IGNORECASE):
         return None, "a therapy criterion with an exception or a current-use clause", ()

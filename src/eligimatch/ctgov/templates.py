@@ -22,6 +22,9 @@ Result = tuple[str | None, str | None, tuple[str, ...]]
 
 _NEG = re.compile(r"^\s*(?:no|not|non|without|must\s+not\s+be|should\s+not\s+be|is\s+not|are\s+not|neither)\b|"
                   r"\bnon-", re.IGNORECASE)
+# a negation anywhere in the item ("Women who are not pregnant"), not only at its start
+_NEG_ANY = re.compile(r"\b(?:no|not|non|never|without|neither|nor|absence|absent|free\s+of|cannot|unable|"
+                      r"negative)\b|\bnon-|n't\b", re.IGNORECASE)
 _FILL = frozenset("""
 a an the and or of with who are is be being currently known patients patient subjects subject participants
 participant women woman female females men male males mothers mother any documented history evidence active
@@ -47,7 +50,7 @@ def _pregnancy(item: Item, text: str) -> Result | None:
         return None
     if re.search(r"\btest\b|\bplan|\bintend|\bbecom|\bcontracept|\bchildbearing|\bpotential\b", text, re.IGNORECASE):
         return None  # another template, or more than the state itself
-    negated = bool(_NEG.search(text))
+    negated = bool(_NEG_ANY.search(text))
     left = _rest(text, _PREG, _BF, r"\b(?:not|non|no|neither|nor|or|and/or|must|should)\b", r"[-,.;:()]")
     if left:
         return None, "pregnancy/breast-feeding with more words than the drafter reads: " + " ".join(left[:5]), ()
@@ -71,6 +74,8 @@ def _contraception(item: Item, text: str) -> Result | None:
         return None, "a contraception criterion the drafter does not read", ()
     if not re.search(r"childbearing|child-bearing|reproductive\s+potential|fertile|WOCBP", text, re.IGNORECASE):
         return None, "contraception required of whom the drafter cannot tell", ()
+    if _NEG_ANY.search(text):
+        return None, "a negated contraception criterion", ()
     if re.search(r"[.;]\s+[A-Z]|\bpregnan|\bbreast|\blactat|\bnursing\b|\btest\b|\bdonat|\bsperm|\begg", text):
         return None, "contraception together with other requirements", ()
     return "if childbearing_potential then contraception_agreed else true", None, ()
@@ -119,7 +124,7 @@ def _viruses(item: Item, text: str) -> Result | None:
     found = [(pat, cid) for pat, cid in _VIRUS if re.search(pat, text, re.IGNORECASE)]
     if not found:
         return None
-    negated = bool(_NEG.search(text)) or bool(re.search(r"\bnegative\b", text, re.IGNORECASE))
+    negated = bool(_NEG_ANY.search(text))
     left = _rest(text, *[p for p, _ in found], r"\b(?:not|no|negative|or|and/or|nor)\b", r"[-,.;:()/]",
                  r"\b(?:chronic|acute)\b")
     if left:
@@ -138,7 +143,7 @@ def _brain_metastases(item: Item, text: str) -> Result | None:
     pat = r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral)\s+metastas[ie]s\b"
     if not re.search(pat, text, re.IGNORECASE):
         return None
-    negated = bool(_NEG.search(text))
+    negated = bool(_NEG_ANY.search(text))
     left = _rest(text, pat, r"\b(?:not|no|or|nor)\b", r"[-,.;:()/]")
     if left:
         return None, "brain metastases with a qualifier the drafter does not encode: " + " ".join(left[:5]), ()
@@ -173,11 +178,11 @@ def _conditions(item: Item, text: str) -> Result | None:
         return None, "a condition with a window the drafter does not read", ()
     if any(re.search(r"(?:er|ers)$", m.text, re.IGNORECASE) for m in ms):
         return None, "a person's state ('smoker', 'drinker') the drafter does not time", ()
-    for a, b in zip(ms, ms[1:]):  # several conditions: a plain list ("X, Y or Z"), nothing between them
-        if not re.fullmatch(r"\s*(?:,|/|or|and/or|,\s*or|nor|,\s*nor)\s*(?:history\s+of\s+|known\s+)?", text[a.end:b.start],
+    for m1, m2 in zip(ms, ms[1:]):  # several conditions: a plain list ("X, Y or Z"), nothing between them
+        if not re.fullmatch(r"\s*(?:,|/|or|and/or|,\s*or|nor|,\s*nor)\s*(?:history\s+of\s+|known\s+)?", text[m1.end:m2.start],
                             re.IGNORECASE):
             return None, "several conditions in a relation the drafter does not read", ()
-    negated = bool(_NEG.search(text))
+    negated = bool(_NEG_ANY.search(text))
     spans = [(m.start, m.end) for m in ms] + [(r.start, r.end) for r in rs]
     rest = text
     for a, b in sorted(spans, reverse=True):
