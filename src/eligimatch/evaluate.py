@@ -35,6 +35,7 @@ from .dates import PartialDate
 from .dates import window_start as window_start_of  # the one window arithmetic of every kind of record
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
+from .errors import MissingAnchor  # noqa: F401  (defined in errors.py; importable from here as before)
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
 from .result import Evidence, make_evidence
@@ -295,14 +296,6 @@ class Context:
         if d is None:
             raise MissingAnchor(name)
         return d
-
-
-class MissingAnchor(Exception):
-    """An anchor with no date: the predicate counted from it is UNKNOWN (see :func:`anchor_unknown`)."""
-
-    def __init__(self, name: str):
-        super().__init__(name)
-        self.name = name
 
 
 def anchor_unknown(name: str) -> R:

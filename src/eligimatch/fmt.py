@@ -30,16 +30,12 @@ from lark import Lark, Token
 from lark.exceptions import VisitError
 
 from . import ast as A
-from .errors import EligimatchError
+from .errors import EligimatchError, FormatError  # noqa: F401  (FormatError: defined in errors.py)
 from .parser import DEFAULT_LIMITS, Limits, grammar_text, parse
 from .render import render_expr, render_trial, string_literal
 from .transform import to_ast
 
 __all__ = ["format_text", "FormatError"]
-
-
-class FormatError(EligimatchError):
-    """The file could not be formatted without losing something (a comment); it should be left as it is."""
 
 
 #: Expressions longer than this many columns are broken at their top `or`/`and` (or `if`/`then`/`else`).

@@ -13,11 +13,28 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .logic import Cause
+from .reasons import reason_code_schema
 
-__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult"]
+#: The version of the result, patient, screening-record and trial-summary JSON formats
+#: (``eligimatch schema NAME``); a document carries it as ``schema_version``.
+SCHEMA_VERSION = "1"
+
+__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION"]
 
 
 class Verdict(str, Enum):
+    """The answer for one patient and one trial (or cohort).
+
+    ``MATCH``: every inclusion is met and no exclusion applies, on the data given.
+    ``NO_MATCH``: some criterion decides against, on data that could be checked.
+    ``UNKNOWN``: nothing decides against, but some criterion cannot be decided — missing, stale,
+    ambiguous or conflicting data, or a judgment only the investigator can make; the result's
+    ``missing`` says which facts would settle it.  Unknown is never a no.
+
+    >>> Verdict("no_match") is Verdict.NO_MATCH
+    True
+    """
+
     MATCH = "match"
     NO_MATCH = "no_match"
     UNKNOWN = "unknown"
@@ -34,23 +51,14 @@ class Outcome(str, Enum):
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, use_enum_values=False)
 
-    def __reduce__(self) -> tuple:
-        # A compact pickle: the field values in order (and which fields were set, when not all), rebuilt
-        # by _unpickle.  screen_many moves every result from a worker process to the caller's: pydantic's
-        # own pickle (a dict of the fields and the model's slots per object) is a third larger and slower.
-        values = self.__dict__
-        fields_set = self.__pydantic_fields_set__
-        if self.__pydantic_extra__ is not None or self.__pydantic_private__ is not None:  # pragma: no cover
-            return super().__reduce__()
-        return (_unpickle, (self.__class__, tuple(values.values()),
-                            None if len(fields_set) == len(values) else tuple(fields_set)))
-
 
 class Evidence(_Out):
     """One fact used to reach an outcome: the value as recorded, how it was converted, against what."""
 
     fact: str = Field(description="The fact, lab or record, e.g. 'anc' or 'condition malignancy'.")
-    code: str = Field(description="Reason code, e.g. 'threshold_met', 'record_found', 'absent_history_complete'.")
+    code: str = Field(description="Reason code (eligimatch.reasons.ReasonCode), e.g. 'threshold_met', "
+                                  "'record_found', 'absent_history_complete'.",
+                      json_schema_extra=reason_code_schema())
     note: str = Field(description="One readable line.")
     value: float | int | bool | str | None = None
     unit: str | None = None
@@ -73,6 +81,8 @@ class MissingFact(_Out):
 
 
 class CriterionResult(_Out):
+    """The outcome of one criterion for one patient: whether it is met, why (evidence), and what is missing."""
+
     id: str
     kind: str = Field(description="'inclusion' or 'exclusion'.")
     text: str | None = Field(description="The protocol's own sentence.")
@@ -87,6 +97,8 @@ class CriterionResult(_Out):
 
 
 class CohortResult(_Out):
+    """The verdict of one cohort (a group of criteria a patient may enter by) of a trial."""
+
     id: str
     title: str | None
     verdict: Verdict
@@ -95,6 +107,25 @@ class CohortResult(_Out):
 
 
 class MatchResult(_Out):
+    """What :func:`eligimatch.match` returns: the verdict for one patient and one trial, explained.
+
+    ``verdict`` is MATCH, NO_MATCH or UNKNOWN; ``deciding`` names the criteria that decided it;
+    ``criteria`` holds one :class:`CriterionResult` per criterion with its evidence (the patient's value
+    used, converted, dated, from which record, against what threshold); ``missing`` lists the facts
+    that would settle an UNKNOWN, most useful first.  ``explain()`` renders it for a person,
+    ``model_dump_json()`` for a program (its JSON Schema: ``eligimatch schema result``).
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+    >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-match.json").read())
+    >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1))
+    >>> result.verdict
+    <Verdict.MATCH: 'match'>
+    >>> result.schema_version
+    '1'
+    """
+
+    schema_version: str = Field(default=SCHEMA_VERSION, description="The version of this JSON format.")
     trial_id: str | None
     title: str | None
     patient_id: str | None
@@ -192,7 +223,6 @@ def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
 
 make_evidence = _maker(Evidence, all_set=True)
 make_missing = _maker(MissingFact)
-make_criterion = _maker(CriterionResult)
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)
 
@@ -204,7 +234,7 @@ if tuple(_check_plain(CriterionResult)) != _CRITERION_FIELDS:  # criterion_row b
 
 def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outcome: Outcome, met: bool | None,
                   causes: tuple, reasons: tuple, evidence: tuple, missing: tuple, line: int) -> CriterionResult:
-    """``make_criterion`` with every field given, positionally: the hottest constructor of :func:`match`."""
+    """A :class:`CriterionResult` with every field given, positionally: the hottest constructor of :func:`match`."""
     m = _new_criterion(CriterionResult)
     _set_dict(m, {"id": id, "kind": kind, "text": text, "cohort": cohort, "outcome": outcome, "met": met,
                   "causes": causes, "reasons": reasons, "evidence": evidence, "missing": missing, "line": line})
@@ -215,18 +245,3 @@ def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outc
 
 
 _new_criterion = CriterionResult.__new__
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _unpickle(cls: type[_Out], values: tuple, fields_set: tuple[str, ...] | None) -> _Out:
-    """Rebuild a result model pickled by ``_Out.__reduce__``."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(cls.model_fields)
-    m = cls.__new__(cls)
-    _set_dict(m, dict(zip(names, values)))
-    _set_fields_set(m, set(names if fields_set is None else fields_set))
-    _set_extra(m, None)
-    _set_private(m, None)
-    return m
