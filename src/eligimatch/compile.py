@@ -172,7 +172,7 @@ class _Compiler:
     def _symbol_reader(self, info: MeasureInfo) -> Callable:
         if info.kind == "sex":
             return E.read_sex
-        return E.read_enum_fact(info.fact.id, info.fact.name)
+        return E.read_enum_fact(info.fact.id, info.fact.name, info.fact)
 
     def c_Compare(self, n: A.Compare) -> Fn:
         info = self._info(n.measure)

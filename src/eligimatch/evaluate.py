@@ -35,7 +35,7 @@ from .dates import shift_clamped as shift  # a window reaching before year 1 sta
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
-from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
+from .plausibility import age_problem, fact_date_problem, fact_value_problem, observation_problem, reference_problem
 from .result import Evidence, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
@@ -470,8 +470,9 @@ def eval_in_set(ctx: Context, read_symbol: Callable[[Context], "tuple[str, dict]
     inside = value in values
     ok = inside != negated
     shown = ", ".join(values)
+    suffix = fields.pop("note_suffix", "") if "note_suffix" in fields else ""
     e = ev(fact, "in_set" if inside else "not_in_set",
-           f"{label} is {value}; {'one of' if inside else 'not one of'} ({shown})",
+           f"{label} is {value}{suffix}; {'one of' if inside else 'not one of'} ({shown})",
            value=value, threshold=f"{'not ' if negated else ''}in ({shown})", **fields)
     return (T if ok else F, NOFLAG, (), (e,))
 
@@ -482,12 +483,27 @@ def read_sex(ctx: Context) -> "tuple[str, dict] | R":
     return ctx.patient.sex, {}
 
 
-def read_enum_fact(name: str, label: str) -> Callable[[Context], "tuple[str, dict] | R"]:
+def read_enum_fact(name: str, label: str, fact_def: Any = None) -> Callable[[Context], "tuple[str, dict] | R"]:
+    """An enum fact's recorded value as one of its declared values (``fact_def.canonical_value``: case,
+    separators and declared synonyms such as reactive -> positive); any other value never decides:
+    UNKNOWN (invalid), naming the allowed values."""
     def read(ctx: Context) -> "tuple[str, dict] | R":
         fact = _fact(ctx, name, label)
         if fact.__class__ is tuple:
             return fact
-        return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact)}
+        if fact_def is None:
+            return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact)}
+        value = fact_def.canonical_value(fact.value)
+        if value is None:
+            shown = f"{str(fact.value).lower()} (yes/no)" if isinstance(fact.value, bool) else repr(fact.value)
+            why = f"{label}: recorded value {shown} is not one of the allowed values: {fact_def.allowed_text()}"
+            return unknown(CauseFlag.INVALID, (missing(name, why, "invalid"),),
+                           (ev(name, "invalid_value", why, value=fact.value, date=_date_of(fact.date),
+                               source=src_label(fact)),))
+        fields = {"date": _date_of(fact.date), "source": src_label(fact)}
+        if value != fact.value:
+            fields["note_suffix"] = f" (recorded as {fact.value!r})"
+        return value, fields
     return read
 
 
@@ -501,6 +517,9 @@ def read_age(unit: str) -> ReadFn:
         if born > ctx.as_of:
             return unknown(CauseFlag.INVALID, (missing("birth_date", f"date of birth {born} is after the "
                                                                      f"evaluation date {ctx.as_of}", "invalid"),))
+        problem = age_problem(born, ctx.as_of)  # a birth date in 1776: not an age of 250
+        if problem:
+            return unknown(CauseFlag.INVALID, (missing("birth_date", problem, "invalid"),))
         if unit == "year":
             v = completed_years(born, ctx.as_of)
         elif unit == "month":
@@ -541,7 +560,17 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not a number",
                                                        "invalid"),))
-        unit = fact.unit or fact_unit
+        unit = fact.unit
+        if unit is None and fact_unit:  # never given the catalog's unit: 12 is not "12 months" (issue 18 D7)
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {fmt_num(v)} has no unit; "
+                                                             f"give it with one, e.g. "
+                                                             f'{{"value": {fmt_num(v)}, "unit": "{fact_unit}"}}',
+                                                       "invalid"),))
+        if unit is not None and not fact_unit and unit.strip() not in ("", "1"):  # D16: not silently dropped
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded with the unit {unit!r}, but it is "
+                                                             f"a plain number", "invalid"),))
+        if not fact_unit:
+            unit = None
         value = float(v)
         # bounds of the catalog (ecog 0..5, a whole number), in the catalog's unit
         try:
@@ -702,7 +731,7 @@ class UnitFactors:
         if hit is None:
             a = self.analyte
             try:
-                hit = a.factor_from(src if src is not None else a.unit, dst if dst is not None else a.unit)
+                hit = a.recorded_factor(src, dst if dst is not None else a.unit)
             except Exception as exc:  # UnitError: a unit that cannot apply to this analyte
                 hit = str(exc)
             if len(self.table) >= self.LIMIT:
@@ -783,6 +812,12 @@ def _reference_answer(o: Observation, analyte: Any, label: str, op: str, factor:
         bound = default_range[1] if limit == "ULN" else default_range[0]
         range_unit = default_range[2]
         origin = "the default reference range"
+    if o.unit is None and range_unit is not None and bound is not None and not analyte.unit_free:
+        # a result without a unit against a range in a unit: which unit the result is in is not known (D7)
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: recorded without a "
+                                                               f"unit, so it cannot be compared with {origin} "
+                                                               f"(in {range_unit}): a unit is never assumed",
+                                                   "invalid"),))
     lname = "upper limit of normal" if limit == "ULN" else "lower limit of normal"
     if bound is None:
         return unknown(CauseFlag.MISSING, (missing(f"{analyte.id}.{limit.lower()}",

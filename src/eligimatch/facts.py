@@ -33,10 +33,56 @@ class FactDef:
     values: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
     description: str = ""
+    value_synonyms: tuple[tuple[str, str], ...] = ()  # (recorded spelling, declared value), e.g. reactive -> positive
+
+    def canonical_value(self, recorded: object) -> str | None:
+        """The declared value (of ``values``) a recorded value of this enum fact means, or None.
+
+        Matched ignoring case, spaces, ``_`` and ``-`` ("Positive", "POSITIVE" are ``positive``),
+        and through the declared ``value_synonyms`` ("reactive" is ``positive``).  Anything else
+        -- an undeclared word, true/false, a number -- means nothing: None, never a guess.
+        """
+        if not isinstance(recorded, str):
+            return None
+        key = _norm(recorded)
+        if not key:
+            return None
+        for v in self.values:
+            if _norm(v) == key:
+                return v
+        for spelling, v in self.value_synonyms:
+            if _norm(spelling) == key:
+                return v
+        return None
+
+    def allowed_text(self) -> str:
+        """The declared values and their synonyms, for a message: ``positive (or reactive), negative``."""
+        parts = []
+        for v in self.values:
+            syn = [s for s, target in self.value_synonyms if target == v]
+            parts.append(v + (f" (or {', '.join(syn)})" if syn else ""))
+        return ", ".join(parts)
 
 
 def _norm(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def _value_synonyms(fid: str, entry: dict) -> tuple[tuple[str, str], ...]:
+    """``value_synonyms = { reactive = "positive" }``: each target must be a declared value."""
+    raw = entry.get("value_synonyms", {})
+    if not isinstance(raw, dict):
+        raise CatalogError(f"fact '{fid}': value_synonyms must be a table of spelling = value")
+    values = tuple(entry.get("values", ()))
+    out = []
+    for spelling, target in raw.items():
+        if target not in values:
+            raise CatalogError(f"fact '{fid}': value synonym {spelling!r} names {target!r}, which is not one of "
+                               f"its values ({', '.join(map(str, values))})")
+        if any(_norm(spelling) == _norm(v) for v in values if v != target):
+            raise CatalogError(f"fact '{fid}': value synonym {spelling!r} is also the value of another")
+        out.append((str(spelling), str(target)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -79,6 +125,7 @@ class FactCatalog:
                     unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
                     integer=bool(entry.get("integer", False)), values=tuple(entry.get("values", ())),
                     synonyms=tuple(entry.get("synonyms", ())), description=str(entry.get("description", "")),
+                    value_synonyms=_value_synonyms(fid, entry),
                 ))
             except TypeError as exc:
                 raise CatalogError(f"fact '{fid}': {exc}") from None
