@@ -7,8 +7,9 @@ engine: the criteria of ``bench/nct05621486.elig`` coded directly, with
   max), so missing data gives UNKNOWN and never a silent "no";
 * the same decisions as eligimatch (latest result on or before the evaluation
   date, results of one date that disagree UNKNOWN (conflicting), results
-  older than 28 days before screening are stale, partial dates tried at both ends, washouts of max(14 days, 5 half-lives), prednisone
-  equivalents, histories that count as absent only when marked complete);
+  older than 28 days before screening are stale, partial dates tried at both
+  ends, washouts of max(14 days, 5 half-lives), prednisone equivalents summed
+  over each day, histories that count as absent only when marked complete);
 * unit conversion with factors resolved ahead of time (tables below);
 * names and codes resolved through hand-made tables of the spellings the
   feed uses (``bench/generate.py``), with the categories this trial cares
@@ -519,31 +520,44 @@ def _washout(ix: _Index, cls: int, days: int, half_lives: float, what: str) -> t
 
 
 def _steroid_dose(ix: _Index) -> tuple:
-    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis`` (systemic)."""
+    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis`` (systemic):
+    the highest total daily dose, day by day, between a lower bound (records surely taken that day, with a
+    known dose) and an upper bound (every record maybe taken; unbounded for a record of unknown dose, one
+    of unknown route, or when the therapies history is not complete)."""
+    fact = "daily dose of corticosteroid as prednisone"
     anchor = ix.apheresis
     start = anchor - dt.timedelta(days=7)
-    best = None
-    uncertain = False
+    days = [start + dt.timedelta(days=k) for k in range(8)]
+    complete = ix.p.complete.therapies
+    lo = [0.0] * 8
+    hi = [0.0 if complete else math.inf] * 8
     reasons = []
     later = 0
+    used = []  # (drug, first sure day, last sure day, mg) of the records surely taken, for dose changes
+    parts = 0
+    opened = False
     for t, info, classes in ix.therapies:
         if not classes & STEROID:
             continue
         if t.start is not None and t.start.earliest > ix.as_of:
             later += 1
-            uncertain = True
+            continue
+        route = t.route.strip().lower().replace("-", "_").replace(" ", "_") if t.route is not None else None
+        if route in LOCAL_ROUTES:
             continue
         last = _last_dose(ix, t, anchor)
-        if t.start is None or last is None:
-            active = UNKNOWN
+        if last is None:
+            sure, maybe = None, (dt.date.min, max(ix.as_of, anchor))
         else:
-            active = min(_date_le(t.start.earliest, t.start.latest, anchor), _date_ge(last[0], last[1], start))
-        if t.route is None:
-            active = min(active, UNKNOWN)
-        elif t.route.strip().lower().replace("-", "_").replace(" ", "_") in LOCAL_ROUTES:
-            active = FALSE
-        if active == FALSE:
+            first = t.start.latest if t.start is not None else ix.as_of if t.ongoing else \
+                (last[0] if last[0] == last[1] else None)
+            sure = (first, last[0]) if first is not None and first <= last[0] else None
+            maybe = (t.start.earliest if t.start is not None else dt.date.min, last[1])
+        if route is None:
+            sure = None  # may be local: it counts only for the upper bound
+        if maybe[1] < start or maybe[0] > anchor:
             continue
+        parts += 1
         d = t.dose
         mg = None
         if d is not None:
@@ -556,25 +570,46 @@ def _steroid_dose(ix: _Index) -> tuple:
             eq = info[3] if info is not None else None
             mg = mg * 5.0 / eq if eq is not None else None
         if mg is None:
-            uncertain = True
-            reasons.append(("dose_unknown", f"{t.drug}: daily prednisone-equivalent dose cannot be computed"))
-            continue
-        if active == UNKNOWN:
-            uncertain = True
-        reasons.append(("dose_used", f"{t.drug}: {d.value:g} {d.unit}" + (f" x {d.per_day:g}/day" if d.per_day else "")
-                        + f" = {_num(mg)} mg/day prednisone equivalent"))
-        if active == TRUE:
-            best = mg if best is None else max(best, mg)
-    observed = best if best is not None else 0.0
-    ok = _ge(observed, 70.0)
-    if best is None and not reasons and not later:
-        return _absent(ix, ix.p.complete.therapies, "corticosteroid", "daily dose of corticosteroid as prednisone")
-    if uncertain and not ok:
-        return (UNKNOWN, tuple(reasons), ("daily dose of corticosteroid as prednisone",),
-                ("invalid",) if later else ("indeterminate",))
-    reasons.append(("threshold_met" if ok else "threshold_not_met",
-                    f"highest daily dose {_num(observed)} mg/day {'meets' if ok else 'does not meet'} ≥ 70 mg/day"))
-    return (TRUE if ok else FALSE, tuple(reasons), (), ())
+            opened = True
+            reasons.append(("dose_unknown", f"{t.drug}: daily prednisone-equivalent dose unknown"))
+        else:
+            per_day = f" x {d.per_day:g}/day" if d.per_day else ""
+            reasons.append(("dose_used", f"{t.drug}: {d.value:g} {d.unit}{per_day} = {_num(mg)} mg/day prednisone "
+                                         f"equivalent"))
+        if sure != maybe:
+            opened = True
+        for k, day in enumerate(days):
+            if maybe[0] <= day <= maybe[1]:
+                hi[k] += mg if mg is not None else math.inf
+            if sure is not None and sure[0] <= day <= sure[1] and mg is not None:
+                lo[k] += mg
+        if sure is not None and t.drug is not None:
+            used.append((info[0] if info is not None else t.drug, sure, mg))
+    # a record of a drug starting the day another record of the same drug ends: a change of dose that day
+    for drug, sure, mg in used:
+        for drug2, sure2, mg2 in used:
+            if drug2 == drug and sure2[0] == sure[1] and sure[0] < sure[1] and start <= sure[1] <= anchor:
+                k = (sure[1] - start).days
+                a, b = mg if mg is not None else 0.0, mg2 if mg2 is not None else 0.0
+                lo[k] -= max(a, b)
+                if mg is not None and mg2 is not None:
+                    hi[k] -= min(a, b)
+    if not parts and not later:
+        return _absent(ix, complete, "corticosteroid", fact)
+    if later:
+        hi = [math.inf] * 8
+    low, high = max(lo), max(hi)
+    if _ge(low, 70.0) == _ge(high, 70.0):
+        ok = _ge(low, 70.0)
+        reasons.append(("threshold_met" if ok else "threshold_not_met",
+                        f"highest total daily dose {_num(low)} mg/day {'meets' if ok else 'does not meet'} "
+                        f"≥ 70 mg/day"))
+        return (TRUE if ok else FALSE, tuple(reasons), (), ())
+    reasons.append(("dose_bounds", f"highest total daily dose between {_num(low)} and {_num(high)} mg/day"))
+    if later:
+        return (UNKNOWN, tuple(reasons), (fact,), ("invalid",))
+    causes = (("indeterminate",) if opened else ()) + (() if complete else ("missing",))
+    return (UNKNOWN, tuple(reasons), (fact,), causes)
 
 
 # ---- the trial --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import Any
 from eligimatch import Catalogs
 from eligimatch import ast as A
 from eligimatch.check import STANDARD_ANCHORS
+from eligimatch.dates import add_months
 from eligimatch.parser import grammar_text
 
 CATS = Catalogs.default()
@@ -61,6 +62,22 @@ UNIT_POOL = [
 ]
 # Units that cannot apply (wrong dimension for most analytes) or do not exist.
 BAD_UNITS = ["mg/dL", "10^9/L", "kg", "mmHg", "%", "furlongs", "mg/dLL", "", "x", "10^99/L", "µ", "/", "[IU]"]
+
+
+# Chart-like values (issue 18).  Yes/no values of every kind; enum spellings per vocabulary.
+YES_NO_ATTRIBUTES = ["symptomatic", "relapsed", "biopsy_proven", "active_lesions", "severe", "complicated",
+                     "recovered", "uncontrolled", "complete", "stable_on_hormone_replacement", "active"]
+YES_NO_MESS: list[Any] = ["unknown", "Unknown", 1, 0, "Y", "N", "y", "Yes", "NO", "true", "False", "maybe", "",
+                          2, 0.5, "not recorded", "?"]
+ENUM_MESS: dict[tuple, list[Any]] = {
+    ("positive", "negative"): ["Positive", "NEGATIVE", "reactive", "Reactive", "non-reactive", "pos", "neg",
+                               True, False, 1, "equivocal", "indeterminate", "unknown"],
+    ("detectable", "undetectable"): ["Detectable", "UNDETECTABLE", "not detected", "detected", True, False,
+                                     "positive", "unknown"],
+    (): ["unknown", True, False, 1, "equivocal", "Other"],
+}
+MONTH_ENDS = [dt.date(2026, 8, 31), dt.date(2026, 2, 28), dt.date(2024, 2, 29), dt.date(2026, 3, 31),
+              dt.date(2026, 4, 30), dt.date(2025, 12, 31), dt.date(2026, 1, 31), dt.date(2026, 5, 31)]
 
 
 def _accepted(analyte) -> list[str]:
@@ -378,7 +395,9 @@ ODD_CHARS = ["\x00", "\x01", "\x7f", "\ufeff", "\u2028", "\u2029", "\x0b", "\x0c
 
 
 def mutate(text: str, r) -> str:
-    """A seed text with a few random mutations."""
+    """A seed text with a few random mutations (or, now and then, emptied of its criteria)."""
+    if r.random() < 0.04:
+        return emptied(text, r)
     toks = _TOKEN.findall(text)
     for _ in range(r.choice([1, 1, 2, 3, 5, 10])):
         if not toks:
@@ -416,6 +435,23 @@ def mutate(text: str, r) -> str:
     return "".join(toks)
 
 
+def emptied(text: str, r) -> str:
+    """The text without criteria: nothing, blank lines, its comments, its header, or empty sections."""
+    lines = text.split("\n")
+    comments = [ln for ln in lines if ln.lstrip().startswith("#")]
+    header = [ln for ln in lines if re.match(r"(trial|title|anchors|labs)\b", ln)]
+    k = r.random()
+    if k < 0.15:
+        return r.choice(["", "\n", "   \n\n", "\ufeff", "\r\n"])
+    if k < 0.4:
+        return "\n".join(comments) + "\n"
+    if k < 0.6:
+        return "\n".join(header) + "\n"
+    if k < 0.8:
+        return "\n".join(header + ["inclusion:", "exclusion:"][: r.choice([1, 2])]) + "\n"
+    return "\n".join(header + ["inclusion:", "  - I1: age >= 18 years", 'cohort c1 "Empty cohort":']) + "\n"
+
+
 def seed_texts() -> list[tuple[str, str]]:
     """The seed trial files: examples/trials/*.elig, and tests/sample.elig."""
     paths = sorted((ROOT / "examples" / "trials").glob("*.elig")) + [HERE / "sample.elig"]
@@ -446,17 +482,25 @@ def _value(r, analyte) -> float:
 class PatientGen:
     """A patient document (a dict): valid structure, extreme and missing values."""
 
-    def __init__(self, r, *, exact_dates: bool = False, extreme: float = 0.02, bad_units: float = 0.03):
+    def __init__(self, r, *, exact_dates: bool = False, extreme: float = 0.02, bad_units: float = 0.03,
+                 messy: float = 0.1):
         self.r = r
         self.exact = exact_dates
         self.extreme = extreme
         self.bad_units = bad_units
+        # share of chart-like values (issue 18): spellings of yes/no and enum values, broader and unmapped
+        # records, same-date result pairs, stale dated facts, ages near birthdays, anchors at month ends...
+        self.messy = messy
 
     def date(self, **kw) -> str:
         return _date(self.r, exact=self.exact, extreme=self.extreme, **kw)
 
     def exact_date(self, **kw) -> str:
         return _date(self.r, exact=True, extreme=self.extreme, **kw)
+
+    def stale_date(self) -> str:
+        """A date years before the evaluation date (a fact that may no longer be true)."""
+        return self.exact_date(near=AS_OF - dt.timedelta(days=365 * self.r.choice([2, 5, 16])), spread=400)
 
     def some(self, p: float) -> bool:
         return self.r.random() < p
@@ -468,6 +512,10 @@ class PatientGen:
             doc["id"] = f"p{r.randint(0, 10 ** 6)}"
         if self.some(0.8):
             doc["birth_date"] = self.exact_date(near=dt.date(1970, 1, 1), spread=20000)
+            if self.some(self.messy):  # near the birthday that crosses a (fractional) age threshold
+                years = r.choice([0.5, 2.5, 12.5, 17.5, 18, 18.5, 64.75, 65, 70])
+                when = add_months(AS_OF, -round(years * 12)) + dt.timedelta(days=r.randint(-20, 20))
+                doc["birth_date"] = when.isoformat()
         if self.some(0.8):
             doc["sex"] = r.choice(["male", "female"])
         if self.some(0.8):
@@ -484,6 +532,12 @@ class PatientGen:
             doc["complete"] = {k: self.some(0.5) for k in ("conditions", "therapies", "procedures")}
         if self.some(0.5):
             doc["anchors"] = {a: self.exact_date(spread=60) for a in r.sample(ANCHORS, k=r.randint(1, 3))}
+            if self.some(self.messy):  # a calendar-month window counted back from a month's end
+                doc["anchors"][r.choice(list(doc["anchors"]))] = r.choice(MONTH_ENDS).isoformat()
+        if self.some(self.messy) and doc.get("observations"):  # same-date results that may disagree
+            o = dict(r.choice(doc["observations"]))
+            o["value"] = r.choice([o["value"] * 2 + 1, o["value"] / 2, 0.0, o["value"] + 0.5])
+            doc["observations"].insert(r.randint(0, len(doc["observations"])), o)
         return doc
 
     def facts(self) -> dict:
@@ -492,11 +546,19 @@ class PatientGen:
         for f in r.sample(BOOL_FACTS, k=r.randint(0, min(10, len(BOOL_FACTS)))):
             out[f] = r.choice([True, False, True, False, "yes", "no"]) if not self.some(0.03) else r.choice(
                 [1, "maybe", 0.5])
+            if self.some(self.messy):
+                out[f] = r.choice(YES_NO_MESS)
+            if self.some(self.messy):  # a stale fact: dated years ago
+                out[f] = {"value": out[f], "date": self.stale_date()}
         for f in NUM_FACTS:
             if self.some(0.5):
                 v = r.choice([0, 1, 2, 3, 4, 5, 60, 70, 80, 90, 100]) if not self.some(0.1) else r.choice(
                     [-1, 6, 7, 1.5, 0.5, 101, 1e300, -1e300, "two"])
                 out[f.id] = {"value": v, "date": self.date(spread=60)} if self.some(0.2) else v
+                if self.some(self.messy):
+                    out[f.id] = {"value": v, "date": self.stale_date()}
+                elif self.some(self.messy / 2):  # physiologically impossible (ECOG 7, Karnofsky 250)
+                    out[f.id] = r.choice([7, 250, -2, 5.5])
         for f in DUR_FACTS:
             if self.some(0.5):
                 v = r.choice([1, 2, 3, 6, 12, 24, 0.5]) if not self.some(0.1) else r.choice([-3, 0, 1e300])
@@ -507,6 +569,10 @@ class PatientGen:
         for f in ENUM_FACTS:
             if self.some(0.3):
                 out[f.id] = r.choice(list(f.values)) if not self.some(0.05) else r.choice(["unknown", 3, True])
+                if self.some(self.messy):  # a chart's spelling: "Positive", "reactive", true, "equivocal"
+                    out[f.id] = r.choice(ENUM_MESS.get(tuple(f.values), ENUM_MESS[()]))
+                if self.some(self.messy / 2):
+                    out[f.id] = {"value": out[f.id], "date": self.stale_date()}
         if self.some(0.05):
             out["not_a_catalog_fact"] = True
         return out
@@ -527,6 +593,15 @@ class PatientGen:
             o["unit"] = unit
         if self.some(0.9):
             o["date"] = self.exact_date(spread=120)
+        if self.some(self.messy):
+            wrong = [u for u in UNITS_OF[a.id] if u != unit and _factor(a, u, unit) not in (None, 1.0)]
+            k = r.random()
+            if k < 0.4:  # no unit at all
+                o.pop("unit", None)
+            elif k < 0.8 and wrong:  # a convertible but wrong unit (12.4 g/dL sent as mg/dL)
+                o["unit"] = r.choice(wrong)
+            else:  # a physiologically implausible value
+                o["value"] = r.choice([1e5, 99999.0, 1e-6, 0.0001, 12345.0])
         if self.some(0.3):
             low = round(r.uniform(0, 50), 1)
             high = round(low + r.uniform(0, 200), 1)
@@ -571,9 +646,23 @@ class PatientGen:
             rec["code"] = r.choice(c.codes)
         else:
             rec["name"] = r.choice(["unmapped disorder", c.id])
+        if self.some(self.messy):  # a record broader than criteria name it: a parent concept, a short code
+            k = r.random()
+            if k < 0.5 and c.parents:
+                parent = CATS.conditions.get(r.choice(c.parents))
+                rec = {"name": r.choice([parent.id, parent.name])}
+            elif k < 0.8:
+                icd = [x for x in c.codes if x.startswith("ICD10CM:") and "-" not in x]
+                if icd:
+                    code = r.choice(icd)
+                    rec = {"code": r.choice([code, code.split(".")[0], code.split(".")[0] + ".9", code + "9"])}
+            else:
+                rec = {"name": r.choice(["leukemia", "lymphoma", "malignancy", "cancer", "infection"])}
         rec.update(self.period("onset", "end"))
         if self.some(0.3):
-            rec["status"] = r.choice(["active", "resolved", "inactive", "remission"])
+            # an abated condition is not "active" (FHIR con-4); active with an end date is a contradiction
+            rec["status"] = r.choice(["active", "resolved", "inactive", "remission"] if "end" not in rec
+                                     else ["resolved", "inactive", "remission"])
         if self.some(0.4):
             rec["attributes"] = self.attributes()
         return rec
@@ -584,6 +673,8 @@ class PatientGen:
         for name in r.sample(["grade", "stage", "symptomatic", "active", "confirmation"], k=r.randint(1, 3)):
             out[name] = r.choice([1, 2, 3, 4, "II", "III", "severe", True, False, "metastatic", "histological",
                                   "locally_advanced", 2.5])
+        if self.some(self.messy):  # a yes/no attribute of every kind a chart writes
+            out[r.choice(YES_NO_ATTRIBUTES)] = r.choice(YES_NO_MESS)
         return out
 
     def therapy(self) -> dict:
@@ -599,6 +690,14 @@ class PatientGen:
             rec["investigational"] = True
         else:
             rec["drug"] = "unmapped-drug-x"
+        if self.some(self.messy):  # an unmapped or investigational product, with or without classes
+            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "study drug"])}
+            if self.some(0.5):
+                rec["classes"] = [r.choice(CLASSES).id]
+            if self.some(0.5):
+                rec["investigational"] = True
+        elif "drug" in rec and self.some(3 * self.messy):  # a product under study, named
+            rec["investigational"] = True
         rec.update(self.period("start", "end"))
         if "end" not in rec and self.some(0.5):
             rec["ongoing"] = self.some(0.7)
@@ -623,6 +722,15 @@ class PatientGen:
         if self.some(0.2):
             rec["attributes"] = self.attributes()
         return rec
+
+
+def _factor(analyte, unit: str, to: str) -> float | None:
+    from eligimatch import UnitError
+
+    try:
+        return float(analyte.factor_from(unit, to))
+    except UnitError:  # an unreadable or incompatible unit: no factor
+        return None
 
 
 def _start_latest(text: str) -> dt.date | None:

@@ -107,3 +107,55 @@ def test_text_that_does_not_parse_raises_a_located_error():
     with pytest.raises(eligimatch.CriteriaError) as err:
         format_text('trial "X"\ninclusion:\n  - I1 "a": ecog <=\n', filename="x.elig")
     assert err.value.problems[0].filename == "x.elig"
+
+
+# ---- canonical form (issue 13): brackets kept, lines wrapped, plurals, the bundled trials ---------------
+
+def test_clarifying_brackets_are_kept():
+    text = 'trial "X"\ninclusion:\n  - I1 "a": (ecog <= 1 and pregnant) or breastfeeding\n'
+    out = format_text(text)
+    assert "(ecog <= 1 and pregnant) or breastfeeding" in out
+    # and written where they were left out: an `and` among the operands of an `or` is bracketed
+    assert "(ecog <= 1 and pregnant) or breastfeeding" in format_text(text.replace("(", "").replace(")", ""))
+    assert eligimatch.compile_trial(out).ast == eligimatch.compile_trial(text).ast
+
+
+@pytest.mark.parametrize("written,canonical", [
+    ("within 1 weeks before screening", "within 1 week before screening"),
+    ("within 1 week before screening", "within 1 week before screening"),
+    ("within 2 week before screening", "within 2 weeks before screening"),
+    ("within max(1 day, 1 half-lives) before screening", "within max(1 day, 1 half-life) before screening"),
+])
+def test_units_agree_with_their_number(written, canonical):
+    text = f'trial "X"\nanchors screening\nexclusion:\n  - E1 "a": therapy rituximab {written}\n'
+    assert canonical in format_text(text)
+
+
+def test_long_lines_are_wrapped_and_sentences_split_into_adjacent_strings():
+    sentence = " ".join(["word"] * 60)
+    drugs = ", ".join(["cyclophosphamide", "fludarabine", "acetaminophen", "diphenhydramine", "human_serum_albumin",
+                       "tocilizumab", "cetuximab", "dimethyl_sulfoxide", "dextran_40"])
+    text = (f'trial "X"\ntitle "{sentence}"\nexclusion:\n  - E6 "{sentence}":\n'
+            f'      history of allergy to ({drugs}) or (history of drug_allergy and judgment)\n')
+    out = format_text(text)
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert eligimatch.compile_trial(out).ast == eligimatch.compile_trial(text).ast
+    assert eligimatch.compile_trial(out).ast.criteria[0].text == sentence
+    assert eligimatch.compile_trial(out).ast.title == sentence
+    assert format_text(out) == out
+
+
+def test_a_string_or_bracketed_unit_is_never_broken():
+    text = ('trial "X"\ninclusion:\n  - I1 "a": ' + " or ".join(
+        ['egfr by ckd_epi_2021 >= 30 [mL/min/1.73 m2]'] + ['condition "systemic lupus erythematosus" where severe'] * 4)
+        + "\n")
+    out = format_text(text, width=40)
+    assert "[mL/min/1.73 m2]" in out and '"systemic lupus erythematosus"' in out
+    assert eligimatch.compile_trial(out).ast == eligimatch.compile_trial(text).ast
+
+
+def test_the_bundled_trials_are_canonical():
+    for path in EXAMPLES:
+        text = path.read_text(encoding="utf-8")
+        assert format_text(text, filename=str(path)) == text, f"run `eligimatch fmt {path}`"
+        assert max(len(line) for line in text.splitlines()) <= 100, path

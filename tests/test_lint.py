@@ -140,9 +140,20 @@ def test_criterion_without_sentence():
     assert (fs[0].line, fs[0].column) == (3, 3)
 
 
+def test_daily_dose_in_mg_asks_daily_or_total():
+    """Issue 13, finding 3: "≥ 70 mg prednisone within 7 days" has no /day; `daily dose ... >= 70 mg` hid the
+    question of which reading the protocol means, now that `total dose` can say the other one."""
+    fs = findings('inclusion:\n  - I1 "a": daily dose of corticosteroid as prednisone >= 70 mg\n')
+    assert [f.code for f in fs] == ["daily-dose-in-mg"]
+    assert "total dose of" in fs[0].hint
+    assert codes('inclusion:\n  - I1 "a": daily dose of corticosteroid as prednisone >= 70 mg/day\n') == []
+    assert codes('inclusion:\n  - I1 "a": total dose of corticosteroid as prednisone within 7 days before '
+                 'screening >= 70 mg\n') == []
+
+
 def test_every_code_is_exercised_and_documented():
     assert set(CODES) == {"contradiction", "empty-range", "always-true", "duplicate", "include-exclude",
-                          "at-least-all", "no-text"}
+                          "at-least-all", "no-text", "daily-dose-in-mg"}
 
 
 def test_a_finding_renders_like_a_compiler_diagnostic():

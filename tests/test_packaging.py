@@ -41,7 +41,9 @@ def test_wheel_contains_grammar_catalogs_and_py_typed(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("eligimatch/grammar/criteria.lark", "eligimatch/py.typed", "eligimatch/catalog/facts.toml",
                      "eligimatch/catalog/analytes.toml", "eligimatch/catalog/drugs.toml",
-                     "eligimatch/catalog/conditions.toml", "eligimatch/catalog/procedures.toml"):
+                     "eligimatch/catalog/conditions.toml", "eligimatch/catalog/procedures.toml",
+                     "eligimatch/service/static/index.html", "eligimatch/service/static/app.js",
+                     "eligimatch/service/static/style.css"):
         assert required in names, required
     # an installed wheel (unpacked apart from the source tree) compiles a trial using the packaged grammar
     target = tmp_path / "site"

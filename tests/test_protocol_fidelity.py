@@ -182,3 +182,111 @@ def test_nct07301164_obinutuzumab_washout_is_decided():
                "complete": COMPLETE}
     # 5 x 28.4 = 142 days after 2025-06-10 is 2025-10-30: complete by screening on 2026-03-02
     assert outcomes("NCT07301164", patient, "I4c") == {"I4c": "true"}
+
+
+# ---- finding 12: participation in another study, from FHIR ResearchSubject ----------------------------
+
+def test_fhir_research_subject_is_a_study_record():
+    from eligimatch.fhir import patient_from_bundle
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01", "gender": "female"}},
+        {"resource": {"resourceType": "ResearchSubject", "id": "rs1", "status": "off-study",
+                      "period": {"start": "2025-11-01", "end": "2026-01-20"},
+                      "study": {"identifier": {"value": "NCT09999999"}},
+                      "individual": {"reference": "Patient/p1"}}},
+        {"resource": {"resourceType": "ResearchSubject", "id": "rs2", "status": "candidate",
+                      "study": {"identifier": {"value": "NCT08888888"}},
+                      "individual": {"reference": "Patient/p1"}}},
+        {"resource": {"resourceType": "MedicationStatement", "id": "m1", "status": "active",
+                      "subject": {"reference": "Patient/p1"},
+                      "medicationCodeableConcept": {"text": "tacrolimus"},
+                      "reasonCode": [{"text": "chronic GVHD"}], "effectivePeriod": {"start": "2025-06-01"}}},
+    ]}
+    imported = patient_from_bundle(bundle)
+    p = imported.patient
+    assert [(s.study, str(s.start), str(s.end)) for s in p.studies] == [("NCT09999999", "2025-11-01", "2026-01-20")]
+    assert p.therapies[0].indication == "chronic_gvhd"
+    got = eligimatch.match(p, eligimatch.load_trial(TRIALS / "NCT06350110.elig"), as_of=AS_OF,
+                           anchors={"enrollment": AS_OF})
+    assert got.criterion("E16").outcome.value == "true"
+
+
+@pytest.mark.parametrize("studies,want", [
+    ([{"study": "NCT09999999", "start": "2025-10-01", "end": "2026-01-15"}], "true"),   # no drug record left
+    ([{"study": "NCT09999999", "start": "2025-01-01", "end": "2025-10-15"}], "false"),  # ended before the 3 months
+    ([], "false"),
+])
+def test_ct1192_e19_participation_without_a_drug_record(studies, want):
+    patient = {"studies": studies, "complete": dict(COMPLETE, studies=True)}
+    assert outcomes("CT1192-SLE", patient, "E19") == {"E19": want}
+
+
+# ---- finding 4: immunosuppression for another disease ------------------------------------------------
+
+@pytest.mark.parametrize("indication,want", [("acute lymphoblastic leukemia", "false"), ("ICD10CM:C91.02", "false"),
+                                             ("chronic GVHD", "true"), ("myasthenia gravis", "true"),
+                                             (None, "unknown")])
+def test_nct03754764_e5c_maintenance_methotrexate_is_not_another_disease(indication, want):
+    patient = {"therapies": [{"drug": "methotrexate", "start": "2025-06-01", "ongoing": True, "route": "oral",
+                              "indication": indication}], "complete": COMPLETE}
+    assert outcomes("NCT03754764", patient, "E5c") == {"E5c": want}
+
+
+# ---- I3c: class and target of one record ---------------------------------------------------------------
+
+@pytest.mark.parametrize("therapies,want", [
+    ([{"drug": "Kymriah", "start": "2025-01-10", "end": "2025-01-10"}], "true"),
+    ([{"drug": "Abecma", "start": "2025-01-10", "end": "2025-01-10"},
+      {"drug": "blinatumomab", "start": "2024-01-10", "end": "2024-02-10"}], "false"),
+])
+def test_nct03754764_i3c_one_cd19_car_t(therapies, want):
+    assert outcomes("NCT03754764", {"therapies": therapies, "complete": COMPLETE}, "I3c") == {"I3c": want}
+
+
+# ---- finding 8: any creatinine in the window ---------------------------------------------------------
+
+def test_nct06350110_e1a_an_earlier_creatinine_counts():
+    patient = {"conditions": [{"name": "lupus nephritis", "onset": "2024-05"}],
+               "observations": [{"analyte": "creatinine", "value": 2.9, "unit": "mg/dL", "date": "2026-01-20"},
+                                {"analyte": "creatinine", "value": 1.4, "unit": "mg/dL", "date": "2026-02-26"}],
+               "complete": COMPLETE}
+    assert outcomes("NCT06350110", patient, "E1a") == {"E1a": "true"}
+
+
+# ---- finding 14: allergens through the drug catalog ----------------------------------------------------
+
+@pytest.mark.parametrize("allergen,want", [("Cytoxan", "true"), ("CTX", "true"), ("Tylenol", "true"),
+                                           ("albumin human", "true"), ("Erbitux", "true"), ("DMSO", "true"),
+                                           (None, "unknown")])
+def test_nct05621486_e6_allergens_by_any_name(allergen, want):
+    attrs = {"allergen": allergen} if allergen else {}
+    patient = {"conditions": [{"name": "allergy", "onset": "2015", "attributes": attrs}], "complete": COMPLETE}
+    assert outcomes("NCT05621486", patient, "E6") == {"E6": want}
+
+
+def test_nct05621486_e6_another_drug_allergy_is_for_the_investigator():
+    patient = {"conditions": [{"name": "drug allergy", "onset": "2015", "attributes": {"allergen": "penicillin"}}],
+               "complete": COMPLETE}
+    got = eligimatch.match(eligimatch.load_patient(patient), eligimatch.load_trial(TRIALS / "NCT05621486.elig"),
+                           as_of=AS_OF)
+    assert got.criterion("E6").outcome.value == "unknown"
+    assert [c.value for c in got.criterion("E6").causes] == ["review"]
+
+
+# ---- finding 16: a generic cannula is caught, a central line is not ----------------------------------------
+
+@pytest.mark.parametrize("name,want", [("cannula", "true"), ("Foley catheter", "true"), ("chest tube", "true"),
+                                       ("PICC line", "false"), ("central venous catheter", "false")])
+def test_nct06350110_e13_cannula_but_not_central_line(name, want):
+    patient = {"procedures": [{"name": name, "date": "2026-02-20", "attributes": {"in_place": True}}],
+               "complete": COMPLETE}
+    assert outcomes("NCT06350110", patient, "E13") == {"E13": want}
+
+
+# ---- the completed washout (NCT07301164 I4c): rituximab, 5 x 22 days = 110 days --------------------------
+
+@pytest.mark.parametrize("as_of,want", [(dt.date(2026, 2, 18), "false"), (dt.date(2026, 2, 19), "true")])
+def test_nct07301164_i4c_washout_complete_on_day_110(as_of, want):
+    patient = {"therapies": [{"drug": "rituximab", "start": "2025-10-18", "end": "2025-11-01"}], "complete": COMPLETE}
+    assert outcomes("NCT07301164", patient, "I4c", as_of=as_of) == {"I4c": want}

@@ -244,3 +244,35 @@ def test_match_writes_a_self_contained_html_report(tmp_path, capsys):
     assert main(["match", str(p), str(EXAMPLES / "trials" / "NCT05621486.elig"), "--as-of", "2026-03-01",
                  "--html", str(out)]) == 0
     assert "<script>" not in out.read_text() and "&lt;script&gt;" in out.read_text()
+
+
+# ---- the breast-cancer bundles of the shared corpora ------------------------------------------------
+
+CORPUS = Path(__import__("os").environ.get("ELIGIMATCH_SHARED", ROOT.parent / "shared")) / "corpora" / "fhir"
+BREAST_BUNDLES = ["inferno/Bundle-IPS-examples-Bundle-01.json"]  # IPS: breast cancer (SNOMED 254837009), 2015
+
+
+@pytest.mark.parametrize("name", BREAST_BUNDLES + ["<examples>/breast-cancer-screening.json"])
+def test_breast_cancer_bundles_rank_the_solid_tumour_trial_first_with_a_short_plan(trials, name):
+    pytest.importorskip("fhir.resources", reason="FHIR input needs fhir.resources (the fhir extra)")
+    from eligimatch.fhir import patient_from_bundle
+
+    path = EXAMPLES / "fhir" / name.split("/", 1)[1] if name.startswith("<examples>") else CORPUS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (the shared corpora; set ELIGIMATCH_SHARED to the shared folder)")
+    p = patient_from_bundle(path).patient
+    r = screen(p, trials, as_of=AS_OF)
+    assert r.results[0].trial_id == "NCT05621486", r.ranking
+    for lupus in ("CT1192-SLE", "NCT06350110"):
+        assert ranking_of(r, lupus).tier in (Tier.UNLIKELY, Tier.NOT_ELIGIBLE), r.ranking
+    assert 0 < len(r.plan) <= 10
+    assert r.plan[0].disease_defining and r.plan[0].trials == ("NCT05621486",)
+
+
+def test_screen_jsonl_rows_carry_tier_and_score(tmp_path, capsys):
+    code = main(["screen", str(EXAMPLES / "patients" / "breast-cancer-screening.json"), str(EXAMPLES / "trials"),
+                 "--format", "jsonl", "--as-of", "2026-03-01", "--workers", "1"])
+    assert code == 0
+    rows = {r["trial"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["NCT05621486"]["tier"] == "possible" and rows["NCT05621486"]["rank"] == 1
+    assert rows["CT1192-SLE"]["tier"] == "unlikely" and rows["NCT03754764"]["score"] == 0.0

@@ -30,11 +30,16 @@ from .limits import Limits
 from .patient import Patient, load_patient
 from .result import CriterionResult, Evidence, MatchResult, MissingFact, Outcome, Verdict
 from .screen import ScreenResult, screen, screen_many
+from .screening import Answer, Decision, ScreeningRecord, decide
 from .trial import CompiledTrial, TrialOptions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
+    "Decision",
+    "ScreeningRecord",
+    "decide",
     "Catalogs",
     "CompiledTrial",
     "CriteriaCheckError",

@@ -16,9 +16,9 @@ __all__ = [
     "Span", "Node", "Expr",
     "And", "Or", "Not", "AtLeast", "IfThenElse", "Const", "Judgment", "BoolFact",
     "Measure", "Quantity", "RefMultiple", "Symbol", "Text", "Value",
-    "Compare", "Between", "InSet",
-    "Duration", "Window", "AttrTest", "Ref",
-    "ConditionPred", "TherapyPred", "ProcedurePred", "DosePred", "StableDosePred",
+    "Compare", "Between", "InSet", "ResultQuant",
+    "Duration", "Window", "AttrTest", "AttrAny", "Ref",
+    "ConditionPred", "TherapyPred", "ProcedurePred", "DosePred", "StableDosePred", "ParticipationPred",
     "Criterion", "Cohort", "TrialAst", "walk",
 ]
 
@@ -105,10 +105,11 @@ class Judgment(Node):
 
 @dataclass(frozen=True, slots=True)
 class BoolFact(Node):
-    """A yes/no fact: ``pregnant``."""
+    """A yes/no fact: ``pregnant``; with a recency bound on its date: ``pregnant within 7 days before enrollment``."""
 
     name: str
     span: Span = _span()
+    recency: Window | None = None
 
 
 # ---- values ----------------------------------------------------------------------
@@ -200,11 +201,26 @@ class Between(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class ResultQuant(Node):
+    """``any creatinine result > 2.5 mg/dL within 8 weeks before leukapheresis`` (``every``: all of them).
+
+    Every result of the analyte dated inside the window is compared, not only the latest."""
+
+    quantifier: str  # "any" | "every"
+    measure: Measure
+    op: str
+    value: Value
+    window: Window
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class InSet(Node):
     measure: Measure
     values: tuple[Value, ...]
     negated: bool = False
     span: Span = _span()
+    recency: Window | None = None
 
 
 # ---- histories ------------------------------------------------------------------------
@@ -228,38 +244,79 @@ class AttrTest(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class AttrAny(Node):
+    """``where (a or (b and c))``: one of several conjunctions of tests holds."""
+
+    options: tuple[tuple[Union[AttrTest, AttrAny], ...], ...]
+    span: Span = _span()
+
+    @property
+    def name(self) -> str:  # the attributes it tests, for evidence lines
+        return ", ".join(dict.fromkeys(t.name for o in self.options for t in o))
+
+
+def attr_names(tests: tuple[Union[AttrTest, AttrAny], ...]) -> tuple[str, ...]:
+    """The attribute names a ``where`` tests, each once, in order."""
+    out: list[str] = []
+    stack = list(reversed(tests))
+    while stack:
+        t = stack.pop()
+        if isinstance(t, AttrAny):
+            stack.extend(reversed([x for o in t.options for x in o]))
+        else:
+            out.append(t.name)
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True, slots=True)
 class ConditionPred(Node):
     concepts: tuple[Ref, ...]
     history: bool = False  # False: present now; True: ever (or within the window)
-    where: tuple[AttrTest, ...] = ()
+    where: tuple[AttrTest | AttrAny, ...] = ()
     excepted: tuple[Ref, ...] = ()
     window: Window | None = None
     span: Span = _span()
+    diagnosed: bool = False  # `diagnosed within ...`: the onset falls in the window
+    allergens: tuple[Ref, ...] = ()  # `allergy to (drugs)`: the record's allergen is one of these drugs/classes
 
 
 @dataclass(frozen=True, slots=True)
 class TherapyPred(Node):
     selectors: tuple[Ref, ...]
-    timing: str = "ever"  # "ever" | "window" | "ongoing" | "started"
-    window: Window | None = None  # for timing "window"
+    timing: str = "ever"  # "ever" | "window" | "ongoing" | "started" | "washout"
+    window: Window | None = None  # for timing "window", and "washout" (the washout's length and anchor)
     started: Duration | None = None  # for timing "started": at least this long before anchor
     anchor: str | None = None  # for timing "started"
-    where: tuple[AttrTest, ...] = ()
+    where: tuple[AttrTest | AttrAny, ...] = ()
     excepted: tuple[Ref, ...] = ()
     span: Span = _span()
+    conjunct: bool = False  # `therapy (car_t and cd19_targeted)`: one record is every selector
+    indication: tuple[Ref, ...] = ()  # `for condition X`: the record's indication is one of these conditions
+    indication_negated: bool = False  # `not for condition X`
 
 
 @dataclass(frozen=True, slots=True)
 class ProcedurePred(Node):
     concepts: tuple[Ref, ...]
-    where: tuple[AttrTest, ...] = ()
+    where: tuple[AttrTest | AttrAny, ...] = ()
+    window: Window | None = None
+    span: Span = _span()
+    excepted: tuple[Ref, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipationPred(Node):
+    """``participation in another study [within 3 months before enrollment]``."""
+
     window: Window | None = None
     span: Span = _span()
 
 
 @dataclass(frozen=True, slots=True)
 class DosePred(Node):
-    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``."""
+    """``daily dose of corticosteroid as prednisone >= 70 mg/day within 7 days before apheresis``: the
+    highest total daily dose; or, with ``total``, the sum over the window:
+    ``total dose of corticosteroid as prednisone within 7 days before apheresis >= 70 mg``."""
 
     selectors: tuple[Ref, ...]
     equivalent: str | None
@@ -267,6 +324,7 @@ class DosePred(Node):
     value: Value
     window: Window | None = None
     where: tuple[AttrTest, ...] = ()
+    total: bool = False
     span: Span = _span()
 
 
@@ -283,7 +341,8 @@ class StableDosePred(Node):
 
 Expr = Union[
     And, Or, Not, AtLeast, IfThenElse, Const, Judgment, BoolFact,
-    Compare, Between, InSet, ConditionPred, TherapyPred, ProcedurePred, DosePred, StableDosePred,
+    Compare, Between, InSet, ResultQuant, ConditionPred, TherapyPred, ProcedurePred, DosePred, StableDosePred,
+    ParticipationPred,
 ]
 
 
@@ -296,6 +355,7 @@ class Criterion(Node):
     text: str | None
     expr: Expr
     span: Span = _span()
+    drafted: bool = False  # `draft`: written by a machine from the registry text, to be reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +378,8 @@ class TrialAst(Node):
     #: the conditions the trial is for (``disease a, b``), and its disease-defining inclusions (``defining I1``)
     diseases: tuple[str, ...] = ()
     defining: tuple[str, ...] = ()
+    #: ``facts within N before A``: the default recency of the facts the criteria read (as ``lab_recency`` for labs)
+    fact_recency: Window | None = None
 
 
 def walk(expr: Any) -> Iterator[Any]:

@@ -111,6 +111,8 @@ class _Checker:
     def run(self) -> None:
         if self.trial.lab_recency is not None:
             self.window(self.trial.lab_recency, allow_half_life=False)
+        if self.trial.fact_recency is not None:
+            self.window(self.trial.fact_recency, allow_half_life=False)
         crits = list(self.trial.criteria) + [c for co in self.trial.cohorts for c in co.criteria]
         self.header_disease(crits)
         for crit in crits:
@@ -151,19 +153,28 @@ class _Checker:
             self.bool_fact(n)
         elif isinstance(n, (A.Compare, A.Between, A.InSet)):
             self.comparison(n)
-        elif isinstance(n, A.ConditionPred):
-            self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+        elif isinstance(n, A.ResultQuant):
+            self.result_quant(n)
+        elif isinstance(n, A.ParticipationPred):
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
-                if not n.history:
+        elif isinstance(n, A.ConditionPred):
+            self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+            if n.allergens:
+                self.drugs(n.allergens)
+            if n.window is not None:
+                self.window(n.window, allow_half_life=False)
+                if not n.history and not n.diagnosed:
                     self.error(n.window.span, "a window applies to `history of`, not to `condition` (present now)",
                                "write `history of ... within ...`")
         elif isinstance(n, A.ProcedurePred):
-            self.concepts(n.concepts, self.cats.procedures, "procedure")
+            self.concepts(n.concepts + n.excepted, self.cats.procedures, "procedure")
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
         elif isinstance(n, A.TherapyPred):
             self.drugs(n.selectors + n.excepted)
+            if n.indication:
+                self.concepts(n.indication, self.cats.conditions, "condition")
             if n.window is not None:
                 self.window(n.window, allow_half_life=True)
             if n.timing == "started":
@@ -176,7 +187,7 @@ class _Checker:
                            "write `as prednisone`")
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
-            self.dose_value(n.value)
+            self.dose_value(n.value, total=n.total)
         elif isinstance(n, A.StableDosePred):
             self.drugs(n.selectors)
             self.duration(n.duration, allow_half_life=False)
@@ -195,6 +206,8 @@ class _Checker:
         elif fact.type != "bool":
             self.error(n.span, f"{n.name!r} is a {fact.type} fact, not yes/no; compare it with a value",
                        f"e.g. `{n.name} >= 1`" if fact.type == "number" else "")
+        if n.recency is not None:
+            self.window(n.recency, allow_half_life=False)
 
     # ---- comparisons --------------------------------------------------------------------------
     def comparison(self, n: A.Compare | A.Between | A.InSet) -> None:
@@ -204,8 +217,10 @@ class _Checker:
             return
         recency = getattr(n, "recency", None)
         if recency is not None:
-            if info.kind not in ("analyte", "computed", "ratio"):
-                self.error(recency.span, f"a recency window applies to lab results, not to {info.label}")
+            if info.kind not in ("analyte", "computed", "ratio", "fact"):
+                self.error(recency.span, f"a recency window applies to lab results and recorded facts, not to "
+                                         f"{info.label}",
+                           "age is counted from the date of birth" if info.kind == "age" else "")
             self.window(recency, allow_half_life=False)
         if isinstance(n, A.InSet):
             self.symbols(info, n.values, n.measure.span)
@@ -227,6 +242,19 @@ class _Checker:
                 units.add(u)
         if isinstance(n, A.Between) and info.kind == "age" and len(units) > 1:
             self.error(n.span, "give both age bounds in the same unit")
+
+    def result_quant(self, n: A.ResultQuant) -> None:
+        """``any/every X result <op> value within ...``: X is a lab, vital or score with dated results."""
+        info = resolve_measure(n.measure, self.cats)
+        if isinstance(info, tuple):
+            self.error(n.measure.span, *info)
+            return
+        if info.kind != "analyte":
+            self.error(n.measure.span, f"`{n.quantifier} ... result` compares the dated results of a lab, vital or "
+                                       f"score, not {info.label}")
+            return
+        self.window(n.window, allow_half_life=False)
+        self.value(info, n.value)
 
     def value(self, info: MeasureInfo, v: A.Value) -> str | None:
         if isinstance(v, (A.Symbol, A.Text)):
@@ -300,8 +328,11 @@ class _Checker:
                 self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {word or 'a number'!r}",
                            _did_you_mean(str(word), list(allowed)))
 
-    def dose_value(self, v: A.Value) -> None:
-        if not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
+    def dose_value(self, v: A.Value, total: bool = False) -> None:
+        if total:
+            if not isinstance(v, A.Quantity) or v.unit not in ("mg", "g"):
+                self.error(v.span, "a total dose is written in mg (or g)", "e.g. `>= 70 mg`")
+        elif not isinstance(v, A.Quantity) or v.unit not in ("mg/day", "mg/d", "mg"):
             self.error(v.span, "a daily dose threshold is written in mg/day", "e.g. `>= 70 mg/day`")
 
     # ---- names of concepts ----------------------------------------------------------------------

@@ -5,6 +5,8 @@
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
+    eligimatch draft RECORD... [-o DIR]       draft criteria files from ClinicalTrials.gov records
+    eligimatch serve TRIAL...                 the matching service (JSON API, CTMS contract, page)
 
 Exit status: 0 success, 1 errors or findings (a criteria file that does not
 compile, a patient that does not validate, a lint finding, a file ``fmt --check``
@@ -76,6 +78,16 @@ def _workers(text: str) -> int:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return n
+
+
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 < n < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number (1-65535), not {text!r}")
     return n
 
 
@@ -156,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=_count, default=10, metavar="N",
                    help="how many questions the plan of next questions keeps (default: 10)")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
+    p.add_argument("--record", metavar="FILE",
+                   help="a screening record (JSON): answers and investigator decisions to apply (docs/screening.md)")
     p.add_argument("--strict", action="store_true",
                    help="FHIR input: refuse the whole file at the first invalid resource (default: set invalid "
                         "resources aside, report them and use the rest)")
@@ -190,6 +204,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
     p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("serve", formatter_class=_Formatter, help="the matching service and the coordinators' page",
+                       description="Serve the trials over HTTP: a JSON API (POST /match, /screen, /decide; GET "
+                                   "/trials), the mCODE clinical-trial-matching-service contract (GET /, POST "
+                                   "/getClinicalTrial), the coordinators' page (/ui/) and the OpenAPI "
+                                   "documentation (/docs), all under --prefix. Needs the [serve] extra.",
+                       epilog="example:\n  eligimatch serve examples/trials/ --patients examples/patients/\n"
+                              "  eligimatch serve examples/trials/ --host 0.0.0.0 --port 8080 --prefix /eligimatch")
+    p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    p.add_argument("--prefix", default="", metavar="PATH", help="serve everything under this path, e.g. /eligimatch")
+    p.add_argument("--patients", metavar="DIR", help="a folder of example patient files the page offers to pick")
+    p.add_argument("--as-of", type=_date, metavar="DATE", help="evaluation date (default: each request's day)")
+    p.add_argument("--max-body", type=_workers, default=5_000_000, metavar="BYTES",
+                   help="largest request body accepted (default: 5000000)")
+    p.set_defaults(func=cmd_serve)
+
+    from .ctgov.command import add_parser as add_draft_parser
+
+    add_draft_parser(sub, _Formatter)
 
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "
@@ -308,7 +343,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if unknown_codes:
         raise UsageError(f"unknown finding code {unknown_codes[0]!r}; the codes are {', '.join(CODES)}")
     paths = _trial_paths(args.trials)
-    errors = findings = 0
+    errors = findings = drafted = 0
     for p in paths:
         try:
             trial = load_trial_file(p)
@@ -324,6 +359,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             if f.code not in args.ignore:
                 print(f.render())
                 findings += 1
+        drafts = [c for c in trial.all_criteria() if c.drafted]
+        if drafts:  # listed for the reviewer; not a finding (a drafted file that compiles passes)
+            drafted += len(drafts)
+            print(f"{p}: {len(drafts)} drafted criteri{'a' if len(drafts) != 1 else 'on'} to review "
+                  "against the sentence:")
+            for c in drafts:
+                cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
+                print(f"  {p}:{c.line}: {cid} ({c.kind}) {c.source}")
         from .screening.disease import describe, disease_profile
 
         profile = disease_profile(trial)
@@ -331,7 +374,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             _err(f"{p}: note: {describe(trial)}")
     n = len(paths)
     _err(f"checked {n} file{'s' if n != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
-         f"{findings} finding{'s' if findings != 1 else ''}")
+         f"{findings} finding{'s' if findings != 1 else ''}"
+         + (f", {drafted} drafted criteri{'a' if drafted != 1 else 'on'} to review" if drafted else ""))
     return 1 if errors or findings else 0
 
 
@@ -354,8 +398,19 @@ def cmd_match(args: argparse.Namespace) -> int:
         text = reports[0].text() if args.report else summary(reports[0])
         (sys.stderr if args.json else sys.stdout).write(text + "\n\n")
     as_of = args.as_of or _dt.date.today()
+    record = None
+    if args.record:
+        from .screening.decisions import load_record
+
+        try:
+            record = load_record(Path(args.record).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"{args.record}: cannot read: {exc.strerror or exc}") from None
+        except PatientDataError as exc:
+            _err(f"{args.record}: {exc}")
+            return 1
     screened = screen(patient, trials, as_of=as_of, anchors=dict(args.anchor), policy=_policy(args),
-                      questions=args.questions)
+                      questions=args.questions, decisions=record)
     ranked = sorted(zip((k.position for k in screened.ranking), screened.results), key=lambda x: x[0])
     results = [r for _, r in ranked]  # the files' order
     if args.html:
@@ -412,13 +467,18 @@ def _rows(record: Any, order: dict[str, int]) -> Iterator[dict[str, Any]]:
                "rank": "", "deciding": [], "missing": "", "missing_facts": [], "matched_cohorts": [],
                "error": record.message, "errors": [e.model_dump() for e in record.errors]}
         return
-    ranked = list(enumerate(record.results, 1))
-    ranked.sort(key=lambda x: order.get(x[1].trial_id or "", len(order)))
-    for rank, r in ranked:
+    tiers = list(record.ranking) or [None] * len(record.results)
+    ranked = list(enumerate(zip(record.results, tiers), 1))
+    ranked.sort(key=lambda x: order.get(x[1][0].trial_id or "", len(order)))
+    for rank, (r, rk) in ranked:
         facts = list(dict.fromkeys(m.fact for m in r.missing))
-        yield {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
+        row = {"patient": record.patient_id or "", "source": record.source or "", "trial": r.trial_id or "",
                "verdict": r.verdict.value, "rank": rank, "deciding": list(r.deciding), "missing": len(facts),
                "missing_facts": facts, "matched_cohorts": list(r.matched_cohorts), "error": ""}
+        if rk is not None:  # JSON lines only: the CSV columns stay as they are
+            row["tier"] = rk.tier.value
+            row["score"] = rk.score
+        yield row
 
 
 class _Sink:
@@ -467,6 +527,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         sink = _Sink(args.format, fh)
         items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
         whole = args.format == "records"
+        if args.anchor:  # a name no trial declares is an error before any patient is read
+            from .matching import check_anchor_names
+            check_anchor_names(trials, dict(args.anchor))
         records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
                               anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
                               chunksize=args.chunksize, progress=True,
@@ -513,6 +576,29 @@ def _summary(counts: dict[str, Counter[str]], n_patients: int, errors: list[str]
             console.print(f"  ... and {len(errors) - 20} more", markup=False)
 
 
+# ---- serve ---------------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .service import create_app
+    except ImportError as exc:
+        raise UsageError(f"the service needs the [serve] extra (pip install 'eligimatch[serve]'): {exc}") from None
+    trials = _load_trials(_trial_paths(args.trials))
+    patients = None
+    if args.patients:
+        patients = Path(args.patients)
+        if not patients.is_dir():
+            raise UsageError(f"{args.patients}: not a folder")
+    app = create_app(trials, prefix=args.prefix, patients_dir=patients, max_body=args.max_body, as_of=args.as_of)
+    prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
+    _err(f"eligimatch: serving {len(trials)} trial{'s' if len(trials) != 1 else ''} on "
+         f"http://{args.host}:{args.port}{prefix}/ (page: {prefix}/ui/, API documentation: {prefix}/docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 # ---- coverage ------------------------------------------------------------------------------------
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -536,12 +622,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         table.add_column("needs")
         for c in rep.criteria:
             by = "judgment" if c.judgment else ("data + judgment" if c.partly_judgment else "data")
+            if c.drafted:
+                by += " (drafted)"
             cid = f"{c.cohort}/{c.id}" if c.cohort else c.id
             table.add_row(cid, c.kind, by, "; ".join(c.needs), style="dim" if c.judgment else None)
         console.print(table)
         console.print(f"{name}: {rep.total} criteria, {rep.computable} computable "
                       f"({rep.fraction:.0%}), {rep.judgment} judgment only"
-                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else ""), markup=False)
+                      + (f", {rep.partly_judgment} partly judgment" if rep.partly_judgment else "")
+                      + (f"; {rep.drafted} drafted, to review" if rep.drafted else ""), markup=False)
         console.print()
     if len(reports) > 1:
         table = Table(title="coverage", title_justify="left")

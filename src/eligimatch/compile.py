@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import ast as A
+from .ages import is_whole
 from . import formulas
 from . import evaluate as E
+from . import doses as D
 from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
@@ -57,6 +59,19 @@ _int_or = int.__or__
 _FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 
 
+_LOGIC = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment, A.BoolFact)
+
+
+def _anchored(fn: Fn) -> Fn:
+    """A predicate counted from an anchor with no date is UNKNOWN (naming the anchor), not an error."""
+    def f(ctx: E.Context) -> tuple:
+        try:
+            return fn(ctx)
+        except E.MissingAnchor as exc:
+            return E.anchor_unknown(exc.name)
+    return f
+
+
 class _Compiler:
     def __init__(self, trial: A.TrialAst, cats: Catalogs, options: TrialOptions):
         self.trial = trial
@@ -65,7 +80,17 @@ class _Compiler:
 
     def expr(self, n: Any) -> Fn:
         method = getattr(self, "c_" + type(n).__name__)
-        return method(n)
+        fn = method(n)
+        if (isinstance(n, _LOGIC) and not isinstance(n, A.BoolFact)) or not self._uses_anchor(n):
+            return fn
+        return _anchored(fn)
+
+    def _uses_anchor(self, n: Any) -> bool:
+        if any(getattr(n, k, None) is not None for k in ("window", "recency", "anchor")):
+            return True
+        if isinstance(n, (A.BoolFact, A.Compare, A.Between, A.InSet)) and self.trial.fact_recency is not None:
+            return True
+        return isinstance(n, (A.Compare, A.Between)) and self.trial.lab_recency is not None
 
     # ---- logic -------------------------------------------------------------------------------
     def c_And(self, n: A.And) -> Fn:
@@ -148,7 +173,8 @@ class _Compiler:
     def c_BoolFact(self, n: A.BoolFact) -> Fn:
         fact = self.cats.facts.resolve(n.name)
         name, label = fact.id, fact.name
-        return lambda ctx: E.eval_bool_fact(ctx, name, label)
+        recency = n.recency
+        return lambda ctx: E.eval_bool_fact(ctx, name, label, recency)
 
     # ---- comparisons -----------------------------------------------------------------------------
     def _info(self, m: A.Measure) -> MeasureInfo:
@@ -156,12 +182,14 @@ class _Compiler:
         assert isinstance(info, MeasureInfo), "compile runs only on checked trees"
         return info
 
-    def _reader(self, info: MeasureInfo, unit: str | None, recency: A.Window | None) -> E.ReadFn:
+    def _reader(self, info: MeasureInfo, unit: str | None, recency: A.Window | None,
+                exact_age: bool = False) -> E.ReadFn:
         if info.kind == "age":
-            return E.read_age(unit or "year")
+            # a whole threshold counts completed units; a fractional one (17.5 years) the exact age
+            return E.read_age(unit or "year", exact_age)
         if info.kind == "fact":
             fact = info.fact
-            return E.read_number_fact(fact.id, fact.name, fact.unit, unit or fact.unit, conversion_factor)
+            return E.read_number_fact(fact.id, fact.name, fact.unit, unit or fact.unit, conversion_factor, recency)
         if info.kind == "ratio":
             return E.read_ratio(info.analyte, info.denominator, recency)
         target = unit or info.analyte.unit
@@ -169,16 +197,16 @@ class _Compiler:
             return E.read_computed(info.method, info.analyte, target, recency, formulas, self.cats.analytes)
         return E.read_observation(info.analyte, info.analyte.name, target, recency)
 
-    def _symbol_reader(self, info: MeasureInfo) -> Callable:
+    def _symbol_reader(self, info: MeasureInfo, recency: A.Window | None = None) -> Callable:
         if info.kind == "sex":
             return E.read_sex
-        return E.read_enum_fact(info.fact.id, info.fact.name, info.fact)
+        return E.read_enum_fact(info.fact.id, info.fact.name, recency, info.fact)
 
     def c_Compare(self, n: A.Compare) -> Fn:
         info = self._info(n.measure)
         fact_id, label = info.id, info.label
         if info.kind == "sex" or (info.kind == "fact" and info.fact.type == "enum"):
-            reader = self._symbol_reader(info)
+            reader = self._symbol_reader(info, n.recency)
             values = (_word(n.value),)
             negated = n.op == "!="
             return lambda ctx: E.eval_in_set(ctx, reader, fact_id, label, values, negated)
@@ -191,8 +219,8 @@ class _Compiler:
             units = E.UnitFactors(analyte)
             return lambda ctx: E.eval_reference_multiple(ctx, analyte, analyte.name, op, factor, limit, recency,
                                                          ftext, default, units)
-        reader = self._reader(info, v.unit, n.recency)
         threshold = float(v.number)
+        reader = self._reader(info, v.unit, n.recency, exact_age=not is_whole(threshold))
         text = f"{E.fmt_num(threshold)} {_unit_text(v.unit)}".strip()
         op = n.op
         return lambda ctx: E.eval_threshold(ctx, reader, fact_id, label, op, threshold, text)
@@ -201,9 +229,11 @@ class _Compiler:
         info = self._info(n.measure)
         low, high = n.low, n.high
         unit = high.unit or low.unit
-        reader = self._reader(info, unit, n.recency)
         lo = float(low.number)
         hi = float(high.number)
+        if info.kind == "age" and is_whole(lo) != is_whole(hi):
+            return self._age_between_mixed(n, info, unit, lo, hi)
+        reader = self._reader(info, unit, n.recency, exact_age=not (is_whole(lo) and is_whole(hi)))
         if info.kind not in ("age",) and low.unit and high.unit and low.unit != high.unit:
             lo = lo * conversion_factor(low.unit, high.unit, molar_mass=getattr(info.analyte, "molar_mass", None))
         low_text = E.fmt_num(float(low.number)) + ("" if low.unit == unit else f" {_unit_text(low.unit)}")
@@ -212,9 +242,46 @@ class _Compiler:
         inclusive = n.inclusive
         return lambda ctx: E.eval_between(ctx, reader, info.id, info.label, lo, hi, inclusive, text)
 
+    def c_ResultQuant(self, n: A.ResultQuant) -> Fn:
+        from .results import eval_each_result
+
+        analyte = self._info(n.measure).analyte
+        v = n.value
+        units = E.UnitFactors(analyte)
+        default = self.options.reference_ranges.get(analyte.id)
+        if isinstance(v, A.RefMultiple):
+            threshold, target, text = 0.0, analyte.unit, E.fmt_num(float(v.factor))
+        else:
+            threshold, target = float(v.number), v.unit or analyte.unit
+            text = f"{E.fmt_num(threshold)} {_unit_text(v.unit)}".strip()
+        return lambda ctx: eval_each_result(ctx, n, analyte, threshold, target, text, default, units)
+
+    def c_ParticipationPred(self, n: A.ParticipationPred) -> Fn:
+        durations = self._durations(n.window)
+        trial_id = self.trial.id
+        return lambda ctx: H.eval_participation(ctx, n, durations, trial_id)
+
+    def _age_between_mixed(self, n: A.Between, info: MeasureInfo, unit: str, lo: float, hi: float) -> Fn:
+        """``age between 17.5 and 70 years``: each bound read as it would be alone (the exact age against
+        17.5, completed years against 70), both required."""
+        ops = (">=", "<=") if n.inclusive else (">", "<")
+        parts = []
+        for op, bound in zip(ops, (lo, hi)):
+            reader = self._reader(info, unit, None, exact_age=not is_whole(bound))
+            text = f"{E.fmt_num(bound)} {_unit_text(unit)}".strip()
+            parts.append((reader, op, bound, text))
+        (r1, op1, b1, t1), (r2, op2, b2, t2) = parts
+        fact_id, label = info.id, info.label
+
+        def f(ctx: E.Context) -> tuple:
+            a = E.eval_threshold(ctx, r1, fact_id, label, op1, b1, t1)
+            b = E.eval_threshold(ctx, r2, fact_id, label, op2, b2, t2)
+            return _combine((a, b), _TRUTH[a[0] if a[0] <= b[0] else b[0]])
+        return f
+
     def c_InSet(self, n: A.InSet) -> Fn:
         info = self._info(n.measure)
-        reader = self._symbol_reader(info)
+        reader = self._symbol_reader(info, n.recency)
         values = tuple(_word(v) for v in n.values)
         negated = n.negated
         return lambda ctx: E.eval_in_set(ctx, reader, info.id, info.label, values, negated)
@@ -232,28 +299,36 @@ class _Compiler:
         sel = self._concept_ids(n.concepts, self.cats.conditions)
         exc = self._concept_ids(n.excepted, self.cats.conditions)
         durations = self._durations(n.window)
-        return lambda ctx: H.eval_condition(ctx, sel, exc, n, durations)
+        allergens = self._concept_ids(n.allergens, self.cats.drugs)
+        return lambda ctx: H.eval_condition(ctx, sel, exc, n, durations, allergens)
 
     def c_ProcedurePred(self, n: A.ProcedurePred) -> Fn:
         sel = self._concept_ids(n.concepts, self.cats.procedures)
+        exc = self._concept_ids(n.excepted, self.cats.procedures)
         durations = self._durations(n.window)
-        return lambda ctx: H.eval_procedure(ctx, sel, n, durations)
+        return lambda ctx: H.eval_procedure(ctx, sel, n, durations, exc)
 
     def c_TherapyPred(self, n: A.TherapyPred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
         exc = self._concept_ids(n.excepted, self.cats.drugs)
         durations = self._durations(n.window)
-        return lambda ctx: H.eval_therapy(ctx, sel, exc, n, durations)
+        indication = self._concept_ids(n.indication, self.cats.conditions)
+        if n.timing == "washout":  # complete once the washout has run: not (last dose + washout > anchor)
+            def washout(ctx: E.Context) -> tuple:
+                t, flag, miss, evidence = H.eval_therapy(ctx, sel, exc, n, durations, indication)
+                return (_TRUTH[2 - t], flag, miss, evidence)
+            return washout
+        return lambda ctx: H.eval_therapy(ctx, sel, exc, n, durations, indication)
 
     def c_DosePred(self, n: A.DosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
         durations = self._durations(n.window)
-        threshold = float(n.value.number)
-        return lambda ctx: H.eval_dose(ctx, sel, n, threshold, durations)
+        threshold = float(n.value.number) * (1000 if n.value.unit == "g" else 1)
+        return lambda ctx: D.eval_dose(ctx, sel, n, threshold, durations)
 
     def c_StableDosePred(self, n: A.StableDosePred) -> Fn:
         sel = self._concept_ids(n.selectors, self.cats.drugs)
-        return lambda ctx: H.eval_stable_dose(ctx, sel, n)
+        return lambda ctx: D.eval_stable_dose(ctx, sel, n)
 
 
 _TIME_WORDS = ("day", "week", "month", "year", "hour")
@@ -284,6 +359,10 @@ def _needs(expr: Any) -> tuple[str, ...]:
             out.append("conditions: " + ", ".join(r.name for r in n.concepts))
         elif isinstance(n, A.ProcedurePred):
             out.append("procedures: " + ", ".join(r.name for r in n.concepts))
+        elif isinstance(n, A.ResultQuant):
+            out.append(f"{n.measure.name} (every result in the window)")
+        elif isinstance(n, A.ParticipationPred):
+            out.append("studies: participation in another study")
         elif isinstance(n, (A.TherapyPred, A.DosePred, A.StableDosePred)):
             out.append("therapies: " + ", ".join(r.name for r in n.selectors))
     return tuple(dict.fromkeys(out))
@@ -339,13 +418,13 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
         return CompiledCriterion(id=c.id, kind=c.kind, text=c.text, cohort=cohort, line=c.span.line,
                                  source=render_expr(c.expr), needs=_needs(c.expr),
                                  judgment=_is_judgment_only(c.expr), fn=comp.expr(c.expr),
-                                 judgment_exception=_is_judgment_exception(c.kind, c.expr))
+                                 judgment_exception=_is_judgment_exception(c.kind, c.expr), drafted=c.drafted)
 
     criteria = tuple(crit(c, None) for c in trial.criteria)
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)
     return CompiledTrial(id=trial.id, title=trial.title, anchors=trial.anchors, lab_recency=trial.lab_recency,
                          criteria=criteria, cohorts=cohorts, ast=trial, text=text, filename=filename,
-                         catalogs=cats, options=opts, limits=limits)
+                         catalogs=cats, options=opts, limits=limits, fact_recency=trial.fact_recency)
 
 
 def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: TrialOptions | None = None,

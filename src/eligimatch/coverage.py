@@ -33,6 +33,7 @@ class CriterionCoverage(_Out):
     judgment: bool = Field(description="Only the investigator can decide it.")
     partly_judgment: bool = Field(default=False, description="Computable, but with a `judgment` part.")
     needs: tuple[str, ...] = Field(default=(), description="The data it reads.")
+    drafted: bool = Field(default=False, description="Marked `draft`: machine-written, to be reviewed.")
 
     @property
     def computable(self) -> bool:
@@ -48,6 +49,7 @@ class TrialCoverage(_Out):
     computable: int
     judgment: int
     partly_judgment: int = 0
+    drafted: int = Field(default=0, description="Criteria marked `draft` (machine-written, to be reviewed).")
     needs: dict[str, int] = Field(default_factory=dict,
                                   description="Each datum, with the number of criteria that read it; most read first.")
 
@@ -85,11 +87,12 @@ def coverage(trial: CompiledTrial) -> TrialCoverage:
         partly = (not c.judgment) and expr is not None and _has_judgment(expr)
         rows.append(CriterionCoverage(id=c.id, kind=c.kind, cohort=c.cohort, text=c.text, line=c.line,
                                       judgment=c.judgment, partly_judgment=partly,
-                                      needs=() if c.judgment else tuple(c.needs)))
+                                      needs=() if c.judgment else tuple(c.needs), drafted=c.drafted))
         if not c.judgment:
             counts.update(dict.fromkeys(c.needs, 1))
     judgment = sum(1 for r in rows if r.judgment)
     needs = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return TrialCoverage(trial_id=trial.id, title=trial.title, filename=trial.filename, criteria=tuple(rows),
                          total=len(rows), computable=len(rows) - judgment, judgment=judgment,
-                         partly_judgment=sum(1 for r in rows if r.partly_judgment), needs=needs)
+                         partly_judgment=sum(1 for r in rows if r.partly_judgment),
+                         drafted=sum(1 for r in rows if r.drafted), needs=needs)

@@ -18,6 +18,7 @@ __all__ = [
     "CatalogError",
     "PatientDataError",
     "FhirError",
+    "DecisionError",
     "RegistryError",
     "Problem",
     "render_located",
@@ -90,6 +91,14 @@ class CriteriaLimitError(CriteriaError):
     """The text exceeds a configured size, nesting or count limit."""
 
 
+class AnchorError(EligimatchError, ValueError):
+    """A date given for an anchor the trial does not declare (``--anchor randomisation=...``).
+
+    Accepting it silently would leave the trial's real anchors at their defaults; the message
+    names the declared anchors and the closest one.
+    """
+
+
 class PatientDataError(EligimatchError):
     """A patient document that does not validate; the message names the field path."""
 
@@ -121,3 +130,7 @@ class FhirError(PatientDataError):
 
 class RegistryError(EligimatchError):
     """A ClinicalTrials.gov record that cannot be read or drafted (its file, shape or missing parts)."""
+
+
+class DecisionError(EligimatchError):
+    """An investigator's decision that cannot be recorded: no such criterion, or nothing to decide."""

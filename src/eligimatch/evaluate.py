@@ -30,7 +30,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-from .dates import PartialDate, completed_months, completed_years
+from .ages import age_bounds, interval_truth
+from .dates import PartialDate
 from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
@@ -273,10 +274,11 @@ class PatientIndex:
 class Context:
     """One evaluation: a patient, a date, the anchors' dates, a policy."""
 
-    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency", "starts")
+    __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency", "fact_recency",
+                 "starts")
 
     def __init__(self, index: PatientIndex, as_of: _dt.date, anchors: dict[str, _dt.date], policy: Policy,
-                 default_recency: Any = None):
+                 default_recency: Any = None, fact_recency: Any = None):
         self.index = index
         self.patient = index.patient
         self.catalogs = index.catalogs
@@ -284,10 +286,29 @@ class Context:
         self.anchors = anchors
         self.policy = policy
         self.default_recency = default_recency
-        self.starts: dict[tuple, _dt.date] = {}  # window starts, computed once per evaluation
+        self.fact_recency = fact_recency  # the trial's `facts within ...`
+        self.starts: dict[Any, _dt.date] = {}  # window starts, computed once per evaluation
 
     def anchor(self, name: str) -> _dt.date:
-        return self.anchors.get(name, self.as_of)
+        """The anchor's date; :class:`MissingAnchor` when it has none (not given, and no default)."""
+        d = self.anchors.get(name)
+        if d is None:
+            raise MissingAnchor(name)
+        return d
+
+
+class MissingAnchor(Exception):
+    """An anchor with no date: the predicate counted from it is UNKNOWN (see :func:`anchor_unknown`)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def anchor_unknown(name: str) -> R:
+    """UNKNOWN for a predicate counted from an anchor that has no date, naming the date to give."""
+    return unknown(CauseFlag.MISSING, (missing(f"anchor {name}", f"the date of {name} (a trial anchor with no "
+                                                                 f"default: give it with the evaluation)"),))
 
 
 def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.date:
@@ -298,7 +319,7 @@ def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.dat
     return start
 
 
-_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent"}
+_VERB = {"conditions": "has or had", "therapies": "received", "procedures": "underwent", "studies": "took part in"}
 
 
 def _absence(ctx: Context, history: str, what: str, fact: str, other: bool = False) -> R:
@@ -343,22 +364,64 @@ class _ScalarFact(NamedTuple):
     source: None = None
 
 
-def _fact(ctx: Context, name: str, label: str) -> Any:
-    """The fact called ``name``, or the UNKNOWN it gives: not recorded, or recorded after the evaluation date."""
+def _fact(ctx: Context, name: str, label: str, recency: Any = None) -> Any:
+    """The fact called ``name``, or the UNKNOWN it gives: not recorded, recorded after the evaluation date,
+    or (under a recency window: the criterion's, else the trial's ``facts within ...``) undated or dated
+    before the window (issue 18, D11: facts go stale)."""
     fact = ctx.patient.facts.get(name)
     if fact is None:
         return unknown(CauseFlag.MISSING, (missing(name, label),))
+    window = recency if recency is not None else ctx.fact_recency
     if not isinstance(fact, Fact):  # a bare value: as Patient.fact(name) reads it, without building a model
+        if window is not None:
+            return _stale_fact(ctx, name, label, None, window)
         return _ScalarFact(fact)
     if fact.date is not None:
         problem = fact_date_problem(fact, ctx.as_of)
         if problem:
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {problem}", "invalid"),))
+    if window is not None:
+        return _stale_fact(ctx, name, label, fact, window) or fact
     return fact
 
 
-def eval_bool_fact(ctx: Context, name: str, label: str) -> R:
-    fact = _fact(ctx, name, f"{label} (yes/no)")
+def _stale_fact(ctx: Context, name: str, label: str, fact: Fact | None, window: Any) -> R | None:
+    """The UNKNOWN a fact gives under a recency window (undated, older, or a partial date that may be
+    older), or None when it is recent enough."""
+    start = ctx.starts.get(id(window))  # the window lives as long as the trial, longer than ctx
+    if start is None:
+        d = window.durations[0]
+        start = ctx.starts[id(window)] = window_start(ctx, d.amount, d.unit, window.anchor)
+    when = fact.date if fact is not None else None
+    if when is not None and when.earliest >= start:
+        return None
+    wanted = f"{label}: a value recorded on or after {start} ({_window_text(window)})"
+    if when is None:
+        e = ev(name, "undated", f"{label} is recorded without a date: it cannot be shown to be recent "
+                                f"({_window_text(window)})", value=_shown_value(fact), source=src_label(fact))
+        return unknown(CauseFlag.STALE, (missing(name, wanted, "stale"),), (e,))
+    if when.latest < start:
+        e = ev(name, "stale", f"{label} was recorded {when}, before {start} ({_window_text(window)})",
+               value=_shown_value(fact), date=_date_of(when), source=src_label(fact))
+        return unknown(CauseFlag.STALE, (missing(name, wanted, "stale"),), (e,))
+    e = ev(name, "indeterminate", f"{label} was recorded {when}: maybe before {start} ({_window_text(window)})",
+           value=_shown_value(fact), source=src_label(fact))
+    return unknown(CauseFlag.INDETERMINATE, (missing(name, f"{label}: the exact date of the value recorded {when}",
+                                                     "indeterminate"),), (e,))
+
+
+def _shown_value(fact: Fact | None) -> Any:
+    return fact.value if fact is not None else None
+
+
+def _recorded(fact: Any) -> str:
+    """" (recorded 2026-02-20)" after a dated fact's value in a note; nothing for an undated one."""
+    d = getattr(fact, "date", None)
+    return f" (recorded {d})" if d is not None else ""
+
+
+def eval_bool_fact(ctx: Context, name: str, label: str, recency: Any = None) -> R:
+    fact = _fact(ctx, name, f"{label} (yes/no)", recency)
     if fact.__class__ is tuple:
         return fact
     if fact.__class__ is _ScalarFact and fact.value.__class__ is bool:
@@ -383,8 +446,8 @@ def _bool_answer(name: str, label: str, fact: Any) -> R:
         v = v.lower() in ("yes", "true")
     if not isinstance(v, bool):
         return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not yes/no", "invalid"),))
-    e = ev(name, "fact_recorded", f"{label}: {'yes' if v else 'no'}", value=v, date=_date_of(fact.date),
-           source=src_label(fact))
+    e = ev(name, "fact_recorded", f"{label}: {'yes' if v else 'no'}{_recorded(fact)}", value=v,
+           date=_date_of(fact.date), source=src_label(fact))
     return (T if v else F, NOFLAG, (), (e,))
 
 
@@ -399,15 +462,39 @@ def _date_of(d: Any) -> _dt.date | None:
 # A Reading is what a comparison needs from a measure: a number in the threshold's unit.
 @dataclass(slots=True)
 class Reading:
+    """A value in the threshold's unit; ``high`` when it is known only to lie in ``[value, high]`` (an age
+    from a partial birth date), with ``partial`` naming the fact that would make it exact."""
+
     value: float
     evidence: dict  # fields for the Evidence of the comparison
     # Results of one date that may each be the latest (see select_observations): the readings of the others,
     # and all of those results, for the words of a conflict.  Empty in the common case of one latest result.
     others: tuple = ()
     tied: tuple = ()
+    high: float | None = None
+    partial: tuple[str, str] = ("", "")  # (fact, what would settle it) for an interval
+
+
+def _interval_answer(r: Reading, fact: str, label: str, decided: bool | None, wanted: str) -> R | None:
+    """For an interval reading: None when ``decided`` (the caller writes the evidence), else the UNKNOWN."""
+    if decided is not None:
+        return None
+    e = ev(fact, "indeterminate", f"{label} between {fmt_num(r.value)} and {fmt_num(r.high)} "
+                                  f"{_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           + f": may or may not be {wanted}" + r.evidence.get("note_suffix", ""),
+           **{k: v for k, v in r.evidence.items() if k != "note_suffix"})
+    return unknown(CauseFlag.INDETERMINATE, (missing(r.partial[0] or fact, f"{label}: {r.partial[1]}",
+                                                     "indeterminate"),), (e,))
 
 
 ReadFn = Callable[[Context], "Reading | R"]
+
+
+def _reading_text(r: Reading) -> str:
+    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval."""
+    if r.high is None or r.high == r.value:
+        return fmt_num(r.value)
+    return f"{fmt_num(r.value)} to {fmt_num(r.high)}"
 
 
 def _shown_unit(unit: str | None) -> str:
@@ -430,8 +517,15 @@ def eval_threshold(ctx: Context, read: ReadFn, fact: str, label: str, op: str, t
 
 
 def _threshold_answer(r: Reading, fact: str, label: str, op: str, threshold: float, threshold_text: str) -> R:
-    ok = compare(r.value, op, threshold)
-    note = f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
+    if r.high is not None:
+        decided = interval_truth(r.value, r.high, op, threshold)
+        undecided = _interval_answer(r, fact, label, decided, f"{op_symbol(op)} {threshold_text}")
+        if undecided is not None:
+            return undecided
+        ok = bool(decided)
+    else:
+        ok = compare(r.value, op, threshold)
+    note = f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
@@ -451,13 +545,22 @@ def eval_between(ctx: Context, read: ReadFn, fact: str, label: str, low: float, 
 
 
 def _between_answer(r: Reading, fact: str, label: str, low: float, high: float, inclusive: bool, text: str) -> R:
-    if inclusive:
+    if r.high is not None:
+        lo_t = interval_truth(r.value, r.high, ">=" if inclusive else ">", low)
+        hi_t = interval_truth(r.value, r.high, "<=" if inclusive else "<", high)
+        decided = False if (lo_t is False or hi_t is False) else None if (lo_t is None or hi_t is None) else True
+        undecided = _interval_answer(r, fact, label, decided, f"between {text}")
+        if undecided is not None:
+            return undecided
+        ok = bool(decided)
+    elif inclusive:
         ok = compare(r.value, ">=", low) and compare(r.value, "<=", high)
     else:
         ok = compare(r.value, ">", low) and compare(r.value, "<", high)
+    extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "in_range" if ok else "out_of_range",
-           f"{label} {fmt_num(r.value)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
-           + f" {'is' if ok else 'is not'} between {text}", threshold=f"between {text}", **r.evidence)
+           f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           + f" {'is' if ok else 'is not'} between {text}" + extra, threshold=f"between {text}", **r.evidence)
     return (T if ok else F, NOFLAG, (), (e,))
 
 
@@ -470,9 +573,9 @@ def eval_in_set(ctx: Context, read_symbol: Callable[[Context], "tuple[str, dict]
     inside = value in values
     ok = inside != negated
     shown = ", ".join(values)
-    suffix = fields.pop("note_suffix", "") if "note_suffix" in fields else ""
+    recorded = fields.pop("note_suffix", "")
     e = ev(fact, "in_set" if inside else "not_in_set",
-           f"{label} is {value}{suffix}; {'one of' if inside else 'not one of'} ({shown})",
+           f"{label} is {value}{recorded}; {'one of' if inside else 'not one of'} ({shown})",
            value=value, threshold=f"{'not ' if negated else ''}in ({shown})", **fields)
     return (T if ok else F, NOFLAG, (), (e,))
 
@@ -483,16 +586,18 @@ def read_sex(ctx: Context) -> "tuple[str, dict] | R":
     return ctx.patient.sex, {}
 
 
-def read_enum_fact(name: str, label: str, fact_def: Any = None) -> Callable[[Context], "tuple[str, dict] | R"]:
+def read_enum_fact(name: str, label: str, recency: Any = None,
+                   fact_def: Any = None) -> Callable[[Context], "tuple[str, dict] | R"]:
     """An enum fact's recorded value as one of its declared values (``fact_def.canonical_value``: case,
     separators and declared synonyms such as reactive -> positive); any other value never decides:
-    UNKNOWN (invalid), naming the allowed values."""
+    UNKNOWN (invalid), naming the allowed values (issue 18 D1)."""
     def read(ctx: Context) -> "tuple[str, dict] | R":
-        fact = _fact(ctx, name, label)
+        fact = _fact(ctx, name, label, recency)
         if fact.__class__ is tuple:
             return fact
         if fact_def is None:
-            return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact)}
+            return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact),
+                                     "note_suffix": _recorded(fact)}
         value = fact_def.canonical_value(fact.value)
         if value is None:
             shown = f"{str(fact.value).lower()} (yes/no)" if isinstance(fact.value, bool) else repr(fact.value)
@@ -500,41 +605,45 @@ def read_enum_fact(name: str, label: str, fact_def: Any = None) -> Callable[[Con
             return unknown(CauseFlag.INVALID, (missing(name, why, "invalid"),),
                            (ev(name, "invalid_value", why, value=fact.value, date=_date_of(fact.date),
                                source=src_label(fact)),))
-        fields = {"date": _date_of(fact.date), "source": src_label(fact)}
-        if value != fact.value:
-            fields["note_suffix"] = f" (recorded as {fact.value!r})"
-        return value, fields
+        spelled = f" (recorded as {fact.value!r})" if value != fact.value else ""
+        return value, {"date": _date_of(fact.date), "source": src_label(fact),
+                       "note_suffix": spelled + _recorded(fact)}
     return read
 
 
-def read_age(unit: str) -> ReadFn:
-    """Age in completed units (years, months, weeks or days) on the evaluation date."""
+def read_age(unit: str, exact: bool = False) -> ReadFn:
+    """Age on the evaluation date in completed units (years, months, weeks or days), or the exact age
+    (``exact``: for a fractional threshold such as 17.5 years); see :mod:`eligimatch.ages`.
+
+    A birth date known only to the year or month gives the interval of possible ages (``Reading.high``):
+    a comparison is then decided only when every age in it agrees."""
+    shown_unit = f"{unit}s" + ("" if exact else " (completed)")
 
     def read(ctx: Context) -> Reading | R:
         born = ctx.patient.birth_date
         if born is None:
             return unknown(CauseFlag.MISSING, (missing("birth_date", "date of birth (for age)"),))
-        if born > ctx.as_of:
+        earliest = born.earliest if isinstance(born, PartialDate) else born
+        if earliest > ctx.as_of:
             return unknown(CauseFlag.INVALID, (missing("birth_date", f"date of birth {born} is after the "
                                                                      f"evaluation date {ctx.as_of}", "invalid"),))
-        problem = age_problem(born, ctx.as_of)  # a birth date in 1776: not an age of 250
+        problem = age_problem(earliest, ctx.as_of)  # a birth date in 1776: not an age of 250
         if problem:
             return unknown(CauseFlag.INVALID, (missing("birth_date", problem, "invalid"),))
-        if unit == "year":
-            v = completed_years(born, ctx.as_of)
-        elif unit == "month":
-            v = completed_months(born, ctx.as_of)
-        elif unit == "week":
-            v = (ctx.as_of - born).days // 7
-        else:
-            v = (ctx.as_of - born).days
-        return Reading(float(v), {"value": v, "unit": unit + "s", "converted_unit": f"{unit}s (completed)",
-                                  "converted": float(v), "note_suffix": f" (born {born}, on {ctx.as_of})"})
+        low, high = age_bounds(born, ctx.as_of, unit, exact)
+        if isinstance(born, PartialDate):
+            return Reading(low, {"value": low, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
+                                 "note_suffix": f" (from a partial birth date {born}: the age is between "
+                                                f"{fmt_num(low)} and {fmt_num(high)} {unit}s on {ctx.as_of})"},
+                           high=high, partial=("birth_date", f"the full date of birth (only {born} is recorded)"))
+        v: float | int = int(low) if not exact else low
+        return Reading(low, {"value": v, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
+                             "note_suffix": f" (born {born}, on {ctx.as_of})"})
     return read
 
 
 def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: str | None,
-                     factor_of: Callable[[str, str], float] | None) -> ReadFn:
+                     factor_of: Callable[[str, str], float] | None, recency: Any = None) -> ReadFn:
     """A numeric fact, converted to the threshold's unit when the fact records a unit."""
     factors: dict[tuple[str, str], float | str] = {}  # remembered conversion factors (or the error's text)
 
@@ -553,7 +662,7 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
         return hit
 
     def read(ctx: Context) -> Reading | R:
-        fact = _fact(ctx, name, label)
+        fact = _fact(ctx, name, label, recency)
         if fact.__class__ is tuple:
             return fact
         v = fact.value
@@ -586,7 +695,8 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
             except Exception as exc:  # our UnitError, with a message for people
                 return unknown(CauseFlag.INVALID, (missing(name, f"{label}: {exc}", "invalid"),))
         return Reading(value, {"value": v, "unit": unit, "converted": value, "converted_unit": target_unit,
-                               "date": _date_of(fact.date), "source": src_label(fact)})
+                               "date": _date_of(fact.date), "source": src_label(fact),
+                               "note_suffix": _recorded(fact)})
     return read
 
 
@@ -972,20 +1082,28 @@ def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, for
                          analyte.id, analyte.name)
 
     def compute(inputs: dict[str, Reading], sex: Any) -> Reading | R:
-        age, scr = inputs["age"].value, inputs["creatinine"].value
-        if method == "cockcroft_gault":
-            w = inputs["weight"].value
-            value = formulas.cockcroft_gault(age, w, scr, sex)
-            detail = (f"Cockcroft-Gault: age {fmt_num(age)} y, weight {fmt_num(w)} kg, creatinine "
-                      f"{fmt_num(scr)} mg/dL, {sex}")
-        else:
-            value = formulas.ckd_epi_2021(age, scr, sex)
-            detail = f"CKD-EPI 2021: age {fmt_num(age)} y, creatinine {fmt_num(scr)} mg/dL, {sex}"
-        if value is None:
-            return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
-                                                       "invalid"),))
-        value = value * out_factor
+        age_r, scr = inputs["age"], inputs["creatinine"].value
+        # both formulas fall as age rises: for an age known only as an interval (a partial birth date),
+        # the values at its two ends bound every value it can have
+        ages = (age_r.value,) if age_r.high is None else (age_r.value, age_r.high)
+        values = []
+        detail = ""
+        for age in ages:
+            if method == "cockcroft_gault":
+                w = inputs["weight"].value
+                value = formulas.cockcroft_gault(age, w, scr, sex)
+                detail = (f"Cockcroft-Gault: age {_reading_text(age_r)} y, weight {fmt_num(w)} kg, creatinine "
+                          f"{fmt_num(scr)} mg/dL, {sex}")
+            else:
+                value = formulas.ckd_epi_2021(age, scr, sex)
+                detail = f"CKD-EPI 2021: age {_reading_text(age_r)} y, creatinine {fmt_num(scr)} mg/dL, {sex}"
+            if value is None:
+                return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{detail}: the inputs cannot be used",
+                                                           "invalid"),))
+            values.append(value * out_factor)
+        value, high = min(values), max(values)
         return Reading(value, {"value": round(value, 3), "unit": target_unit, "converted": value,
                                "converted_unit": target_unit, "date": inputs["creatinine"].evidence.get("date"),
-                               "note_suffix": f" (computed by {detail})"})
+                               "note_suffix": f" (computed by {detail})"},
+                       high=high if age_r.high is not None else None, partial=age_r.partial)
     return read

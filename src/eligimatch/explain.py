@@ -15,25 +15,31 @@ _VERDICT = {Verdict.MATCH: "MATCH", Verdict.NO_MATCH: "NO MATCH", Verdict.UNKNOW
 
 
 def _mark(c: CriterionResult) -> str:
+    """The criterion's state in words: an exclusion says whether the patient is excluded by it
+    ("excluded by" / "not excluded"), never "NOT MET" for a patient it excludes."""
+    exclusion = c.kind == "exclusion"
     if c.met is True:
-        return "met"
+        return "not excluded" if exclusion else "met"
     if c.met is False:
-        return "NOT MET"
+        return "EXCLUDED BY" if exclusion else "NOT MET"
     if c.causes and all(x.value == "review" for x in c.causes):
         return "review"
     return "unknown"
 
 
+_MARK_WIDTH = 15  # "EXCLUDED UNLESS"
+_INDENT = " " * (_MARK_WIDTH + 10)
+
+
 def _criterion_lines(c: CriterionResult, excluded_unless: bool = False) -> list[str]:
-    head = f"  [{_mark(c):>7}] {c.kind[:3]} {c.id}"
-    if excluded_unless:
-        head = f"  [EXCLUDED UNLESS] {c.kind[:3]} {c.id}"
+    mark = "EXCLUDED UNLESS" if excluded_unless else _mark(c)
+    head = f"  [{mark:>{_MARK_WIDTH}}] {c.kind[:3]} {c.id}"
     if c.text:
         text = c.text if len(c.text) <= 100 else c.text[:97] + "..."
         head += f"  {text}"
     out = [head]
     for e in c.evidence:
-        line = f"            - {e.note}"
+        line = f"{_INDENT}- {e.note}"
         extras = []
         if e.date and str(e.date) not in e.note:
             extras.append(f"dated {e.date}")
@@ -44,7 +50,7 @@ def _criterion_lines(c: CriterionResult, excluded_unless: bool = False) -> list[
         if line not in out:  # one record read by two predicates of the criterion is one line
             out.append(line)
     for m in c.missing:
-        out.append(f"            ? {m.cause.value if hasattr(m.cause, 'value') else m.cause}: {m.detail}")
+        out.append(f"{_INDENT}? {m.cause.value if hasattr(m.cause, 'value') else m.cause}: {m.detail}")
     return out
 
 
@@ -85,6 +91,13 @@ def render_report(r: MatchResult) -> str:
         lines.append("to settle the unknowns, find:")
         for m in r.missing:
             lines.append(f"  - {m.detail} ({', '.join(m.criteria)})")
+    if r.decided:
+        lines.append("")
+        lines.append("decided by the investigator (screening record): " + ", ".join(r.decided))
+    if r.decisions_invalidated:
+        lines.append("")
+        lines.append("recorded decisions that no longer apply (the data they saw changed; decide again): "
+                     + ", ".join(r.decisions_invalidated))
     if r.excluded_unless:
         lines.append("")
         lines.append("excluded unless the investigator judges the exception applies: " + ", ".join(r.excluded_unless))

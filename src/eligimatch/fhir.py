@@ -53,6 +53,7 @@ from pydantic import ValidationError
 
 from .errors import FhirError, PatientDataError, UnitError
 from .fhir_lenient import READ_ELEMENTS, absent_elements, drop, droppable, older_version, placeholder
+from .fhir_oncology import OncologyMixin
 from .patient import (
     Completeness,
     Condition,
@@ -63,6 +64,7 @@ from .patient import (
     Procedure,
     ReferenceRange,
     Source,
+    StudyParticipation,
     Therapy,
     load_patient,
 )
@@ -100,6 +102,14 @@ _SYSTEMS = {
     "urn:oid:2.16.840.1.113883.6.96": "SNOMED",
     ICD10CM: "ICD10CM",
     "urn:oid:2.16.840.1.113883.6.90": "ICD10CM",
+    "http://hl7.org/fhir/sid/icd-10": "ICD10",  # WHO ICD-10
+    "urn:oid:2.16.840.1.113883.6.3": "ICD10",
+    "http://hl7.org/fhir/sid/icd-9-cm": "ICD9CM",
+    "urn:oid:2.16.840.1.113883.6.103": "ICD9CM",
+    "urn:oid:2.16.840.1.113883.6.43.1": "ICDO3",  # ICD-O-3 morphology
+    "http://terminology.hl7.org/CodeSystem/icd-o-3": "ICDO3",
+    "http://www.whocc.no/atc": "ATC",
+    "http://cancerstaging.org": "AJCC",
     RXNORM: "RXNORM",
     "urn:oid:2.16.840.1.113883.6.88": "RXNORM",
     CPT: "CPT",
@@ -725,6 +735,11 @@ def _first_name(cc: Any) -> str | None:
     return names[0] if names else None
 
 
+#: ResearchSubject.status values of a patient who takes or took part in the study.
+_STUDY_TAKING_PART = frozenset({"on-study", "on-study-intervention", "on-study-observation", "follow-up", "off-study",
+                                "withdrawn"})
+
+
 def _fhir_date(value: Any) -> tuple[Any, str | None]:
     """A FHIR date/dateTime -> (date or partial date text, note).
 
@@ -774,10 +789,15 @@ class _FactCandidate:
     label: str
 
 
-class _Mapper:
+class _Mapper(OncologyMixin):
     def __init__(self, items: list[_Item], catalogs: Any, complete: Completeness, patient_id: str | None,
-                 input_notes: Iterable[str] = ()):
+                 input_notes: Iterable[str] = (), terminology: Any = None):
+        from .terminology import default_terminology
+
         self.items = items
+        self.catalogs_facts = catalogs.facts
+        self.condition_items: list[_Item] = []  # the item of each of self.conditions
+        self.terminology = terminology if terminology is not None else default_terminology()
         self.input_notes = tuple(input_notes)
         self.cat = catalogs
         self.complete = complete
@@ -787,6 +807,7 @@ class _Mapper:
         self.conditions: list[Condition] = []
         self.therapies: list[Therapy] = []
         self.procedures: list[Procedure] = []
+        self.studies: list[StudyParticipation] = []
         self.facts: dict[str, list[_FactCandidate]] = {}
         self.doubt: dict[str, int] = {"conditions": 0, "therapies": 0, "procedures": 0}
         self.by_url: dict[str, _Item] = {}
@@ -935,6 +956,7 @@ class _Mapper:
     def run(self) -> FhirImport:
         self.index()
         self.patient_item = self.find_patient()
+        self.oncology_setup()
         patient_fields = self.map_patient(self.patient_item)
         handlers = {
             "Observation": self.map_observation,
@@ -943,6 +965,7 @@ class _Mapper:
             "MedicationStatement": self.map_medication,
             "MedicationRequest": self.map_medication,
             "MedicationAdministration": self.map_medication,
+            "ResearchSubject": self.map_research_subject,
         }
         for item in self.items:
             if item.raw is None or not item.usable or item is self.patient_item:
@@ -955,7 +978,8 @@ class _Mapper:
             if handler is None:
                 self.unmapped_type(item)
                 continue
-            if not self.belongs(item, item.model.subject, "subject"):
+            ref = item.model.individual if item.rtype == "ResearchSubject" else item.model.subject
+            if not self.belongs(item, ref, "individual" if item.rtype == "ResearchSubject" else "subject"):
                 continue
             handler(item)
         for item in self.items:
@@ -967,6 +991,14 @@ class _Mapper:
                              target="therapies via " + ", ".join(users))
                 else:
                     self.add("unmapped", item, "a medication definition no mapped record references")
+        self.finish_staging({id(i) for i in self.condition_items})
+        for k, (cond_item, rec) in enumerate(zip(self.condition_items, self.conditions)):
+            staged, notes = self.staged_attributes(cond_item)
+            for note in notes:
+                self.add("note", cond_item, note)
+            if staged:
+                self.conditions[k] = rec.model_copy(update={"attributes": {**rec.attributes, **staged}})
+                self.add("note", cond_item, "staging: " + ", ".join(f"{k2} {v}" for k2, v in staged.items()))
         facts = self.choose_facts()
         complete = self.completeness()
         try:
@@ -979,6 +1011,7 @@ class _Mapper:
                 conditions=tuple(self.conditions),
                 therapies=tuple(self.therapies),
                 procedures=tuple(self.procedures),
+                studies=tuple(self.studies),
                 complete=complete,
             )
         except ValidationError as exc:  # every record was validated on its own; this would be a bug
@@ -1048,6 +1081,12 @@ class _Mapper:
                      _code_labels(o.code))
             return
         when, date_note = self.obs_date(o)
+        onc = self.oncology_kind(_codings(o.code))
+        if onc is not None:
+            self.oncology_observation(item, o, onc, when, _code_labels(o.code), _codings, _code_labels)
+            if date_note:
+                self.add("note", item, date_note)
+            return
         loincs = [code for system, code, _ in _codings(o.code) if system == "LOINC"]
         if ECOG_LOINC in loincs or KARNOFSKY_LOINC in loincs or PREGNANCY_LOINC in loincs:
             self.observation_fact(item, o, loincs, when, date_note)
@@ -1320,6 +1359,14 @@ class _Mapper:
         if date_note:
             self.add("note", item, date_note)
 
+    def fact_candidate(self, name: str, value: Any, when: Any, item: _Item, label: str) -> None:
+        """A value of a fact; the latest is chosen at the end (:meth:`choose_facts`)."""
+        if self.cat.facts.resolve(name) is None:
+            self.add("unmapped", item, f"{label} {value}: the fact catalog has no fact {name!r}",
+                     _code_labels(item.model.code))
+            return
+        self.facts.setdefault(name, []).append(_FactCandidate(value, when, item, label))
+
     def choose_facts(self) -> dict[str, Fact]:
         """The latest value of each fact; older ones are reported as superseded."""
         out = {}
@@ -1380,12 +1427,16 @@ class _Mapper:
         end, n = self.cond_end(c)
         if n:
             notes.append(n)
+        attributes, attr_notes = self.condition_attributes(item, c, _codings)
+        notes += attr_notes
         try:
-            rec = Condition(name=name, code=code, onset=onset, end=end, status=status, source=self.source(item))
+            rec = Condition(name=name, code=code, onset=onset, end=end, status=status, attributes=attributes,
+                            source=self.source(item))
         except ValidationError as exc:
             self.add("rejected", item, f"invalid: {_short(exc)}", codes, history="conditions")
             return
         self.conditions.append(rec)
+        self.condition_items.append(item)
         self.add("mapped", item, f"{concept.name}{how}", codes,
                  target=f"conditions: {concept.id} (onset {onset or 'not recorded'}"
                         f"{', ended ' + str(end) if end else ''}{', ' + status if status else ''})")
@@ -1393,9 +1444,20 @@ class _Mapper:
             self.add("note", item, note)
 
     def concept_of(self, cc: Any, catalog: Any, systems: tuple[str, ...]) -> tuple[Any, str | None, str | None, str]:
-        """(concept, code used, name to record, how) for a CodeableConcept; codes first, then names."""
+        """(concept, code used, name to record, how) for a CodeableConcept.
+
+        In order: a code the catalog lists (an ICD-10-CM code must exist in ICD-10-CM when
+        the terminology is installed); a WHO ICD-10 code at its category, which ICD-10-CM
+        shares; an ancestor of a code that the catalog lists (through the terminology, e.g. an
+        OMOP vocabulary); the text or a display the catalog knows by name (reported).
+        """
         hits = []
-        for system, code, display in _codings(cc):
+        notes = []
+        codings = _codings(cc)
+        for system, code, display in codings:
+            if system == "ICD10CM" and self.terminology.known("ICD10CM", code) is False:
+                notes.append(f"ICD10CM:{code} is not an ICD-10-CM code")
+                continue
             if system in systems:
                 concept = catalog.resolve(f"{system}:{code}")
                 if concept is not None:
@@ -1408,12 +1470,86 @@ class _Mapper:
                     concept, code, display = other, other_code, other_display
             name = getattr(cc, "text", None) or display or concept.name
             return concept, code, name.strip(), ""
-        why = "none of its codes is in the catalog" if _codings(cc) else "it has no code"
+        if "ICD10CM" in systems:
+            for system, code, display in codings:
+                if system == "ICD10" and re.match(r"^[A-Z][0-9]{2}", code):
+                    concept = catalog.resolve(f"ICD10CM:{code[:3]}")
+                    if concept is not None:
+                        # the record is named by the concept id: its code is not ICD-10-CM
+                        return concept, None, concept.id, (
+                            f" (WHO ICD-10 {code} read at its category {code[:3]}, which ICD-10-CM shares)")
+        for system, code, display in codings:
+            if system not in systems and system not in ("ICD10CM", "SNOMED"):
+                continue
+            found = self.by_ancestor(catalog, system, code)
+            if found is not None:
+                concept, anc = found
+                # the record keeps its own code, and is named by the concept id so that it resolves there
+                return concept, f"{system}:{code}", concept.id, (
+                    f" ({system}:{code} is below {anc.label} in the terminology)")
+        why = "none of its codes is in the catalog" if codings else "it has no code"
+        if notes:
+            why += "; " + "; ".join(notes)
         for name in _names(cc):
             concept = catalog.resolve(name)
             if concept is not None:
                 return concept, None, name, f" (by its name {name!r}: {why})"
         return None, None, None, ""
+
+    def by_ancestor(self, catalog: Any, system: str, code: str) -> tuple[Any, Any] | None:
+        """The catalog concept of the nearest ancestor the catalog knows, or None when the
+        nearest ones name different concepts (neither below the other: not guessed)."""
+        found: list[tuple[Any, Any]] = []
+        level = None
+        for anc in self.terminology.ancestors(system, code):
+            if level is not None and anc.levels > level:
+                break
+            concept = catalog.resolve(f"{anc.system}:{anc.code}")
+            if concept is not None:
+                found.append((concept, anc))
+                level = anc.levels
+        if not found:
+            return None
+        best = found[0]
+        for concept, anc in found[1:]:
+            if concept.id == best[0].id or catalog.is_a(best[0].id, concept.id):
+                continue
+            if catalog.is_a(concept.id, best[0].id):
+                best = (concept, anc)
+            else:
+                return None
+        return best
+
+    # ---- ResearchSubject (issue 13: participation in another study)
+    def map_research_subject(self, item: _Item) -> None:
+        r = item.model
+        if r.status not in _STUDY_TAKING_PART:
+            self.add("skipped", item, f"status {r.status!r}: not (yet) taking part in the study")
+            return
+        ref = r.study
+        ident = getattr(getattr(ref, "identifier", None), "value", None)
+        study = ident or getattr(ref, "display", None) or getattr(ref, "reference", None)
+        period = r.period
+        start = _fhir_date(period.start)[0] if period is not None and period.start is not None else None
+        end = _fhir_date(period.end)[0] if period is not None and period.end is not None else None
+        try:
+            rec = StudyParticipation(study=study, start=start, end=end, source=self.source(item))
+        except ValidationError as exc:
+            self.add("rejected", item, f"invalid: {_short(exc)}")
+            return
+        self.studies.append(rec)
+        self.add("mapped", item, f"study {study or '(not named)'}",
+                 target=f"studies: {study or '(not named)'} ({start or '?'} to {end or 'ongoing'})")
+
+    def med_indication(self, m: Any) -> str | None:
+        """The condition a medication was given for (``reasonCode``, issue 13): the first the condition catalog
+        places, else the first one's text (an indication the criteria cannot place leaves them UNKNOWN)."""
+        reasons = getattr(m, "reasonCode", None) or []
+        for cc in reasons:
+            concept = self.concept_of(cc, self.cat.conditions, ("ICD10CM", "SNOMED"))[0]
+            if concept is not None:
+                return concept.id
+        return next((n for cc in reasons for n in _names(cc)), None)
 
     def cond_onset(self, c: Any) -> tuple[Any, str | None]:
         if c.onsetDateTime is not None:
@@ -1518,7 +1654,7 @@ class _Mapper:
             try:
                 rec = Therapy(drug=None if is_class else entry.id, classes=(entry.id,) if is_class else (),
                               start=start, end=end, ongoing=ongoing, dose=dose, route=route,
-                              source=self.source(item))
+                              indication=self.med_indication(m), source=self.source(item))
             except ValidationError as exc:
                 self.add("rejected", item, f"invalid: {_short(exc)}", codes, history="therapies")
                 return
@@ -1559,6 +1695,13 @@ class _Mapper:
                 hit = drugs.resolve(f"RXNORM:{code}")
                 if hit is not None:
                     return [hit], ""
+        for system, code, _ in _codings(cc):
+            if system == "RXNORM":
+                ingredients = [a for a in self.terminology.ancestors("RXNORM", code) if a.concept_class == "Ingredient"]
+                hits = [drugs.resolve(f"RXNORM:{a.code}") for a in ingredients]
+                if ingredients and all(h is not None for h in hits):
+                    return hits, (" (ingredient" + ("s " if len(hits) > 1 else " ")
+                                  + ", ".join(a.label for a in ingredients) + " in the terminology)")
         for name in _names(cc):
             hit = drugs.resolve(name)
             if hit is not None:
@@ -1788,7 +1931,8 @@ def _catalogs(catalogs: Any) -> Any:
 
 
 def patient_from_bundle(bundle: Any, *, catalogs: Any = None, complete: Any = None,
-                        patient_id: str | None = None, validate: str = "all", strict: bool = False) -> FhirImport:
+                        patient_id: str | None = None, validate: str = "all", strict: bool = False,
+                        terminology: Any = None) -> FhirImport:
     """Read a FHIR R4 Bundle into a :class:`FhirImport` (``.patient``, ``.report``).
 
     ``bundle`` is a dict, JSON text (``str`` starting with ``{``), ``bytes`` or a
@@ -1806,16 +1950,22 @@ def patient_from_bundle(bundle: Any, *, catalogs: Any = None, complete: Any = No
     with its path and reason in the report -- and the rest is used.
     ``strict=True`` refuses the whole input at the first invalid resource.
 
+    ``terminology`` (an :class:`eligimatch.terminology.Terminology`, e.g.
+    ``OmopVocabulary(connection)``) resolves codes the catalogs do not list
+    through their ancestors; the default knows ICD-10-CM when
+    ``simple-icd-10-cm`` is installed.
+
     Raises :class:`~eligimatch.errors.FhirError` for invalid JSON, a bundle
     without a usable Patient or with more than one (and, with ``strict``, any
     invalid resource).
     """
     items, notes = _bundle_items(bundle, strict=strict)
-    return _run(items, catalogs, complete, patient_id, validate, strict, notes)
+    return _run(items, catalogs, complete, patient_id, validate, strict, notes, terminology)
 
 
 def patient_from_ndjson(paths: Any, *, catalogs: Any = None, complete: Any = None,
-                        patient_id: str | None = None, validate: str = "all", strict: bool = False) -> FhirImport:
+                        patient_id: str | None = None, validate: str = "all", strict: bool = False,
+                        terminology: Any = None) -> FhirImport:
     """Read FHIR Bulk Data NDJSON files (one resource per line) into a :class:`FhirImport`.
 
     ``paths`` is one path or an iterable of paths (``Patient.ndjson``,
@@ -1823,7 +1973,7 @@ def patient_from_ndjson(paths: Any, *, catalogs: Any = None, complete: Any = Non
     options and errors as :func:`patient_from_bundle`; a bulk export of many
     patients needs ``patient_id``.
     """
-    return _run(_ndjson_items(paths), catalogs, complete, patient_id, validate, strict)
+    return _run(_ndjson_items(paths), catalogs, complete, patient_id, validate, strict, (), terminology)
 
 
 def load_patient_file(path: str | os.PathLike[str], *, catalogs: Any = None, strict: bool = False) -> Patient:
@@ -1896,6 +2046,6 @@ def import_fhir_data(data: bytes | str, *, source: str = "<data>", catalogs: Any
 
 
 def _run(items: list[_Item], catalogs: Any, complete: Any, patient_id: str | None, validate: str,
-         strict: bool = False, notes: Iterable[str] = ()) -> FhirImport:
+         strict: bool = False, notes: Iterable[str] = (), terminology: Any = None) -> FhirImport:
     _validate(items, validate, strict)
-    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id, notes).run()
+    return _Mapper(items, _catalogs(catalogs), _completeness(complete), patient_id, notes, terminology).run()

@@ -65,13 +65,14 @@ READ_ELEMENTS: dict[str, frozenset[str]] = {
         "performedRange", "bodySite", "reasonReference", "reasonCode", "category"}),
     "MedicationStatement": frozenset({
         "status", "subject", "medicationCodeableConcept", "medicationReference", "effectiveDateTime",
-        "effectivePeriod", "dosage", "contained"}),
+        "effectivePeriod", "dosage", "contained", "reasonCode", "reasonReference"}),
     "MedicationRequest": frozenset({
         "status", "intent", "subject", "medicationCodeableConcept", "medicationReference", "authoredOn",
-        "dosageInstruction", "doNotPerform", "contained"}),
+        "dosageInstruction", "doNotPerform", "contained", "reasonCode", "reasonReference"}),
     "MedicationAdministration": frozenset({
         "status", "subject", "medicationCodeableConcept", "medicationReference", "effectiveDateTime",
-        "effectivePeriod", "dosage", "contained"}),
+        "effectivePeriod", "dosage", "contained", "reasonCode", "reasonReference"}),
+    "ResearchSubject": frozenset({"status", "study", "individual", "period"}),
     "Medication": frozenset({"code", "ingredient"}),
 }
 # Never dropped, whatever the type: they change the meaning of everything else.

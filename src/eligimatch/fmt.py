@@ -32,7 +32,7 @@ from lark.exceptions import VisitError
 from . import ast as A
 from .errors import EligimatchError
 from .parser import DEFAULT_LIMITS, Limits, grammar_text, parse
-from .render import render_expr, render_trial
+from .render import render_expr, render_trial, string_literal
 from .transform import to_ast
 
 __all__ = ["format_text", "FormatError"]
@@ -45,8 +45,9 @@ class FormatError(EligimatchError):
 #: Expressions longer than this many columns are broken at their top `or`/`and` (or `if`/`then`/`else`).
 WIDTH = 100
 
-_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "DISEASE", "DEFINING", "INCLUSION", "EXCLUSION", "COHORT")
-_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs", "DISEASE": "disease",
+_KEYWORDS = ("TRIAL", "TITLE", "ANCHORS", "LABS", "FACTS", "DISEASE", "DEFINING", "INCLUSION", "EXCLUSION", "COHORT")
+_HEADER = {"TRIAL": "id", "TITLE": "title", "ANCHORS": "anchors", "LABS": "labs", "FACTS": "facts",
+           "DISEASE": "disease",
            "DEFINING": "defining"}
 
 _lock = threading.Lock()
@@ -90,6 +91,7 @@ def _labels(t: A.TrialAst) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     header = [("header", k) for k, present in (("id", t.id is not None), ("title", t.title is not None),
                                                 ("anchors", bool(t.anchors)), ("labs", t.lab_recency is not None),
+                                                ("facts", t.fact_recency is not None),
                                                 ("disease", bool(t.diseases)), ("defining", bool(t.defining)))
               if present]
     out.extend(header)
@@ -122,20 +124,137 @@ def _tree(text: str, filename: str, limits: Limits) -> A.TrialAst:
         raise
 
 
+_CONTINUATION = "    "  # the extra indent of a continued line
+
+
 def _wrap(expr: Any, indent: str, width: int) -> list[str]:
-    """The expression on one line, or, when that is too long, one operand of its top `or`/`and`
-    (or one part of its `if`) per line."""
+    """The expression on one line, or, when that is too long, broken where its structure allows: one operand
+    of a top `or`/`and` per line (`or ...`), `if`/`then`/`else` on their own lines, the items of `any of`,
+    `all of`, `at least N of` one per line; each part broken again as it needs, and a predicate too long for
+    a line filled word by word (never inside a string or a bracketed unit)."""
     one = render_expr(expr)
     if len(indent) + len(one) <= width:
         return [indent + one]
     if isinstance(expr, (A.Or, A.And)) and expr.style in ("or", "and"):
         prec = 1 if isinstance(expr, A.Or) else 2  # as render_expr binds them
-        parts = [render_expr(item, prec) for item in expr.items]
-        return [indent + parts[0]] + [f"{indent}{expr.style} {part}" for part in parts[1:]]
+        out: list[str] = []
+        for k, item in enumerate(expr.items):
+            keyword = "" if k == 0 else expr.style + " "
+            inside = 2 if prec == 2 or (isinstance(item, A.And) and item.style == "and") else prec
+            paren = render_expr(item, inside).startswith("(") and not render_expr(item).startswith("(")
+            out.extend(_operand(item, indent, keyword, paren, width))
+        return out
     if isinstance(expr, A.IfThenElse):
-        return [f"{indent}if {render_expr(expr.cond)}", f"{indent}then {render_expr(expr.then)}",
-                f"{indent}else {render_expr(expr.otherwise)}"]
-    return [indent + one]
+        return (_operand(expr.cond, indent, "if ", isinstance(expr.cond, A.IfThenElse), width)
+                + _operand(expr.then, indent, "then ", isinstance(expr.then, A.IfThenElse), width)
+                + _operand(expr.otherwise, indent, "else ", False, width))
+    if isinstance(expr, A.Not):
+        inner = render_expr(expr, -1)[len("not "):]
+        return _operand(expr.item, indent, "not ", inner.startswith("("), width)
+    if isinstance(expr, (A.Or, A.And, A.AtLeast)):  # any of / all of / at least N of
+        head = (f"at least {expr.n} of (" if isinstance(expr, A.AtLeast)
+                else "any of (" if isinstance(expr, A.Or) else "all of (")
+        out = [indent + head]
+        for k, item in enumerate(expr.items):
+            lines = _wrap(item, indent + _CONTINUATION, width)
+            if k < len(expr.items) - 1:
+                lines[-1] += ","
+            out.extend(lines)
+        out[-1] += ")"
+        return out
+    return _fill(one, indent, width)
+
+
+def _operand(item: Any, indent: str, keyword: str, paren: bool, width: int) -> list[str]:
+    """``keyword`` + the operand, in brackets when ``paren``; broken over lines (aligned inside its keyword and
+    bracket) when it does not fit."""
+    text = render_expr(item)
+    if paren:
+        text = f"({text})"
+    if len(indent) + len(keyword) + len(text) <= width:
+        return [indent + keyword + text]
+    inner = indent + " " * (len(keyword) + (1 if paren else 0))
+    lines = _wrap(item, inner, width)
+    lines[0] = indent + keyword + ("(" if paren else "") + lines[0][len(inner):]
+    if paren:
+        lines[-1] += ")"
+    return lines
+
+
+def _words(text: str) -> list[str]:
+    """``text`` cut at its spaces, but never inside a "string" or a [bracketed unit]."""
+    words: list[str] = []
+    cur: list[str] = []
+    quote = bracket = False
+    k = 0
+    while k < len(text):
+        ch = text[k]
+        if quote:
+            cur.append(ch)
+            if ch == "\\" and k + 1 < len(text):
+                cur.append(text[k + 1])
+                k += 1
+            elif ch == '"':
+                quote = False
+        elif ch == '"':
+            quote = True
+            cur.append(ch)
+        elif ch == "[":
+            bracket = True
+            cur.append(ch)
+        elif ch == "]":
+            bracket = False
+            cur.append(ch)
+        elif ch == " " and not bracket:
+            if cur:
+                words.append("".join(cur))
+                cur = []
+        else:
+            cur.append(ch)
+        k += 1
+    if cur:
+        words.append("".join(cur))
+    return words
+
+
+def _fill(text: str, indent: str, width: int) -> list[str]:
+    """A predicate too long for one line, filled word by word; continued lines indented once more."""
+    lines: list[str] = []
+    cur = indent
+    for word in _words(text):
+        if cur.strip() and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = indent + _CONTINUATION + word
+        else:
+            cur = cur + (" " if cur.strip() else "") + word
+    lines.append(cur)
+    return lines
+
+
+def _wrap_strings(prefix: str, value: str, suffix: str, indent: str, width: int) -> list[str]:
+    """``prefix "value"suffix``, the value split into adjacent strings (one sentence) on as many lines as it
+    needs: each piece ends with its space, so that the pieces joined are the value."""
+    one = prefix + string_literal(value) + suffix
+    if len(one) <= width:
+        return [one]
+    pieces: list[str] = []
+    cur = ""
+    # room for the piece's text, its quotes, its trailing space and the suffix
+    room_first = width - len(prefix) - 3 - len(suffix)
+    room = width - len(indent) - 3 - len(suffix)
+    for word in value.split(" "):
+        token = word if not cur else " " + word
+        limit = room_first if not pieces else room
+        if cur and len(string_literal(cur + token)) - 2 > limit:
+            pieces.append(cur + " ")
+            cur = word
+        else:
+            cur += token
+    pieces.append(cur)
+    lines = [prefix + string_literal(pieces[0])]
+    lines.extend(indent + string_literal(p) for p in pieces[1:])
+    lines[-1] += suffix
+    return lines
 
 
 def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEFAULT_LIMITS,
@@ -244,7 +363,17 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
             result.append(indent + comment)
         if i in source_line_of and blank_before(source_line_of[i]):
             blank()
-        body = _wrap(labels[i][1].expr, indent, width) if labels[i][0] == "body" else [line]
+        if labels[i][0] == "body":
+            body = _wrap(labels[i][1].expr, indent, width)
+        elif labels[i][0] == "head" and labels[i][1].text is not None and len(line) > width:
+            c = labels[i][1]
+            body = _wrap_strings(f"{indent}- {c.id} ", c.text, ":", indent + "    ", width)
+        elif labels[i] == ("header", "title") and len(line) > width:
+            body = _wrap_strings("title ", trial.title, "", "      ", width)
+        elif labels[i][0] == "header" and len(line) > width:
+            body = _fill(line, "", width)
+        else:
+            body = [line]
         if trail:
             body[-1] += "  " + trail[0][0]
         result.extend(body)

@@ -20,18 +20,19 @@ Time rules (documented in ``docs/language.md``):
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from typing import Any, Iterable
 
 from . import ast as A
 from .dates import PartialDate
+from .drugs import Drug
 from .dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
 from .evaluate import (NOFLAG, Context, F, T, U, _absence, _date_of, compare, ev, fmt_num, missing, op_symbol, src_label,
                        unknown)
 from .logic import CauseFlag, Truth
 
 __all__ = [
-    "eval_condition", "eval_therapy", "eval_procedure", "eval_dose", "eval_stable_dose", "attr_truth",
+    "eval_condition", "eval_therapy", "eval_procedure", "attr_truth",
+    "eval_participation",
 ]
 
 ONE_DAY = _dt.timedelta(days=1)
@@ -175,16 +176,18 @@ def _attrs_note(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> str:
     if not tests:
         return ""
     shown = []
-    for name in dict.fromkeys(t.name for t in tests):
+    for name in A.attr_names(tests):
         v = attrs.get(name)
         shown.append(f"{name} {'not recorded' if v is None else fmt_num(v) if isinstance(v, (bool, int, float)) else v}")
     return "; " + ", ".join(shown)
 
 
-def _where(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> Truth:
+def _where(tests: tuple, attrs: dict[str, Any]) -> Truth:
+    """A ``where``: every test holds; an :class:`~eligimatch.ast.AttrAny` holds when one of its options does."""
     if not tests:
         return T
-    return _and(*(attr_truth(t, attrs) for t in tests))
+    return _and(*(_TRUTH[max(_where(o, attrs) for o in t.options)] if isinstance(t, A.AttrAny)
+                  else attr_truth(t, attrs) for t in tests))
 
 
 # ---- combining records -------------------------------------------------------------------------
@@ -239,9 +242,36 @@ def _names(refs: Iterable[A.Ref]) -> str:
 
 # ---- conditions ----------------------------------------------------------------------------------
 
+def _allergen_truth(ctx: Context, rec: Any, allergens: tuple[str, ...]) -> tuple[Truth, str]:
+    """Whether the record's ``allergen`` attribute is one of ``allergens`` (drugs or classes), read through
+    the drug catalog (brands, abbreviations, classes such as excipients): UNKNOWN when the record names no
+    allergen, or one the catalog cannot place."""
+    name = rec.attributes.get("allergen")
+    if name is None or not str(name).strip():
+        return U, "allergen not recorded"
+    drugs = ctx.catalogs.drugs
+    entry = drugs.resolve(str(name))
+    if entry is None:
+        return U, f"allergen {name} not in the drug catalog"
+    status = [drugs.match_status(entry.id, (), a) if isinstance(entry, Drug)
+              else drugs.match_status(None, (entry.id,), a) for a in allergens]
+    t = T if any(x is True for x in status) else U if any(x is None for x in status) else F
+    return t, f"allergen {name} ({entry.id})"
+
+
+def _onset_in(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple) -> Truth:
+    """``diagnosed within N before A``: the onset lies in [A - N, A]."""
+    if rec.onset is None:
+        return U
+    anchor = ctx.anchor(pred.window.anchor)
+    start = shift(anchor, -window_days[0][0], window_days[0][1])
+    return _and(_ge(rec.onset.earliest, rec.onset.latest, start), _le(rec.onset.earliest, rec.onset.latest, anchor))
+
+
 def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.ConditionPred,
-                   window_days: tuple | None) -> tuple:
-    """``condition X`` (present now) or ``history of X [within ...]``."""
+                   window_days: tuple | None, allergens: tuple[str, ...] = ()) -> tuple:
+    """``condition X`` (present now) or ``history of X [within ...]``; ``diagnosed within ...``: the onset in the
+    window; ``to (drugs)``: the record's allergen is one of the drugs."""
     cat = ctx.catalogs.conditions
     what = " or ".join(selectors)
     fact = f"condition {what}"
@@ -261,12 +291,21 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
             results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
                                   date=_date_of(rec.onset), source=src_label(rec))))
             continue
-        t = _condition_timing(ctx, rec, pred, window_days)
+        if pred.diagnosed:
+            t = _onset_in(ctx, rec, pred, window_days)
+            if not pred.history:
+                t = _and(t, _condition_timing(ctx, rec, A.ConditionPred(pred.concepts), None))
+        else:
+            t = _condition_timing(ctx, rec, pred, window_days)
         t = _and(t, _where(pred.where, rec.attributes))
         label = rec.name or rec.code
         when = f"onset {rec.onset}" if rec.onset else "onset not recorded"
         if rec.end:
             when += f", ended {rec.end}"
+        if allergens:
+            a_t, a_note = _allergen_truth(ctx, rec, allergens)
+            t = _and(t, a_t)
+            when += f"; {a_note}"
         note = f"{label} ({concept.id}; {when}{_attrs_note(pred.where, rec.attributes)})"
         code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec))))
@@ -303,7 +342,7 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
 # ---- procedures -----------------------------------------------------------------------------------
 
 def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePred,
-                   window_days: tuple | None) -> tuple:
+                   window_days: tuple | None, excepted: tuple[str, ...] = ()) -> tuple:
     cat = ctx.catalogs.procedures
     what = " or ".join(selectors)
     fact = f"procedure {what}"
@@ -314,6 +353,11 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
             unmapped += 1
             continue
         if not any(cat.is_a(concept.id, s) for s in selectors):
+            continue
+        if excepted and any(cat.is_a(concept.id, x) for x in excepted):
+            label = rec.name or rec.code
+            results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
+                                  date=_date_of(rec.date), source=src_label(rec))))
             continue
         if _after(rec.date, ctx.as_of):
             later += 1
@@ -338,7 +382,8 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
 # ---- therapies ------------------------------------------------------------------------------------
 
 def _therapy_attrs(rec: Any) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"route": rec.route, "investigational": rec.investigational, "drug": rec.drug}
+    attrs: dict[str, Any] = {"route": rec.route, "investigational": rec.investigational, "drug": rec.drug,
+                             "indication": rec.indication}
     if rec.dose is not None:
         attrs["dose"] = rec.dose.value
     return attrs
@@ -367,12 +412,14 @@ def _last_dose_range(ctx: Context, rec: Any, horizon: _dt.date | None = None) ->
 
 
 def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
-                        excepted: tuple[str, ...]) -> list[tuple[int, Truth]]:
-    """Records that are (TRUE) or may be (UNKNOWN: a drug the catalog does not know) one of ``selectors``."""
+                        excepted: tuple[str, ...], conjunct: bool = False) -> list[tuple[int, Truth]]:
+    """Records that are (TRUE) or may be (UNKNOWN: a drug the catalog does not know) one of ``selectors``
+    (``conjunct``: every one of them, as ``therapy (car_t and cd19_targeted)``)."""
     idx = ctx.index
     out = []
     for i in range(len(idx.therapies)):
         is_sel = (idx.therapy_matches(i, selectors[0]) if len(selectors) == 1
+                  else min([idx.therapy_matches(i, s) for s in selectors]) if conjunct
                   else max([idx.therapy_matches(i, s) for s in selectors], default=F))
         if is_sel == F:
             continue
@@ -413,9 +460,24 @@ def _plus(d: _dt.date, amount: int, unit: str) -> _dt.date:
     return shift(d, amount, unit)
 
 
+def _indication_truth(ctx: Context, rec: Any, indication: tuple[str, ...], negated: bool) -> Truth:
+    """``for condition X``: the record's indication is (a kind of) X; UNKNOWN when not recorded or not in the
+    condition catalog.  ``not for``: the opposite, still UNKNOWN when the indication is not known."""
+    if rec.indication is None:
+        return U
+    cat = ctx.catalogs.conditions
+    concept = cat.resolve(rec.indication)
+    if concept is None:
+        return U
+    t = T if any(cat.is_a(concept.id, x) for x in indication) else F
+    return _TRUTH[2 - t] if negated else t
+
+
 def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.TherapyPred,
-                 durations: tuple | None) -> tuple:
-    what = " or ".join(selectors)
+                 durations: tuple | None, indication: tuple[str, ...] = ()) -> tuple:
+    """``therapy X ...``; for ``washout from X of at least ...`` (timing "washout") the records still inside
+    the washout are TRUE (the caller negates): last dose + washout > anchor."""
+    what = (" and " if pred.conjunct else " or ").join(selectors)
     fact = f"therapy {what}"
     results: list[tuple[Truth, Any]] = []
     drugs = ctx.catalogs.drugs
@@ -429,13 +491,16 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             results.append((F, ev(fact, "record_excepted", f"{label}: excepted", value=label, source=src_label(rec))))
     later = 0
     violations: list[tuple[Truth, Any]] = []  # for `started at least ... before`: courses that started too late
-    for i, kind_t in _matching_therapies(ctx, selectors, excepted):
+    for i, kind_t in _matching_therapies(ctx, selectors, excepted, pred.conjunct):
         rec, drug_id = ctx.index.therapies[i]
         if _after(rec.start, ctx.as_of):
             later += 1
             continue
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
         attrs_t = _and(kind_t, _therapy_where(pred.where, rec))
+        if indication:
+            attrs_t = _and(attrs_t, _indication_truth(ctx, rec, indication, pred.indication_negated))
+            label += f" (for {rec.indication or 'an indication not recorded'})"
         if kind_t == U:
             label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
         passes_on = None
@@ -454,7 +519,12 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             # every course still taken on or after the limit must have started by then
             anchor = ctx.anchor(pred.anchor)
             limit = shift(anchor, -int(pred.started.amount), pred.started.unit)
-            started_ok = _le(rec.start.earliest, rec.start.latest, limit) if rec.start else U
+            # the course began when the first of the records of this drug that follow each other did
+            # (a dose change is not a new course; eligimatch.doses, issue 18)
+            from .doses import course_start  # doses builds on this module
+
+            began = course_start(ctx, i)
+            started_ok = _le(began[0], began[1], limit) if began is not None else U
             last = _last_dose_range(ctx, rec, anchor)
             relevant = _ge(last[0], last[1], limit) if last is not None else U
             violation = _and(relevant, Truth(2 - started_ok), attrs_t)
@@ -467,8 +537,12 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                                                  source=src_label(rec))))
             t = _and(relevant, started_ok)
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
-        else:  # window
+        else:  # window, or washout
             anchor = ctx.anchor(pred.window.anchor)
+            # `within` counts both ends: a record is inside while anchor <= end.  A washout is complete once
+            # it has run (anchor >= end): a record still inside it while anchor < end, i.e. end >= anchor + 1.
+            washout = pred.timing == "washout"
+            limit = shift(anchor, 1, "day") if washout else anchor
             last = _last_dose_range(ctx, rec, anchor)
             half_life = None
             if drug_id is not None:
@@ -484,21 +558,25 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
                     fixed = tuple(d for d in durations if d[1] != "half-life")
                     f_end, _ = _window_length_end(last[0], fixed, None) if fixed else (None, "")
-                    t = _and(began, T) if f_end is not None and f_end >= anchor else U
+                    t = _and(began, T) if f_end is not None and f_end >= limit else U
                     note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
                     if f_end is not None:
                         note += (f"; the fixed part of the washout alone runs to {f_end}"
-                                 + (f", on or after {anchor} ({pred.window.anchor})" if f_end >= anchor
+                                 + (f", on or after {limit} ({pred.window.anchor})" if f_end >= limit
                                     else f", before {anchor} ({pred.window.anchor}): the half-life decides"))
                 else:
                     # inside the window while anchor <= end (the washout has not run out by the anchor)
-                    t = _and(began, _ge(end_lo, end_hi, anchor))
+                    t = _and(began, _ge(end_lo, end_hi, limit))
                     last_txt = str(last[0]) if last[0] == last[1] else f"between {last[0]} and {last[1]}"
-                    note = f"{label}: last dose {last_txt}; {arith}; the washout ends {end_hi}"
+                    if washout:
+                        note = f"{label}: last dose {last_txt}; {arith}; the washout is complete on {end_hi}"
+                    else:
+                        note = f"{label}: last dose {last_txt}; {arith}; the washout ends {end_hi}"
                     if t == T and not rec.ongoing and last[0] == last[1]:
                         if end_hi < _dt.date.max:  # a washout running past 9999 never completes
-                            passes_on = shift(end_hi, 1, "day")
-                            note += f"; washout complete on {passes_on}"
+                            passes_on = end_hi if washout else shift(end_hi, 1, "day")
+                            if not washout:
+                                note += f"; washout complete on {passes_on}"
         t = _and(t, attrs_t)
         if pred.where:
             note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
@@ -514,176 +592,34 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
     return _exists(ctx, results, "therapies", what, fact, later=later)
 
 
-# ---- doses ---------------------------------------------------------------------------------------
+# ---- participation in other studies -----------------------------------------------------------------
 
-def _daily_mg(rec: Any) -> float | None:
-    """The record's daily dose in mg, or None when it cannot be computed (no dose, an unknown unit, or a
-    product too large for a float: 1e308 g x 1e308 a day)."""
-    mg = _daily_mg_raw(rec)
-    return mg if mg is None or math.isfinite(mg) else None
-
-
-def _daily_mg_raw(rec: Any) -> float | None:
-    d = rec.dose
-    if d is None:
-        return None
-    unit = d.unit.replace(" ", "").lower()
-    if unit in ("mg/day", "mg/d", "mg/24h"):
-        return d.value
-    if unit == "mg":
-        return d.value * d.per_day if d.per_day is not None else None
-    if unit in ("g/day", "g/d"):
-        return d.value * 1000
-    if unit == "g":
-        return d.value * 1000 * d.per_day if d.per_day is not None else None
-    return None
-
-
-def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
-    """Three-valued: the record's exposure overlaps [start, end]."""
-    last = _last_dose_range(ctx, rec, end)
-    if rec.start is None or last is None:
-        return U
-    return _and(_le(rec.start.earliest, rec.start.latest, end), _ge(last[0], last[1], start))
-
-
-def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, threshold_mg: float,
-              window_days: tuple | None) -> tuple:
-    what = " or ".join(selectors)
-    fact = f"daily dose of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
+def eval_participation(ctx: Context, pred: A.ParticipationPred, window_days: tuple | None,
+                       trial_id: str | None) -> tuple:
+    """``participation in another study [within N before A]``: a study record other than this trial whose
+    period (start to end; no end: still in it) reaches into the window."""
+    fact = "participation in another study"
+    what = "another clinical study"
+    results: list[tuple[Truth, Any]] = []
+    later = 0
     if pred.window is not None:
         anchor = ctx.anchor(pred.window.anchor)
         start = shift(anchor, -window_days[0][0], window_days[0][1])
     else:
-        anchor = start = ctx.as_of
-    drugs = ctx.catalogs.drugs
-    best: float | None = None
-    uncertain = False
-    evidence = []
-    later = 0
-    for i, kind_t in _matching_therapies(ctx, selectors, ()):
-        rec, drug_id = ctx.index.therapies[i]
+        anchor, start = ctx.as_of, _dt.date.min
+    for rec in ctx.patient.studies:
+        if trial_id is not None and rec.study is not None and rec.study.strip().lower() == trial_id.lower():
+            results.append((F, ev(fact, "record_excepted", f"{rec.study}: this trial", value=rec.study,
+                                  source=src_label(rec))))
+            continue
         if _after(rec.start, ctx.as_of):
             later += 1
-            uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
-        if active == F:
-            continue
-        mg = _daily_mg(rec)
-        label = rec.drug or ", ".join(rec.classes)
-        if mg is not None and pred.equivalent:
-            mg = drugs.prednisone_equivalent(drug_id, mg) if drug_id else None
-        if mg is None:
-            uncertain = True
-            evidence.append(ev(fact, "dose_unknown", f"{label}: daily dose or its {pred.equivalent or 'mg'} "
-                                                     f"equivalent cannot be computed", source=src_label(rec)))
-            continue
-        if active == U:
-            uncertain = True
-        evidence.append(ev(fact, "dose_used", f"{label}: {rec.dose.value:g} {rec.dose.unit}"
-                           + (f" x {rec.dose.per_day:g}/day" if rec.dose.per_day else "")
-                           + (f" = {fmt_num(mg)} mg/day {pred.equivalent} equivalent" if pred.equivalent else ""),
-                           value=rec.dose.value, unit=rec.dose.unit, converted=mg, converted_unit="mg/day",
-                           source=src_label(rec)))
-        if active == T:
-            best = mg if best is None else max(best, mg)
-    observed = best if best is not None else 0.0
-    ok = compare(observed, pred.op, threshold_mg)
-    if best is None and not evidence and not later:
-        res = _absence(ctx, "therapies", what, fact)
-        if res[0] == F:
-            # no such therapy: the daily dose is 0
-            ok0 = compare(0.0, pred.op, threshold_mg)
-            return (T if ok0 else F, NOFLAG, (), res[3])
-        return res
-    if uncertain and not (ok and pred.op in (">", ">=")):
-        if later:
-            return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"dose, frequency and dates of {what}",
-                                                         "indeterminate"),), tuple(evidence))
-    evidence.append(ev(fact, "threshold_met" if ok else "threshold_not_met",
-                       f"highest daily dose {fmt_num(observed)} mg/day {'meets' if ok else 'does not meet'} "
-                       f"{op_symbol(pred.op)} {fmt_num(threshold_mg)} mg/day",
-                       converted=observed, converted_unit="mg/day",
-                       threshold=f"{op_symbol(pred.op)} {fmt_num(threshold_mg)} mg/day"))
-    return (T if ok else F, NOFLAG, (), tuple(evidence))
-
-
-def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDosePred) -> tuple:
-    """Each selected drug taken over [anchor - duration, anchor] is taken at one daily dose throughout.
-
-    Doses are compared per drug: hydroxychloroquine 400 mg/day with mycophenolate 2000 mg/day is two
-    stable doses, not a change; and every drug taken in the window must cover all of it.
-    """
-    what = " or ".join(selectors)
-    fact = f"stable dose of {what}"
-    anchor = ctx.anchor(pred.anchor)
-    start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
-    doses: dict[str, set[float]] = {}  # per drug
-    covers: dict[str, bool] = {}
-    uncertain = False
-    unsure: set[str] = set()  # drugs with a record of unknown dose or dates
-    evidence = []
-    found = False
-    later = 0
-    for i, kind_t in _matching_therapies(ctx, selectors, ()):
-        found = True
-        rec, drug_id = ctx.index.therapies[i]
-        if _after(rec.start, ctx.as_of):
-            later += 1
-            uncertain = True
-            continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
-        if active == F:
-            continue
-        mg = _daily_mg(rec)
-        label = rec.drug or ", ".join(rec.classes)
-        evidence.append(ev(fact, "dose_period", f"{label}: {fmt_num(mg) if mg is not None else '?'} mg/day from "
-                                                f"{rec.start} to {rec.end or ('now' if rec.ongoing else '?')}",
-                           value=mg, unit="mg/day", source=src_label(rec)))
-        if active == U or mg is None:
-            uncertain = True
-            unsure.add(drug_id or label)
-            continue
-        key = drug_id or label
-        doses.setdefault(key, set()).add(round(mg, 6))
-        covers[key] = covers.get(key, False) or (rec.start is not None and rec.start.latest <= start)
-    if not found:
-        return _absence(ctx, "therapies", what, fact)
-    changed = [k for k, d in doses.items() if len(d) > 1]
-    if changed:
-        evidence.append(ev(fact, "dose_changed", f"the daily dose of {', '.join(changed)} changed between {start} "
-                                                 f"and {anchor}"))
-        return (F, NOFLAG, (), tuple(evidence))
-    # Every other outcome rests on there being no other record of these drugs in the window (an earlier
-    # record of the same drug, a second drug started inside it): only a complete therapies history, or the
-    # assume_absent policy, says so.  (Regression, test_removing_information_never_creates_a_match: one
-    # ongoing record gave TRUE, and adding a record turned it UNKNOWN or FALSE.)
-    if not ctx.patient.complete.therapies:
-        if not ctx.policy.assume_absent:
-            return unknown(CauseFlag.MISSING, (missing(fact, f"whether other records of {what} exist from {start} "
-                                                             f"to {anchor} (the therapies history is not marked "
-                                                             f"complete)"),), tuple(evidence))
-        evidence.append(ev(fact, "absent_assumed", f"no other record of {what} from {start} to {anchor}; assumed "
-                                                   f"by policy (history not marked complete)"))
-    # A drug recorded (with its dose) as started inside the window was not taken throughout it, whatever
-    # the uncertain records of other drugs say; only an uncertain record of the same drug might cover it.
-    # (Regression, test_removing_information_never_creates_a_match: an unmapped drug's record turned this
-    # FALSE into UNKNOWN, so removing that record turned UNKNOWN into FALSE.)
-    started_late = [k for k in doses if not covers[k] and k not in unsure]
-    if started_late:
-        evidence.append(ev(fact, "dose_started_late", f"{', '.join(started_late)} started after {start}"))
-        return (F, NOFLAG, (), tuple(evidence))
-    if later:
-        return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
-    if uncertain:
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"doses and dates of {what} from {start} to {anchor}",
-                                                         "indeterminate"),), tuple(evidence))
-    if not doses:
-        evidence.append(ev(fact, "not_exposed", f"no {what} between {start} and {anchor}"))
-        return (F, NOFLAG, (), tuple(evidence))
-    late = [k for k in doses if not covers[k]]
-    evidence.append(ev(fact, "dose_started_late" if late else "dose_stable",
-                       f"{', '.join(late)} started after {start}" if late else f"one daily dose since {start}"))
-    return (F if late else T, NOFLAG, (), tuple(evidence))
+        began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else (T if pred.window is None else U)
+        still = _ge(rec.end.earliest, rec.end.latest, start) if rec.end else T
+        t = _and(began, still)
+        label = rec.study or "a study (not named)"
+        note = f"{label} (from {rec.start or 'a start not recorded'} to {rec.end or 'now'})"
+        results.append((t, ev(fact, _RECORD_CODE[t], note, value=label, date=_date_of(rec.start),
+                              source=src_label(rec))))
+    return _exists(ctx, results, "studies", what, fact, later=later)

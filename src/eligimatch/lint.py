@@ -46,6 +46,7 @@ CODES = {
     "include-exclude": "an inclusion and an exclusion with the same expression",
     "at-least-all": "`at least N of` N items",
     "no-text": "a criterion without the protocol's sentence",
+    "daily-dose-in-mg": "a `daily dose` compared with mg, not mg/day: a daily or a total amount?",
 }
 
 
@@ -190,6 +191,12 @@ class _Linter:
                              "write `all of (...)`")
                 elif isinstance(node, A.Between):
                     self.between(node)
+                elif isinstance(node, A.DosePred) and not node.total and getattr(node.value, "unit", None) == "mg":
+                    self.add("daily-dose-in-mg", node.value.span,
+                             f"`daily dose of ... {node.op} {_word(node.value)} mg` is read as mg/day; the protocol "
+                             f"may mean the amount received over a window",
+                             "write mg/day for a daily dose, or `total dose of ... within ... "
+                             f"{node.op} {_word(node.value)} mg` for the amount received (docs/language.md, Doses)")
         self.pairs(scoped)
         self.findings.sort(key=lambda f: (f.line, f.column, f.code))
         return self.findings

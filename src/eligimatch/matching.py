@@ -15,11 +15,13 @@ least one cohort's criteria match; the result names every cohort's verdict.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 from collections import OrderedDict
 from typing import Any, Iterable, Mapping
 
 from .catalogs import Catalogs
-from .errors import EligimatchError
+from .check import STANDARD_ANCHORS
+from .errors import AnchorError, EligimatchError
 from .evaluate import Context, PatientIndex, Policy
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .patient import Patient
@@ -27,7 +29,7 @@ from .result import (CohortResult, CriterionResult, MatchResult, MissingFact, Ou
                      make_cohort, make_match, make_missing)
 from .trial import CompiledCriterion, CompiledTrial
 
-__all__ = ["match", "Policy"]
+__all__ = ["match", "Policy", "check_anchor_names", "declared_anchors", "DEFAULTED_ANCHORS"]
 
 _OUTCOME = {Truth.TRUE: Outcome.TRUE, Truth.FALSE: Outcome.FALSE, Truth.UNKNOWN: Outcome.UNKNOWN}
 _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
@@ -98,20 +100,50 @@ def _merge_missing(results: Iterable[CriterionResult]) -> tuple[MissingFact, ...
     return tuple(items)
 
 
+#: Anchors that are visit dates of the screening itself: when the caller does not give one, the
+#: evaluation date stands in for it (and the result says so).  Any other anchor (``diagnosis``,
+#: ``randomisation``, ``last_treatment`` ...) is a date of the patient's own history: it has no
+#: default, and a criterion counted from it is UNKNOWN until the date is given.
+DEFAULTED_ANCHORS = frozenset(STANDARD_ANCHORS)
+
+
+def declared_anchors(trial: CompiledTrial) -> tuple[str, ...]:
+    """The anchors a trial's criteria may be counted from: its header's, or the standard ones."""
+    return tuple(trial.anchors) or STANDARD_ANCHORS
+
+
+def check_anchor_names(trials: Iterable[CompiledTrial], names: Iterable[str]) -> None:
+    """Raise :class:`AnchorError` for a given anchor that none of ``trials`` declares (with a did-you-mean)."""
+    declared: dict[str, None] = {}
+    for t in trials:
+        declared.update(dict.fromkeys(declared_anchors(t)))
+    unknown = [n for n in names if n not in declared]
+    if not unknown:
+        return
+    parts = []
+    for n in unknown:
+        close = difflib.get_close_matches(n, list(declared), n=1, cutoff=0.6)
+        parts.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise AnchorError(f"anchor {', '.join(parts)} is not declared by the trial; its anchors are "
+                      f"{', '.join(declared)}")
+
+
 def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
                     anchors: Mapping[str, _dt.date] | None) -> tuple[dict[str, _dt.date], tuple[str, ...]]:
-    names = list(trial.anchors)
+    """The dates of the trial's anchors: given by the caller, else by the patient's ``anchors``, else the
+    evaluation date for a visit anchor (listed as defaulted); an anchor of another kind stays unset.
+    A caller's anchor the trial does not declare is an error; the patient's own other anchors (for
+    other trials) are ignored."""
+    names = declared_anchors(trial)
+    check_anchor_names((trial,), anchors or {})
     given = dict(patient.anchors)
     given.update(anchors or {})
-    for n in given:
-        if n not in names:
-            names.append(n)
     resolved: dict[str, _dt.date] = {}
     defaulted = []
     for n in names:
         if n in given:
             resolved[n] = given[n]
-        else:
+        elif n in DEFAULTED_ANCHORS:
             resolved[n] = as_of
             defaulted.append(n)
     return resolved, tuple(defaulted)
@@ -119,13 +151,19 @@ def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
 
 def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = None,
           anchors: Mapping[str, _dt.date] | None = None, policy: Policy | None = None,
-          assume_absent: bool | None = None, index: PatientIndex | None = None) -> MatchResult:
+          assume_absent: bool | None = None, index: PatientIndex | None = None,
+          decisions: Any = None) -> MatchResult:
     """Evaluate ``trial`` for ``patient`` on ``as_of`` (default: today).
 
     ``anchors`` gives the dates of named anchors (screening, apheresis, ...);
-    each anchor not given (here or in the patient's own ``anchors``) falls back
-    to ``as_of``, and the result says so.  ``policy``/``assume_absent`` decide
+    each visit anchor not given (here or in the patient's own ``anchors``) falls back
+    to ``as_of``, and the result says so; an anchor of another kind (``diagnosis``)
+    has no default: what is counted from it is UNKNOWN.  A name the trial does not
+    declare raises :class:`~eligimatch.errors.AnchorError`.  ``policy``/``assume_absent`` decide
     whether a missing record counts as absent when the history is not complete.
+    ``decisions``: a :class:`~eligimatch.screening.decisions.ScreeningRecord` (or a list of its
+    decisions): its answers are added to the profile, and each investigator's decision settles its
+    criterion while the data it saw are unchanged (see docs/screening.md).
     """
     if not isinstance(patient, Patient):
         raise TypeError(f"match() takes a Patient, not {type(patient).__name__}; "
@@ -140,21 +178,30 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     if assume_absent is not None:
         pol = Policy(assume_absent=assume_absent)
     cats = trial.catalogs or Catalogs.default()
+    prepared = None
+    if decisions is not None:
+        from .screening.decisions import prepare
+
+        patient, prepared = prepare(patient, decisions, cats)
     if index is None or index.patient is not patient or index.catalogs is not cats:
         index = PatientIndex(patient, cats)
     resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
-    ctx = Context(index, as_of, resolved, pol, trial.lab_recency)
+    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency)
     try:
         general = [_evaluate(c, ctx) for c in trial.criteria]
-        cohort_results: list[CohortResult] = []
-        all_results = list(general)
-        for cid, title, crits in trial.cohorts:
-            rs = [_evaluate(c, ctx) for c in crits]
-            all_results.extend(rs)
-            v, deciding, miss = _verdict(rs)
-            cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
+        per_cohort = [(cid, title, [_evaluate(c, ctx) for c in crits]) for cid, title, crits in trial.cohorts]
     except RecursionError:  # pragma: no cover - nesting is bounded at compile time
         raise EligimatchError("the criteria are nested too deeply to evaluate") from None
+    decided: tuple[str, ...] = ()
+    lapsed: tuple[str, ...] = ()
+    if prepared is not None and prepared.decisions:
+        general, per_cohort, decided, lapsed = _decide(trial, general, per_cohort, prepared)
+    cohort_results: list[CohortResult] = []
+    all_results = list(general)
+    for cid, title, rs in per_cohort:
+        all_results.extend(rs)
+        v, deciding, miss = _verdict(rs)
+        cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
 
     verdict, deciding, miss = _verdict(general)
     matched = tuple(c.id for c in cohort_results if c.verdict == Verdict.MATCH)
@@ -179,4 +226,22 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
         trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
         anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
         missing=miss, review=review, excluded_unless=excluded_unless, cohorts=tuple(cohort_results),
-        matched_cohorts=matched, warnings=tuple(index.warnings), policy=pol.name)
+        matched_cohorts=matched, warnings=tuple(index.warnings) + (prepared.warnings if prepared else ()),
+        policy=pol.name, decided=decided, decisions_invalidated=lapsed)
+
+
+def _decide(trial: CompiledTrial, general: list[CriterionResult], per_cohort: list, prepared: Any) -> tuple:
+    """Apply the investigator's decisions of ``prepared`` to the criterion results."""
+    from .screen import trial_label
+    from .screening.decisions import apply_decisions
+
+    label = trial_label(trial)
+    judgment_only = {c.id: c.judgment for c in trial.all_criteria()}
+    general, decided, lapsed = apply_decisions(label, general, judgment_only, prepared)
+    cohorts = []
+    for cid, title, rs in per_cohort:
+        rs, d, lp = apply_decisions(label, rs, judgment_only, prepared)
+        decided += d
+        lapsed += lp
+        cohorts.append((cid, title, rs))
+    return general, cohorts, decided, lapsed

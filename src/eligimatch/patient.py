@@ -24,12 +24,15 @@ from pydantic import (
     StrictStr,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from .dates import PartialDate, PartialDateField
+from .dates import PARTIAL_DATE_PATTERN, PartialDate, PartialDateField
 from .errors import PatientDataError
 from .limits import INPUT_LIMITS, InputLimits
 from .safeio import InputError, loads_strict
@@ -42,6 +45,7 @@ __all__ = [
     "Therapy",
     "Dose",
     "Procedure",
+    "StudyParticipation",
     "Fact",
     "Source",
     "Completeness",
@@ -124,6 +128,39 @@ def _plain_date_value(v: object) -> object:
 
 
 PlainDate = Annotated[_dt.date, BeforeValidator(_plain_date_value)]
+
+
+def _birth_date_value(v: object) -> _dt.date | PartialDate:
+    """A birth date: a full date stays a :class:`datetime.date`; ``"1968"`` or ``"1968-05"`` (the chart
+    knows only the year or the month) becomes a :class:`~eligimatch.dates.PartialDate`.  Timestamps
+    and numbers are refused: a number is not a date (``0`` is not 1970-01-01)."""
+    if isinstance(v, PartialDate):
+        return v.earliest if v.exact else v
+    if isinstance(v, _dt.datetime):
+        raise ValueError("give a date (YYYY-MM-DD, YYYY-MM or YYYY), not a timestamp")
+    if isinstance(v, _dt.date):
+        return v
+    if isinstance(v, str):
+        _plain_date_value(v)
+        d = PartialDate.parse(v)
+        return d.earliest if d.exact else d
+    raise ValueError(f"give a date as text (YYYY-MM-DD, YYYY-MM or YYYY), not {type(v).__name__} {v!r}")
+
+
+def _birth_date_text(v: _dt.date | PartialDate) -> str:
+    return v.text if isinstance(v, PartialDate) else v.isoformat()
+
+
+#: A birth date known to the day (a ``datetime.date``), or only to the month or year (a ``PartialDate``).
+BirthDate = Annotated[
+    Union[_dt.date, PartialDate],
+    PlainValidator(_birth_date_value),
+    PlainSerializer(_birth_date_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": PARTIAL_DATE_PATTERN,
+                    "description": "Date of birth: YYYY-MM-DD, or YYYY-MM / YYYY when only the month or "
+                                   "year is known (ages are then decided only when every possible day agrees).",
+                    "examples": ["1968-05-14", "1968-05", "1968"]}),
+]
 
 
 class ReferenceRange(_Model):
@@ -222,8 +259,14 @@ class Therapy(_Model):
     end: PartialDateField | None = Field(default=None, description="Last dose or stop date; none with ongoing.")
     ongoing: bool | None = None
     dose: Dose | None = None
+    dose_since: PartialDateField | None = Field(
+        default=None, description="Date the current dose began, when it changed during the course (the course "
+                                  "itself began at start); before it the dose is not known from this record.")
     route: str | None = Field(default=None, description="oral, intravenous, inhaled, topical, ocular, ...")
     investigational: bool = False
+    indication: str | None = Field(default=None, description="The condition it is given for: a condition catalog "
+                                   "id, name, synonym or code, e.g. 'acute lymphoblastic leukemia' or "
+                                   "'ICD10CM:M32.14'.")
     source: Source | None = None
 
     @model_validator(mode="after")
@@ -231,6 +274,10 @@ class Therapy(_Model):
         if self.drug is None and not self.classes and not self.investigational:
             raise ValueError("a therapy needs a drug, a class or investigational=true")
         _check_order(self.start, self.end, "start", "end")
+        _check_order(self.start, self.dose_since, "start", "dose_since")
+        _check_order(self.dose_since, self.end, "dose_since", "end")
+        if self.dose_since is not None and self.dose is None:
+            raise ValueError("dose_since is the date the current dose began: give the dose too")
         if self.ongoing and self.end is not None:
             raise ValueError("an ongoing therapy cannot have an end date")
         return self
@@ -252,12 +299,27 @@ class Procedure(_Model):
         return self
 
 
+class StudyParticipation(_Model):
+    """Taking part in a clinical study (FHIR ResearchSubject): from ``start`` to ``end`` (none: still in it)."""
+
+    study: str | None = Field(default=None, description="The study's identifier, e.g. 'NCT01234567'.")
+    start: PartialDateField | None = None
+    end: PartialDateField | None = Field(default=None, description="Last day in the study; none means ongoing.")
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> StudyParticipation:
+        _check_order(self.start, self.end, "start", "end")
+        return self
+
+
 class Completeness(_Model):
     """Which histories list everything: only then is a missing record an absence."""
 
     conditions: bool = False
     therapies: bool = False
     procedures: bool = False
+    studies: bool = False
 
 
 FactValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, Fact], Field(union_mode="left_to_right")]
@@ -267,20 +329,17 @@ class Patient(_Model):
     """A patient profile.  Validate JSON with ``Patient.model_validate_json(text)``."""
 
     id: str | None = None
-    birth_date: _dt.date | None = None
+    birth_date: BirthDate | None = Field(default=None, description="YYYY-MM-DD, or YYYY-MM / YYYY when partial.")
     sex: Literal["male", "female"] | None = None
     facts: dict[str, FactValue] = Field(default_factory=dict, description="Free facts: ecog, pregnant, ...")
     observations: tuple[Observation, ...] = ()
     conditions: tuple[Condition, ...] = ()
     therapies: tuple[Therapy, ...] = ()
     procedures: tuple[Procedure, ...] = ()
+    studies: tuple[StudyParticipation, ...] = Field(default=(), description="Clinical studies the patient took or "
+                                                    "takes part in (FHIR ResearchSubject).")
     complete: Completeness = Field(default_factory=Completeness)
     anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
-
-    @field_validator("birth_date", mode="before")
-    @classmethod
-    def _plain_date(cls, v: object) -> object:
-        return _plain_date_value(v)
 
     def fact(self, name: str) -> Fact | None:
         """The fact called ``name`` as a :class:`Fact`, or None."""

@@ -11,7 +11,12 @@ from typing import Any
 
 from . import ast as A
 
-__all__ = ["render_trial", "render_expr"]
+__all__ = ["render_trial", "render_expr", "string_literal"]
+
+
+def string_literal(s: str) -> str:
+    """A text as a criteria-file string literal."""
+    return _str(s)
 
 # binding strength: higher binds tighter
 _PREC = {A.IfThenElse: 0, A.Or: 1, A.And: 2, A.Not: 3}
@@ -37,11 +42,18 @@ _WORD_UNITS = {"kg", "mg", "g", "cm", "mmHg", "points"}
 _TIME = {"day", "week", "month", "year", "hour"}
 
 
-def _unit(u: str | None) -> str:
+def _plural(amount: Decimal, unit: str) -> str:
+    """``1 week``, ``2 weeks``: the unit agrees with its number."""
+    return unit if amount == 1 else unit + "s"
+
+
+def _unit(u: str | None, amount: Decimal | None = None) -> str:
     if u is None:
         return ""
     if u in _TIME:
-        return " " + u + "s"
+        return " " + (_plural(amount, u) if amount is not None else u + "s")
+    if u == "%":
+        return "%"  # 45%, as protocols write it
     if u in _WORD_UNITS:
         return " " + u
     if any(c in u for c in "/^%") and not any(c.isspace() or c in ',()[]"#:<>=!≤≥≠' for c in u):
@@ -51,7 +63,7 @@ def _unit(u: str | None) -> str:
 
 def _value(v: Any) -> str:
     if isinstance(v, A.Quantity):
-        return _num(v.number) + _unit(v.unit)
+        return _num(v.number) + _unit(v.unit, v.number)
     if isinstance(v, A.RefMultiple):
         return f"{_num(v.factor)} x {v.limit}"
     if isinstance(v, A.Symbol):
@@ -61,14 +73,18 @@ def _value(v: Any) -> str:
 
 def _duration(d: A.Duration) -> str:
     if d.unit == "half-life":
-        return f"{_num(d.amount)} half-lives"
-    return f"{_num(d.amount)} {d.unit}s"
+        return f"{_num(d.amount)} {'half-life' if d.amount == 1 else 'half-lives'}"
+    return f"{_num(d.amount)} {_plural(d.amount, d.unit)}"
+
+
+def _span(w: A.Window) -> str:
+    if len(w.durations) == 1:
+        return _duration(w.durations[0])
+    return f"max({', '.join(_duration(d) for d in w.durations)})"
 
 
 def _window(w: A.Window) -> str:
-    if len(w.durations) == 1:
-        return f"within {_duration(w.durations[0])} before {w.anchor}"
-    return f"within max({', '.join(_duration(d) for d in w.durations)}) before {w.anchor}"
+    return f"within {_span(w)} before {w.anchor}"
 
 
 def _refs(refs: tuple[A.Ref, ...]) -> str:
@@ -77,7 +93,10 @@ def _refs(refs: tuple[A.Ref, ...]) -> str:
     return "(" + ", ".join(_name(r.name) for r in refs) + ")"
 
 
-def _attr(t: A.AttrTest) -> str:
+def _attr(t: A.AttrTest | A.AttrAny, nested: bool = False) -> str:
+    if isinstance(t, A.AttrAny):
+        text = " or ".join(_conj(o) for o in t.options)
+        return f"({text})" if nested else text
     if t.op == "true":
         return t.name
     if t.op == "false":
@@ -87,18 +106,36 @@ def _attr(t: A.AttrTest) -> str:
     return f"{t.name} {t.op} {_value(t.values[0])}"
 
 
-def _where(tests: tuple[A.AttrTest, ...]) -> str:
+def _conj(tests: tuple) -> str:
+    if len(tests) == 1:
+        return _attr(tests[0], nested=False) if not isinstance(tests[0], A.AttrAny) else _attr(tests[0], True)
+    return "(" + " and ".join(_attr(t, nested=True) for t in tests) + ")"
+
+
+def _where(tests: tuple) -> str:
     if not tests:
         return ""
-    if len(tests) == 1:
+    if len(tests) == 1 and not isinstance(tests[0], A.AttrAny):
         return " where " + _attr(tests[0])
-    return " where (" + " and ".join(_attr(t) for t in tests) + ")"
+    if len(tests) == 1:
+        return " where (" + _attr(tests[0]) + ")"
+    return " where (" + " and ".join(_attr(t, nested=True) for t in tests) + ")"
+
+
+def _selectors(refs: tuple[A.Ref, ...], conjunct: bool) -> str:
+    if conjunct:
+        return "(" + " and ".join(_name(r.name) for r in refs) + ")"
+    return _refs(refs)
 
 
 def _measure(m: A.Measure) -> str:
     if m.denominator:
         return f"ratio({m.name}, {m.denominator})"
     return m.name + (f" by {m.method}" if m.method else "")
+
+
+def _plain_and(n: Any) -> bool:
+    return isinstance(n, A.And) and n.style == "and"
 
 
 def render_expr(n: Any, parent_prec: int = -1) -> str:
@@ -115,7 +152,8 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
             text = "any of (" + ", ".join(render_expr(i) for i in n.items) + ")"
             prec = _ATOM
         else:
-            text = " or ".join(render_expr(i, prec) for i in n.items)
+            # an `and` among the operands of an `or` keeps its clarifying brackets: `(a and b) or c`
+            text = " or ".join(render_expr(i, _PREC[A.And] if _plain_and(i) else prec) for i in n.items)
     elif isinstance(n, A.Not):
         text = "not " + render_expr(n.item, prec - 1)
     elif isinstance(n, A.AtLeast):
@@ -127,7 +165,7 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
     elif isinstance(n, A.Judgment):
         text = "judgment"
     elif isinstance(n, A.BoolFact):
-        text = n.name
+        text = n.name + (" " + _window(n.recency) if n.recency else "")
     elif isinstance(n, A.Compare):
         text = f"{_measure(n.measure)} {n.op} {_value(n.value)}"
         if n.recency:
@@ -144,30 +182,50 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
             text += " exclusive"
         if n.recency:
             text += " " + _window(n.recency)
+    elif isinstance(n, A.ResultQuant):
+        text = f"{n.quantifier} {n.measure.name} result {n.op} {_value(n.value)} {_window(n.window)}"
+    elif isinstance(n, A.ParticipationPred):
+        text = "participation in another study" + (" " + _window(n.window) if n.window else "")
     elif isinstance(n, A.InSet):
         text = f"{_measure(n.measure)} {'not in' if n.negated else 'in'} (" + ", ".join(
             _value(v) for v in n.values) + ")"
+        if n.recency:
+            text += " " + _window(n.recency)
     elif isinstance(n, A.ConditionPred):
-        text = ("history of " if n.history else "condition ") + _refs(n.concepts) + _where(n.where)
+        text = ("history of " if n.history else "condition ") + _refs(n.concepts)
+        if n.allergens:
+            text += " to " + _refs(n.allergens)
+        text += _where(n.where)
         if n.excepted:
             text += " except " + _refs(n.excepted)
         if n.window:
-            text += " " + _window(n.window)
+            text += (" diagnosed " if n.diagnosed else " ") + _window(n.window)
+    elif isinstance(n, A.TherapyPred) and n.timing == "washout":
+        text = f"washout from {_selectors(n.selectors, n.conjunct)} of at least {_span(n.window)} before {n.window.anchor}"
     elif isinstance(n, A.TherapyPred):
-        text = "therapy " + _refs(n.selectors)
+        text = "therapy " + _selectors(n.selectors, n.conjunct)
         if n.timing == "window":
             text += " " + _window(n.window)
         elif n.timing == "ongoing":
             text += " ongoing"
         elif n.timing == "started":
             text += f" started at least {_duration(n.started)} before {n.anchor}"
+        if n.indication:
+            text += (" not" if n.indication_negated else "") + " for condition " + _refs(n.indication)
         text += _where(n.where)
         if n.excepted:
             text += " except " + _refs(n.excepted)
     elif isinstance(n, A.ProcedurePred):
         text = "procedure " + _refs(n.concepts) + _where(n.where)
+        if n.excepted:
+            text += " except " + _refs(n.excepted)
         if n.window:
             text += " " + _window(n.window)
+    elif isinstance(n, A.DosePred) and n.total:
+        text = "total dose of " + _refs(n.selectors)
+        if n.equivalent:
+            text += f" as {n.equivalent}"
+        text += f" {_window(n.window)} {n.op} {_value(n.value)}{_where(n.where)}"  # type: ignore[arg-type]
     elif isinstance(n, A.DosePred):
         text = "daily dose of " + _refs(n.selectors)
         if n.equivalent:
@@ -190,6 +248,8 @@ def _criterion(c: A.Criterion, indent: str) -> str:
     head = f"{indent}- {c.id}"
     if c.text is not None:
         head += " " + _str(c.text)
+    if c.drafted:
+        head += " draft"
     return f"{head}:\n{indent}    {render_expr(c.expr)}"
 
 
@@ -215,6 +275,8 @@ def render_trial(t: A.TrialAst) -> str:
         lines.append("anchors " + ", ".join(t.anchors))
     if t.lab_recency is not None:
         lines.append("labs " + _window(t.lab_recency))
+    if t.fact_recency is not None:
+        lines.append("facts " + _window(t.fact_recency))
     if t.diseases:
         lines.append("disease " + ", ".join(t.diseases))
     if t.defining:

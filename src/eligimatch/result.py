@@ -113,6 +113,10 @@ class MatchResult(_Out):
     matched_cohorts: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     policy: str = "strict"
+    decided: tuple[str, ...] = Field(default=(), description="Criteria settled by the investigator's recorded "
+                                                             "decision (screening record).")
+    decisions_invalidated: tuple[str, ...] = Field(
+        default=(), description="Criteria whose recorded decision no longer applies: the data it saw changed.")
 
     def criterion(self, cid: str) -> CriterionResult:
         for c in self.criteria:

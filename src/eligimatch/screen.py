@@ -36,7 +36,7 @@ from .catalogs import Catalogs
 from .errors import EligimatchError, PatientDataError
 from .evaluate import PatientIndex, Policy
 from .logic import Cause
-from .matching import match
+from .matching import check_anchor_names, declared_anchors, match
 from .patient import Patient, load_patient
 from .result import MatchResult, Verdict
 from .screening.questions import PlannedQuestion
@@ -290,14 +290,23 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
     """``match_each``, also returning the patient index each trial was matched with (for the ranking)."""
     indexes: dict[int, PatientIndex] = {}
     results = []
+    if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
+        check_anchor_names(trials, anchors)
     used = []
-    extra = {} if decisions is None else {"decisions": decisions}
+    extra = {}
+    if decisions is not None:  # the record's answers applied once, for every trial
+        from .screening.decisions import prepare
+
+        cats0 = (trials[0].catalogs if trials else None) or Catalogs.default()
+        patient, prepared = prepare(patient, decisions, cats0)
+        extra = {"decisions": prepared}
     for trial in trials:
+        mine = {k: v for k, v in anchors.items() if k in declared_anchors(trial)} if anchors else anchors
         cats = trial.catalogs or Catalogs.default()
         idx = indexes.get(id(cats))
         if idx is None:
             idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        r = match(patient, trial, as_of=as_of, anchors=anchors, policy=policy, index=idx, **extra)
+        r = match(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, **extra)
         if r.trial_id is None:
             r = r.model_copy(update={"trial_id": trial_label(trial)})
         results.append(r)

@@ -46,12 +46,44 @@ def _decimal(tok: Token) -> Decimal:
         raise ValueError(f"not a number: {tok}") from None
 
 
+_DRAFT = object()  # the `draft` mark of a criterion
+
+
 class _Where(tuple):
     pass
 
 
 class _Except(tuple):
     pass
+
+
+class _Allergen(tuple):
+    pass
+
+
+class _Conj(tuple):
+    """A conjunction of attribute tests inside ``where (...)``."""
+
+
+class _Selectors:
+    __slots__ = ("refs", "conjunct")
+
+    def __init__(self, refs: tuple, conjunct: bool):
+        self.refs, self.conjunct = refs, conjunct
+
+
+class _Indication:
+    __slots__ = ("refs", "negated")
+
+    def __init__(self, refs: tuple, negated: bool):
+        self.refs, self.negated = refs, negated
+
+
+class _Diagnosed:
+    __slots__ = ("window",)
+
+    def __init__(self, window: A.Window):
+        self.window = window
 
 
 class _Section:
@@ -109,7 +141,7 @@ class _ToAst(Transformer):
         get = lambda k: header[k].value if k in header else None  # noqa: E731
         return A.TrialAst(id=get("trial"), title=get("title"), anchors=get("anchors") or (),
                           lab_recency=get("labs"), criteria=criteria, cohorts=tuple(cohorts), span=_span(meta),
-                          diseases=get("disease") or (), defining=get("defining") or ())
+                          diseases=get("disease") or (), defining=get("defining") or (), fact_recency=get("facts"))
 
     def _merge_sections(self, sections: list[_Section]) -> tuple[A.Criterion, ...]:
         kinds: set[str] = set()
@@ -127,8 +159,8 @@ class _ToAst(Transformer):
         return _Header("trial", _string(items[0]), _span(meta))
 
     def title(self, meta, items):
-        """header_item: "title" STRING -> title"""
-        return _Header("title", _string(items[0]), _span(meta))
+        """header_item: "title" STRING+ -> title   (adjacent strings are one title)"""
+        return _Header("title", "".join(_string(t) for t in items), _span(meta))
 
     def anchors(self, meta, items):
         """header_item: "anchors" NAME ("," NAME)* -> anchors"""
@@ -153,12 +185,17 @@ class _ToAst(Transformer):
         """header_item: "defining" NAME ("," NAME)* -> defining"""
         return self._names("defining", "criterion", meta, items)
 
+    def fact_recency(self, meta, items):
+        """header_item: "facts" window -> fact_recency"""
+        return _Header("facts", items[0], _span(meta))
+
     def lab_recency(self, meta, items):
         """header_item: "labs" window -> lab_recency"""
         return _Header("labs", items[0], _span(meta))
 
     def _section(self, kind: str, meta, items) -> _Section:
-        crits = [A.Criterion(id=c.id, kind=kind, text=c.text, expr=c.expr, span=c.span) for c in items]
+        crits = [A.Criterion(id=c.id, kind=kind, text=c.text, expr=c.expr, span=c.span, drafted=c.drafted)
+                 for c in items]
         return _Section(kind, crits, _span(meta))
 
     def inclusion(self, meta, items):
@@ -180,9 +217,15 @@ class _ToAst(Transformer):
         return A.Cohort(id=name, title=title, criteria=self._merge_sections(list(rest)), span=_span(meta))
 
     def criterion(self, meta, items):
-        """criterion: "-" NAME STRING? ":" expr"""
-        text = _string(items[1]) if len(items) == 3 else None
-        return A.Criterion(id=str(items[0]), kind="", text=text, expr=items[-1], span=_span(meta))
+        """criterion: "-" NAME STRING* draft_mark? ":" expr   (adjacent strings are one sentence)"""
+        drafted = any(item is _DRAFT for item in items)
+        strings = [item for item in items[1:-1] if item is not _DRAFT]
+        text = "".join(_string(t) for t in strings) if strings else None
+        return A.Criterion(id=str(items[0]), kind="", text=text, expr=items[-1], span=_span(meta), drafted=drafted)
+
+    def draft_mark(self, meta, items):
+        """draft_mark: "draft" """
+        return _DRAFT
 
     # ---- logic -------------------------------------------------------------------
     def if_then_else(self, meta, items):
@@ -235,8 +278,8 @@ class _ToAst(Transformer):
         return A.Judgment(span=_span(meta))
 
     def bool_fact(self, meta, items):
-        """atom: NAME -> bool_fact"""
-        return A.BoolFact(str(items[0]), span=_tspan(items[0]))
+        """atom: NAME recency? -> bool_fact"""
+        return A.BoolFact(str(items[0]), span=_tspan(items[0]), recency=items[1] if len(items) > 1 else None)
 
     # ---- comparisons -----------------------------------------------------------------
     def compare(self, meta, items):
@@ -259,13 +302,30 @@ class _ToAst(Transformer):
             low = A.Quantity(low.number, high.unit, span=low.span)
         return A.Between(measure, low, high, inclusive, recency, span=_span(meta))
 
+    def _each_result(self, quantifier: str, meta, items):
+        name, op, value, window = items
+        measure = A.Measure(str(name), span=_tspan(name))
+        return A.ResultQuant(quantifier, measure, _OPS.get(str(op), str(op)), value, window, span=_span(meta))
+
+    def any_result(self, meta, items):
+        """comparison: "any" NAME "result" COMP_OP value window -> any_result"""
+        return self._each_result("any", meta, items)
+
+    def every_result(self, meta, items):
+        """comparison: "every" NAME "result" COMP_OP value window -> every_result"""
+        return self._each_result("every", meta, items)
+
     def in_set(self, meta, items):
-        """comparison: measure "in" "(" value ("," value)* ")" -> in_set"""
-        return A.InSet(items[0], tuple(items[1:]), False, span=_span(meta))
+        """comparison: measure "in" "(" value ("," value)* ")" recency? -> in_set"""
+        recency = items[-1] if isinstance(items[-1], A.Window) else None
+        values = tuple(items[1:-1] if recency is not None else items[1:])
+        return A.InSet(items[0], values, False, span=_span(meta), recency=recency)
 
     def not_in_set(self, meta, items):
-        """comparison: measure "not" "in" "(" value ("," value)* ")" -> not_in_set"""
-        return A.InSet(items[0], tuple(items[1:]), True, span=_span(meta))
+        """comparison: measure "not" "in" "(" value ("," value)* ")" recency? -> not_in_set"""
+        recency = items[-1] if isinstance(items[-1], A.Window) else None
+        values = tuple(items[1:-1] if recency is not None else items[1:])
+        return A.InSet(items[0], values, True, span=_span(meta), recency=recency)
 
     def fact_measure(self, meta, items):
         """measure: NAME ("by" NAME)? -> fact_measure"""
@@ -313,8 +373,26 @@ class _ToAst(Transformer):
         return tuple(A.Ref(_string(t) if t.type == "STRING" else str(t), span=_tspan(t)) for t in items)
 
     def where(self, meta, items):
-        """where: "where" attr_test | "where" "(" attr_test ("and" attr_test)* ")\""""
-        return _Where(items)
+        """where: "where" attr_test | "where" "(" attr_or ")" """
+        (item,) = items
+        return _Where(tuple(item) if isinstance(item, _Conj) else (item,))
+
+    def attr_and(self, meta, items):
+        """attr_and: attr_atom ("and" attr_atom)*"""
+        out: list = []
+        for it in items:
+            out.extend(it if isinstance(it, _Conj) else (it,))
+        return _Conj(out)
+
+    def attr_or(self, meta, items):
+        """attr_or: attr_and ("or" attr_and)*"""
+        options: list = []
+        for it in items:
+            if isinstance(it, A.AttrAny):
+                options.extend(it.options)
+            else:
+                options.append(tuple(it) if isinstance(it, _Conj) else (it,))
+        return A.AttrAny(tuple(options), span=_span(meta))
 
     def attr_true(self, meta, items):
         """attr_test: NAME -> attr_true"""
@@ -352,26 +430,75 @@ class _ToAst(Transformer):
                 excepted = tuple(it)
             elif isinstance(it, A.Window):
                 window = it
+            elif isinstance(it, _Diagnosed):
+                window = it.window
         return where, excepted, window
 
-    def condition_current(self, meta, items):
-        """condition: "condition" concepts where? except? window? -> condition_current"""
+    def _condition(self, history: bool, meta, items):
         where, excepted, window = self._history_parts(items[1:])
-        return A.ConditionPred(items[0], False, where, excepted, window, span=_span(meta))
+        diagnosed = any(isinstance(it, _Diagnosed) for it in items[1:])
+        allergens = next((tuple(it) for it in items[1:] if isinstance(it, _Allergen)), ())
+        return A.ConditionPred(items[0], history, where, excepted, window, span=_span(meta), diagnosed=diagnosed,
+                               allergens=allergens)
+
+    def condition_current(self, meta, items):
+        """condition: "condition" concepts allergen? where? except? when? -> condition_current"""
+        return self._condition(False, meta, items)
 
     def condition_history(self, meta, items):
-        """condition: "history" "of" concepts where? except? window? -> condition_history"""
-        where, excepted, window = self._history_parts(items[1:])
-        return A.ConditionPred(items[0], True, where, excepted, window, span=_span(meta))
+        """condition: "history" "of" concepts allergen? where? except? when? -> condition_history"""
+        return self._condition(True, meta, items)
+
+    def allergen(self, meta, items):
+        """allergen: "to" concepts"""
+        return _Allergen(items[0])
+
+    def diagnosed(self, meta, items):
+        """when: "diagnosed" window -> diagnosed"""
+        return _Diagnosed(items[0])
+
+    def selectors(self, meta, items):
+        """selectors: concepts"""
+        return _Selectors(items[0], False)
+
+    def selectors_all(self, meta, items):
+        """selectors: "(" concept ("and" concept)+ ")" -> selectors_all"""
+        return _Selectors(tuple(A.Ref(_string(t) if t.type == "STRING" else str(t), span=_tspan(t)) for t in items),
+                          True)
+
+    def for_condition(self, meta, items):
+        """indication: "for" "condition" concepts -> for_condition"""
+        return _Indication(items[0], False)
+
+    def not_for_condition(self, meta, items):
+        """indication: "not" "for" "condition" concepts -> not_for_condition"""
+        return _Indication(items[0], True)
 
     def therapy(self, meta, items):
-        """therapy: "therapy" concepts therapy_timing? where? except?"""
+        """therapy: "therapy" selectors therapy_timing? indication? where? except?"""
         timing, window, started, anchor = "ever", None, None, None
+        indication: _Indication | None = None
         for it in items[1:]:
             if isinstance(it, tuple) and it and it[0] == "timing":
                 _, timing, window, started, anchor = it
+            elif isinstance(it, _Indication):
+                indication = it
         where, excepted, _ = self._history_parts(items[1:])
-        return A.TherapyPred(items[0], timing, window, started, anchor, where, excepted, span=_span(meta))
+        sel = items[0]
+        return A.TherapyPred(sel.refs, timing, window, started, anchor, where, excepted, span=_span(meta),
+                             conjunct=sel.conjunct, indication=indication.refs if indication else (),
+                             indication_negated=bool(indication and indication.negated))
+
+    def washout(self, meta, items):
+        """washout: "washout" "from" selectors "of" "at" "least" span "before" NAME"""
+        sel, span, anchor = items
+        durations = span if isinstance(span, tuple) else (span,)
+        window = A.Window(durations, str(anchor), span=_span(meta))
+        return A.TherapyPred(sel.refs, "washout", window, span=_span(meta), conjunct=sel.conjunct)
+
+    def participation(self, meta, items):
+        """participation: "participation" "in" "another" "study" window?"""
+        return A.ParticipationPred(items[0] if items else None, span=_span(meta))
 
     def timing_window(self, meta, items):
         """therapy_timing: window -> timing_window"""
@@ -386,9 +513,9 @@ class _ToAst(Transformer):
         return ("timing", "started", None, items[0], str(items[1]))
 
     def procedure(self, meta, items):
-        """procedure: "procedure" concepts where? window?"""
-        where, _, window = self._history_parts(items[1:])
-        return A.ProcedurePred(items[0], where, window, span=_span(meta))
+        """procedure: "procedure" concepts where? except? window?"""
+        where, excepted, window = self._history_parts(items[1:])
+        return A.ProcedurePred(items[0], where, window, span=_span(meta), excepted=excepted)
 
     def dose(self, meta, items):
         """dose: "daily" "dose" "of" concepts ("as" NAME)? COMP_OP value window? where?"""
@@ -402,6 +529,20 @@ class _ToAst(Transformer):
         where, _, window = self._history_parts(rest)
         return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, span=_span(meta))
 
+    def total_dose(self, meta, items):
+        """total_dose: "total" "dose" "of" concepts ("as" NAME)? window COMP_OP value where?"""
+        selectors = items[0]
+        rest = list(items[1:])
+        equivalent = None
+        if isinstance(rest[0], Token) and rest[0].type == "NAME":
+            equivalent = str(rest.pop(0))
+        window = rest.pop(0)
+        op = str(rest.pop(0))
+        value = rest.pop(0)
+        where, _, _ = self._history_parts(rest)
+        return A.DosePred(selectors, equivalent, _OPS.get(op, op), value, window, where, total=True,
+                          span=_span(meta))
+
     def stable_dose(self, meta, items):
         """stable_dose: "stable" "dose" "of" concepts where? "for" duration "before" NAME"""
         where = tuple(items[1]) if isinstance(items[1], _Where) else ()
@@ -410,8 +551,13 @@ class _ToAst(Transformer):
 
     # ---- time ------------------------------------------------------------------------------
     def window(self, meta, items):
-        """window: "within" duration "before" NAME | "within" "max" "(" duration ("," duration)* ")" "before" NAME"""
-        return A.Window(tuple(items[:-1]), str(items[-1]), span=_span(meta))
+        """window: "within" span "before" NAME"""
+        span, anchor = items
+        return A.Window(span if isinstance(span, tuple) else (span,), str(anchor), span=_span(meta))
+
+    def span_max(self, meta, items):
+        """span: "max" "(" duration ("," duration)* ")" -> span_max"""
+        return tuple(items)
 
     def duration(self, meta, items):
         """duration: NUMBER TIME_UNIT | NUMBER HALF_LIVES"""

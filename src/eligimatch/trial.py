@@ -52,6 +52,7 @@ class CompiledCriterion:
     # an exclusion written `<data> and judgment`: when the data part is met, the patient is excluded
     # unless the investigator judges the exception applies
     judgment_exception: bool = False
+    drafted: bool = False  # marked `draft`: a machine wrote it from the registry text; to be reviewed
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class CompiledTrial:
     catalogs: Any = field(default=None, repr=False, compare=False)
     options: TrialOptions = field(default_factory=TrialOptions, repr=False)
     limits: Any = field(default=None, repr=False, compare=False)
+    fact_recency: A.Window | None = None
 
     def all_criteria(self) -> tuple[CompiledCriterion, ...]:
         return self.criteria + tuple(c for _, _, cs in self.cohorts for c in cs)

@@ -178,6 +178,8 @@ def twin(native: dict) -> dict:
         text = t.drug or next((c.name for c in classes if c is not None), None) or "investigational agent"
         med = {"resourceType": "MedicationStatement", "id": f"med-{i}", "subject": subject,
                "medicationCodeableConcept": _coded(text, (RXNORM, rxnorm[0]) if rxnorm else None)}
+        if t.indication:
+            med["reasonCode"] = [{"text": t.indication}]
         if t.ongoing:
             med["status"] = "active"
         elif t.end is not None or t.ongoing is False:

@@ -88,6 +88,7 @@ def split_items(text: str, *, wrapped: bool = False) -> tuple[tuple[Item, ...], 
     out: list[_Building] = []
     current: _Building | None = None
     blank_before = True
+    pending: str | None = None
 
     def start(label: str | None, indent: int, first: str) -> _Building:
         while stack and stack[-1].indent >= indent:
@@ -107,8 +108,17 @@ def split_items(text: str, *, wrapped: bool = False) -> tuple[tuple[Item, ...], 
         if wrapped and current is not None and not blank_before:
             current.parts.append(stripped)
             continue
+        if stripped in ("-", "*", "•"):  # a bullet alone on its line: the item's text is on the next
+            pending, current, blank_before = stripped, None, False
+            continue
         m = _MARKER.match(stripped)
         body = stripped[m.end():].strip() if m else stripped
+        if m is None and pending is not None:
+            m = re.match("", "")  # the pending bullet marks this line
+            label_override: str | None = pending
+        else:
+            label_override = None
+        pending = None
         section = _section_kind(body)
         if section is not None and (m is None or m.group(0).strip() in "-*•"):
             kind, heading, current, blank_before = section, None, None, False
@@ -126,7 +136,7 @@ def split_items(text: str, *, wrapped: bool = False) -> tuple[tuple[Item, ...], 
             stack.clear()
             continue
         if m is not None and body:
-            current = start(m.group(0).strip(), indent, body)
+            current = start(label_override or m.group(0).strip(), indent, body)
         elif current is not None and not blank_before and body[:1].islower():
             current.parts.append(body)
         else:

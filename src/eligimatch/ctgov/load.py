@@ -5,7 +5,10 @@
 * the legacy XML (``clinical_study``, ``eligibility/criteria/textblock``), read with the
   standard library's parser after refusing any DTD or entity declaration (no entity
   expansion, no external fetch) and anything over :data:`MAX_RECORD_BYTES`;
-* the classic JSON API (``FullStudiesResponse`` … ``ProtocolSection``, PascalCase).
+* the classic JSON API (``FullStudiesResponse`` … ``ProtocolSection``, PascalCase);
+* the study page of the classic web site saved as text (``.txt``: the seeds in
+  ``shared/seeds/``), read from its "ClinicalTrials.gov Identifier", "Ages/Sexes
+  Eligible for Study" and "Inclusion Criteria:" … lines.
 
 A dict is recognised by its shape.  The id is taken from the content, never from the
 file name (the corpus has files named after one trial holding another).
@@ -183,6 +186,48 @@ def _from_xml(root: ET.Element, source: str | None) -> RegistryRecord:
         source_format="legacy-xml", source=source)
 
 
+# ---- the study page saved as text --------------------------------------------------------------
+_PAGE_ID = re.compile(r"ClinicalTrials\.gov\s+Identifier\s*:\s*\|?\s*(NCT\d{8})")
+_PAGE_AGES = re.compile(r"Ages\s+Eligible\s+for\s+Study\s*:\s*\|\s*(?P<v>[^|(\n]*)")
+_PAGE_SEX = re.compile(r"Sexes\s+Eligible\s+for\s+Study\s*:\s*\|\s*(?P<v>[^|\n]*)")
+_PAGE_HEALTHY = re.compile(r"Accepts\s+Healthy\s+Volunteers\s*:\s*\|\s*(?P<v>[^|\n]*)")
+_PAGE_END = re.compile(r"^\s*(?:To learn more about this study|Contacts and Locations|Layout table for location)|"
+                       r"^\s*(?:Study & Design|Minimum Eligible Age|Maximum Eligible Age|Eligible Sex|Study Design|"
+                       r"Outcome Measures|Trial Locations|Sponsors?)\s*$", re.MULTILINE)
+
+
+def _from_page(text: str, source: str | None) -> RegistryRecord:
+    """The ClinicalTrials.gov study page (classic web layout) saved as plain text."""
+    m = _PAGE_ID.search(text) or re.search(r"\b(NCT\d{8})\b", text)
+    if not m:
+        raise RegistryError(f"{source or 'record'}: a text record without an NCT number")
+    start = re.search(r"^\s*(?:Key\s+)?Inclusion\s+Criteria\s*:?\s*$", text, re.IGNORECASE | re.MULTILINE)
+    if not start:
+        raise RegistryError(f"{source or 'record'}: no 'Inclusion Criteria' line: the criteria cannot be told from "
+                            "the rest of the page")
+    criteria = None
+    if start:
+        end = _PAGE_END.search(text, start.start())
+        criteria = text[start.start():end.start() if end else len(text)].strip()
+    low = high = None
+    ages = _PAGE_AGES.search(text)
+    if ages:
+        v = ages.group("v").strip()
+        if " to " in v:
+            a, b = v.split(" to ", 1)
+            low, high = parse_age(a), parse_age(b)
+        elif v.lower().endswith("and older"):
+            low = parse_age(v[: -len("and older")])
+        elif v.lower().startswith("up to"):
+            high = parse_age(v[len("up to"):])
+    sex = _PAGE_SEX.search(text)
+    healthy = _PAGE_HEALTHY.search(text)
+    title = next((ln.strip() for ln in text.splitlines() if ln.strip()), None)
+    return _record(id=m.group(1), title=title, sex=_sex(sex.group("v")) if sex else None, minimum_age=low,
+                   maximum_age=high, healthy_volunteers=_healthy(healthy.group("v").strip()) if healthy else None,
+                   criteria_text=criteria, source_format="text", source=source)
+
+
 def _missing(path: str) -> str:
     raise RegistryError(f"the record has no trial id ({path})")
 
@@ -217,6 +262,11 @@ def load_record(record: str | Path | Mapping[str, Any]) -> RegistryRecord:
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read: {exc.strerror or exc}") from None
     stripped = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if path.suffix.lower() in (".txt", ".text"):
+        try:
+            return _from_page(raw.decode("utf-8-sig"), str(path))
+        except UnicodeDecodeError as exc:
+            raise RegistryError(f"{path}: not UTF-8 text: {exc}") from None
     if stripped.startswith(b"<"):
         try:
             return _from_xml(_xml_root(raw, str(path)), str(path))

@@ -13,11 +13,12 @@ predicate is disease-defining, and its conditions are the trial's diseases.
 The ranking (:mod:`eligimatch.screening.ranking`) uses the profile to tell a
 trial that is merely undecided from one the patient is unlikely to be for: the
 trial's disease is not recorded while the patient has a *competing primary
-diagnosis* -- a current malignancy or autoimmune disease outside the trial's
-diseases.  Both tests are run by the engine itself, on a small probe trial
-(``condition (the trial's diseases)`` and ``condition (malignancy,
-autoimmune_disease) except (the trial's diseases)``), so a record counts exactly
-as it would in a criterion: an ambiguous or resolved record is not "recorded".
+diagnosis* -- a recorded malignancy or autoimmune disease (current or past)
+outside the trial's diseases.  Both tests are run by the engine itself, on a
+small probe trial (``condition (the trial's diseases)``: a current record; and
+``history of (malignancy, autoimmune_disease) except (the trial's diseases)``),
+so a record counts exactly as it would in a criterion: an ambiguous or broader
+record is not "recorded".
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Probe:
     """What the patient's records say about the trial's disease and about a competing primary diagnosis."""
 
     disease: Outcome  # TRUE: a current record of one of the trial's diseases
-    competing: Outcome  # TRUE: a current malignancy / autoimmune disease outside the trial's diseases
+    competing: Outcome  # TRUE: a recorded malignancy / autoimmune disease outside the trial's diseases
     competing_notes: tuple[str, ...] = ()  # the records that compete, as the engine's evidence says
 
 
@@ -157,7 +158,7 @@ def _probe_trial(diseases: tuple[str, ...], catalogs: Any) -> CompiledTrial:
         names = ", ".join(diseases)
         text = ("trial \"probe\"\ninclusion:\n"
                 f"  - DISEASE: condition ({names})\n"
-                f"  - COMPETING: condition ({', '.join(PRIMARY_CATEGORIES)}) except ({names})\n")
+                f"  - COMPETING: history of ({', '.join(PRIMARY_CATEGORIES)}) except ({names})\n")
         t = compile_trial(text, filename="<disease probe>", catalogs=catalogs)
         with _LOCK:
             _PROBES[key] = t

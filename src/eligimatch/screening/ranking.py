@@ -9,11 +9,13 @@ Tiers, best first (docs/screening.md gives the rules and the score of each):
     0.80 (0.02 less per review item, at most four).
 ``possible``
     UNKNOWN through missing facts or records a coordinator can find.  Score
-    0.30 to 0.70: 0.30 + 0.25 x (share of the criteria met) + 0.15 x (share of
-    the disease-defining criteria met).
+    0.30 to 0.70: 0.30 + 0.25 x (share of the criteria met) + 0.15 x (disease
+    share: the share of the disease-defining criteria met; when none is met
+    but a current record of the trial's disease is found, 0.5, or 1 for a
+    trial without defining criteria).
 ``unlikely``
     UNKNOWN (or MATCH) while a disease-defining inclusion is not recorded and
-    the patient has a recorded competing primary diagnosis; or an exclusion
+    the patient has a recorded competing primary diagnosis (current or past); or an exclusion
     whose data part is met, pending only the investigator's judgment of an
     exception ("excluded unless the investigator judges ...").  Score 0.05 to
     0.20: 0.05 + 0.15 x (share of the criteria met).
@@ -115,8 +117,10 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
 
     if defining_met:
         reasons.append(f"disease-defining criteria met: {', '.join(defining_met)}")
-    if defining_open:
-        reasons.append(f"disease-defining criteria not yet known: {', '.join(defining_open)}")
+    # a cohort's defining criterion left open does not matter once another cohort's is met
+    listed_open = tuple(d for d in defining_open if by_id[d].cohort is None or not defining_met)
+    if listed_open:
+        reasons.append(f"disease-defining criteria not yet known: {', '.join(listed_open)}")
     if pr is not None and pr.disease == Outcome.TRUE:
         reasons.append(f"the trial's disease is recorded ({', '.join(profile.diseases)})")
     if unlikely_disease and pr is not None:
@@ -137,12 +141,13 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
         reasons.insert(0, f"eligible once the investigator reviews {', '.join(result.review)}")
     else:
         tier = Tier.POSSIBLE
-        d_share = _share(len(defining_met), len(defining)) if defining else (
-            1.0 if pr is not None and pr.disease == Outcome.TRUE else 0.0)
+        d_share = _share(len(defining_met), len(defining)) if defining else 0.0
+        if pr is not None and pr.disease == Outcome.TRUE:  # the disease is recorded; its details may be open
+            d_share = 0.5 + 0.5 * d_share if defining else 1.0
         score = 0.30 + 0.25 * _share(met, total) + 0.15 * d_share
         facts = list(dict.fromkeys(m.fact for m in result.missing))
         reasons.append(f"{len(facts)} fact{'s' if len(facts) != 1 else ''} to find"
-                       + (": " + ", ".join(facts[:5]) + (", ..." if len(facts) > 5 else "") if facts else ""))
+                       + (": " + ", ".join(facts[:5]) + (", and more" if len(facts) > 5 else "") if facts else ""))
     return Ranking(trial_id=label, position=position, verdict=result.verdict, tier=tier, score=round(score, 4), reasons=tuple(reasons),
                    defining=defining, defining_met=defining_met, excluded_unless=excluded_unless,
                    competing=pr.competing_notes if unlikely_disease and pr is not None else ())

@@ -1,0 +1,198 @@
+"""draft_trial(): every item kept, readable items drafted and marked, the rest judgment; never a reversed meaning."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eligimatch import compile_trial
+from eligimatch.cli import main
+from eligimatch.ctgov import draft_trial, load_record
+from eligimatch.ctgov.draft import numbers_of
+from eligimatch.ctgov.items import split_items
+from eligimatch.ctgov.model import RegistryRecord
+from eligimatch.errors import RegistryError
+from eligimatch.lint import lint
+
+from .shared import CTGOV, corpus_records, need
+
+
+def record_of(text: str, **fields) -> RegistryRecord:
+    items, cohorts = split_items(text)
+    return RegistryRecord(id="NCT00000001", title="t", criteria_text=text, items=items, cohorts=cohorts,
+                          source_format="api-v2-json", **fields)
+
+
+def drafted(text: str) -> dict[str, str]:
+    d = draft_trial(record_of(text))
+    return {x.id: x.expression for x in d.items}
+
+
+@pytest.mark.parametrize("path", corpus_records(), ids=lambda p: p.name)
+def test_every_corpus_record_drafts_to_a_file_that_compiles_and_passes_check(path):
+    record = load_record(path)
+    if not record.items:
+        with pytest.raises(RegistryError, match="no eligibility criteria text"):
+            draft_trial(record)
+        return
+    draft = draft_trial(record)
+    trial = compile_trial(draft.text)
+    assert list(lint(trial)) == []
+    assert trial.id == record.id
+    # every item is kept, with its sentence and number
+    ids = {c.id: c for c in trial.all_criteria()}
+    for d in draft.items:
+        c = ids[d.id]
+        assert d.item.text in (c.text or "") and c.drafted == d.computable
+        assert d.computable or (d.expression == "judgment" and d.reason)
+    assert draft_trial(record).text == draft.text  # deterministic
+
+
+@pytest.mark.parametrize("path", corpus_records(), ids=lambda p: p.name)
+def test_drafted_criteria_state_the_numbers_of_their_sentence(path):
+    record = load_record(path)
+    if not record.items:
+        return
+    for d in draft_trial(record).items:
+        if d.computable:
+            assert numbers_of(d.expression) == numbers_of(d.item.text), (d.item.text, d.expression)
+
+
+_NEG_START = re.compile(r"^\s*(?:no|not|never|without|must\s+not|non-)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", corpus_records(), ids=lambda p: p.name)
+def test_negations_are_never_lost(path):
+    """An inclusion saying "No …"/"Not …" is drafted as `not …` or left to judgment; an exclusion saying it is
+    left to judgment (the drafter writes no double negation)."""
+    record = load_record(path)
+    if not record.items:
+        return
+    for d in draft_trial(record).items:
+        if not d.computable or not _NEG_START.search(d.item.text):
+            continue
+        if re.match(r"\s*(?:no|not)\s+(?:more|less|greater|fewer|higher|lower)\s+than\b", d.item.text, re.IGNORECASE):
+            continue  # an operator, not a negation
+        assert d.item.kind == "inclusion" and d.expression.startswith("not "), (d.item.text, d.expression)
+
+
+def test_a_record_without_criteria_gives_a_clear_error():
+    record = load_record(need(CTGOV / "legacy-xml" / "NCT03182660.xml"))
+    with pytest.raises(RegistryError, match="NCT03182660: the record has no eligibility criteria text"):
+        draft_trial(record)
+
+
+def test_structured_age_and_sex_are_compiled():
+    d = draft_trial(record_of("Inclusion Criteria:\n* Something only an investigator can judge",
+                              sex="female", minimum_age={"value": 18, "unit": "years"},
+                              maximum_age={"value": 64, "unit": "years"}))
+    assert d.structured == ("AGE_MIN", "AGE_MAX", "SEX")
+    assert "age >= 18 years" in d.text and "age <= 64 years" in d.text and "sex = female" in d.text
+    assert d.items[0].expression == "judgment" and d.items[0].reason == "no form the drafter reads"
+
+
+def test_what_the_drafter_reads():
+    got = drafted("""Inclusion Criteria:
+* Age ≥ 18 years
+* ECOG performance status 0-1
+* Karnofsky ≥ 70%
+* Life expectancy of at least 12 weeks
+* ANC ≥ 1.5 x 10^9/L, platelets ≥ 100,000/mm³
+* ALT and AST ≤ 2.5 × ULN (≤ 5 × ULN in patients with liver metastases)
+* Creatinine ≤ 1.5 × ULN or creatinine clearance ≥ 60 mL/min (Cockcroft-Gault)
+* Not pregnant or breast-feeding
+* Signed written informed consent
+* No prior chemotherapy
+* At least 4 weeks since prior radiotherapy
+
+Exclusion Criteria:
+* Pregnant or lactating women
+* Known HIV infection
+* Known brain metastases
+* Chemotherapy within 21 days or 5 half-lives, whichever is longer, prior to enrollment
+* Major surgery within 4 weeks prior to registration
+""")
+    assert got == {
+        "I1": "age >= 18 years",
+        "I2": "ecog between 0 and 1",
+        "I3": "karnofsky >= 70",
+        "I4": "life_expectancy >= 12 weeks",
+        "I5": "anc >= 1.5 x10^9/L and platelets >= 100000 /mm3",
+        "I6": "(if condition liver_metastases then alt <= 5 x ULN and ast <= 5 x ULN "
+              "else alt <= 2.5 x ULN and ast <= 2.5 x ULN)",
+        "I7": "creatinine <= 1.5 x ULN or crcl by cockcroft_gault >= 60 mL/min",
+        "I8": "not (sex = female and (pregnant or breastfeeding))",
+        "I9": "consent_signed",
+        "I10": "not therapy cytotoxic_chemotherapy",
+        "I11": "not procedure radiotherapy within 4 weeks before enrollment",
+        "E1": "sex = female and (pregnant or breastfeeding)",
+        "E2": "history of hiv_infection",
+        "E3": "condition brain_metastases",
+        "E4": "therapy cytotoxic_chemotherapy within max(21 days, 5 half-lives) before enrollment",
+        "E5": "procedure major_surgery within 4 weeks before enrollment",
+    }
+
+
+@pytest.mark.parametrize("sentence", [
+    "Total bilirubin ≤ 1.5 × ULN (≤ 3 × ULN for patients with Gilbert's syndrome)",  # condition not in catalogs
+    "No prior chemotherapy for current lung cancer",  # a qualifier
+    "ECOG 0-2 OR",  # one of alternatives
+    "Serum creatinine concentrations ≥1.5 and ≥1.4 mg/dL in males and females respectively",
+    "No weight loss greater than 5% in the past 6 months",
+    "Age more than 70 yr and less than 40 yr.",  # contradictory as written
+    "Platelets ≥ 100 x 10^9/L (RECIST 1.1)",  # a number the drafter does not use
+    "Adequate organ function as defined by:",  # a parent line
+])
+def test_abstains(sentence):
+    got = drafted(f"Inclusion Criteria:\n* {sentence}\n* Another criterion\n")
+    assert got["I1"] == "judgment", got
+
+
+def test_alternatives_and_parents_are_judgment():
+    got = drafted("Inclusion Criteria:\n* Meet one of the following:\n  * ECOG 0-1\n  * Karnofsky ≥ 80%\n"
+                  "* Adequate organ function:\n  * ANC ≥ 1500/mm3\n")
+    assert got == {"I1": "judgment", "I1_1": "judgment", "I1_2": "judgment", "I2": "judgment",
+                   "I2_1": "anc >= 1500 /mm3"}
+    got = drafted("Exclusion Criteria:\n* Any of the following:\n  * Known HIV infection\n")
+    assert got == {"E1": "judgment", "E1_1": "history of hiv_infection"}
+
+
+_LABS = st.sampled_from([("ANC", "anc", "/mm3"), ("Platelets", "platelets", "x 10^9/L"),
+                         ("Hemoglobin", "hemoglobin", "g/dL"), ("Creatinine", "creatinine", "mg/dL")])
+_OPS = st.sampled_from([("≥", ">="), ("at least", ">="), ("<", "<"), ("no more than", "<="), ("greater than", ">"),
+                        ("≤", "<="), ("=<", "<="), (">/=", ">=")])
+
+
+@given(_LABS, _OPS, st.integers(min_value=1, max_value=200_000), st.booleans())
+def test_property_drafted_lab_thresholds_keep_operator_value_and_negation(lab, op, value, negate):
+    name, ident, unit = lab
+    words, sym = op
+    shown = f"{value:,}"
+    sentence = f"{'No ' if negate else ''}{name} {words} {shown} {unit}"
+    first = drafted(f"Inclusion Criteria:\n* {sentence}\n")
+    assert first == drafted(f"Inclusion Criteria:\n* {sentence}\n")  # deterministic
+    expr = first["I1"]
+    if negate:
+        assert expr == "judgment" or expr.startswith("not "), (sentence, expr)
+        return
+    assert expr.startswith(f"{ident} {sym} {value} "), (sentence, expr)
+    assert numbers_of(expr) == numbers_of(sentence)
+
+
+def test_cli_draft_writes_files_that_check_accepts(tmp_path, capsys):
+    src = need(CTGOV / "legacy-xml" / "NCT00023673.xml")
+    out = tmp_path / "drafts"
+    assert main(["draft", str(src), "-o", str(out)]) == 0
+    target = out / "NCT00023673.elig"
+    assert target.exists()
+    assert main(["draft", str(src), "-o", str(out)]) == 1  # exists: not overwritten without --force
+    assert main(["draft", str(src), "-o", str(out), "--force"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(target)]) == 0
+    assert "drafted criteria to review" in capsys.readouterr().out
+    assert main(["coverage", str(target)]) == 0
+    assert main(["draft", str(CTGOV / "legacy-xml" / "NCT03182660.xml")]) == 1
+    assert "no eligibility criteria text" in capsys.readouterr().err

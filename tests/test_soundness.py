@@ -1,0 +1,226 @@
+"""Soundness on messy input (issue 18): less information never creates a decision; an undeclared value never decides.
+
+Each test states its property in its docstring.  Inputs come from
+``tests/fuzzing.py`` (patients, trials) and ``tests/blurring.py`` (blurring,
+respelling, probing trials, documents that must be refused).  Every
+comparison is made criterion by criterion, over the example trials and a
+*probe* trial whose criteria read what the patient holds (its facts,
+results, conditions and the concepts around them, drugs and their classes),
+so the one value a generator changed is read.  The CI profile is small and
+derandomized; the long run is ``HYPOTHESIS_PROFILE=long pytest
+tests/test_soundness.py`` (docs/reliability.md has the last one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import blurring as B
+import fuzzing as F
+import pytest
+from hypothesis import event, given, note, settings
+
+import eligimatch
+from eligimatch import CriteriaError, MatchResult, Outcome, PatientDataError, Verdict, compile_trial, load_patient
+from eligimatch import match as match_
+from eligimatch.dates import add_months
+
+AS_OF = F.AS_OF
+
+
+def _compiled_seeds() -> list[eligimatch.CompiledTrial]:
+    out = []
+    for name, text in F.seed_texts():
+        try:
+            out.append(compile_trial(text, filename=name))
+        except CriteriaError:  # an example being written right now; tests/test_examples.py reports it
+            pass
+    return out
+
+
+SEED_TRIALS = _compiled_seeds()
+
+
+def match(patient, trial, **kw) -> MatchResult:
+    kw.setdefault("as_of", AS_OF)
+    return match_(patient, trial, **kw)
+
+
+def load(doc: dict):
+    """The patient, or None when validation refuses the document (then there is nothing to compare)."""
+    try:
+        return load_patient(json.dumps(doc))
+    except PatientDataError:
+        return None
+
+
+def probe_trial(doc: dict, r, focus: list[str] = ()) -> eligimatch.CompiledTrial | None:
+    """A trial of criteria reading what ``doc`` holds, the ``focus`` predicates first; criteria the language
+    refuses are left out."""
+    preds = list(dict.fromkeys([*focus, *B.probe_predicates(doc, r)]))
+    kept = []
+    for p in preds:
+        try:
+            compile_trial(B.probe_trial_text([p]))
+            kept.append(p)
+        except CriteriaError:
+            event("probe: a predicate does not compile")
+    if not kept:
+        return None
+    text = B.probe_trial_text(kept)
+    note(text)
+    return compile_trial(text)
+
+
+def trials_for(doc: dict, r, focus: list[str] = ()) -> list[eligimatch.CompiledTrial]:
+    probe = probe_trial(doc, r, focus)
+    return SEED_TRIALS + ([probe] if probe is not None else [])
+
+
+def assert_decides_no_more(reference, other, trials, what, **kw) -> None:
+    """For every criterion: if ``other`` gives TRUE or FALSE, ``reference`` gives the same; so a MATCH for
+    ``other`` is a MATCH for ``reference``."""
+    for trial in trials:
+        a, b = match(reference, trial, **kw), match(other, trial, **kw)
+        for ca, cb in zip(a.criteria, b.criteria):
+            if cb.outcome != Outcome.UNKNOWN:
+                assert ca.outcome == cb.outcome, (
+                    f"{trial.id} {cb.id} ({cb.text or ''}): {ca.outcome.value} before, {cb.outcome.value} after "
+                    f"{what}\nbefore: {[e.note for e in ca.evidence]}\nafter: {[e.note for e in cb.evidence]}")
+        if b.verdict == Verdict.MATCH:
+            assert a.verdict == Verdict.MATCH, (what, a.explain(), b.explain())
+        event(f"verdicts {a.verdict.value} -> {b.verdict.value}")
+
+
+def _patient(r) -> tuple[dict, eligimatch.Patient] | tuple[None, None]:
+    doc = F.PatientGen(r, extreme=0.01, bad_units=0.02).patient()
+    p = load(doc)
+    if p is None:
+        event("patient: invalid")
+        return None, None
+    return doc, p
+
+
+# ---------------------------------------------------------------------------- order
+
+def _shuffled(doc: dict, r) -> dict:
+    doc = json.loads(json.dumps(doc))
+    for key in ("observations", "conditions", "therapies", "procedures"):
+        if key in doc:
+            r.shuffle(doc[key])
+    if "facts" in doc:
+        items = list(doc["facts"].items())
+        r.shuffle(items)
+        doc["facts"] = dict(items)
+    return doc
+
+
+@settings(max_examples=F.examples(120))
+@given(F.randoms())
+def test_record_order_never_decides(r):
+    """The order of records in a document never changes an outcome -- in particular two results of one
+    analyte on the same date that disagree about a criterion are read the same way (conflicting: UNKNOWN)
+    whichever comes first."""
+    doc, p = _patient(r)
+    if doc is None:
+        return
+    obs = doc.get("observations", [])
+    if obs and r.random() < 0.7:  # a same-date pair that may disagree
+        o = dict(r.choice(obs))
+        o["value"] = r.choice([o["value"] * 2 + 1, o["value"] / 2, 0.0, o["value"] + 0.5])
+        doc["observations"] = obs + [o]
+        p = load(doc)
+        if p is None:
+            return
+        note(f"same-date pair: {o}")
+        event("same-date pair")
+    moved = _shuffled(doc, r)
+    q = load_patient(json.dumps(moved))
+    for trial in trials_for(doc, r):
+        a, b = match(p, trial), match(q, trial)
+        assert [c.outcome for c in a.criteria] == [c.outcome for c in b.criteria], (a.explain(), b.explain())
+        assert a.verdict == b.verdict
+
+
+# ---------------------------------------------------------------------------- windows and ages
+
+@settings(max_examples=F.examples(150))
+@given(F.randoms())
+def test_exact_age_against_fractional_thresholds(r):
+    """Ages are exact: near the day a threshold in years is reached (17.5 years: the day 210 calendar months
+    after birth), `age >= t years`, `age < t years` and, for a fractional t, `age > t years` and `age <= t
+    years` decide as the calendar says -- where the calendar (either reading of a month's end) and the days
+    / 365.2425 agree."""
+    birth, as_of, t = B.birthday_case(r)
+    reached = add_months(birth, round(float(t) * 12))
+    by_days = (as_of - birth).days / 365.2425
+    ref = {">=": as_of >= reached, "<": as_of < reached, ">": as_of > reached, "<=": as_of <= reached}
+    ref_days = {">=": by_days >= float(t), "<": by_days < float(t), ">": by_days > float(t),
+                "<=": by_days <= float(t)}
+    ops = list(ref)
+    text = 'trial "AGE"\ninclusion:\n' + "".join(f"  - A{i}: age {op} {t} years\n" for i, op in enumerate(ops))
+    trial = compile_trial(text)
+    res = match(load_patient(json.dumps({"birth_date": birth.isoformat()})), trial, as_of=as_of)
+    note(f"born {birth}, on {as_of}: {t} years reached on {reached}; {by_days:.5f} years by days")
+    # born on the 31st, "6 months later" is the 30th or the 1st: both readings are fine; decide only where
+    # they agree
+    later = reached + dt.timedelta(days=1) if reached.day != birth.day else reached
+    ref_later = {">=": as_of >= later, "<": as_of < later, ">": as_of > later, "<=": as_of <= later}
+    for op, c in zip(ops, res.criteria):
+        if float(t).is_integer() and op in (">", "<="):
+            continue  # "age > 18 years" counts completed years (docs/language.md), a reading, not a defect
+        if ref[op] != ref_days[op] or ref[op] != ref_later[op]:
+            event("references disagree")
+            continue
+        want = Outcome.TRUE if ref[op] else Outcome.FALSE
+        assert c.outcome == want, (op, t, c.outcome, [e.note for e in c.evidence])
+
+
+# ---------------------------------------------------------------------------- refused documents
+
+@settings(max_examples=F.examples(150))
+@given(F.randoms())
+def test_malformed_documents_are_refused_naming_the_field(r):
+    """A number where a date is meant, a JSON key written twice in one object, a number written with
+    underscores ("2_0") are refused with a PatientDataError naming the field; never read as some value.
+    And a valid document's text with a byte-order mark loads as the same patient."""
+    doc, p = _patient(r)
+    if doc is None:
+        return
+    if r.random() < 0.15:
+        note("a byte-order mark before the JSON text")
+        text = "\ufeff" + json.dumps(doc)
+        assert load_patient(text) == p
+        assert load_patient(text.encode("utf-8")) == p
+        event("byte-order mark")
+        return
+    text, path, how = B.malformed(doc, r)
+    note(f"{how}: must be refused at {path}")
+    note(text)
+    with pytest.raises(PatientDataError) as info:
+        load_patient(text)
+    paths = [e["path"] for e in info.value.errors]
+    assert any(path.startswith(x) or x.startswith(path) for x in paths), (path, str(info.value))
+    event("refused")
+
+
+def test_the_generators_reach_every_kind_of_issue_18_input():
+    """The generators write each kind of input issue 18 lists (a guard: a widened generator stays wide)."""
+    rng = random.Random(18)
+    blurs, spellings, refusals = set(), set(), set()
+    for _ in range(3000):
+        doc = F.PatientGen(rng, extreme=0.01, bad_units=0.02).patient()
+        _, what, _ = B.blur(doc, rng)
+        blurs |= {w.split(" ")[0] for w in what}
+        _, _, w, declared, _ = B.respell(doc, rng)
+        spellings.add(("attribute" if ".attributes." in w else "fact") + (":declared" if declared else ":undeclared"))
+        refusals.add(B.malformed(doc, rng)[2])
+    for kind in ("condition.status", "condition.end", "condition.onset.day", "condition.broader",
+                 "condition.code.broader", "condition.unmapped", "therapy.unmapped", "therapy.to_class",
+                 "therapy.classes", "therapy.end", "therapy.start.day", "therapy.ongoing",
+                 "observation.unit", "fact.unit", "fact.date", "procedure.broader"):
+        assert kind in blurs, (kind, sorted(blurs))
+    assert spellings == {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"}
+    assert refusals == {"a number for a date", "a duplicated key", "a number with underscores"}
