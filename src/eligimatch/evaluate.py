@@ -490,11 +490,26 @@ def _interval_answer(r: Reading, fact: str, label: str, decided: bool | None, wa
 ReadFn = Callable[[Context], "Reading | R"]
 
 
-def _reading_text(r: Reading) -> str:
-    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval."""
+def fmt_against(x: float, *limits: float) -> str:
+    """``x`` as :func:`fmt_num` shows it, with more digits where that would show it equal to a limit it
+    differs from: "39.96 does not meet ≥ 40", never "40 does not meet ≥ 40" (issue 18 D17)."""
+    text = fmt_num(x)
+    close = [b for b in limits if not math.isclose(x, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)]
+    if not close or all(text != fmt_num(b) for b in close):
+        return text
+    for digits in range(7, 18):
+        text = f"{x:.{digits}g}"
+        if all(text != f"{b:.{digits}g}" for b in close):
+            return text
+    return repr(float(x))
+
+
+def _reading_text(r: Reading, *limits: float) -> str:
+    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval; with enough digits
+    to tell it from the ``limits`` it is compared with."""
     if r.high is None or r.high == r.value:
-        return fmt_num(r.value)
-    return f"{fmt_num(r.value)} to {fmt_num(r.high)}"
+        return fmt_against(r.value, *limits)
+    return f"{fmt_against(r.value, *limits)} to {fmt_against(r.high, *limits)}"
 
 
 def _shown_unit(unit: str | None) -> str:
@@ -525,7 +540,7 @@ def _threshold_answer(r: Reading, fact: str, label: str, op: str, threshold: flo
         ok = bool(decided)
     else:
         ok = compare(r.value, op, threshold)
-    note = f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
+    note = f"{label} {_reading_text(r, threshold)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
@@ -559,7 +574,7 @@ def _between_answer(r: Reading, fact: str, label: str, low: float, high: float, 
         ok = compare(r.value, ">", low) and compare(r.value, "<", high)
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "in_range" if ok else "out_of_range",
-           f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           f"{label} {_reading_text(r, low, high)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
            + f" {'is' if ok else 'is not'} between {text}" + extra, threshold=f"between {text}", **r.evidence)
     return (T if ok else F, NOFLAG, (), (e,))
 
