@@ -231,7 +231,10 @@ class _Index:
             classes = info[1] if info else 0
             for c in t.classes:
                 classes |= DRUG_CLASSES.get(c.lower(), 0)
-            if classes:
+            if info is None and (t.investigational or t.drug):
+                # a drug the catalog does not know (an unnamed investigational agent): it may be any class
+                self.therapies.append((t, None, -1))
+            elif classes:
                 self.therapies.append((t, info, classes))
         b = p.birth_date
         if b is None or b > as_of:
@@ -417,7 +420,7 @@ def _condition_now(ix: _Index, category: int, what: str) -> tuple:
         if c.status in _ENDED:
             t = FALSE
         elif c.end is None:
-            t = TRUE
+            t = TRUE if c.status is not None else UNKNOWN  # no status, no end: may have ended
         else:
             t = _date_ge(c.end.earliest, c.end.latest, as_of + DAY)
         found.append((t, (_CODES[t], f"{c.name or c.code} ({cid}; onset {c.onset}, ended {c.end})")))
@@ -436,10 +439,13 @@ def _recent_cardio(ix: _Index) -> tuple:
         if on is not None and on.earliest > ix.as_of:
             later += 1
             continue
-        began = _date_le(on.earliest, on.latest, anchor) if on is not None else UNKNOWN
+        if on is not None:
+            began = _date_le(on.earliest, on.latest, anchor)
+        else:  # in the chart on the evaluation date: begun by then
+            began = TRUE if min(ix.as_of, c.end.latest if c.end is not None else ix.as_of) <= anchor else UNKNOWN
         if c.end is not None:
             still = _date_ge(c.end.earliest, c.end.latest, start)
-        elif c.status in _ENDED:
+        elif c.status in _ENDED or c.status is None:
             still = _date_ge(on.earliest, ix.as_of, start) if on is not None else UNKNOWN
         else:
             still = TRUE
@@ -515,6 +521,8 @@ def _washout(ix: _Index, cls: int, days: int, half_lives: float, what: str) -> t
                 if truth == TRUE and not t.ongoing and last[0] == last[1]:
                     passes_on = end_hi + DAY
                     note += f"; washout complete on {passes_on}"
+        if classes == -1:  # may or may not be of the class
+            truth = min(truth, UNKNOWN)
         found.append((truth, (_CODES[truth], f"{t.drug or ', '.join(t.classes)}: {note}")))
     return _exists(ix, found, ix.p.complete.therapies, what, "therapy " + what, later=later)
 
@@ -553,8 +561,8 @@ def _steroid_dose(ix: _Index) -> tuple:
                 (last[0] if last[0] == last[1] else None)
             sure = (first, last[0]) if first is not None and first <= last[0] else None
             maybe = (t.start.earliest if t.start is not None else dt.date.min, last[1])
-        if route is None:
-            sure = None  # may be local: it counts only for the upper bound
+        if route is None or classes == -1:
+            sure = None  # may be local (or not a corticosteroid): it counts only for the upper bound
         if maybe[1] < start or maybe[0] > anchor:
             continue
         parts += 1

@@ -39,6 +39,7 @@ def run(root: Path, out: Path | None = None) -> dict[str, object]:
     no_text = []
     reasons: Counter[str] = Counter()
     missing: Counter[str] = Counter()
+    topics: Counter[str] = Counter()
     failures = []
     for path in files:
         record = load_record(path)
@@ -69,9 +70,31 @@ def run(root: Path, out: Path | None = None) -> dict[str, object]:
             if d.reason and d.reason.startswith("words the drafter does not read"):
                 for w in d.reason.split(":", 1)[1].split():
                     missing[w.lower()] += 1
+            if d.reason in ("no form the drafter reads", "a number whose subject the catalogs do not know"):
+                for phrase in set(_topics(d.item.text)):
+                    topics[phrase] += 1
         rows.append((record.id, path.parent.name, len(draft.items), draft.computable, draft.judgment,
                      len(draft.structured)))
-    return {"rows": rows, "no_text": no_text, "reasons": reasons, "missing": missing, "failures": failures}
+    return {"rows": rows, "no_text": no_text, "reasons": reasons, "missing": missing, "failures": failures,
+            "topics": topics}
+
+
+_STOP = set("""a an the and or of with in on to for be is are was were must should have has had not no any other than
+who which that this these those as by at from within after before prior during patients patient subjects subject
+participants participant study trial investigator judgment opinion may can will would all able willing e.g i.e
+such including include includes known history current currently previous previously least more less than years
+year months month weeks week days day use used using based defined per criteria following time treatment therapy
+""".split())
+
+
+def _topics(text: str) -> list[str]:
+    """Two-word phrases of content words: a rough view of the concepts an unread item is about."""
+    words = [w for w in re.findall(r"[a-z][a-z\-]+", text.lower())]
+    out = []
+    for a, b in zip(words, words[1:]):
+        if a not in _STOP and b not in _STOP and len(a) > 2 and len(b) > 2:
+            out.append(f"{a} {b}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n| words the drafter did not read (most frequent) | items |\n|---|---:|")
         for word, n in res["missing"].most_common(30):  # type: ignore[attr-defined]
             print(f"| {word} | {n} |")
+        print("\n| phrases in items no reader placed (most frequent) | items |\n|---|---:|")
+        for phrase, n in res["topics"].most_common(30):  # type: ignore[attr-defined]
+            print(f"| {phrase} | {n} |")
         print("\n| record without criteria text | message |\n|---|---|")
         for tid, name, msg in res["no_text"]:  # type: ignore[attr-defined]
             print(f"| {tid} ({name}) | {msg} |")

@@ -233,6 +233,35 @@ def score_fb(path: Path) -> dict[str, object]:
     return {"pairs": len(rows), "exact": sum(ok for _, ok in rows), "bounds": tally}
 
 
+def adjudicate(tables: dict[str, Tally], path: Path) -> dict[str, dict[str, float | int]]:
+    """Each table's figures once the disagreements listed in ``path`` (judged to be the gold's) are set aside."""
+    import tomllib
+
+    entries = tomllib.loads(path.read_text(encoding="utf-8")).get("entry", []) if path.exists() else []
+
+    def listed(table: str, value: str, sentence: str) -> bool:
+        return any(e["table"] == table and sentence.startswith(e["sentence"])
+                   and abs(float(e["value"]) - float(value.split()[1] if " " in value else value)) < 1e-9
+                   for e in entries)
+
+    out: dict[str, dict[str, float | int]] = {}
+    for name, t in tables.items():
+        spurious_ok = sum(1 for item, s in t.spurious if listed(name, item, s))
+        wrong_ok = sum(1 for g, p, v, s in t.wrong_op if listed(name, v, s))
+        correct = t.correct + spurious_ok + wrong_ok
+        gold = t.gold
+        lost = sum(1 for item, s in t.missed if not listed(name, item, s)) if name == "negation" else None
+        row: dict[str, float | int] = {"precision": round(correct / t.pred, 3) if t.pred else 1.0,
+                                       "recall": round((t.correct + wrong_ok) / gold, 3) if gold else 1.0,
+                                       "set_aside": spurious_ok + wrong_ok,
+                                       "wrong_operator": len(t.wrong_op) - wrong_ok, "reversed": t.reversed}
+        if lost is not None:
+            row["lost"] = lost
+            row["set_aside"] = len(t.missed) - lost
+        out[name] = row
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default = os.environ.get("ELIGIMATCH_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))
@@ -249,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = {k: v for k, v in leaf.items() if isinstance(v, Tally)}
     if args.json:
         out = {"leaf": {k: v.row() for k, v in tables.items()}, "fb": fb["bounds"].row(),  # type: ignore[union-attr]
+               "adjudicated": adjudicate(tables, Path(__file__).resolve().parent  # type: ignore[arg-type]
+                                         / "draft_adjudication.toml"),
                "fb_exact": fb["exact"], "fb_pairs": fb["pairs"], "criteria": leaf["criteria"],
                "lost_negations": len(leaf["negation"].missed),  # type: ignore[union-attr]
                "spurious_negations": len(leaf["negation"].spurious)}  # type: ignore[union-attr]
@@ -264,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     neg = leaf["negation"]
     assert isinstance(neg, Tally)
     print(f"negation: {len(neg.missed)} lost, {len(neg.spurious)} spurious (on matched numbers)")
+    adj = adjudicate(tables, Path(__file__).resolve().parent / "draft_adjudication.toml")  # type: ignore[arg-type]
+    print("\nadjudicated (disagreements judged to be the gold's set aside; bench/draft_adjudication.toml):")
+    for name, row in adj.items():
+        print(f"{name:10} prec {row['precision']:.3f} recall {row['recall']:.3f} set aside {row['set_aside']:3} "
+              f"wrong op {row['wrong_operator']} reversed {row['reversed']}"
+              + (f" lost {row['lost']}" if "lost" in row else ""))
     print(f"fb pairs read exactly: {fb['exact']} of {fb['pairs']}")
     print("\nconfusion (gold op -> predicted op):")
     for name, t in list(tables.items()) + [("fb", fb["bounds"])]:

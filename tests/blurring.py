@@ -59,11 +59,39 @@ ENUM_SYNONYMS: dict[str, list[str]] = {
 NOT_ENUM: list[Any] = [True, False, 1, 0, "unknown", "equivocal", "indeterminate", "borderline", "not done",
                        "pending", "", "?", "weak", "invalid", 2.5]
 
-UNMAPPED_DRUGS = ["XYZ-123", "BT-7781", "investigational agent", "study drug", "ABC 0042 injection"]
+# Product names no catalog entry answers to ("study drug" is a synonym of investigational_agent: not here).
+UNMAPPED_DRUGS = ["XYZ-123", "BT-7781", "ABC 0042 injection", "Compound QX-9"]
+assert not any(CATS.drugs.resolve(n) for n in UNMAPPED_DRUGS), "an 'unmapped' drug name is in the catalog"
 
 
 def _date_text(value: Any) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) else None
+
+
+def _plausible(o: dict) -> bool:
+    """The result's unit fits its analyte and its value is within the declared physiological range.  A unit
+    that reveals an error (a wrong dimension, an impossible value) is an error marker: removing it would hide
+    the error, not blur the result."""
+    a = CATS.analytes.resolve(o["analyte"]) if isinstance(o.get("analyte"), str) else None
+    if a is None:
+        return True
+    try:
+        value = float(o["value"]) * float(a.factor_from(o["unit"], a.unit))
+    except Exception:  # noqa: BLE001 - an unreadable or incompatible unit
+        return False
+    if a.unit == "%" and not (-100 if a.signed else 0) <= value <= 100:  # 18.9 as a fraction is 1890 %
+        return False
+    if value < 0 and not a.signed:
+        return False
+    bounds = getattr(a, "plausible", None)
+    return bounds is None or bounds[0] <= value <= bounds[1]
+
+
+def _not_after_evaluation(value: Any) -> bool:
+    """A date on or before the evaluation date.  A date after it marks the record as an error (not used);
+    removing that date, or coarsening it to a year that includes the past, would hide the error, not blur
+    the record."""
+    return isinstance(value, str) and value[:10] <= AS_OF.isoformat()
 
 
 def _coarser(value: str) -> str:
@@ -136,7 +164,7 @@ def related_drugs(entry_id: str) -> list[str]:
 
 # ---------------------------------------------------------------------------- blurring
 
-def blur(doc: dict, r) -> tuple[dict, list[str], list[tuple[str, Any]]]:
+def blur(doc: dict, r, *, max_ops: int = 3) -> tuple[dict, list[str], list[tuple[str, Any]]]:
     """``doc`` made less precise in one to three places (never more precise, never different).
 
     Each operation keeps what the record says but says less of it, so for every
@@ -147,7 +175,7 @@ def blur(doc: dict, r) -> tuple[dict, list[str], list[tuple[str, Any]]]:
     doc = copy.deepcopy(doc)
     done: list[str] = []
     touched: list[tuple[str, Any]] = []
-    for _ in range(r.choice([1, 1, 1, 2, 3])):
+    for _ in range(min(max_ops, r.choice([1, 1, 1, 2, 3]))):
         options = _blur_options(doc)
         if not options:
             break
@@ -180,19 +208,24 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         options.append(("birth_date.day", None))
     for f, v in doc.get("facts", {}).items():
         if isinstance(v, dict):
-            if "date" in v:
+            # (a date after the evaluation date makes the fact invalid: removing it hides an error)
+            if _not_after_evaluation(v.get("date")):
                 options.append(("fact.date", f))
             if v.get("unit") is not None:
                 options.append(("fact.unit", f))
     for i, o in enumerate(doc.get("observations", [])):
-        if o.get("unit") is not None:
+        if o.get("unit") is not None and _plausible(o):
             options.append(("observation.unit", i))
+        if o.get("time") is not None:  # without its time of day, a result may tie with others of its date (D8)
+            options.append(("observation.time", i))
     for i, c in enumerate(doc.get("conditions", [])):
-        for key in ("status", "end", "onset"):
+        for key in ("status", "end"):
             if key in c:
                 options.append((f"condition.{key}", i))
+        if _not_after_evaluation(c.get("onset")):
+            options.append(("condition.onset", i))
         for key in ("onset", "end"):
-            if _date_text(c.get(key)) and len(c[key]) > 4:
+            if _date_text(c.get(key)) and len(c[key]) > 4 and _not_after_evaluation(c[key]):
                 options.append((f"condition.{key}.day", i))
         if c.get("name") and CATS.conditions.resolve(c["name"]) is not None:
             concept = CATS.conditions.resolve(c["name"])
@@ -203,11 +236,13 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
             options.append(("condition.code.broader", i))
     for i, t in enumerate(doc.get("therapies", [])):
         # (not `investigational`: false is its default, so removing true would say "not investigational")
-        for key in ("end", "start", "ongoing", "route"):
+        for key in ("end", "ongoing", "route"):
             if key in t:
                 options.append((f"therapy.{key}", i))
+        if _not_after_evaluation(t.get("start")):
+            options.append(("therapy.start", i))
         for key in ("start", "end"):
-            if _date_text(t.get(key)) and len(t[key]) > 4:
+            if _date_text(t.get(key)) and len(t[key]) > 4 and _not_after_evaluation(t[key]):
                 options.append((f"therapy.{key}.day", i))
         if t.get("drug"):
             options.append(("therapy.unmapped", i))
@@ -221,7 +256,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         if isinstance(t.get("dose"), dict) and "per_day" in t["dose"]:
             options.append(("therapy.dose.per_day", i))
     for i, p in enumerate(doc.get("procedures", [])):
-        if _date_text(p.get("date")) and len(p["date"]) > 4:
+        if _date_text(p.get("date")) and len(p["date"]) > 4 and _not_after_evaluation(p["date"]):
             options.append(("procedure.date.day", i))
         concept = CATS.procedures.resolve(p["name"]) if p.get("name") else None
         if concept is not None and concept.parents:
@@ -239,6 +274,9 @@ def _apply_blur(doc: dict, what: str, arg: Any, r) -> str:
         return f"{what} {arg}"
     if what == "fact.unit":
         del doc["facts"][arg]["unit"]
+        return f"{what} {arg}"
+    if what == "observation.time":
+        del doc["observations"][arg]["time"]
         return f"{what} {arg}"
     if what == "observation.unit":
         del doc["observations"][arg]["unit"]
@@ -319,7 +357,13 @@ def respell(doc: dict, r) -> tuple[dict, dict, str, bool, list[str]]:
     for hist in ("conditions", "procedures"):
         for i, rec in enumerate(doc.get(hist, [])):
             spots.append((hist, i))
+    for i, o in enumerate(doc.get("observations", [])):
+        a = CATS.analytes.resolve(o["analyte"]) if isinstance(o.get("analyte"), str) else None
+        if a is not None and getattr(a, "plausible", None) and o.get("unit"):
+            spots.append(("observation", i))
     where, arg = r.choice(spots)
+    if where == "observation":
+        return _implausible(doc, arg, r)
     if where == "new fact":
         fd = r.choice([f for f in CATS.facts if f.type in ("bool", "enum")])
         arg = fd.id
@@ -368,6 +412,42 @@ def respell(doc: dict, r) -> tuple[dict, dict, str, bool, list[str]]:
     return messy, ref, f"{where}.{arg}.attributes.{name}: {value!r} (meaning {meaning!r})", declared, focus
 
 
+def _implausible(doc: dict, i: int, r) -> tuple[dict, dict, str, bool, list[str]]:
+    """Result ``i`` made physiologically impossible (outside the analyte's declared ``plausible`` range): sent
+    in a wrong but convertible unit (12.4 g/dL as mg/dL) or scaled by 10^4.  Its reference is the document
+    without that result: an impossible value decides nothing its absence would not."""
+    messy, ref = copy.deepcopy(doc), copy.deepcopy(doc)
+    o = messy["observations"][i]
+    a = CATS.analytes.resolve(o["analyte"])
+    low, high = a.plausible
+
+    def converted(value: float, unit: str) -> float | None:
+        try:
+            return value * float(a.factor_from(unit, a.unit))
+        except Exception:  # noqa: BLE001 - an unreadable unit: not a candidate
+            return None
+
+    candidates = []
+    for u in UNITS_OF[a.id]:
+        v = converted(float(o["value"]), u)
+        if v is not None and not low <= v <= high:
+            candidates.append(("unit", u))
+    for k in (1e4, 1e-4, -1.0):
+        v = converted(float(o["value"]) * k, o["unit"])
+        if v is not None and not low <= v <= high:
+            candidates.append(("value", float(o["value"]) * k))
+    if not candidates:
+        return messy, ref, f"observations.{i}: no implausible variant", True, []
+    how, new = r.choice(candidates)
+    o[how] = new
+    del ref["observations"][i]
+    t = 1.0 if r.random() < 0.5 else float(o["value"])
+    focus = [f"{a.id} >= {low if low > 0 else 0.001:g}{_unit_text(a.unit)}",
+             f"{a.id} <= {high:g}{_unit_text(a.unit)}", f"{a.id} <= {t:g}{_unit_text(o['unit'])}",
+             f"{a.id} <= 2.5 x ULN"]
+    return messy, ref, f"observations.{i}.{how}: {new!r} (implausible for {a.id}, meaning None)", False, focus
+
+
 def _messy_value(kind: str, values: tuple[str, ...], r) -> tuple[Any, bool, Any]:
     """(spelling, has a declared meaning, the declared value it means)."""
     if kind == "bool":
@@ -407,19 +487,27 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
         amount = r.choice([1, 2, 3, 6, 12]) if unit in ("months", "years") else r.choice([7, 14, 28, 30, 90])
         return f"within {amount} {unit} before {anchor}"
 
-    for f in doc.get("facts", {}):
+    for f, v in doc.get("facts", {}).items():
         fd = CATS.facts.resolve(f)
         if fd is None:
             continue
         if fd.type == "bool":
-            preds.append(r.choice([fd.id, f"not {fd.id}"]))
+            pred = r.choice([fd.id, f"not {fd.id}"])
         elif fd.type == "enum":
-            val = r.choice(list(fd.values))
-            preds.append(r.choice([f"{fd.id} = {val}", f"{fd.id} != {val}", f"{fd.id} in ({val})"]))
+            val = _ident(r.choice(list(fd.values)))
+            pred = r.choice([f"{fd.id} = {val}", f"{fd.id} != {val}", f"{fd.id} in ({val})"])
         elif fd.type == "number":
-            preds.append(f"{fd.id} {r.choice(['<=', '>=', '<', '>', '='])} {r.choice([0, 1, 2, 3, 60, 70, 80])}")
+            pred = f"{fd.id} {r.choice(['<=', '>=', '<', '>', '='])} {r.choice([0, 1, 2, 3, 60, 70, 80])}"
         elif fd.type == "duration":
-            preds.append(f"{fd.id} {r.choice(['>', '>=', '<'])} {r.choice([3, 6, 12])} {r.choice(['months', 'weeks'])}")
+            pred = f"{fd.id} {r.choice(['>', '>=', '<'])} {r.choice([3, 6, 12])} {r.choice(['months', 'weeks'])}"
+        else:
+            continue
+        if fd.type != "duration" and (isinstance(v, dict) or r.random() < 0.2) and r.random() < 0.5:
+            # a recency window on the fact (issue 18, D11): a stale or undated fact must not satisfy it
+            pred = f"{pred} within {r.choice([7, 28, 90, 365])} days before {anchor}"
+            if pred.startswith("not "):
+                pred = f"not ({pred[4:]})"
+        preds.append(pred)
     for o in doc.get("observations", []):
         a = CATS.analytes.resolve(o.get("analyte", "")) if isinstance(o.get("analyte"), str) else None
         if a is None or a.kind == "computed":
@@ -429,7 +517,7 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
             value = float(o["value"])
         except (TypeError, ValueError, KeyError):
             continue
-        t = r.choice([value, value * 0.5, value * 2, value + 1]) if abs(value) < 1e12 else 1
+        t = abs(r.choice([value, value * 0.5, value * 2, value + 1])) if abs(value) < 1e12 else 1
         u = _unit_text(unit)
         k = r.random()
         if k < 0.6:
@@ -495,13 +583,23 @@ def probe_predicates(doc: dict, r, n: int = 10) -> list[str]:
 def _unit_text(unit: str) -> str:
     if not unit or unit == "1":
         return ""
-    if re.search(r"\s", unit):
-        return f" [{unit}]"
-    return " " + unit
+    if unit in ("kg", "g", "cm", "mmHg", "mg") or (re.search(r"[/^%]", unit) and not re.search(r"\s", unit)):
+        return " " + unit
+    return f" [{unit}]"
 
 
-def probe_trial_text(preds: list[str]) -> str:
-    lines = ['trial "PROBE"', "inclusion:"] + [f"  - P{i}: {p}" for i, p in enumerate(preds, 1)]
+def probe_header(r) -> list[str]:
+    """Now and then a trial-wide recency for facts and for labs."""
+    out = []
+    if r.random() < 0.3:
+        out.append(f"facts within {r.choice([28, 90, 365])} days before screening")
+    if r.random() < 0.2:
+        out.append(f"labs within {r.choice([14, 28, 90])} days before screening")
+    return out
+
+
+def probe_trial_text(preds: list[str], header: list[str] = ()) -> str:
+    lines = ['trial "PROBE"', *header, "inclusion:"] + [f"  - P{i}: {p}" for i, p in enumerate(preds, 1)]
     return "\n".join(lines) + "\n"
 
 

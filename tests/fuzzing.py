@@ -217,14 +217,15 @@ class CriteriaGen:
             kinds += ["computed", "ratio", "judgment"]
         kind = r.choice(kinds)
         if kind == "bool":
-            return r.choice(BOOL_FACTS)
+            return r.choice(BOOL_FACTS) + (f" {self.window()}" if r.random() < 0.1 else "")
         if kind == "const":
             return r.choice(["true", "false"])
         if kind == "judgment":
             return "judgment"
         if kind == "numfact":
             f = r.choice(NUM_FACTS)
-            return f"{f.id} {self.op()} {r.choice(['0', '1', '2', '3', '60', '70', '80']) if not self.odd() else self.num()}"
+            rec = f" {self.window()}" if r.random() < 0.15 else ""  # a recency window on a fact (D11)
+            return f"{f.id} {self.op()} {r.choice(['0', '1', '2', '3', '60', '70', '80']) if not self.odd() else self.num()}{rec}"
         if kind == "durfact":
             f = r.choice(DUR_FACTS)
             unit = r.choice(["months", "weeks", "years", "days"]) if not self.dw else r.choice(["weeks", "days"])
@@ -234,7 +235,8 @@ class CriteriaGen:
             if r.random() < 0.5:
                 return f"{f.id} {r.choice(['=', '!='])} {r.choice(f.values)}"
             vals = ", ".join(r.sample(list(f.values), k=r.randint(1, len(f.values))))
-            return f"{f.id} {'not in' if r.random() < 0.3 else 'in'} ({vals})"
+            rec = f" {self.window()}" if r.random() < 0.15 else ""
+            return f"{f.id} {'not in' if r.random() < 0.3 else 'in'} ({vals}){rec}"
         if kind == "sex":
             return r.choice(["sex in (male, female)", "sex = female", "sex = male", "sex != female",
                              "sex not in (male)"])
@@ -287,6 +289,9 @@ class CriteriaGen:
             sel = self.concepts(DRUGS + CLASSES)
             eq = " as prednisone" if r.random() < 0.5 else ""
             win = f" {self.window()}" if r.random() < 0.6 else ""
+            if r.random() < 0.25:  # the cumulative form (issue 13, finding 3)
+                return (f"total dose of {sel}{eq} {self.window()} {self.op()} "
+                        f"{r.choice(['0', '10', '70', '140', '0.5'])} {r.choice(['mg', 'g'])}{self.where()}")
             return f"daily dose of {sel}{eq} {self.op()} {r.choice(['0', '5', '7.5', '10', '20', '70'])} mg/day{win}{self.where()}"
         # stable
         return f"stable dose of {self.concepts(DRUGS + CLASSES)} for {self.duration()} before {self.anchor()}"
@@ -336,6 +341,8 @@ class CriteriaGen:
             lines.append("anchors " + ", ".join(self.anchors))
         if r.random() < 0.2:
             lines.append("labs " + self.window())
+        if r.random() < 0.1:
+            lines.append("facts " + self.window())  # the trial's default recency of facts (issue 18, D11)
         n = n_criteria if n_criteria is not None else r.randint(1, 6)
         ids = iter(range(1, 10_000))
         incl = [f'  - I{next(ids)}{self.text()}: {self.expr()}' for _ in range(r.randint(0, n))]
@@ -593,6 +600,8 @@ class PatientGen:
             o["unit"] = unit
         if self.some(0.9):
             o["date"] = self.exact_date(spread=120)
+            if self.some(0.15):  # the time of day orders results of one date (D8)
+                o["time"] = r.choice(["08:00", "12:30", "18:00", "18:00:00+01:00", "07:15:00-05:00"])
         if self.some(self.messy):
             wrong = [u for u in UNITS_OF[a.id] if u != unit and _factor(a, u, unit) not in (None, 1.0)]
             k = r.random()
@@ -660,9 +669,14 @@ class PatientGen:
                 rec = {"name": r.choice(["leukemia", "lymphoma", "malignancy", "cancer", "infection"])}
         rec.update(self.period("onset", "end"))
         if self.some(0.3):
-            # an abated condition is not "active" (FHIR con-4); active with an end date is a contradiction
-            rec["status"] = r.choice(["active", "resolved", "inactive", "remission"] if "end" not in rec
-                                     else ["resolved", "inactive", "remission"])
+            # consistent with the dates: an abated condition is not "active" (FHIR con-4), and one that ends
+            # after the evaluation date has not abated yet (a contradiction would make the soundness
+            # properties compare against a record that contradicts itself)
+            end = rec.get("end")
+            if end is None:
+                rec["status"] = r.choice(["active", "resolved", "inactive", "remission"])
+            elif end <= AS_OF.isoformat():
+                rec["status"] = r.choice(["resolved", "inactive", "remission"])
         if self.some(0.4):
             rec["attributes"] = self.attributes()
         return rec
@@ -691,7 +705,7 @@ class PatientGen:
         else:
             rec["drug"] = "unmapped-drug-x"
         if self.some(self.messy):  # an unmapped or investigational product, with or without classes
-            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "study drug"])}
+            rec = {"drug": r.choice(["XYZ-123", "BT-7781", "Compound QX-9"])}
             if self.some(0.5):
                 rec["classes"] = [r.choice(CLASSES).id]
             if self.some(0.5):
@@ -709,6 +723,11 @@ class PatientGen:
             if dose["unit"] in ("mg", "g") and self.some(0.7):
                 dose["per_day"] = r.choice([1, 2, 3, 0.5]) if not self.some(self.extreme) else r.choice([1e308, 1e-308])
             rec["dose"] = dose
+            start, end = rec.get("start"), rec.get("end")
+            if isinstance(start, str) and len(start) == 10 and (end is None or len(end) == 10) and self.some(0.2):
+                began = dt.date.fromisoformat(start)  # a dose change, up to 200 days into the course
+                since = began + dt.timedelta(days=min(r.randint(0, 200), (dt.date.max - began).days))
+                rec["dose_since"] = min(since, dt.date.fromisoformat(end)).isoformat() if end else since.isoformat()
         if self.some(0.4):
             rec["route"] = r.choice(ROUTES)
         return rec
@@ -789,8 +808,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
 
     A record removed from a history also unmarks that history's completeness:
     otherwise its absence would become a (new) fact.  Unmarking a history's
-    completeness is itself a removal.  Dates are not removed: a record without
-    its date says something else (when), not less.  Observations are removed
+    completeness is itself a removal.  Dates are not removed here (see
+    ``blurring.blur``, which removes them and more).  Observations are removed
     per analyte (all results of it), so an older result never replaces a newer one.
     """
     doc = copy.deepcopy(doc)
@@ -812,8 +831,8 @@ def remove_facts(doc: dict, r) -> tuple[dict, list[str]]:
                 options.append((hist, i))
                 for attr in rec.get("attributes", {}):
                     options.append((hist + ".attributes", (i, attr)))
-                for key in ("dose", "route", "status"):
-                    if key in rec and not (hist == "conditions" and key == "status"):
+                for key in ("dose", "route", "status"):  # (a condition's status too: issue 18, D9)
+                    if key in rec:
                         options.append((hist + "." + key, i))
         for hist, flag in doc.get("complete", {}).items():
             if flag:
@@ -868,7 +887,8 @@ def shift_patient(doc: dict, days: int) -> dict:
     for o in doc.get("observations", []):
         if o.get("date"):
             o["date"] = mv(o["date"])
-    for hist, keys in (("conditions", ("onset", "end")), ("therapies", ("start", "end")), ("procedures", ("date",))):
+    for hist, keys in (("conditions", ("onset", "end")), ("therapies", ("start", "end", "dose_since")),
+                       ("procedures", ("date",))):
         for rec in doc.get(hist, []):
             for k in keys:
                 if rec.get(k):

@@ -77,3 +77,47 @@ def test_baseline_tables_agree_with_the_catalogs(trial):
         a = cats.analytes.resolve(analyte)
         for unit, factor in table.items():
             assert a.factor_from(unit if unit is not None else a.unit) == pytest.approx(factor, rel=1e-9), (analyte, unit)
+
+
+# ---- the 13-criterion workload (bench/simple13.elig, bench/simple13.py, bench/run_simple13.py) ----------
+
+import run_simple13  # noqa: E402
+import simple13  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trial13():
+    return eligimatch.load_trial(BENCH / "simple13.elig")
+
+
+def test_simple13_hand_written_and_eligimatch_agree(trial13):
+    pats = run_simple13.patients(60, seed=13)
+    assert run_simple13.disagreements(pats, trial13) == []
+
+
+def test_simple13_boundary_at_exactly_the_limit_is_met_by_the_tolerance(trial13):
+    """1.8 mg/dL against 1.5 x ULN 1.2 (1.7999999999999998 in binary) meets <=, in both."""
+    d = run_simple13.patient_dict(0, seed=13)
+    d["observations"] = [o for o in d["observations"]
+                         if simple13.ANALYTES.get(o["analyte"].lower()) != "total_bilirubin"]
+    d["observations"].append({"analyte": "total_bilirubin", "value": 1.8, "unit": "mg/dL",
+                              "date": d["anchors"]["screening"], "reference_range": {"low": 0.2, "high": 1.2}})
+    assert not 1.8 <= 1.5 * 1.2  # the binary comparison alone would say no
+    p = eligimatch.load_patient(d)
+    r = eligimatch.match(p, trial13, as_of=generate.AS_OF)
+    assert next(c for c in r.criteria if c.id == "I5").met is True
+    assert "I5" not in simple13.evaluate(p, generate.AS_OF)[1]
+    assert run_simple13.disagreements([p], trial13) == []
+    d["observations"][-1]["value"] = 1.81
+    p = eligimatch.load_patient(d)
+    assert next(c for c in eligimatch.match(p, trial13, as_of=generate.AS_OF).criteria if c.id == "I5").met is False
+    verdict, deciding = simple13.evaluate(p, generate.AS_OF)
+    assert verdict == "no_match" and "I5" in deciding
+
+
+def test_simple13_the_comparison_sees_a_difference(trial13, monkeypatch):
+    pats = run_simple13.patients(20, seed=13)
+    odd = next(p for p in pats if eligimatch.match(p, trial13, as_of=generate.AS_OF).verdict.value != "match")
+    real = simple13.evaluate
+    monkeypatch.setattr(simple13, "evaluate", lambda p, as_of: ("match", ()) if p is odd else real(p, as_of))
+    assert [d[0] for d in run_simple13.disagreements(pats, trial13)] == [odd.id]

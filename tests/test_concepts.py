@@ -226,7 +226,7 @@ def test_resolve_condition_names(text, expected):
         ("leukapheresis", "leukapheresis"),
         ("central venous catheters", "central_venous_catheter"),
         ("drainage tubes", "drainage_tube"),
-        ("cannula", "indwelling_catheter_or_drain"),
+        ("cannula", "peripheral_cannula"),
         ("coronary stenting", "coronary_angioplasty_or_stenting"),
         ("PCI", "coronary_angioplasty_or_stenting"),
         ("history of organ transplantation", "organ_transplant"),

@@ -56,19 +56,22 @@ def test_recorded_decisions_turn_a_match_pending_review_into_a_final_match(trial
 def test_a_decision_is_invalidated_when_the_data_it_saw_change(trial):
     p = eligimatch.load_patient(doc())
     _, rec = record_all(p, trial)
-    # I3b: a negative hCG test within 7 days, and the investigator's confirmation: the test is redone
+    # I4a2: on systemic glucocorticoids (the data), the dose during screening (the investigator's): the
+    # prednisone prescription is renewed (a new record).
+    # (I3b, the dated serum hCG, is computed since issue 13 and no longer waits on a decision.)
     changed = doc()
-    changed["facts"]["pregnancy_test_negative"]["date"] = "2026-02-28"
-    changed["facts"]["pregnancy_test_negative"]["source"]["id"] = "shcg-5600"
+    for th in changed["therapies"]:
+        if th["drug"] == "prednisone" and th.get("ongoing"):
+            th["source"] = {"type": "MedicationRequest", "id": "rx-7731"}
     p2 = eligimatch.load_patient(changed)
     r = eligimatch.match(p2, trial, as_of=AS_OF, decisions=rec)
-    assert "I3b" in r.decisions_invalidated and "I3b" in r.review and "I3b" not in r.decided
-    i3b = r.criterion("I3b")
-    assert i3b.met is None
-    assert any(e.code == "decision_invalidated" and "no longer applies" in e.note for e in i3b.evidence)
+    assert "I4a2" in r.decisions_invalidated and "I4a2" in r.review and "I4a2" not in r.decided
+    i4a2 = r.criterion("I4a2")
+    assert i4a2.met is None
+    assert any(e.code == "decision_invalidated" and "no longer applies" in e.note for e in i4a2.evidence)
     assert "recorded decisions that no longer apply" in r.explain()
     # the decisions on criteria whose data did not change still hold
-    assert "I4a2" in r.decided
+    assert "I4b3" in r.decided
     # judgment-only criteria saw the whole chart: it changed, so they lapse too
     assert {"E1", "E15"} <= set(r.decisions_invalidated)
     rk = screen(p2, [trial], as_of=AS_OF, decisions=rec).ranking[0]
@@ -112,19 +115,21 @@ def test_decide_refuses_a_criterion_the_data_decide_or_that_waits_on_data(trial)
     with pytest.raises(DecisionError, match="has no criterion 'Z9'"):
         decide(p, trial, "Z9", True, by="dr-lee", as_of=AS_OF)
     d = doc()
-    del d["facts"]["pregnancy_test_negative"]
+    for th in d["therapies"]:
+        if th["drug"] == "prednisone":
+            del th["route"]  # systemic or not: I4a2 waits on the route
     with pytest.raises(DecisionError, match="it also waits on data"):
-        decide(eligimatch.load_patient(d), trial, "I3b", True, by="dr-lee", as_of=AS_OF)
+        decide(eligimatch.load_patient(d), trial, "I4a2", True, by="dr-lee", as_of=AS_OF)
 
 
 def test_a_decision_on_data_now_decided_by_the_data_is_not_used(trial):
     """A decision never overrides the data: a criterion the data now decide keeps the data's answer."""
     p = eligimatch.load_patient(doc())
-    _, rec = record_all(p, trial, met=True)
+    _, rec = record_all(p, trial, met=False)
     d = doc()
-    d["facts"]["pregnancy_test_negative"]["value"] = False  # I3b fails on data now
+    d["therapies"] = [th for th in d["therapies"] if th["drug"] != "prednisone"]  # I4a2 met on data now
     r = eligimatch.match(eligimatch.load_patient(d), trial, as_of=AS_OF, decisions=rec)
-    assert r.criterion("I3b").met is False and r.verdict == Verdict.NO_MATCH and "I3b" not in r.decided
+    assert r.criterion("I4a2").met is True and "I4a2" not in r.decided
 
 
 def test_answers_are_facts_or_results_and_never_overrule_the_chart(trial):

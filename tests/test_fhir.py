@@ -120,10 +120,21 @@ def test_gender_other_or_unknown_leaves_sex_unknown_with_a_note(gender):
     assert any("sex left unknown" in l.reason for l in result.report.notes)
 
 
-def test_partial_birth_date_leaves_age_unknown():
-    result = patient_from_bundle(_bundle(patient={"resourceType": "Patient", "id": "p", "birthDate": "1975-04"}))
-    assert result.patient.birth_date is None
-    assert any("birthDate 1975-04" in l.reason for l in result.report.notes)
+@pytest.mark.parametrize("birth", ["1975-04", "1975"])
+def test_partial_birth_date_is_kept_as_an_interval(birth):
+    """Issue 14: a year or year-month birth date gives an age interval (it used to leave age unknown)."""
+    result = patient_from_bundle(_bundle(patient={"resourceType": "Patient", "id": "p", "birthDate": birth}))
+    assert result.patient.birth_date.text == birth
+    assert any(f"birthDate {birth} is known only to the" in l.reason for l in result.report.notes)
+
+
+def test_year_only_birth_date_decides_age_when_the_interval_allows():
+    """The mCODE matching app sends "1968": decidably >= 18 and <= 70 in 2026, not decidably >= 58."""
+    patient = patient_from_bundle(_bundle(patient={"resourceType": "Patient", "id": "p", "birthDate": "1968"})).patient
+    trial = eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: age between 18 and 70 years\n')
+    assert eligimatch.match(patient, trial, as_of=dt.date(2026, 3, 1)).verdict.name == "MATCH"
+    trial = eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: age >= 58 years\n')
+    assert eligimatch.match(patient, trial, as_of=dt.date(2026, 3, 1)).verdict.name == "UNKNOWN"
 
 
 # --------------------------------------------------------------------------- Observation status rules

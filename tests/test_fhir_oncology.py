@@ -104,6 +104,7 @@ def test_every_resource_of_the_bundle_is_accounted_for(mcode):
 
 ONCOLOGY_TRIAL = '''trial "ONC-1"
 inclusion:
+  - I0 "Adults up to 70 (the bundle gives the birth year only)": age between 18 and 70 years
   - I1 "Solid tumour": condition solid_tumor
   - I2 "Breast cancer, stage II": condition breast_cancer where stage in (IIA, IIB)
   - I3 "ER positive": er = positive
@@ -120,10 +121,29 @@ def test_the_breast_cancer_patient_is_usable_by_criteria(mcode):
     trial = eligimatch.compile_trial(ONCOLOGY_TRIAL)
     result = eligimatch.match(mcode.patient, trial, as_of=AS_OF, anchors={"screening": AS_OF})
     outcomes = {c.id: c.outcome.name for c in result.criteria}
-    assert outcomes == {"I1": "TRUE", "I2": "TRUE", "I3": "TRUE", "I4": "TRUE", "I5": "TRUE", "I6": "TRUE",
+    assert outcomes == {"I0": "TRUE", "I1": "TRUE", "I2": "TRUE", "I3": "TRUE", "I4": "TRUE", "I5": "TRUE", "I6": "TRUE",
                         "E1": "FALSE", "E2": "TRUE"}  # E2: palbociclib is ongoing
     assert result.verdict.name == "NO_MATCH"  # excluded by E2 only
     assert [c.id for c in result.criteria if c.id.startswith("E") and c.outcome.name == "TRUE"] == ["E2"]
+
+
+def test_order_comparisons_need_an_ordered_fact():
+    with pytest.raises(eligimatch.CriteriaError, match=r"takes = , != or in \(\.\.\.\), not an order comparison"):
+        eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: er >= positive\n')
+    with pytest.raises(eligimatch.CriteriaError, match=r"is one of 0, 1\+, 2\+, 3\+, not '2'"):
+        eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: her2_ihc >= 2\n')
+    with pytest.raises(eligimatch.CriteriaError, match=r"compared with a number, not '2\+'"):
+        eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: ecog <= 2+\n')
+
+
+def test_ranked_values_of_an_ordered_fact():
+    from eligimatch.compile import _ranked
+
+    order = ("0", "1+", "2+", "3+")
+    assert _ranked(order, "2+", ">=") == ("2+", "3+")
+    assert _ranked(order, "2+", ">") == ("3+",)
+    assert _ranked(order, "1+", "<=") == ("0", "1+")
+    assert _ranked(order, "0", "<") == ()
 
 
 def test_an_undeclared_marker_value_is_a_compile_error():

@@ -89,7 +89,7 @@ def test_nct07301164_stable_mrss_is_not_skin_progression(progression, sscs2):
 # ---- finding 6: "CNS disease: including ..." is the whole group --------------------------------
 
 def test_nct06350110_neuromyelitis_optica_is_cns_disease():
-    patient = {"conditions": [{"name": "neuromyelitis optica", "onset": "2023-04"}], "complete": COMPLETE}
+    patient = {"conditions": [{"name": "neuromyelitis optica", "onset": "2023-04", "status": "active"}], "complete": COMPLETE}
     assert outcomes("NCT06350110", patient, "E2") == {"E2": "true"}
 
 
@@ -122,7 +122,7 @@ def test_nct07301164_any_muscle_enzyme_counts(enzyme):
 @pytest.mark.parametrize("active,want", [(True, "true"), (False, "false"), (None, "unknown")])
 def test_active_hepatitis_reads_the_active_attribute(active, want):
     attrs = {} if active is None else {"active": active}
-    patient = {"conditions": [{"name": "hepatitis B", "onset": "2010", "attributes": attrs}], "complete": COMPLETE}
+    patient = {"conditions": [{"name": "hepatitis B", "onset": "2010", "status": "active", "attributes": attrs}], "complete": COMPLETE}
     assert outcomes("NCT03754764", patient, "E7a") == {"E7a": want}
     assert outcomes("NCT06350110", patient, "E6b") == {"E6b": want}
 
@@ -155,8 +155,9 @@ def test_ct1192_i6_route_filter(therapies, want):
 @pytest.mark.parametrize("attrs,want", [({"tumor_related": True}, "true"), ({"tumor_related": False}, "false"),
                                         ({}, "unknown")])
 def test_nct05621486_e19_needs_the_tumour_as_cause(attrs, want):
-    patient = {"conditions": [{"name": "pancreatic cancer", "onset": "2025-04"},
-                              {"name": "biliary obstruction", "onset": "2026-02-20", "attributes": attrs}],
+    patient = {"conditions": [{"name": "pancreatic cancer", "onset": "2025-04", "status": "active"},
+                              {"name": "biliary obstruction", "onset": "2026-02-20", "status": "active",
+                               "attributes": attrs}],
                "complete": COMPLETE}
     assert outcomes("NCT05621486", patient, "E19") == {"E19": want}
 
@@ -164,7 +165,7 @@ def test_nct05621486_e19_needs_the_tumour_as_cause(attrs, want):
 # ---- finding 15: a urinary tract infection is a bacterial infection ------------------------------
 
 def test_nct07301164_uti_is_an_active_bacterial_infection():
-    patient = {"conditions": [{"name": "urinary tract infection", "onset": "2026-02-27"}], "complete": COMPLETE}
+    patient = {"conditions": [{"name": "urinary tract infection", "onset": "2026-02-27", "status": "active"}], "complete": COMPLETE}
     assert outcomes("NCT07301164", patient, "E6") == {"E6": "true"}
 
 
@@ -247,7 +248,7 @@ def test_nct03754764_i3c_one_cd19_car_t(therapies, want):
 # ---- finding 8: any creatinine in the window ---------------------------------------------------------
 
 def test_nct06350110_e1a_an_earlier_creatinine_counts():
-    patient = {"conditions": [{"name": "lupus nephritis", "onset": "2024-05"}],
+    patient = {"conditions": [{"name": "lupus nephritis", "onset": "2024-05", "status": "active"}],
                "observations": [{"analyte": "creatinine", "value": 2.9, "unit": "mg/dL", "date": "2026-01-20"},
                                 {"analyte": "creatinine", "value": 1.4, "unit": "mg/dL", "date": "2026-02-26"}],
                "complete": COMPLETE}
@@ -290,3 +291,25 @@ def test_nct06350110_e13_cannula_but_not_central_line(name, want):
 def test_nct07301164_i4c_washout_complete_on_day_110(as_of, want):
     patient = {"therapies": [{"drug": "rituximab", "start": "2025-10-18", "end": "2025-11-01"}], "complete": COMPLETE}
     assert outcomes("NCT07301164", patient, "I4c", as_of=as_of) == {"I4c": want}
+
+
+# ---- finding 10: the pregnancy test is dated ----------------------------------------------------------
+
+@pytest.mark.parametrize("date,want", [("2026-02-27", "true"), ("2024-05-02", "unknown")])
+def test_nct06350110_i11a_an_old_pregnancy_test_does_not_pass(date, want):
+    patient = {"sex": "female", "facts": {"childbearing_potential": True,
+                                         "pregnancy_test_negative": {"value": True, "date": date}}}
+    assert outcomes("NCT06350110", patient, "I11a") == {"I11a": want}
+
+
+@pytest.mark.parametrize("facts,want", [
+    ({"serum_hcg": {"value": "negative", "date": "2026-03-03"}}, "true"),
+    ({"serum_hcg": {"value": "negative", "date": "2026-02-20"}}, "unknown"),   # more than 7 days before
+    ({"serum_hcg": {"value": "positive", "date": "2026-03-03"}}, "false"),
+    ({"pregnancy_test_negative": {"value": True, "date": "2026-03-03"}}, "unknown"),  # not the serum test
+])
+def test_nct07301164_i3b_serum_hcg_within_7_days_before_enrollment(facts, want):
+    patient = {"sex": "female", "facts": dict(facts, childbearing_potential=True)}
+    got = outcomes("NCT07301164", patient, "I3b", as_of=dt.date(2026, 3, 4),
+                   anchors={"enrollment": "2026-03-09"})
+    assert got == {"I3b": want}

@@ -69,9 +69,15 @@ def probe_trial(doc: dict, r, focus: list[str] = ()) -> eligimatch.CompiledTrial
             event("probe: a predicate does not compile")
     if not kept:
         return None
-    text = B.probe_trial_text(kept)
+    header = B.probe_header(r)
+    text = B.probe_trial_text(kept, header)
+    try:
+        trial = compile_trial(text)
+    except CriteriaError:  # a language without `facts within` (the code before issue 18)
+        text = B.probe_trial_text(kept)
+        trial = compile_trial(text)
     note(text)
-    return compile_trial(text)
+    return trial
 
 
 def trials_for(doc: dict, r, focus: list[str] = ()) -> list[eligimatch.CompiledTrial]:
@@ -127,24 +133,68 @@ def test_record_order_never_decides(r):
     if doc is None:
         return
     obs = doc.get("observations", [])
-    if obs and r.random() < 0.7:  # a same-date pair that may disagree
-        o = dict(r.choice(obs))
+    focus: list[str] = []
+    if obs and r.random() < 0.7:  # a same-date pair that disagrees about a probe criterion
+        first = r.choice(obs)
+        o = dict(first)
         o["value"] = r.choice([o["value"] * 2 + 1, o["value"] / 2, 0.0, o["value"] + 0.5])
         doc["observations"] = obs + [o]
         p = load(doc)
         if p is None:
             return
+        a = F.CATS.analytes.resolve(o["analyte"])
+        if a is not None and a.kind != "computed" and o.get("unit") in F.UNITS_OF[a.id]:
+            mid = (first["value"] + o["value"]) / 2
+            focus.append(f"{a.id} {r.choice(['>=', '<', '>', '<='])} {mid:g}{B._unit_text(o['unit'])}")
         note(f"same-date pair: {o}")
         event("same-date pair")
     moved = _shuffled(doc, r)
     q = load_patient(json.dumps(moved))
-    for trial in trials_for(doc, r):
+    for trial in trials_for(doc, r, focus):
         a, b = match(p, trial), match(q, trial)
         assert [c.outcome for c in a.criteria] == [c.outcome for c in b.criteria], (a.explain(), b.explain())
         assert a.verdict == b.verdict
 
 
 # ---------------------------------------------------------------------------- windows and ages
+
+@settings(max_examples=F.examples(120))
+@given(F.randoms())
+def test_one_window_arithmetic_for_every_record(r):
+    """`within N months before A` (A near a month end, a record near the window's start) is one window for
+    therapies, procedures, condition histories and results: a record dated d is inside iff
+    add_months(A, -N) <= d <= A (the calendar start clamped to the month's end)."""
+    anchor, months, day = B.month_end_case(r)
+    d = day.isoformat()
+    drug = r.choice(["rituximab", "methotrexate", "cyclophosphamide"])
+    doc = {
+        "birth_date": "1970-05-05",
+        "therapies": [{"drug": drug, "start": d, "end": d}],
+        "procedures": [{"name": "major_surgery", "date": d}],
+        "conditions": [{"name": "stroke", "onset": d, "end": d, "status": "resolved"}],
+        "observations": [{"analyte": "anc", "value": 2.0, "unit": "10^9/L", "date": d}],
+        "complete": {"conditions": True, "therapies": True, "procedures": True},
+        "anchors": {"screening": anchor.isoformat()},
+    }
+    note(json.dumps(doc))
+    w = f"within {months} months before screening"
+    text = "\n".join([
+        'trial "WINDOWS"', "inclusion:",
+        f"  - T: therapy {drug} {w}",
+        f"  - P: procedure major_surgery {w}",
+        f"  - H: history of stroke {w}",
+        f"  - L: anc >= 1 x10^9/L {w}",
+    ]) + "\n"
+    trial = compile_trial(text)
+    as_of = anchor + dt.timedelta(days=r.choice([0, 0, 3, 30]))
+    res = match(load_patient(json.dumps(doc)), trial, as_of=as_of)
+    inside = add_months(anchor, -months) <= day <= anchor
+    want = Outcome.TRUE if inside else Outcome.FALSE
+    got = {c.id: c.outcome for c in res.criteria}
+    note(f"anchor {anchor}, {months} months, record {day}: inside={inside}; {got}")
+    assert got["T"] == got["P"] == got["H"] == want, got
+    assert got["L"] == (Outcome.TRUE if inside else Outcome.UNKNOWN), got
+
 
 @settings(max_examples=F.examples(150))
 @given(F.randoms())
@@ -215,12 +265,15 @@ def test_the_generators_reach_every_kind_of_issue_18_input():
         _, what, _ = B.blur(doc, rng)
         blurs |= {w.split(" ")[0] for w in what}
         _, _, w, declared, _ = B.respell(doc, rng)
-        spellings.add(("attribute" if ".attributes." in w else "fact") + (":declared" if declared else ":undeclared"))
+        kind = "attribute" if ".attributes." in w else "result" if w.startswith("observations") else "fact"
+        spellings.add(kind + (":declared" if declared else ":undeclared"))
         refusals.add(B.malformed(doc, rng)[2])
     for kind in ("condition.status", "condition.end", "condition.onset.day", "condition.broader",
                  "condition.code.broader", "condition.unmapped", "therapy.unmapped", "therapy.to_class",
                  "therapy.classes", "therapy.end", "therapy.start.day", "therapy.ongoing",
                  "observation.unit", "fact.unit", "fact.date", "procedure.broader"):
         assert kind in blurs, (kind, sorted(blurs))
-    assert spellings == {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"}
+    assert {"attribute:declared", "attribute:undeclared", "fact:declared", "fact:undeclared"} <= spellings
+    if any(getattr(a, "plausible", None) for a in F.ANALYTES):  # physiological ranges declared in the catalog
+        assert "result:undeclared" in spellings
     assert refusals == {"a number for a date", "a duplicated key", "a number with underscores"}

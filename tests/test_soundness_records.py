@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import eligimatch
 from eligimatch.ages import age_bounds, interval_truth
-from eligimatch.dates import PartialDate
+from eligimatch.dates import PartialDate, window_end, window_start
 from eligimatch.errors import PatientDataError
 
 AS_OF = dt.date(2026, 3, 1)
@@ -75,3 +77,140 @@ def test_age_bounds_of_a_year_only_birth_date():
     assert interval_truth(57, 58, ">=", 58) is None
     assert interval_truth(57, 58, "=", 60) is False
     assert interval_truth(57, 57, "!=", 57) is False
+
+
+# ---- D5: one window arithmetic -----------------------------------------------------------------------
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)), st.integers(0, 400),
+       st.sampled_from(["day", "week", "month", "year"]))
+def test_d5_window_end_is_the_inverse_of_window_start(event, n, unit):
+    end = window_end(event, n, unit)
+    assert window_start(end, n, unit) <= event  # the last anchor whose window holds the event ...
+    assert window_start(end + dt.timedelta(days=1), n, unit) > event  # ... and the next one's does not
+
+
+def test_d5_calendar_window_counts_back_from_anchor():
+    crit = _one("therapy rituximab within 6 months before screening",
+                {"therapies": [{"drug": "rituximab", "start": "2026-02-28", "end": "2026-02-28"}]},
+                kind="exclusion", as_of=dt.date(2026, 8, 31), anchors={"screening": dt.date(2026, 8, 31)})
+    assert crit.outcome.value == "true"
+    assert window_end(dt.date(2026, 2, 28), 6, "month") == dt.date(2026, 8, 31)
+
+
+# ---- D2 / D3 / D4 / D9: the settling fact is named -------------------------------------------------------
+
+def test_d2_yes_no_recognises_only_declared_spellings():
+    from eligimatch.history import yes_no
+    assert [yes_no(v) for v in (True, False, "yes", " No ", "TRUE", "false")] == [True, False, True, False, True,
+                                                                                  False]
+    assert [yes_no(v) for v in ("unknown", 1, 0, "Y", "N", "", None, 1.0)] == [None] * 8
+
+
+def test_d2_unknown_attribute_names_the_attribute_and_the_value():
+    crit = _one("condition brain_metastases where symptomatic",
+                {"conditions": [{"name": "brain metastases", "onset": "2025-11", "status": "active",
+                                 "attributes": {"symptomatic": "unknown"}}], "complete": {"conditions": True}},
+                kind="exclusion")
+    assert crit.outcome.value == "unknown"
+    assert any("symptomatic" in m.detail and "'unknown'" in m.detail for m in crit.missing), crit.missing
+
+
+@pytest.mark.parametrize("drug,classes,investigational", [
+    ("XYZ-123", (), True), ("XYZ-123", (), False), ("XYZ-123", ("corticosteroid",), False),
+    (None, (), True),
+])
+def test_d3_unmapped_drug_is_never_proved_not_a_class(drug, classes, investigational):
+    cat = eligimatch.Catalogs.default().drugs
+    record_classes = list(classes) + (["investigational_agent"] if investigational else [])
+    assert cat.match_status(drug, record_classes, "monoclonal_antibody") is None
+
+
+def test_d3_unknown_names_the_unmapped_drug():
+    crit = _one("therapy monoclonal_antibody within 90 days before screening",
+                {"therapies": [{"drug": "XYZ-123", "investigational": True, "start": "2026-02-01", "end": "2026-02-01"}],
+                 "complete": {"therapies": True}}, kind="exclusion")
+    assert crit.outcome.value == "unknown"
+    assert [m.detail for m in crit.missing] == [
+        ("whether XYZ-123 is monoclonal_antibody: the drug is not in the drug catalog (its own classes cannot "
+         "rule monoclonal_antibody out)")]
+
+
+def test_d4_broader_record_names_the_narrower_concept():
+    crit = _one("condition brain_metastases",
+                {"conditions": [{"code": "ICD10CM:C79.9", "onset": "2025-10", "status": "active"}],
+                 "complete": {"conditions": True}}, kind="exclusion")
+    assert crit.outcome.value == "unknown"
+    assert any("is brain_metastases" in m.detail and "broader" in m.detail for m in crit.missing), crit.missing
+
+
+def test_d4_broader_procedure_record_is_unknown():
+    crit = _one("procedure central_venous_catheter",
+                {"procedures": [{"name": "indwelling catheter", "date": "2026-02-01"}],
+                 "complete": {"procedures": True}}, kind="exclusion")
+    assert crit.outcome.value == "unknown"
+
+
+def test_d9_condition_without_status_or_end_names_the_status():
+    crit = _one("condition hepatitis_b", {"conditions": [{"name": "hepatitis B", "onset": "2010"}],
+                                          "complete": {"conditions": True}}, kind="exclusion")
+    assert crit.outcome.value == "unknown"
+    assert [m.detail for m in crit.missing] == [
+        "whether hepatitis B is current: a clinical status (active, resolved...) or an end date"]
+
+
+# ---- D9 in FHIR: abatement of any type, verificationStatus in any coding or as text ------------------------
+
+def _fhir_condition(**extra):
+    r = {"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p"},
+         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "66071002"}]},  # hepatitis B
+         "onsetDateTime": "2010-01-01"}
+    r.update(extra)
+    return r
+
+
+def _fhir_patient(*resources):
+    from eligimatch.fhir import patient_from_bundle
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1980-01-01"}},
+        *({"resource": r} for r in resources)]}
+    return patient_from_bundle(bundle, complete={"conditions": True}).patient
+
+
+@pytest.mark.parametrize("abatement", [
+    {"abatementAge": {"value": 30, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"}},
+    {"abatementString": "cleared in childhood"},
+    {"abatementRange": {"low": {"value": 20, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"}}},
+    {"abatementPeriod": {}},
+])
+def test_d9_fhir_abatement_without_clinical_status_is_not_current(abatement):
+    p = _fhir_patient(_fhir_condition(**abatement))
+    (c,) = p.conditions
+    assert c.status == "resolved"
+    crit = _one("condition hepatitis_b", p.model_dump(mode="json"), kind="exclusion")
+    assert crit.outcome.value == "false"
+
+
+def test_d9_fhir_abatement_datetime_without_clinical_status_ends_it():
+    p = _fhir_patient(_fhir_condition(abatementDateTime="2012-06-01"))
+    (c,) = p.conditions
+    assert c.end.text == "2012-06-01"
+    assert _one("condition hepatitis_b", p.model_dump(mode="json"), kind="exclusion").outcome.value == "false"
+
+
+def test_d9_fhir_no_clinical_status_no_abatement_is_not_known_current():
+    p = _fhir_patient(_fhir_condition())
+    assert _one("condition hepatitis_b", p.model_dump(mode="json"), kind="exclusion").outcome.value == "unknown"
+
+
+@pytest.mark.parametrize("verification", [
+    {"text": "Refuted"},
+    {"text": "entered in error"},
+    {"coding": [{"code": "confirmed"}, {"code": "refuted"}]},
+    {"coding": [{"system": "http://example.org/local", "code": "C"},
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]},
+])
+def test_d9_fhir_refuted_as_text_or_second_coding_is_honoured(verification):
+    p = _fhir_patient(_fhir_condition(clinicalStatus={"coding": [{"code": "active"}]},
+                                      verificationStatus=verification))
+    assert p.conditions == ()

@@ -176,6 +176,7 @@ class _Checker:
                 self.window(n.window, allow_half_life=False)
         elif isinstance(n, A.ConditionPred):
             self.concepts(n.concepts + n.excepted, self.cats.conditions, "condition")
+            self.attribute_values(n.where)
             if n.allergens:
                 self.drugs(n.allergens)
             if n.window is not None:
@@ -243,10 +244,12 @@ class _Checker:
             return
         values = (n.value,) if isinstance(n, A.Compare) else (n.low, n.high)
         if info.kind in ("sex",) or (info.kind == "fact" and info.fact.type == "enum"):
-            if isinstance(n, A.Compare) and n.op in ("=", "!="):
+            ordered = info.kind == "fact" and info.fact.ordered
+            if isinstance(n, A.Compare) and (n.op in ("=", "!=") or ordered):
                 self.symbols(info, values, n.measure.span)
             else:
-                self.error(n.span, f"{info.label} takes = , != or in (...), not an order comparison")
+                self.error(n.span, f"{info.label} takes = , != or in (...), not an order comparison",
+                           "" if isinstance(n, A.Compare) else "its values have no order")
             return
         if info.kind == "fact" and info.fact.type == "bool":
             self.error(n.span, f"{info.id!r} is yes/no: write `{info.id}` or `not {info.id}`")
@@ -339,10 +342,43 @@ class _Checker:
             self.error(span, f"{info.label} is compared with numbers, not with a set of words")
             return
         for v in values:
-            word = v.name if isinstance(v, A.Symbol) else v.value if isinstance(v, A.Text) else None
+            word = v.name if isinstance(v, A.Symbol) else v.value if isinstance(v, A.Text) else (
+                str(v.number) if isinstance(v, A.Quantity) and v.unit is None and str(v.number) in allowed else None)
             if word is None or word not in allowed:
-                self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {word or 'a number'!r}",
+                shown = word or (str(v.number) if isinstance(v, A.Quantity) else "a number")
+                self.error(v.span, f"{info.label} is one of {', '.join(allowed)}, not {shown!r}",
                            _did_you_mean(str(word), list(allowed)))
+
+    def attribute_values(self, tests: tuple) -> None:
+        """`where` tests on an attribute with a declared vocabulary (catalog/attributes.toml) name only
+        its values (or their synonyms): `stage in (IIA, IIB)`, not `stage = IIBB`."""
+        from .attributes import AttributeCatalog
+
+        vocab = AttributeCatalog.default()
+        stack = list(tests)
+        while stack:
+            t = stack.pop()
+            if isinstance(t, A.AttrAny):
+                for option in t.options:
+                    stack.extend(option)
+                continue
+            d = vocab.get(t.name)
+            if d is None:
+                continue
+            if t.op in ("true", "false"):
+                self.error(t.span, f"{t.name} ({d.name}) is not yes/no: compare it with a value",
+                           f"e.g. `{t.name} = {d.values[0]}`")
+                continue
+            if t.op not in ("=", "!=", "in", "not in"):
+                self.error(t.span, f"{t.name} ({d.name}) takes = , != or in (...), not an order comparison")
+                continue
+            for v in t.values:
+                word = _attr_word(v)
+                if d.normalize(word) is None:
+                    hint = d.suggest(word)
+                    self.error(v.span, f"{t.name} ({d.name}) has no value {word!r}",
+                               f"did you mean {' or '.join(hint)}?" if hint else
+                               f"values: {', '.join(d.values[:12])}{', ...' if len(d.values) > 12 else ''}")
 
     def dose_value(self, v: A.Value, total: bool = False) -> None:
         if total:
@@ -405,3 +441,14 @@ def check(trial: A.TrialAst, cats: Catalogs, text: str, filename: str = "<criter
     if checker.problems:
         checker.problems.sort(key=lambda p: (p.line, p.column))
         raise CriteriaCheckError(checker.problems)
+
+
+def _attr_word(v: A.Value) -> str:
+    """A `where` value as written: ``IIB``, ``"Stage IIB"``, ``2``."""
+    if isinstance(v, A.Symbol):
+        return v.name
+    if isinstance(v, A.Text):
+        return v.value
+    if isinstance(v, A.Quantity):
+        return str(v.number) + (f" {v.unit}" if v.unit else "")
+    return str(v)

@@ -36,6 +36,7 @@ from typing import Any, Iterator, Sequence, TextIO
 
 from . import __version__
 from .errors import CriteriaError, EligimatchError, PatientDataError
+from .errors import Failed, UsageError  # noqa: F401  (defined in errors.py; importable from here as before)
 from .evaluate import Policy
 from .inputs import JSONL_SUFFIXES, PATIENT_SUFFIXES, iter_patient_files, load_patient_file
 from .limits import INPUT_LIMITS
@@ -47,14 +48,6 @@ from .trial import CompiledTrial
 __all__ = ["main"]
 
 TRIAL_SUFFIX = ".elig"
-
-
-class UsageError(Exception):
-    """A mistake in the command line itself: exit status 2."""
-
-
-class Failed(Exception):
-    """Errors already printed: exit status 1."""
 
 
 # ---- arguments ---------------------------------------------------------------------------------
@@ -253,6 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="change nothing; print a diff and exit 1 if a file "
                                                         "would change")
     p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser("fhir-report", formatter_class=_Formatter,
+                       help="how much of a folder of FHIR bundles maps into profiles",
+                       description="Read every FHIR bundle under a folder (*.json, recursively) and print, as "
+                                   "Markdown tables, the share of clinically relevant resources (conditions, labs, "
+                                   "vitals, performance status, tumour markers, staging, medications, procedures) "
+                                   "that map, by resource type, kind and code system, with the codes most often "
+                                   "left unmapped.",
+                       epilog="example:\n  eligimatch fhir-report ../shared/corpora/fhir/")
+    p.add_argument("folder", metavar="FOLDER", help="a folder of FHIR bundles")
+    p.add_argument("--top", type=_workers, default=15, metavar="N", help="how many unmapped codes to list")
+    p.set_defaults(func=cmd_fhir_report)
     return parser
 
 
@@ -734,6 +739,19 @@ def _write_atomically(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def cmd_fhir_report(args: argparse.Namespace) -> int:
+    from .fhir_coverage import bundle_paths, measure, render
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{args.folder}: not a folder")
+    paths = bundle_paths(folder)
+    if not paths:
+        raise UsageError(f"{args.folder}: no *.json files")
+    print(render(measure(paths), top=args.top))
+    return 0
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:

@@ -209,6 +209,8 @@ class _Compiler:
             reader = self._symbol_reader(info, n.recency)
             values = (_word(n.value),)
             negated = n.op == "!="
+            if n.op not in ("=", "!="):  # an ordered enum (checked): the values on the right side of the threshold
+                values = _ranked(info.fact.values, _word(n.value), n.op)
             return lambda ctx: E.eval_in_set(ctx, reader, fact_id, label, values, negated)
         v = n.value
         if isinstance(v, A.RefMultiple):
@@ -342,6 +344,8 @@ def _unit_text(unit: str | None) -> str:
 
 
 def _word(v: A.Value) -> str:
+    if isinstance(v, A.Quantity):  # a bare number that is a declared value (her2_ihc = 0), checked
+        return str(v.number)
     return v.name if isinstance(v, A.Symbol) else v.value  # type: ignore[union-attr]
 
 
@@ -448,3 +452,13 @@ def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: T
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise CriteriaSyntaxError(Problem("the file is not valid UTF-8 text", line, col, "", "", str(p))) from None
     return compile_trial(text, filename=str(p), catalogs=catalogs, options=options, limits=limits)
+
+
+def _ranked(order: tuple[str, ...], threshold: str, op: str) -> tuple[str, ...]:
+    """The values of an ordered enum (listed lowest first) that satisfy ``value <op> threshold``:
+    ``her2_ihc >= 2+`` is ``her2_ihc in (2+, 3+)``."""
+    rank = {v.casefold(): i for i, v in enumerate(order)}
+    t = rank[threshold.casefold()]
+    keep = {"<": lambda i: i < t, "<=": lambda i: i <= t, ">": lambda i: i > t, ">=": lambda i: i >= t}[
+        {"≤": "<=", "≥": ">="}.get(op, op)]
+    return tuple(v for i, v in enumerate(order) if keep(i))

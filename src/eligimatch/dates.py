@@ -23,7 +23,10 @@ Calendar months and years
     on 2025-03-01 (day 14) is inside, one on 2025-02-28 (day 15) is outside.
     For months and years the start is computed by calendar arithmetic *from
     the anchor* (with the clamp above): "within 6 months before 2027-02-28"
-    starts on 2026-08-28.
+    starts on 2026-08-28.  The same rule serves every kind of record; asked the
+    other way round ("until when does a dose on ``e`` stay inside the window?"),
+    :func:`window_end` gives the last such anchor, still counting back from the
+    anchor: a dose on 2026-02-28 is within 6 months before 2026-08-31.
 
 Age
     :func:`completed_years` counts birthdays reached.  For someone born on 29
@@ -53,6 +56,8 @@ __all__ = [
     "shift",
     "shift_clamped",
     "window_start",
+    "window_end",
+    "elapsed_on",
     "in_window",
     "completed_years",
     "completed_months",
@@ -327,7 +332,7 @@ def shift_clamped(d: date, amount: int, unit: str) -> date:
         return date.min if amount < 0 else date.max
 
 
-def window_start(anchor: date, amount: int, unit: str) -> date:
+def window_start(anchor: date, amount: int, unit: str, *, saturate: bool = False) -> date:
     """First day of the window "within ``amount`` ``unit`` before ``anchor``".
 
     An event on date ``e`` is inside the window iff
@@ -335,11 +340,73 @@ def window_start(anchor: date, amount: int, unit: str) -> date:
     inclusive).  The start is ``shift(anchor, -amount, unit)``: "within 14
     days before 2025-03-15" starts 2025-03-01; "within 6 months before
     2027-02-28" starts 2026-08-28.  ``amount`` must be >= 0.
+
+    ``saturate``: a start before year 1 is 0001-01-01 (as evaluation needs it)
+    instead of an OverflowError.  Every kind of record (results, conditions,
+    procedures, therapies, doses) is placed in its window by this function or
+    by its inverse, :func:`window_end`.
     """
     _check_int(amount, "amount")
     if amount < 0:
         raise ValueError(f"a window length cannot be negative, got {amount}")
+    if saturate:
+        return shift_clamped(anchor, -amount, unit)
     return shift(anchor, -amount, unit)
+
+
+def window_end(event: date, amount: int, unit: str, *, saturate: bool = False) -> date:
+    """The last anchor for which ``event`` is still "within ``amount`` ``unit`` before" it.
+
+    The inverse of :func:`window_start`: for every anchor ``a >= event``,
+    ``event >= window_start(a, amount, unit)`` iff ``a <= window_end(event,
+    amount, unit)``.  The window is always counted *back from the anchor*: a
+    dose on 2026-02-28 is within 6 months before 2026-08-31 (that window starts
+    on 2026-02-28, the clamped day), so ``window_end(2026-02-28, 6, "month")``
+    is 2026-08-31, not 2026-08-28 (which counting forward from the dose would
+    give).  For days and weeks it is ``event + amount``.
+
+    ``saturate``: an end after year 9999 is 9999-12-31 instead of an OverflowError.
+    """
+    _check_int(amount, "amount")
+    if amount < 0:
+        raise ValueError(f"a window length cannot be negative, got {amount}")
+    try:
+        end = shift(event, amount, unit)
+    except OverflowError:
+        if saturate:
+            return date.max
+        raise
+    if _unit(unit) in ("month", "year"):
+        # counting back from a later anchor may clamp onto the same day (31 Aug - 6 months = 28 Feb):
+        # move on while the next day's window still starts on or before the event
+        while end < date.max and window_start(end + timedelta(days=1), amount, unit, saturate=True) <= event:
+            end += timedelta(days=1)
+    return end
+
+
+def elapsed_on(event: date, amount: int, unit: str, *, saturate: bool = False) -> date:
+    """The first day on which ``amount`` ``unit`` have elapsed since ``event``, counted back from that day.
+
+    The smallest ``a`` with ``window_start(a, amount, unit) >= event``: what "a washout of 6 months must
+    be completed before screening" asks of a screening date.  For days and weeks it is ``event + amount``;
+    for months and years it may differ from counting forward from the event where the clamp to the
+    month's end intervenes: 6 months after 2026-08-31 have elapsed on 2027-03-01, since 2027-02-28 - 6
+    months is 2026-08-28.  (:func:`window_end` is the last day ``event`` is still *within* the window;
+    the two overlap on the boundary, as "within" counts both ends.)
+    """
+    _check_int(amount, "amount")
+    if amount < 0:
+        raise ValueError(f"a window length cannot be negative, got {amount}")
+    try:
+        a = shift(event, amount, unit)
+    except OverflowError:
+        if saturate:
+            return date.max
+        raise
+    if _unit(unit) in ("month", "year"):
+        while a < date.max and window_start(a, amount, unit, saturate=True) < event:
+            a += timedelta(days=1)
+    return a
 
 
 def in_window(event: "date | PartialDate | str", anchor: date, amount: int, unit: str) -> bool | None:

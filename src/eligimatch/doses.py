@@ -36,15 +36,14 @@ import math
 from typing import Any, NamedTuple
 
 from . import ast as A
-from .dates import shift_clamped as shift
-from .evaluate import NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num, missing, op_symbol, src_label, unknown
+from .evaluate import (NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num, missing, op_symbol, src_label, unknown,
+                       window_start)
 from .history import (_after, _and, _attrs_note, _ge, _last_dose_range, _later_note, _le, _matching_therapies,
                       _therapy_attrs, _therapy_where)
 from .logic import CauseFlag, Truth
 
 __all__ = ["daily_mg", "eval_dose", "eval_stable_dose", "course_start"]
 
-ONE_DAY = _dt.timedelta(days=1)
 INF = math.inf
 
 
@@ -215,16 +214,18 @@ def _runs(parts: list[_Part], start: _dt.date, end: _dt.date,
           unbounded: bool) -> list[tuple[_dt.date, _dt.date, float, float]]:
     """Split [start, end] where any record's state changes; the bounds of the total on each run."""
     handover = _handovers(parts)
-    cuts = {start, end + ONE_DAY}
+    # cut points as day numbers: the day after 9999-12-31 is a number, not a date
+    first, stop = start.toordinal(), end.toordinal() + 1
+    cuts = {first, stop}
     for p in parts:
         for days in (p.certain, p.possible):
             if days is not None:
-                cuts.update((days[0], days[1] + ONE_DAY))
+                cuts.update((days[0].toordinal(), days[1].toordinal() + 1))
         if start < p.known_from <= end:
-            cuts.add(p.known_from)
+            cuts.add(p.known_from.toordinal())
     for (_, day) in handover:
-        cuts.update((day, day + ONE_DAY))
-    points = sorted(c for c in cuts if start <= c <= end + ONE_DAY)
+        cuts.update((day.toordinal(), day.toordinal() + 1))
+    points = sorted(c for c in cuts if first <= c <= stop)
     # exact copies of a record count once for the lower bound (a duplicate feed, or two doses: unknown)
     seen: set[tuple] = set()
     copies = set()
@@ -234,8 +235,8 @@ def _runs(parts: list[_Part], start: _dt.date, end: _dt.date,
             copies.add(k)
         seen.add(key)
     runs = []
-    for a, nxt in zip(points, points[1:]):
-        b = nxt - ONE_DAY
+    for n, nxt in zip(points, points[1:]):
+        a, b = _dt.date.fromordinal(n), _dt.date.fromordinal(nxt - 1)
         lo = 0.0
         hi = INF if unbounded else 0.0
         for k, p in enumerate(parts):
@@ -296,7 +297,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
     fact = f"{kind} of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
     if pred.window is not None:
         anchor = ctx.anchor(pred.window.anchor)
-        start = shift(anchor, -window_days[0][0], window_days[0][1])  # type: ignore[index]
+        start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)  # type: ignore[index]
     else:
         anchor = start = ctx.as_of
     unit = "mg" if pred.total else "mg/day"
@@ -360,7 +361,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     what = " or ".join(selectors)
     fact = f"stable dose of {what}"
     anchor = ctx.anchor(pred.anchor)
-    start = shift(anchor, -int(pred.duration.amount), pred.duration.unit)
+    start = window_start(ctx, pred.duration.amount, pred.duration.unit, pred.anchor)
     doses: dict[str, set[float]] = {}  # per drug
     covers: dict[str, bool] = {}
     changed: set[str] = set()  # drugs whose record says the dose changed inside the window (dose_since)
@@ -436,11 +437,17 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
 
 
 def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
-    """Three-valued: the record's exposure overlaps [start, end]."""
+    """Three-valued: the record's exposure overlaps [start, end].  Without a start date the record began on
+    or before its last dose (an ongoing one: by the evaluation date)."""
     last = _last_dose_range(ctx, rec, end)
-    if rec.start is None or last is None:
+    if last is None:
         return U
-    return _and(_le(rec.start.earliest, rec.start.latest, end), _ge(last[0], last[1], start))
+    if rec.start is not None:
+        began = _le(rec.start.earliest, rec.start.latest, end)
+    else:
+        began_by = ctx.as_of if rec.ongoing else last[1]
+        began = T if began_by <= end else U
+    return _and(began, _ge(last[0], last[1], start))
 
 
 # ---- courses ---------------------------------------------------------------------------------------------
@@ -465,8 +472,8 @@ def course_start(ctx: Context, i: int) -> tuple[_dt.date, _dt.date] | None:
         for began, last in same:
             if last is None:
                 continue
-            if began.latest < sure_from and last[0] + ONE_DAY >= sure_from:
+            if began.latest < sure_from and last[0].toordinal() + 1 >= sure_from.toordinal():
                 sure_from, changed = began.latest, True
-            if began.earliest < maybe_from and last[1] + ONE_DAY >= maybe_from:
+            if began.earliest < maybe_from and last[1].toordinal() + 1 >= maybe_from.toordinal():
                 maybe_from, changed = began.earliest, True
     return (maybe_from, sure_from)

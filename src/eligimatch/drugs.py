@@ -63,6 +63,8 @@ __all__ = ["Drug", "DrugClass", "DrugCatalog", "PREDNISONE_REFERENCE_MG", "CORTI
 PREDNISONE_REFERENCE_MG = 5.0
 #: Class id a drug must belong to (transitively) to carry a prednisone equivalence.
 CORTICOSTEROID_CLASS = "corticosteroid"
+#: Class of a product not approved anywhere: a record of it names no drug the catalog knows.
+INVESTIGATIONAL_CLASS = "investigational_agent"
 #: Prefix of the id of a synthetic target class: ``"target:cd19"``.
 TARGET_PREFIX = "target:"
 
@@ -496,6 +498,14 @@ class DrugCatalog:
         fits everything the record says would match (e.g. a record
         "corticosteroid" against selector ``prednisone``), or it names
         nothing the catalog knows.  Raises KeyError for an unknown selector.
+
+        A record whose drug the catalog does not know -- a drug name that
+        resolves to nothing, or an investigational agent that names no catalog
+        drug -- is never False: what the catalog does not know about it (its
+        other classes, its targets) could make it one.  The classes the record
+        lists can prove that it *is* the selector, never that it is not
+        (``{"drug": "XYZ-123", "investigational": true}`` against
+        ``monoclonal_antibody`` is None).
         """
         selector = self._selector(selector_id)
         if isinstance(record_classes, str):
@@ -503,12 +513,15 @@ class DrugCatalog:
         named_drug: Drug | None = None
         facts: set[str] = set()
         record_class_ids: list[str] = []
+        unknown_drug = False  # the record names a drug the catalog does not know
         names = ([record_drug] if record_drug is not None else []) + list(record_classes)
-        for name in names:
+        for position, name in enumerate(names):
             if not isinstance(name, str):
                 raise TypeError(f"record drug and classes must be strings, got {name!r}")
             entry = self.resolve(name)
             if entry is None:
+                if position == 0 and record_drug is not None:
+                    unknown_drug = True
                 continue
             facts |= self._facts_of_entry(entry)
             if isinstance(entry, Drug):
@@ -519,6 +532,8 @@ class DrugCatalog:
             return True
         if named_drug is not None:
             return False
+        if unknown_drug or INVESTIGATIONAL_CLASS in record_class_ids:
+            return None  # a drug the catalog does not know: its own classes cannot rule the others out
         if not facts:
             return None  # nothing in the record is known to the catalog
         # Only classes named: could a catalog drug that has all of them match?

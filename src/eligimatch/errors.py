@@ -6,6 +6,7 @@ from a library we use (lark, pint, pydantic) reaches the caller unwrapped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "RegistryError",
     "Problem",
     "render_located",
+    "FormatError",
+    "InputError",
 ]
 
 
@@ -134,3 +137,48 @@ class RegistryError(EligimatchError):
 
 class DecisionError(EligimatchError):
     """An investigator's decision that cannot be recorded: no such criterion, or nothing to decide."""
+
+
+class FormatError(EligimatchError):
+    """The file could not be formatted without losing something (a comment); it should be left as it is."""
+
+
+class InputError(EligimatchError):
+    """A file or document that cannot be read as given: too large, not a regular file, not strict JSON.
+
+    ``path``: where in the document (``facts.ecog``), when the problem has a place.
+    """
+
+    def __init__(self, message: str, path: str | None = None, reason: str | None = None):
+        self.path = path
+        self.reason = reason or message  # the message without the document's name and the path
+        super().__init__(message)
+
+
+# ---- internal signals: raised and caught inside eligimatch, never seen by a caller ------------------
+
+class UsageError(Exception):
+    """A mistake in the command line itself: exit status 2 (:mod:`eligimatch.cli`)."""
+
+
+class Failed(Exception):
+    """Errors already printed: exit status 1 (:mod:`eligimatch.cli`)."""
+
+
+class MissingAnchor(Exception):
+    """An anchor with no date: the predicate counted from it is UNKNOWN (see
+    :func:`eligimatch.evaluate.anchor_unknown`)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+class ApiError(Exception):
+    """An error answer of the web service (:mod:`eligimatch.service.app`): HTTP status, message, details."""
+
+    def __init__(self, status: int, message: str, errors: Sequence[dict[str, str]] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = list(errors)

@@ -32,9 +32,10 @@ from typing import Any, Callable, NamedTuple
 
 from .ages import age_bounds, interval_truth
 from .dates import PartialDate
-from .dates import shift_clamped as shift  # a window reaching before year 1 starts on 0001-01-01
+from .dates import window_start as window_start_of  # the one window arithmetic of every kind of record
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
+from .errors import MissingAnchor  # noqa: F401  (defined in errors.py; importable from here as before)
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
 from .plausibility import age_problem, fact_date_problem, fact_value_problem, observation_problem, reference_problem
 from .result import Evidence, make_evidence
@@ -297,14 +298,6 @@ class Context:
         return d
 
 
-class MissingAnchor(Exception):
-    """An anchor with no date: the predicate counted from it is UNKNOWN (see :func:`anchor_unknown`)."""
-
-    def __init__(self, name: str):
-        super().__init__(name)
-        self.name = name
-
-
 def anchor_unknown(name: str) -> R:
     """UNKNOWN for a predicate counted from an anchor that has no date, naming the date to give."""
     return unknown(CauseFlag.MISSING, (missing(f"anchor {name}", f"the date of {name} (a trial anchor with no "
@@ -312,10 +305,13 @@ def anchor_unknown(name: str) -> R:
 
 
 def window_start(ctx: Context, amount: float, unit: str, anchor: str) -> _dt.date:
+    """First day of "within ``amount`` ``unit`` before ``anchor``" (:func:`eligimatch.dates.window_start`,
+    saturating at year 1), remembered for the evaluation.  Results, conditions, procedures, doses and
+    therapy courses all take their window from here; washouts from its inverse, ``dates.window_end``."""
     key = (amount, unit, anchor)
     start = ctx.starts.get(key)
     if start is None:  # every lab of a trial shares the default recency window: compute it once
-        start = ctx.starts[key] = shift(ctx.anchor(anchor), -int(amount), unit)
+        start = ctx.starts[key] = window_start_of(ctx.anchor(anchor), int(amount), unit, saturate=True)
     return start
 
 

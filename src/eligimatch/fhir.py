@@ -709,6 +709,30 @@ def _codings(cc: Any) -> list[tuple[str | None, str, str | None]]:
     return out
 
 
+_VERIFICATION_ORDER = ("entered-in-error", "refuted", "unconfirmed", "provisional", "differential", "confirmed")
+
+
+def _verification(cc: Any) -> str | None:
+    """A Condition's verificationStatus, from every coding and from the text: a "refuted" or
+    "entered-in-error" anywhere wins over the other codings (a second coding, or only the text)."""
+    if cc is None:
+        return None
+    found = [code.strip().lower().replace(" ", "-").replace("_", "-") for _, code, _ in _codings(cc)]
+    text = getattr(cc, "text", None)
+    if text:
+        found.append(text.strip().lower().replace(" ", "-").replace("_", "-"))
+    for code in _VERIFICATION_ORDER:
+        if code in found:
+            return code
+    return found[0] if found else None
+
+
+def _abated(c: Any) -> bool:
+    """Whether a Condition carries an abatement of any type (R4: dateTime, Age, Period, Range, string)."""
+    return any(getattr(c, attr, None) is not None for attr in
+               ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
+
+
 def _code_labels(cc: Any) -> tuple[str, ...]:
     labels = []
     for system, code, _ in _codings(cc):
@@ -1063,7 +1087,13 @@ class _Mapper(OncologyMixin):
         if isinstance(birth, _dt.date) and not isinstance(birth, _dt.datetime):
             out["birth_date"] = birth
         elif birth is not None:
-            self.add("note", item, f"birthDate {birth} is not a full date: age left unknown")
+            text = str(birth)
+            if re.fullmatch(r"\d{4}(-\d{2})?", text):
+                out["birth_date"] = text  # a partial birth date: the Patient model keeps it as an interval
+                self.add("note", item, f"birthDate {text} is known only to the {'year' if len(text) == 4 else 'month'}"
+                                       ": an age criterion is decided only when every possible birthday agrees")
+            else:
+                self.add("note", item, f"birthDate {birth} is not a date: age left unknown")
         else:
             self.add("note", item, "no birthDate: age left unknown")
         if p.deceasedBoolean or p.deceasedDateTime is not None:
@@ -1403,8 +1433,7 @@ class _Mapper(OncologyMixin):
     def map_condition(self, item: _Item) -> None:
         c = item.model
         codes = _code_labels(c.code)
-        ver = _codings(c.verificationStatus)
-        ver_code = ver[0][1] if ver else None
+        ver_code = _verification(c.verificationStatus)
         if ver_code in ("refuted", "entered-in-error"):
             self.add("skipped", item, f"verificationStatus {ver_code!r}: not a condition of the patient", codes)
             return
@@ -1427,6 +1456,11 @@ class _Mapper(OncologyMixin):
         end, n = self.cond_end(c)
         if n:
             notes.append(n)
+        if c.clinicalStatus is None and end is None and _abated(c):
+            # an abatement of any type (an age, a range, a text, a period without dates) says the condition
+            # ended, though not when: without a clinicalStatus it is not current (D9)
+            status = "resolved"
+            notes.append("abatement recorded without a date and without clinicalStatus: read as resolved")
         attributes, attr_notes = self.condition_attributes(item, c, _codings)
         notes += attr_notes
         try:

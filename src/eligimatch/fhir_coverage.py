@@ -137,7 +137,7 @@ def measure(paths: Iterable[Path], catalogs: Any = None) -> Coverage:
             cov.files.append((str(path), "rejected", str(exc).splitlines()[0]))
             continue
         report = result.report
-        older = any("older FHIR version" in l.reason for l in report.quarantined)
+        older = any("older FHIR version" in l.reason for l in report.lines if l.outcome in ("quarantined", "note"))
         r4 = not older
         cov.files.append((str(path), "R4" if r4 else "older", f"{report.resources} resources"))
         raws = _raw_resources(path)

@@ -30,16 +30,12 @@ from lark import Lark, Token
 from lark.exceptions import VisitError
 
 from . import ast as A
-from .errors import EligimatchError
+from .errors import EligimatchError, FormatError  # noqa: F401  (FormatError: defined in errors.py)
 from .parser import DEFAULT_LIMITS, Limits, grammar_text, parse
 from .render import render_expr, render_trial, string_literal
 from .transform import to_ast
 
 __all__ = ["format_text", "FormatError"]
-
-
-class FormatError(EligimatchError):
-    """The file could not be formatted without losing something (a comment); it should be left as it is."""
 
 
 #: Expressions longer than this many columns are broken at their top `or`/`and` (or `if`/`then`/`else`).
@@ -377,7 +373,8 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
             body = _wrap(labels[i][1].expr, indent, width)
         elif labels[i][0] == "head" and labels[i][1].text is not None and len(line) > width:
             c = labels[i][1]
-            body = _wrap_strings(f"{indent}- {c.id} ", c.text, ":", indent + "    ", width)
+            body = _wrap_strings(f"{indent}- {c.id} ", c.text, " draft:" if c.drafted else ":", indent + "    ",
+                                 width)
         elif labels[i] == ("header", "title") and len(line) > width:
             body = _wrap_strings("title ", trial.title, "", "      ", width)
         elif labels[i][0] == "header" and len(line) > width:

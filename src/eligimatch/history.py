@@ -8,6 +8,13 @@ Time rules (documented in ``docs/language.md``):
 * A record with a partial date (``"2025"``, ``"2025-03"``) is tried at the
   earliest and the latest day the date allows; when they disagree the outcome
   is UNKNOWN with cause *indeterminate*.
+* One window arithmetic for every kind of record: the window starts at
+  :func:`eligimatch.evaluate.window_start` (counted back from the anchor); a
+  therapy's washout stays inside while the anchor is on or before
+  :func:`eligimatch.dates.window_end` of its last dose -- the same rule asked
+  the other way round, never a count forward from the dose (a dose on
+  2026-02-28 is within 6 months before 2026-08-31); a completed washout is
+  complete on :func:`eligimatch.dates.elapsed_on`.
 * A therapy's exposure runs from its start to its end; an ongoing therapy runs to
   the evaluation date; a therapy with neither end nor ``ongoing`` could have
   stopped any day between its start and the evaluation date.
@@ -26,17 +33,15 @@ from . import ast as A
 from .dates import PartialDate
 from .drugs import Drug
 from .dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
+from .dates import elapsed_on, window_end
 from .evaluate import (NOFLAG, Context, F, T, U, _absence, _date_of, compare, ev, fmt_num, missing, op_symbol, src_label,
-                       unknown)
+                       unknown, window_start)
 from .logic import CauseFlag, Truth
 
 __all__ = [
-    "eval_condition", "eval_therapy", "eval_procedure", "attr_truth",
+    "eval_condition", "eval_therapy", "eval_procedure", "attr_truth", "yes_no",
     "eval_participation",
 ]
-
-ONE_DAY = _dt.timedelta(days=1)
-
 
 def _lo(d: PartialDate | None) -> _dt.date | None:
     return d.earliest if d is not None else None
@@ -83,15 +88,39 @@ def _value_of(v: A.Value) -> Any:
     return None
 
 
+#: The spellings of a yes/no attribute (compared ignoring case and surrounding spaces).  Nothing else is a
+#: yes or a no: not 1/0 (a count? a grade?), not "Y"/"N", not "unknown" or "not assessed".
+YES_WORDS = frozenset({"yes", "true"})
+NO_WORDS = frozenset({"no", "false"})
+
+
+def yes_no(value: Any) -> bool | None:
+    """A recorded yes/no attribute as True/False; None when the value is not a recognised yes/no."""
+    if value is True or value is False:
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in YES_WORDS:
+            return True
+        if word in NO_WORDS:
+            return False
+    return None
+
+
 def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
     """One ``where`` test against a record's attributes; a missing attribute is UNKNOWN."""
     if test.name not in attrs or attrs[test.name] is None:
         return U
     actual = attrs[test.name]
-    if test.op == "true":
-        return T if actual is True or str(actual).lower() in ("yes", "true") else F
-    if test.op == "false":
-        return F if actual is True or str(actual).lower() in ("yes", "true") else T
+    vocab = _vocabulary(test.name)
+    if vocab is not None and test.op not in ("true", "false"):
+        return _vocabulary_truth(vocab, test, actual)
+    if test.op == "true" or test.op == "false":
+        # only a recognised yes/no decides: "unknown", 1, "Y" say nothing (D2)
+        yes = yes_no(actual)
+        if yes is None:
+            return U
+        return T if yes == (test.op == "true") else F
     if test.op in ("in", "not in"):
         # as any(_same(actual, w) for w in wanted), with the wanted side read once per test
         a_num = _number(actual)
@@ -122,6 +151,34 @@ def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
     if test.op == "!=":
         return F if same else T
     return U
+
+
+def _vocabulary(name: str) -> Any:
+    """The declared vocabulary of an attribute (catalog/attributes.toml), or None."""
+    from .attributes import AttributeCatalog
+
+    return AttributeCatalog.default().get(name)
+
+
+def _vocabulary_truth(vocab: Any, test: A.AttrTest, actual: Any) -> Truth:
+    """A test on an attribute with a declared vocabulary: both sides read through it ("Stage IIB",
+    "2B" and IIB are one value); a recorded value it cannot place never decides."""
+    value = vocab.normalize(actual)
+    if value is None:
+        return U
+    wanted = set()
+    for v in test.values:
+        word = str(v.number) if isinstance(v, A.Quantity) else _value_of(v)
+        norm = vocab.normalize(word)
+        if norm is None:
+            return U  # not a declared value (the checker refuses it): never decides
+        wanted.add(norm)
+    if test.op not in ("=", "in", "!=", "not in"):
+        return U
+    inside = value in wanted
+    if not inside and any(vocab.scale(w) != vocab.scale(value) for w in wanted):
+        return U  # stage IIB against (locally_advanced, metastatic): another scale, not decided
+    return T if inside == (test.op in ("=", "in")) else F
 
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
@@ -202,24 +259,29 @@ def _later_note(ctx: Context, fact: str, what: str, later: int) -> Any:
                          f"and absence cannot be concluded (a wrong date?)", "invalid")
 
 
-def _exists(ctx: Context, per_record: list[tuple[Truth, Any]], history: str, what: str, fact: str,
+def _exists(ctx: Context, per_record: list[tuple], history: str, what: str, fact: str,
             unmapped: int = 0, later: int = 0) -> tuple:
     """TRUE if some record is TRUE; UNKNOWN if some is UNKNOWN; else absent (see :func:`_absence`).
 
+    ``per_record``: ``(truth, evidence)`` or ``(truth, evidence, questions)``, where ``questions`` say what
+    would settle an UNKNOWN record (they become the missing facts; a generic one otherwise).
     ``later`` records of the concept are dated after the evaluation date: they are not used, and while
     they exist the absence of the concept is not concluded (UNKNOWN, cause invalid).
     """
     if not per_record and not later and not unmapped:  # the common case: no record of the concept at all
         return _absence(ctx, history, what, fact)
-    trues = [e for t, e in per_record if t == T]
+    trues = [r[1] for r in per_record if r[0] == T]
     if trues:
         return (T, NOFLAG, (), tuple(trues))
-    unknowns = [e for t, e in per_record if t == U]
+    unknowns = [r for r in per_record if r[0] == U]
     if unknowns:
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"more precise dates, attributes or catalog entries for {what}",
-                                                         "indeterminate"),), tuple(unknowns))
+        questions = tuple(dict.fromkeys(q for r in unknowns if len(r) > 2 for q in r[2]))
+        if not questions:
+            questions = (f"more precise dates, attributes or catalog entries for {what}",)
+        return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, q, "indeterminate") for q in questions),
+                       tuple(r[1] for r in unknowns))
     # records of the concept that do not count (outside the window, failing `where`) are shown, not hidden
-    outside = tuple(e for t, e in per_record if t == F)
+    outside = tuple(r[1] for r in per_record if r[0] == F)
     if later:
         res = _absence(ctx, history, what, fact, other=bool(outside))
         known = res[2] if res[0] == U else ()
@@ -240,7 +302,57 @@ def _names(refs: Iterable[A.Ref]) -> str:
     return ", ".join(r.name for r in refs)
 
 
+def _where_questions(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str, Any], label: str) -> list[str]:
+    """What would settle the ``where`` tests that are UNKNOWN for one record (inside an ``or``, those of
+    its undecided options)."""
+    out: list[str] = []
+    for t in tests:
+        if isinstance(t, A.AttrAny):
+            if _where((t,), attrs) == U:
+                for option in t.options:
+                    out.extend(q for q in _where_questions(option, attrs, label) if q not in out)
+            continue
+        if attr_truth(t, attrs) != U:
+            continue
+        v = attrs.get(t.name)
+        if v is None:
+            out.append(f"the {t.name} attribute of {label} (not recorded)")
+        elif t.op in ("true", "false"):
+            out.append(f"the {t.name} attribute of {label}: recorded {v!r}, not a yes/no")
+        else:
+            out.append(f"the {t.name} attribute of {label}: recorded {v!r} cannot be compared")
+    return out
+
+
+def _kind(cat: Any, concept_id: str, selectors: tuple[str, ...], excepted: tuple[str, ...],
+          label: str) -> tuple[Truth, list[str]] | None:
+    """Is a record of ``concept_id`` one of ``selectors`` and none of ``excepted``?  None: certainly not
+    (the record is not shown).  UNKNOWN when the record is broader than what it is compared with: an
+    ancestor of a selector ("leukemia" against B-ALL; ICD-10-CM C91.0, which covers B- and T-ALL) may be
+    the wanted thing, and an ancestor of an excepted concept may be the excepted thing (D4)."""
+    if any(cat.is_a(concept_id, s) for s in selectors):
+        t, questions = T, []
+    else:
+        broader = [s for s in selectors if cat.is_a(s, concept_id)]
+        if not broader:
+            return None
+        t, questions = U, [f"whether {label} ({concept_id}) is {' or '.join(broader)}: the record is broader; "
+                           f"a more specific diagnosis or code settles it"]
+    if excepted:
+        if any(cat.is_a(concept_id, x) for x in excepted):
+            return F, []
+        may_be = [x for x in excepted if cat.is_a(x, concept_id)]
+        if may_be:
+            t = U
+            questions.append(f"whether {label} ({concept_id}) is {' or '.join(may_be)} (excepted): the record is "
+                             f"broader; a more specific diagnosis or code settles it")
+    return t, questions
+
+
 # ---- conditions ----------------------------------------------------------------------------------
+
+_ENDED = ("resolved", "inactive", "remission")
+
 
 def _allergen_truth(ctx: Context, rec: Any, allergens: tuple[str, ...]) -> tuple[Truth, str]:
     """Whether the record's ``allergen`` attribute is one of ``allergens`` (drugs or classes), read through
@@ -264,7 +376,7 @@ def _onset_in(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple)
     if rec.onset is None:
         return U
     anchor = ctx.anchor(pred.window.anchor)
-    start = shift(anchor, -window_days[0][0], window_days[0][1])
+    start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
     return _and(_ge(rec.onset.earliest, rec.onset.latest, start), _le(rec.onset.earliest, rec.onset.latest, anchor))
 
 
@@ -275,68 +387,105 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
     cat = ctx.catalogs.conditions
     what = " or ".join(selectors)
     fact = f"condition {what}"
-    results: list[tuple[Truth, Any]] = []
+    results: list[tuple] = []
     unmapped = later = 0
     for rec, concept in ctx.index.conditions:
         if concept is None:
             unmapped += 1
             continue
-        if not any(cat.is_a(concept.id, s) for s in selectors):
+        label = rec.name or rec.code
+        kind = _kind(cat, concept.id, selectors, excepted, label)
+        if kind is None:
             continue
-        if _after(rec.onset, ctx.as_of) and not any(cat.is_a(concept.id, x) for x in excepted):
-            later += 1
-            continue
-        if any(cat.is_a(concept.id, x) for x in excepted):
-            label = rec.name or rec.code
+        kind_t, questions = kind
+        if kind_t == F:
             results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
                                   date=_date_of(rec.onset), source=src_label(rec))))
             continue
+        if _after(rec.onset, ctx.as_of):
+            later += 1
+            continue
         if pred.diagnosed:
-            t = _onset_in(ctx, rec, pred, window_days)
+            timing = _onset_in(ctx, rec, pred, window_days)
+            when_q = "the onset date of {label}"
             if not pred.history:
-                t = _and(t, _condition_timing(ctx, rec, A.ConditionPred(pred.concepts), None))
+                now, now_q = _condition_timing(ctx, rec, A.ConditionPred(pred.concepts), None)
+                if now == U:
+                    when_q = now_q if timing != U else when_q + "; " + now_q
+                timing = _and(timing, now)
         else:
-            t = _condition_timing(ctx, rec, pred, window_days)
-        t = _and(t, _where(pred.where, rec.attributes))
-        label = rec.name or rec.code
+            timing, when_q = _condition_timing(ctx, rec, pred, window_days)
+        where_t = _where(pred.where, rec.attributes)
+        t = _and(kind_t, timing, where_t)
+        if t == U:
+            if timing == U:
+                questions.append(when_q.format(label=label))
+            if where_t == U:
+                questions.extend(_where_questions(pred.where, rec.attributes, label))
         when = f"onset {rec.onset}" if rec.onset else "onset not recorded"
         if rec.end:
             when += f", ended {rec.end}"
+        elif rec.status is None and not pred.history:
+            when += ", no status or end date"
         if allergens:
             a_t, a_note = _allergen_truth(ctx, rec, allergens)
             t = _and(t, a_t)
             when += f"; {a_note}"
+            if a_t == U:
+                questions.append(f"the allergen of {label} ({a_note})")
         note = f"{label} ({concept.id}; {when}{_attrs_note(pred.where, rec.attributes)})"
+        if kind_t == U:
+            note += f"; broader than {what}" if not excepted or any(
+                cat.is_a(s, concept.id) and not cat.is_a(concept.id, s) for s in selectors) else "; may be excepted"
         code = _RECORD_CODE[t]
-        results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec))))
+        results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec)),
+                        questions))
     return _exists(ctx, results, "conditions", what, fact, unmapped, later)
 
 
-def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple | None) -> Truth:
+def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple | None) -> tuple[Truth, str]:
+    """Whether the record counts in time, and (when UNKNOWN) what would settle it (``{label}`` to fill in).
+
+    A condition with neither a status nor an end date may have ended: whether it is present *now* is
+    UNKNOWN (D9), and in a window it counts only where its onset alone places it there.  One without an
+    onset began on or before the evaluation date (it is in the chart)."""
     as_of = ctx.as_of
     onset_lo, onset_hi = (_lo(rec.onset), _hi(rec.onset)) if rec.onset else (_dt.date.min, as_of)
     started = _le(onset_lo, min(onset_hi, as_of) if onset_hi else as_of, as_of) if rec.onset else T
+    dates_q = "more precise onset or end dates of {label}"
     if not pred.history:
         # present now: started, and not ended or resolved
-        if rec.status in ("resolved", "inactive", "remission"):
-            return F
+        if rec.status in _ENDED:
+            return F, ""
         if rec.end is None:
-            return started
-        return _and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day")))
+            if rec.status is None:
+                return _and(started, U), ("whether {label} is current: a clinical status (active, resolved...) "
+                                          "or an end date")
+            return started, dates_q
+        return _and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day"))), dates_q
     if pred.window is None:
-        return started
+        return started, dates_q
     w = pred.window
     anchor = ctx.anchor(w.anchor)
-    start = shift(anchor, -window_days[0][0], window_days[0][1])
-    began_before_end = _le(onset_lo, onset_hi, anchor) if rec.onset else U
+    start = window_start(ctx, window_days[0][0], window_days[0][1], w.anchor)
+    if rec.onset is not None:
+        began_before_end = _le(onset_lo, onset_hi, anchor)
+    else:
+        # in the chart on the evaluation date, so begun by then (and by its end, when it has one)
+        began_by = min(as_of, rec.end.latest) if rec.end is not None else as_of
+        began_before_end = T if began_by <= anchor else U
     if rec.end is not None:
         still_on = _ge(rec.end.earliest, rec.end.latest, start)
-    elif rec.status in ("resolved", "inactive", "remission"):
-        # ended on an unknown day between onset and now
+    elif rec.status in _ENDED or rec.status is None:
+        # ended on an unknown day between onset and now (or, without a status, may have)
         still_on = _ge(onset_lo, as_of, start) if rec.onset else U
+        if still_on == U:
+            return _and(began_before_end, still_on), (
+                "when {label} ended (an end date)" if rec.status else
+                "whether {label} is current: a clinical status (active, resolved...) or an end date")
     else:
         still_on = T
-    return _and(began_before_end, still_on)
+    return _and(began_before_end, still_on), dates_q
 
 
 # ---- procedures -----------------------------------------------------------------------------------
@@ -346,16 +495,18 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
     cat = ctx.catalogs.procedures
     what = " or ".join(selectors)
     fact = f"procedure {what}"
-    results: list[tuple[Truth, Any]] = []
+    results: list[tuple] = []
     unmapped = later = 0
     for rec, concept in ctx.index.procedures:
         if concept is None:
             unmapped += 1
             continue
-        if not any(cat.is_a(concept.id, s) for s in selectors):
+        label = rec.name or rec.code
+        kind = _kind(cat, concept.id, selectors, excepted, label)
+        if kind is None:
             continue
-        if excepted and any(cat.is_a(concept.id, x) for x in excepted):
-            label = rec.name or rec.code
+        kind_t, questions = kind
+        if kind_t == F:
             results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
                                   date=_date_of(rec.date), source=src_label(rec))))
             continue
@@ -368,14 +519,19 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
             t = _le(rec.date.earliest, rec.date.latest, ctx.as_of)
         else:
             anchor = ctx.anchor(pred.window.anchor)
-            start = shift(anchor, -window_days[0][0], window_days[0][1])
+            start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
             t = _and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
-        t = _and(t, _where(pred.where, rec.attributes))
-        label = rec.name or rec.code
+        if t == U:
+            questions.append(f"the date of {label}" if rec.date is None else f"a more precise date of {label}")
+        where_t = _where(pred.where, rec.attributes)
+        if where_t == U:
+            questions.extend(_where_questions(pred.where, rec.attributes, label))
+        t = _and(kind_t, t, where_t)
         code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, f"{label} ({concept.id}; {rec.date or 'date not recorded'}"
-                                          f"{_attrs_note(pred.where, rec.attributes)})",
-                              value=label, date=_date_of(rec.date), source=src_label(rec))))
+                                          f"{_attrs_note(pred.where, rec.attributes)})"
+                                          + (f"; broader than {what}" if kind_t == U else ""),
+                              value=label, date=_date_of(rec.date), source=src_label(rec)), questions))
     return _exists(ctx, results, "procedures", what, fact, unmapped, later)
 
 
@@ -430,9 +586,12 @@ def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
 
 
 def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None,
-                       text: bool = True) -> tuple[_dt.date | None, str]:
-    """The last day the washout still runs, for a last dose on ``last``: last + max(durations);
-    and how it was reckoned (``text=False``: not needed)."""
+                       text: bool = True, washout: bool = False) -> tuple[_dt.date | None, str]:
+    """For a last dose on ``last``, the last anchor whose window ("within max(durations) before") still
+    holds it -- or, ``washout``, the first anchor on which the washout is complete; and how it was
+    reckoned (``text=False``: not needed).  Calendar months and years are counted back from the anchor
+    (:func:`eligimatch.dates.window_end`, :func:`eligimatch.dates.elapsed_on`), never forward from the
+    dose; days, weeks and half-lives are day counts, the same either way."""
     ends = []
     parts = []
     for amount, unit in durations:
@@ -444,7 +603,11 @@ def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None
             if text:
                 parts.append(f"{fmt_num(amount)} half-lives of {fmt_num(half_life)} days = {fmt_num(days)} days")
         else:
-            ends.append(_plus(last, int(amount), unit))
+            if unit == "day" or unit == "week":
+                ends.append(_plus(last, int(amount), unit))
+            else:
+                count_back = elapsed_on if washout else window_end
+                ends.append(count_back(last, int(amount), unit, saturate=True))
             if text:
                 parts.append(f"{fmt_num(amount)} {unit}{'s' if amount != 1 else ''}")
     return max(ends), "; ".join(parts)
@@ -479,7 +642,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
     the washout are TRUE (the caller negates): last dose + washout > anchor."""
     what = (" and " if pred.conjunct else " or ").join(selectors)
     fact = f"therapy {what}"
-    results: list[tuple[Truth, Any]] = []
+    results: list[tuple] = []
     drugs = ctx.catalogs.drugs
     idx = ctx.index
     for i in range(len(idx.therapies)) if excepted else ():
@@ -490,14 +653,21 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             label = rec.drug or ", ".join(rec.classes) or "investigational agent"
             results.append((F, ev(fact, "record_excepted", f"{label}: excepted", value=label, source=src_label(rec))))
     later = 0
-    violations: list[tuple[Truth, Any]] = []  # for `started at least ... before`: courses that started too late
+    violations: list[tuple] = []  # for `started at least ... before`: courses that started too late (+ questions)
     for i, kind_t in _matching_therapies(ctx, selectors, excepted, pred.conjunct):
         rec, drug_id = ctx.index.therapies[i]
         if _after(rec.start, ctx.as_of):
             later += 1
             continue
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
-        attrs_t = _and(kind_t, _therapy_where(pred.where, rec))
+        n_violations = len(violations)
+        qs: list[str] = []  # what would settle this record, when it is UNKNOWN
+        if kind_t == U:
+            qs.append(_kind_question(rec, drug_id, label, what))
+        where_t = _therapy_where(pred.where, rec)
+        if where_t == U:
+            qs.extend(_where_questions(pred.where, _therapy_attrs(rec), label))
+        attrs_t = _and(kind_t, where_t)
         if indication:
             attrs_t = _and(attrs_t, _indication_truth(ctx, rec, indication, pred.indication_negated))
             label += f" (for {rec.indication or 'an indication not recorded'})"
@@ -507,6 +677,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         if pred.timing == "ever":
             t = _le(rec.start.earliest, rec.start.latest, ctx.as_of) if rec.start else T
             note = f"{label} (started {rec.start or 'date not recorded'})"
+            when_q = f"a more precise start date of {label}"
         elif pred.timing == "ongoing":
             if rec.ongoing:
                 t = T
@@ -514,11 +685,13 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                 t = _ge(rec.end.earliest, rec.end.latest, ctx.as_of)
             else:
                 t = U
+            when_q = (f"whether {label} is ongoing (an end date, or ongoing)" if rec.end is None
+                      else f"a more precise end date of {label}")
             note = f"{label} ({'ongoing' if rec.ongoing else f'ended {rec.end}' if rec.end else 'end not recorded'})"
         elif pred.timing == "started":
             # every course still taken on or after the limit must have started by then
             anchor = ctx.anchor(pred.anchor)
-            limit = shift(anchor, -int(pred.started.amount), pred.started.unit)
+            limit = window_start(ctx, pred.started.amount, pred.started.unit, pred.anchor)
             # the course began when the first of the records of this drug that follow each other did
             # (a dose change is not a new course; eligimatch.doses, issue 18)
             from .doses import course_start  # doses builds on this module
@@ -537,6 +710,8 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                                                  source=src_label(rec))))
             t = _and(relevant, started_ok)
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
+            when_q = (f"the start date of {label}" if began is None else
+                      f"more precise start and stop dates of {label}")
         else:  # window, or washout
             anchor = ctx.anchor(pred.window.anchor)
             # `within` counts both ends: a record is inside while anchor <= end.  A washout is complete once
@@ -548,18 +723,21 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             if drug_id is not None:
                 d = drugs.get(drug_id) or drugs.resolve(drug_id)
                 half_life = getattr(d, "half_life_days", None)
+            when_q = f"more precise dates of {label} (its last dose)"
             if last is None:
                 t, note = U, f"{label}: no dates recorded"
+                when_q = f"the dates of {label} (a last dose, or ongoing)"
             else:
-                end_lo, arith = _window_length_end(last[0], durations, half_life)
-                end_hi, _ = _window_length_end(last[1], durations, half_life, text=False)
+                end_lo, arith = _window_length_end(last[0], durations, half_life, washout=washout)
+                end_hi, _ = _window_length_end(last[1], durations, half_life, text=False, washout=washout)
                 began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else T
                 if end_lo is None:
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
                     fixed = tuple(d for d in durations if d[1] != "half-life")
-                    f_end, _ = _window_length_end(last[0], fixed, None) if fixed else (None, "")
+                    f_end, _ = _window_length_end(last[0], fixed, None, washout=washout) if fixed else (None, "")
                     t = _and(began, T) if f_end is not None and f_end >= limit else U
                     note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
+                    when_q = f"the half-life of {drug_id or label} (not in the drug catalog)"
                     if f_end is not None:
                         note += (f"; the fixed part of the washout alone runs to {f_end}"
                                  + (f", on or after {limit} ({pred.window.anchor})" if f_end >= limit
@@ -577,19 +755,34 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                             passes_on = end_hi if washout else shift(end_hi, 1, "day")
                             if not washout:
                                 note += f"; washout complete on {passes_on}"
+        if t == U:
+            qs.append(when_q)
         t = _and(t, attrs_t)
         if pred.where:
             note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
         code = _RECORD_CODE[t]
-        results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on)))
+        results.append((t, ev(fact, code, note, value=label, source=src_label(rec), passes_on=passes_on), qs))
+        if len(violations) > n_violations and violations[-1][0] == U:
+            violations[-1] = (U, violations[-1][1], qs)
     if violations:
-        worst = Truth(max(v for v, _ in violations))
-        shown = tuple(e for v, e in violations if v == worst)
+        worst = Truth(max(v[0] for v in violations))
+        shown = tuple(v[1] for v in violations if v[0] == worst)
         if worst == T:
             return (F, NOFLAG, (), shown)
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"start and stop dates of {what}", "indeterminate"),),
-                       shown)
+        questions = tuple(dict.fromkeys(q for v in violations if v[0] == U and len(v) > 2 for q in v[2]))
+        return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, q, "indeterminate") for q in questions)
+                       or (missing(fact, f"start and stop dates of {what}", "indeterminate"),), shown)
     return _exists(ctx, results, "therapies", what, fact, later=later)
+
+
+def _kind_question(rec: Any, drug_id: str | None, label: str, what: str) -> str:
+    """What would tell whether a therapy record is a ``what`` (D3: a drug the catalog does not know)."""
+    if rec.drug and drug_id is None:
+        return (f"whether {rec.drug} is {what}: the drug is not in the drug catalog (its own classes cannot "
+                f"rule {what} out)")
+    if not rec.drug and rec.investigational and not rec.classes:
+        return f"which drug the investigational agent was (whether it is {what})"
+    return f"which drug the record {label} names (whether it is {what})"
 
 
 # ---- participation in other studies -----------------------------------------------------------------
@@ -604,7 +797,7 @@ def eval_participation(ctx: Context, pred: A.ParticipationPred, window_days: tup
     later = 0
     if pred.window is not None:
         anchor = ctx.anchor(pred.window.anchor)
-        start = shift(anchor, -window_days[0][0], window_days[0][1])
+        start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
     else:
         anchor, start = ctx.as_of, _dt.date.min
     for rec in ctx.patient.studies:

@@ -276,8 +276,6 @@ class Therapy(_Model):
         _check_order(self.start, self.end, "start", "end")
         _check_order(self.start, self.dose_since, "start", "dose_since")
         _check_order(self.dose_since, self.end, "dose_since", "end")
-        if self.dose_since is not None and self.dose is None:
-            raise ValueError("dose_since is the date the current dose began: give the dose too")
         if self.ongoing and self.end is not None:
             raise ValueError("an ongoing therapy cannot have an end date")
         return self

@@ -34,17 +34,6 @@ class Outcome(str, Enum):
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, use_enum_values=False)
 
-    def __reduce__(self) -> tuple:
-        # A compact pickle: the field values in order (and which fields were set, when not all), rebuilt
-        # by _unpickle.  screen_many moves every result from a worker process to the caller's: pydantic's
-        # own pickle (a dict of the fields and the model's slots per object) is a third larger and slower.
-        values = self.__dict__
-        fields_set = self.__pydantic_fields_set__
-        if self.__pydantic_extra__ is not None or self.__pydantic_private__ is not None:  # pragma: no cover
-            return super().__reduce__()
-        return (_unpickle, (self.__class__, tuple(values.values()),
-                            None if len(fields_set) == len(values) else tuple(fields_set)))
-
 
 class Evidence(_Out):
     """One fact used to reach an outcome: the value as recorded, how it was converted, against what."""
@@ -192,7 +181,6 @@ def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
 
 make_evidence = _maker(Evidence, all_set=True)
 make_missing = _maker(MissingFact)
-make_criterion = _maker(CriterionResult)
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)
 
@@ -204,7 +192,7 @@ if tuple(_check_plain(CriterionResult)) != _CRITERION_FIELDS:  # criterion_row b
 
 def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outcome: Outcome, met: bool | None,
                   causes: tuple, reasons: tuple, evidence: tuple, missing: tuple, line: int) -> CriterionResult:
-    """``make_criterion`` with every field given, positionally: the hottest constructor of :func:`match`."""
+    """A :class:`CriterionResult` with every field given, positionally: the hottest constructor of :func:`match`."""
     m = _new_criterion(CriterionResult)
     _set_dict(m, {"id": id, "kind": kind, "text": text, "cohort": cohort, "outcome": outcome, "met": met,
                   "causes": causes, "reasons": reasons, "evidence": evidence, "missing": missing, "line": line})
@@ -215,18 +203,3 @@ def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outc
 
 
 _new_criterion = CriterionResult.__new__
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _unpickle(cls: type[_Out], values: tuple, fields_set: tuple[str, ...] | None) -> _Out:
-    """Rebuild a result model pickled by ``_Out.__reduce__``."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(cls.model_fields)
-    m = cls.__new__(cls)
-    _set_dict(m, dict(zip(names, values)))
-    _set_fields_set(m, set(names if fields_set is None else fields_set))
-    _set_extra(m, None)
-    _set_private(m, None)
-    return m

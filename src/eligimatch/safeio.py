@@ -28,23 +28,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import EligimatchError
+from .errors import InputError  # defined in errors.py; importable from here as before
 
 __all__ = ["InputError", "read_bounded", "loads_strict", "atomic_output", "same_file", "BOM"]
 
 BOM = b"\xef\xbb\xbf"
-
-
-class InputError(EligimatchError):
-    """A file or document that cannot be read as given: too large, not a regular file, not strict JSON.
-
-    ``path``: where in the document (``facts.ecog``), when the problem has a place.
-    """
-
-    def __init__(self, message: str, path: str | None = None, reason: str | None = None):
-        self.path = path
-        self.reason = reason or message  # the message without the document's name and the path
-        super().__init__(message)
 
 
 def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> bytes:

@@ -356,7 +356,7 @@ class _ToAst(Transformer):
         return A.RefMultiple(_decimal(items[0]), str(items[1]), span=_span(meta))
 
     def symbol(self, meta, items):
-        """value: NAME -> symbol"""
+        """value: NAME -> symbol; ORDINAL (``2+``) -> symbol"""
         return A.Symbol(str(items[0]), span=_tspan(items[0]))
 
     def text(self, meta, items):

@@ -133,6 +133,7 @@ _DEFINITIONS = [
     "pound = 453.59237 * gram = lb",
     "inch = 2.54 * centimeter = in",
     "percent = 0.01 = %",
+    "parts_per_million = 1e-6 = ppm",
     "thousand = 1e3",
     "million = 1e6",
 ] + [
@@ -238,7 +239,8 @@ def _build_atoms() -> dict[str, _Atom]:
     add("T", _pow10_name(12), "10^12")
     # pressure, mass, length
     add("mmHg", "millimeter_Hg", "mmHg")
-    add("lb lbs lb_av", "pound", "lb")
+    add("lb lbs lb_av pound pounds", "pound", "lb")
+    add("ppm", "parts_per_million", "ppm")  # exhaled carbon monoxide (smoking criteria)
     add("in in_i", "inch", "in")
     add("mcg", "microgram", "µg")
     add("mcL", "microliter", "µL")

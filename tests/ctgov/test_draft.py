@@ -15,6 +15,7 @@ from eligimatch.ctgov.draft import numbers_of
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import RegistryRecord
 from eligimatch.errors import RegistryError
+from eligimatch.fmt import format_text
 from eligimatch.lint import lint
 
 from .shared import CTGOV, corpus_records, need
@@ -49,6 +50,7 @@ def test_every_corpus_record_drafts_to_a_file_that_compiles_and_passes_check(pat
         assert d.item.text in (c.text or "") and c.drafted == d.computable
         assert d.computable or (d.expression == "judgment" and d.reason)
     assert draft_trial(record).text == draft.text  # deterministic
+    assert format_text(draft.text) == draft.text  # canonical: `eligimatch fmt --check` passes
 
 
 @pytest.mark.parametrize("path", corpus_records(), ids=lambda p: p.name)
@@ -151,6 +153,34 @@ def test_abstains(sentence):
     assert got["I1"] == "judgment", got
 
 
+@pytest.mark.parametrize("sentence", [
+    "Patients with gastric cancer have gastric perforation, pyloric obstruction, or complete biliary obstruction",
+    "Patients with pancreatic cancer who have tumor causing biliary obstruction",
+    "Uncontrolled diabetes mellitus",
+    "History of malignancy except adequately treated basal cell carcinoma",
+])
+def test_abstains_on_exclusions(sentence):
+    got = drafted(f"Exclusion Criteria:\n* {sentence}\n")
+    assert got["E1"] == "judgment", got
+
+
+def test_the_sub_heading_names_the_subject():
+    got = drafted("DISEASE CHARACTERISTICS:\n\nLife expectancy:\n\nAt least 3 months\n\nAge:\n\n18 and over\n")
+    assert got == {"I1": "life_expectancy >= 3 months", "I2": "age >= 18 years"}
+    got = drafted("Exclusion Criteria:\n* Smoker.\n")
+    assert got == {"E1": "judgment"}  # current or former? the drafter does not time a person's state
+
+
+def test_history_criteria():
+    got = drafted("Inclusion Criteria:\n* No history of stroke\n* Diagnosis of rheumatoid arthritis\n"
+                  "Exclusion Criteria:\n* History of myocardial infarction within the past 6 months\n"
+                  "* Active tuberculosis\n* Known hepatitis B, hepatitis C or HIV infection\n")
+    assert got == {"I1": "not history of stroke", "I2": "condition rheumatoid_arthritis",
+                   "E1": "history of myocardial_infarction within 6 months before enrollment",
+                   "E2": "condition tuberculosis",
+                   "E3": "history of hiv_infection or history of hepatitis_b or history of hepatitis_c"}
+
+
 def test_alternatives_and_parents_are_judgment():
     got = drafted("Inclusion Criteria:\n* Meet one of the following:\n  * ECOG 0-1\n  * Karnofsky ≥ 80%\n"
                   "* Adequate organ function:\n  * ANC ≥ 1500/mm3\n")
@@ -196,3 +226,18 @@ def test_cli_draft_writes_files_that_check_accepts(tmp_path, capsys):
     assert main(["coverage", str(target)]) == 0
     assert main(["draft", str(CTGOV / "legacy-xml" / "NCT03182660.xml")]) == 1
     assert "no eligibility criteria text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind,sentence", [
+    ("inclusion", "Women who are not pregnant"),
+    ("inclusion", "Patients who have not received chemotherapy within 4 weeks"),
+    ("exclusion", "Patients who have not received chemotherapy within 4 weeks"),
+    ("inclusion", "Subjects without known brain metastases"),
+    ("inclusion", "Patients who are HIV negative"),
+    ("exclusion", "Subjects who do not have hepatitis B"),
+    ("inclusion", "Platelets ≥ 100 x 10^9/L, unless not transfused"),
+])
+def test_a_negation_anywhere_is_kept_or_the_item_is_left_to_judgment(kind, sentence):
+    got = drafted(f"{kind.capitalize()} Criteria:\n* {sentence}\n")
+    expr = next(iter(got.values()))
+    assert expr == "judgment" or (kind == "inclusion" and expr.startswith("not ")), (sentence, expr)

@@ -54,3 +54,10 @@ def test_check_lists_drafted_criteria_without_failing(tmp_path, capsys):
 def test_coverage_counts_drafted_criteria():
     rep = coverage(compile_trial(TEXT))
     assert rep.drafted == 2 and [c.drafted for c in rep.criteria] == [True, False, True]
+
+
+def test_fmt_keeps_the_mark_on_a_long_sentence_split_into_strings():
+    long = "A sentence long enough to be wrapped by the formatter into adjacent strings, " * 3
+    out = format_text(f'inclusion:\n  - I1 "{long}" draft: age >= 18 years\n')
+    assert out.count('"') > 2 and "draft:" in out
+    assert compile_trial(out).criteria[0].drafted and format_text(out) == out

@@ -114,6 +114,9 @@ def _anchor_in(text: str) -> str | None:
 # ---- the structure around an item ---------------------------------------------------------------------
 _ALTERNATIVES = re.compile(r"\b(?:one\s+of|any\s+of|either|at\s+least\s+(?:one|two|\d)\s+of|one\s+or\s+more\s+of)\b|"
                            r"\bor\s*:?\s*$", re.IGNORECASE)
+_CONJUNCTIVE = re.compile(r"\b(?:all\s+of|each\s+of|both|adequate|sufficient|normal|defined\s+as|as\s+follows|"
+                          r"as\s+defined\s+by|laboratory|lab|functions?|values?|criteria\s+below)\b", re.IGNORECASE)
+_LIST_OF_KINDS = re.compile(r"\b(?:including|such\s+as|e\.g\.|types?|one\s+or\s+more)\b", re.IGNORECASE)
 _ALL_OF = re.compile(r"\b(?:all\s+of|each\s+of|both)\b", re.IGNORECASE)
 _ENDS_OR = re.compile(r"(?:\bor|\band/or|\bOR)\s*[.;:,]?\s*$", re.IGNORECASE)
 _NOT_SPECIFIED = re.compile(r"^\s*(?:not\s+specified|see\s+(?:disease\s+characteristics|above|below)|none|n/a)\.?\s*$",
@@ -130,20 +133,29 @@ def _structure_reason(item: Item, items: Sequence[Item]) -> str | None:
     siblings = [i for i in items if i.kind == item.kind and i.parent == item.parent and i.heading == item.heading]
     if any(_ENDS_OR.search(s.text) for s in siblings):
         return "one of alternatives joined by 'or'"
+    lead = None
     if item.parent is not None:
-        parent = next((i for i in items if i.kind == item.kind and i.number == item.parent), None)
-        if parent is not None:
-            if _ALTERNATIVES.search(parent.text) and item.kind == "inclusion":
-                return "one of alternatives ('one of the following')"
-            if _ALL_OF.search(parent.text) and item.kind == "exclusion":
-                return "one of several conditions that exclude only together"
-            if item.kind == "exclusion" and not re.search(r"\b(?:any|following|including)\b", parent.text, re.IGNORECASE):
-                return "a sub-item whose relation to its parent is not stated"
+        lead = next((i for i in items if i.kind == item.kind and i.number == item.parent), None)
+    else:  # flattened text: the nearest item above ending in ':' leads a list
+        before = [i for i in items[:items.index(item)] if i.kind == item.kind and i.heading == item.heading
+                  and i.level == 0]
+        if before and before[-1].text.rstrip().endswith(":"):
+            lead = before[-1]
+    if lead is not None:
+        if _ALTERNATIVES.search(lead.text) and item.kind == "inclusion":
+            return "one of alternatives ('one of the following')"
+        if _ALL_OF.search(lead.text) and item.kind == "exclusion":
+            return "one of several conditions that exclude only together"
+        if item.kind == "exclusion" and not re.search(r"\b(?:any|following|including|such\s+as)\b", lead.text,
+                                                      re.IGNORECASE):
+            return "a sub-item whose relation to its parent is not stated"
+        if item.kind == "inclusion" and (not _CONJUNCTIVE.search(lead.text) or _LIST_OF_KINDS.search(lead.text)):
+            return "a sub-item whose relation to its parent is not stated"
     return None
 
 
 # ---- numbers: labs, scores, ages ----------------------------------------------------------------------
-_FILLER = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+_FILLER = frozenset("""
 a an the of and with at in on to be is are must should have has had patients patient subjects subject
 participants participant adequate sufficient organ bone marrow function functions hepatic renal liver kidney
 hematologic haematologic hematological haematological as defined by serum plasma blood level levels count
@@ -251,8 +263,10 @@ def _subjects(r: Reading) -> list[str]:
 
 def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Labs, scores, ages and life expectancy: (expression, reason, missing words)."""
-    text = normalise(item.text)
-    rs = [r for r in readings(item.text) if r.kind != "sex"]
+    # the sub-heading names the subject in the NCI layout ("Life expectancy: At least 3 months")
+    lead = f"{item.heading}: " if item.heading else ""
+    text = normalise(lead + item.text)
+    rs = [r for r in readings(lead + item.text) if r.kind != "sex" and r.start >= len(normalise(lead))]
     abbreviations = [m.span() for m in re.finditer(r"\(\s*[A-Za-z][A-Za-z0-9\-]{0,7}\s*\)", text)]
     if not rs:
         return None, None, ()
@@ -264,6 +278,10 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         return None, "a duration the drafter does not encode", ()
     if any(r.negated for r in measures):
         return None, "a negated threshold", ()
+    from .extract import _NEGATION, _OP_NEG_WORDS
+
+    if _NEGATION.search(_OP_NEG_WORDS.sub(" ", text)):
+        return None, "a negation the drafter cannot scope", ()
     missing = tuple(sorted({r.subject_text for r in measures if r.subject_id is None and r.kind == "measure"}))
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -331,7 +349,7 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
 
     for pat, _ident in _subject_index():  # the words naming the subjects are read
         spans.extend(m.span() for m in pat.finditer(text))
-    left = _leftover(text, spans + abbreviations)
+    left = _leftover(text, spans + abbreviations + [(0, len(normalise(lead)))])
     if left:
         return None, "words the drafter does not read: " + " ".join(left[:6]), missing
     if recency:
@@ -441,7 +459,19 @@ def draft_trial(record: RegistryRecord) -> Draft:
         drafted = [DraftedItem(item=d.item, id=d.id, expression="judgment", computable=False,
                                reason=f"withdrawn: {flagged[d.id]}", missing=d.missing)
                    if d.id in flagged and d.computable else d for d in drafted]
+    text = _canonical(text, record.id)
     return Draft(record=record, text=text, items=tuple(drafted), structured=tuple(st[0] for st in structured))
+
+
+def _canonical(text: str, trial_id: str) -> str:
+    """The text as ``eligimatch fmt`` writes it, so that ``fmt --check`` passes on a fresh draft."""
+    from ..errors import EligimatchError
+    from ..fmt import format_text
+
+    try:
+        return format_text(text, filename=f"{trial_id}.elig")
+    except EligimatchError:  # fmt refuses what it cannot keep intact; the draft is valid as written
+        return text
 
 
 def _flagged(text: str, trial_id: str) -> dict[str, str]:

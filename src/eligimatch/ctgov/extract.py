@@ -108,6 +108,7 @@ _SUBS: list[tuple[re.Pattern[str], str]] = [(re.compile(a, re.IGNORECASE if i el
     (r"²", "2", 0), (r"&gt;", ">", 0), (r"&lt;", "<", 0),
     (r">\s*/\s*=|>\s*or\s*=|=>|>\s*=|≥\s*=", "≥", 1), (r"<\s*/\s*=|<\s*or\s*=|=<|<\s*=|≤\s*=", "≤", 1),
     (r"(?<=\d)\s*\*\s*(?=\d)", " x ", 0),
+    (r"(?<=\d)\s*x\s*10(9|6|12)(?=\s*/)", r" x10^\1", 1),  # "<100x109/L"
     (r"\bx\s*10\s*\^?\s*[eE]?\s*(9|6|3|12)\b", r"x10^\1", 1),
     (r"\b10\s*\^\s*(9|6|3|12)\b", r"10^\1", 1),
     (r"(?<=\bx)\s*10(9|6|12)(?=\s*/)", r"10^\1", 1),
@@ -182,6 +183,7 @@ _REF = re.compile(
     r"(?:\s*\(\s*(?:ULN|LLN)\s*\))?", re.IGNORECASE)
 _ATOM = (r"(?:x?10\^(?:9|6|3|12)|cells?|copies|mm3|µL|uL|ul|µl|mcL|nL|mL|ml|dL|dl|L|l|mg|g|kg|µg|ug|mcg|ng|pg|"
          r"mmol|µmol|umol|nmol|pmol|mEq|meq|mIU|IU|U|mU|kU|min|mmHg|mm\s?Hg|cm|mm|m2|1\.73\s?m2|%|bpm|ms|lb|"
+         r"ppm|pounds?|"
          r"K|G|T|day|d|h)")
 _UNIT = re.compile(r"\s*(?P<unit>(?:x\s*)?(?:(?:per|/)\s*)?" + _ATOM + r"(?:\s*/\s*" + _ATOM + r"|\s*per\s+"
                    + _ATOM + r")*)(?![\w^])")
@@ -239,7 +241,6 @@ _EXTRA_SUBJECTS = {
     "who performance status": "ecog", "who ps": "ecog", "performance status (ps)": "ecog",
     "karnofsky performance status": "karnofsky", "kps": "karnofsky", "karnofsky": "karnofsky",
     "lansky": "karnofsky_lansky_unsupported",
-    "granulocyte count": "anc", "absolute granulocyte count": "anc", "agc": "anc",
     "absolute neutrophil count": "anc", "neutrophil count": "anc",
     "platelet count": "platelets", "platelets": "platelets", "plt": "platelets", "thrombocytes": "platelets",
     "haemoglobin": "hemoglobin", "hemoglobin": "hemoglobin", "hgb": "hemoglobin", "hb": "hemoglobin",
@@ -287,12 +288,12 @@ _SCOPE_END = re.compile(r"\b(?:but|however|except|aged?|who|which|that|whose|unl
 
 
 def _negated(text: str, clause_start: int, pos: int) -> bool:
-    """A negation cue governs the words at ``pos``: within the 10 words before it, with no scope
+    """A negation cue governs the words at ``pos``: within the 15 words before it, with no scope
     terminator (``,``, ``or``, ``but``, ``who``, ``aged``...) in between (after NegEx, Chapman et al. 2001)."""
     before = _OP_NEG_WORDS.sub(lambda m: "_" * len(m.group(0)), text[clause_start:pos])
     for m in _NEGATION.finditer(before):
         between = before[m.end():]
-        if len(between.split()) <= 10 and not _SCOPE_END.search(between):
+        if len(between.split()) <= 15 and not _SCOPE_END.search(between):
             return True
     return False
 
@@ -306,6 +307,7 @@ def readings(sentence: str) -> list[Reading]:
     def taken(a: int, b: int) -> bool:
         return any(a < y and x < b for x, y in consumed)
 
+    out.extend(_score_sets(text, consumed))
     for m in _NUM.finditer(text):
         a, b = m.span("num")
         if taken(a, b):
@@ -338,6 +340,12 @@ def readings(sentence: str) -> list[Reading]:
             if rng2 and not pre and (joiner in ("-", "to", "~") or joiner == "and" and _BETWEEN_BEFORE.search(before)):
                 op, high_text, end = "between", rng2.group("num"), rng2.end()
         age_words = False
+        named = None if pre else re.search(
+            r"(?:^|(?<=[\s(]))(?P<op>greater\s+than|more\s+than|less\s+than|higher\s+than|lower\s+than)\s+"
+            r"(?P<name>(?:NYHA|stage|grade|class|Stage|Grade|Class)(?:\s+class)?)\s+$", before[-40:], re.IGNORECASE)
+        if op is None and named:
+            op = _op_of(named.group("op"), _PRE_OPS)
+            op_start = a - (len(before[-40:]) - named.start("op"))
         if op is None and pre:
             op = _op_of(pre.group("op"), _PRE_OPS)
             age_words = pre.group("age") is not None
@@ -494,6 +502,29 @@ def readings(sentence: str) -> list[Reading]:
                 and text[prev.end:r.start].strip().lower() in ("and", ",", "or")):
             out[i] = replace(r, kind="age", subject_id="age", time_unit=prev.time_unit)
     out.extend(_sexes(text))
+    return out
+
+
+_SET = re.compile(r"(?<![\w.])(?P<first>\d)(?P<rest>(?:\s*,\s*\d)*)\s*,?\s*(?:or|and)\s+(?P<last>\d)(?![\w.])",
+                  re.IGNORECASE)
+
+
+def _score_sets(text: str, consumed: list[tuple[int, int]]) -> list[Reading]:
+    """"ECOG performance status of 0, 1, or 2": a run of consecutive grades of a performance scale."""
+    out = []
+    for m in _SET.finditer(text):
+        nums = [int(m.group("first")), *(int(x) for x in re.findall(r"\d", m.group("rest"))), int(m.group("last"))]
+        if nums != list(range(nums[0], nums[0] + len(nums))):
+            continue
+        cs, ce = _clause_bounds(text, m.start())
+        subject_id, words = _resolve_subject(text[max(cs, m.start() - 80):m.start()])
+        if subject_id != "ecog":
+            continue
+        consumed.append(m.span())
+        out.append(Reading(kind="measure", subject_id=subject_id, subject_text=words, op="between",
+                           value=float(nums[0]), high=float(nums[-1]), negated=_negated(text, cs, m.start()),
+                           start=m.start(), end=m.end(), numbers=tuple(str(n) for n in nums), clause=text[cs:ce],
+                           subject_span=text[max(cs, m.start() - 80):m.start()]))
     return out
 
 

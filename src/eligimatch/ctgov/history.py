@@ -27,7 +27,7 @@ __all__ = ["read_history"]
 
 Result = tuple[str | None, str | None, tuple[str, ...]]
 
-_FILL = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+_FILL = frozenset("""
 a an the and of with who are is be been has have had having received receive receiving treated treatment
 therapy therapies use used prior previous previously any patients patient subjects subject participants must
 should not no last dose doses administration administered agents agent drugs drug or within days weeks months
@@ -53,6 +53,8 @@ def read_history(item: Item, anchor_of: Callable[[str], str]) -> Result:
         return None, "several time windows in one item", ()
     negated = bool(re.match(r"\s*(?:no|not|never|without)\b", text, re.IGNORECASE)) or bool(
         re.search(r"\b(?:must|should)\s+not\b|\bno\s+(?:prior|previous|concurrent)\b", text, re.IGNORECASE))
+    if not negated and re.search(r"\b(?:no|not|never|without|neither|nor|cannot)\b|n't\b", text, re.IGNORECASE):
+        return None, "a negation the drafter cannot place", ()  # "Patients who have not received X within ..."
     if re.search(r"\b(?:except|other\s+than|unless|excluding|allowed|permitted|concurrent|ongoing|current)\b", text,
                  re.IGNORECASE):
         return None, "a therapy criterion with an exception or a current-use clause", ()

@@ -22,7 +22,10 @@ Result = tuple[str | None, str | None, tuple[str, ...]]
 
 _NEG = re.compile(r"^\s*(?:no|not|non|without|must\s+not\s+be|should\s+not\s+be|is\s+not|are\s+not|neither)\b|"
                   r"\bnon-", re.IGNORECASE)
-_FILL = frozenset("""  # noqa: SIM905 (a word list reads better as text)
+# a negation anywhere in the item ("Women who are not pregnant"), not only at its start
+_NEG_ANY = re.compile(r"\b(?:no|not|non|never|without|neither|nor|absence|absent|free\s+of|cannot|unable|"
+                      r"negative)\b|\bnon-|n't\b", re.IGNORECASE)
+_FILL = frozenset("""
 a an the and or of with who are is be being currently known patients patient subjects subject participants
 participant women woman female females men male males mothers mother any documented history evidence active
 positive infection infected status test tested seropositive seropositivity disease
@@ -47,7 +50,7 @@ def _pregnancy(item: Item, text: str) -> Result | None:
         return None
     if re.search(r"\btest\b|\bplan|\bintend|\bbecom|\bcontracept|\bchildbearing|\bpotential\b", text, re.IGNORECASE):
         return None  # another template, or more than the state itself
-    negated = bool(_NEG.search(text))
+    negated = bool(_NEG_ANY.search(text))
     left = _rest(text, _PREG, _BF, r"\b(?:not|non|no|neither|nor|or|and/or|must|should)\b", r"[-,.;:()]")
     if left:
         return None, "pregnancy/breast-feeding with more words than the drafter reads: " + " ".join(left[:5]), ()
@@ -71,6 +74,8 @@ def _contraception(item: Item, text: str) -> Result | None:
         return None, "a contraception criterion the drafter does not read", ()
     if not re.search(r"childbearing|child-bearing|reproductive\s+potential|fertile|WOCBP", text, re.IGNORECASE):
         return None, "contraception required of whom the drafter cannot tell", ()
+    if _NEG_ANY.search(text):
+        return None, "a negated contraception criterion", ()
     if re.search(r"[.;]\s+[A-Z]|\bpregnan|\bbreast|\blactat|\bnursing\b|\btest\b|\bdonat|\bsperm|\begg", text):
         return None, "contraception together with other requirements", ()
     return "if childbearing_potential then contraception_agreed else true", None, ()
@@ -119,7 +124,7 @@ def _viruses(item: Item, text: str) -> Result | None:
     found = [(pat, cid) for pat, cid in _VIRUS if re.search(pat, text, re.IGNORECASE)]
     if not found:
         return None
-    negated = bool(_NEG.search(text)) or bool(re.search(r"\bnegative\b", text, re.IGNORECASE))
+    negated = bool(_NEG_ANY.search(text))
     left = _rest(text, *[p for p, _ in found], r"\b(?:not|no|negative|or|and/or|nor)\b", r"[-,.;:()/]",
                  r"\b(?:chronic|acute)\b")
     if left:
@@ -138,7 +143,7 @@ def _brain_metastases(item: Item, text: str) -> Result | None:
     pat = r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral)\s+metastas[ie]s\b"
     if not re.search(pat, text, re.IGNORECASE):
         return None
-    negated = bool(_NEG.search(text))
+    negated = bool(_NEG_ANY.search(text))
     left = _rest(text, pat, r"\b(?:not|no|or|nor)\b", r"[-,.;:()/]")
     if left:
         return None, "brain metastases with a qualifier the drafter does not encode: " + " ".join(left[:5]), ()
@@ -149,10 +154,73 @@ def _brain_metastases(item: Item, text: str) -> Result | None:
     return None, "brain metastases required for inclusion: left to review", ()
 
 
+_COND_FILL = set("""a an the and or of with who has have had having history known diagnosis diagnosed patients patient
+subjects subject participants participant active current currently prior previous previously documented any evidence
+presence present confirmed established existing suffering from""".split())
+
+
+def _conditions(item: Item, text: str) -> Result | None:
+    """History criteria: "History of stroke", "Known autoimmune disease", "No prior myocardial infarction"."""
+    from .concepts import mentions
+    from .extract import readings
+
+    ms = [m for m in mentions(text) if m.kind == "condition"]
+    if not ms or any(m.kind != "condition" for m in mentions(text)):
+        return None
+    if re.search(r"\b(?:except|other\s+than|unless|excluding|allowed|permitted|eligible|may|if|requiring|"
+                 r"treated|untreated|controlled|uncontrolled|severe|significant|mild|moderate|stable|unstable)\b",
+                 text, re.IGNORECASE):
+        return None, "a condition with a qualifier the drafter does not encode", ()
+    rs = [r for r in readings(text) if r.kind != "sex"]
+    if any(r.kind != "window" for r in rs):
+        return None  # a threshold: the number readers decide
+    if len(rs) > 1 or any(r.since or r.time_unit not in ("day", "week", "month", "year") for r in rs):
+        return None, "a condition with a window the drafter does not read", ()
+    if any(re.search(r"(?:er|ers)$", m.text, re.IGNORECASE) for m in ms):
+        return None, "a person's state ('smoker', 'drinker') the drafter does not time", ()
+    for m1, m2 in zip(ms, ms[1:]):  # several conditions: a plain list ("X, Y or Z"), nothing between them
+        if not re.fullmatch(r"\s*(?:,|/|or|and/or|,\s*or|nor|,\s*nor)\s*(?:history\s+of\s+|known\s+)?", text[m1.end:m2.start],
+                            re.IGNORECASE):
+            return None, "several conditions in a relation the drafter does not read", ()
+    negated = bool(_NEG_ANY.search(text))
+    spans = [(m.start, m.end) for m in ms] + [(r.start, r.end) for r in rs]
+    rest = text
+    for a, b in sorted(spans, reverse=True):
+        rest = rest[:a] + " " + rest[b:]
+    rest = re.sub(r"\b(?:prior\s+to|before|of)\s+(?:the\s+)?(?:screening|enrollment|enrolment|registration|"
+                  r"randomi[sz]ation|study\s+entry|consent|first\s+dose)\b", " ", rest, flags=re.IGNORECASE)
+    left = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", rest)
+            if w.lower() not in _COND_FILL and w.lower() not in ("no", "not", "without", "nor", "neither")]
+    if left:
+        return None, "a condition with more words than the drafter reads: " + " ".join(left[:5]), ()
+    ids = list(dict.fromkeys(m.id for m in ms))
+    # an exclusion or a negated inclusion reads the whole history unless it says "active"/"current" (the broader
+    # reading excludes more: never a wrong match); a required condition must be present now
+    current = bool(re.search(r"\b(?:active|current|currently|present)\b", text, re.IGNORECASE))
+    history = bool(rs) or (item.kind == "exclusion" or negated) and not current or bool(
+        re.search(r"\b(?:history|prior|previous|previously)\b", text, re.IGNORECASE))
+    window = ""
+    if rs:
+        r = rs[0]
+        from .draft import anchor_of
+
+        window = f" within {float(r.value):.10g} {r.time_unit}{'s' if float(r.value) != 1 else ''} " \
+                 f"before {anchor_of(text[r.end:])}"
+    form = "history of" if history else "condition"
+    parts = [f"{form} {cid}{window}" for cid in ids]
+    if item.kind == "exclusion" and not negated:
+        return " or ".join(parts), None, ()
+    if item.kind == "inclusion" and negated:
+        return f"not ({' or '.join(parts)})" if len(parts) > 1 else f"not {parts[0]}", None, ()
+    if item.kind == "inclusion" and not negated and len(parts) == 1 and not window:
+        return parts[0], None, ()
+    return None, "a condition list the drafter does not read", ()
+
+
 def read_template(item: Item) -> Result:
     """(expression, reason, missing) when a template applies, else (None, None, ())."""
     text = normalise(item.text).rstrip(" .;")
-    for reader in (_pregnancy_test, _contraception, _pregnancy, _consent, _viruses, _brain_metastases):
+    for reader in (_pregnancy_test, _contraception, _pregnancy, _consent, _viruses, _brain_metastases, _conditions):
         got = reader(item, text)
         if got is not None:
             return got

@@ -147,6 +147,12 @@ def question_plan(results: Sequence[MatchResult], rankings: Sequence[Ranking], t
 
 
 def _text(fact: str, detail: str, cost: int) -> str:
+    if not detail:
+        return fact
+    text = detail[:1].upper() + detail[1:]
     if cost == Cost.YES_NO:
-        return f"{detail[:1].upper()}{detail[1:]}?" if detail and not detail.endswith("?") else detail
-    return f"{detail[:1].upper()}{detail[1:]}" if detail else fact
+        text = text.removesuffix(" (yes/no)")
+        return text if text.endswith("?") else text + "?"
+    if cost == Cost.HISTORY:
+        return "From the chart: " + detail
+    return text

@@ -96,7 +96,7 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
     met = sum(1 for c in result.criteria if c.met is True)
     reasons: list[str] = []
     if total:
-        reasons.append(f"{met} of {total} criteria met")
+        reasons.append(f"{met} of {total} criteria met" + (" (every cohort's counted)" if result.cohorts else ""))
 
     if result.verdict == Verdict.NO_MATCH:
         return Ranking(trial_id=label, position=position, verdict=result.verdict, tier=Tier.NOT_ELIGIBLE, score=0.0,
@@ -134,7 +134,8 @@ def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex |
         score = 0.05 + 0.15 * _share(met, total)
     elif result.verdict == Verdict.MATCH and not result.review:
         tier, score = Tier.ELIGIBLE, 1.0
-        reasons.insert(0, "every criterion met")
+        reasons.insert(0, "eligible: nothing left open" + (f" (cohort {', '.join(result.matched_cohorts)})"
+                                                            if result.matched_cohorts else ""))
     elif result.verdict == Verdict.MATCH:
         tier = Tier.ELIGIBLE_PENDING_REVIEW
         score = 0.88 - 0.02 * min(len(result.review), 4)

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import DecisionError, EligimatchError, PatientDataError
+from ..errors import ApiError  # noqa: F401  (defined in errors.py)
 from ..evaluate import Policy
 from ..patient import Patient, load_patient
 from ..screen import ScreenResult, screen, trial_label
@@ -43,14 +44,6 @@ from . import ctms
 __all__ = ["create_app", "DEFAULT_MAX_BODY"]
 
 DEFAULT_MAX_BODY = 5_000_000  # bytes
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, errors: Sequence[dict[str, str]] = ()):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = list(errors)
 
 
 def _error(status: int, message: str, errors: Sequence[dict[str, str]] = ()) -> JSONResponse:

@@ -74,8 +74,9 @@ async function runScreen() {
     renderQuestions();
     if (state.trial) renderTrial(state.trial);
     const who = (data.patient && data.patient.id) || '(no id)';
-    const fhir = data.fhir ? ` — FHIR: ${data.fhir.counts.mapped || 0} records mapped, `
-      + `${data.fhir.counts.not_mapped || 0} not mapped` : '';
+    const counts = data.fhir ? data.fhir.counts : null;
+    const fhir = counts ? ` — FHIR: ${counts.mapped || 0} records mapped, `
+      + `${counts.unmapped || counts.not_mapped || 0} not mapped, ${counts.rejected || 0} rejected` : '';
     $('#patient-status').textContent = `patient ${who} on ${data.as_of}${fhir}`;
   } catch (err) {
     showError(err.message);
