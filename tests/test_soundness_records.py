@@ -214,3 +214,39 @@ def test_d9_fhir_refuted_as_text_or_second_coding_is_honoured(verification):
     p = _fhir_patient(_fhir_condition(clinicalStatus={"coding": [{"code": "active"}]},
                                       verificationStatus=verification))
     assert p.conditions == ()
+
+
+# ---- properties: an age is decided from a partial birth date only when every possible day agrees ------------
+
+_OPS = ("<", "<=", ">", ">=", "=", "!=")
+
+
+@given(st.integers(1940, 2025), st.one_of(st.none(), st.integers(1, 12)),
+       st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2027, 12, 31)),
+       st.sampled_from(_OPS), st.sampled_from([0.5, 1, 17.5, 18, 57, 58, 65.25, 70]),
+       st.sampled_from(["year", "month"]))
+def test_partial_birth_date_decides_only_when_every_day_agrees(year, month, on, op, threshold, unit):
+    from eligimatch.ages import age_value, is_whole
+    from eligimatch.evaluate import compare
+    text = f"{year}" if month is None else f"{year}-{month:02d}"
+    birth = PartialDate.parse(text)
+    if unit == "month":
+        threshold = threshold * 12
+    exact = not is_whole(threshold)
+    low, high = age_bounds(birth, on, unit, exact)
+    decided = interval_truth(low, high, op, threshold)
+    days = [birth.earliest + dt.timedelta(days=k) for k in range((birth.latest - birth.earliest).days + 1)]
+    each = {compare(age_value(d, on, unit, exact), op, threshold) for d in days}
+    if decided is not None:
+        assert each == {decided}
+    else:
+        assert each == {True, False} or op in ("=", "!=")  # '=' may be undecided when no day gives equality
+
+
+def test_partial_birth_date_engine_agrees_with_every_day_of_the_year():
+    trial = eligimatch.compile_trial('inclusion:\n  - I1 "age":\n      age between 18 and 57 years\n')
+    got = eligimatch.match(eligimatch.load_patient({"birth_date": "1968"}), trial, as_of=AS_OF).criteria[0]
+    per_day = {eligimatch.match(eligimatch.load_patient({"birth_date": (dt.date(1968, 1, 1) + dt.timedelta(days=k))
+                                                          .isoformat()}), trial, as_of=AS_OF).criteria[0].outcome.value
+               for k in range(0, 366, 5)}
+    assert per_day == {"true", "false"} and got.outcome.value == "unknown"

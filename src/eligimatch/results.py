@@ -20,8 +20,7 @@ from typing import Any
 
 from . import ast as A
 from .evaluate import (NOFLAG, Context, F, Reading, T, U, UnitFactors, _reference_answer, _threshold_answer,
-                       missing, src_label, unknown)
-from .dates import shift_clamped as shift
+                       missing, src_label, unknown, window_start)
 from .logic import CauseFlag
 from .plausibility import observation_problem
 
@@ -49,7 +48,7 @@ def eval_each_result(ctx: Context, n: A.ResultQuant, analyte: Any, threshold: fl
     label = analyte.name
     anchor = ctx.anchor(n.window.anchor)
     d = n.window.durations[0]
-    start = shift(anchor, -int(d.amount), d.unit)
+    start = window_start(ctx, d.amount, d.unit, n.window.anchor)  # the one window arithmetic (issue 18, D5)
     end = min(anchor, ctx.as_of)
     answers: list[tuple] = []
     undated = 0
