@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and the next questions")
     p.add_argument("--output", "-o", metavar="FILE", help="write the rows here (default: stdout)")
     p.add_argument("--workers", type=_workers, metavar="N",
-                   help="processes to use (default: every CPU; 1 runs in this process)")
+                   help="processes to use (default: 1 for fewer than 10,000 patient-trial evaluations, where "
+                        "starting processes costs more than it saves, else every CPU; 1 runs in this process)")
     p.add_argument("--chunksize", type=_workers, default=16, metavar="N",
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
@@ -461,6 +462,9 @@ def cmd_match(args: argparse.Namespace) -> int:
         return 1
     trials = _load_trials(paths, _catalogs(args))
     _distinct_trial_ids(trials)
+    if not reports and (args.strict or args.report or args.complete):
+        _err(f"{args.patient}: not FHIR: --strict, --report and --complete apply to FHIR input only "
+             "(an eligimatch patient document states its own completeness)")
     if reports:  # a FHIR patient: what was read, before the verdicts (on stderr with --json)
         from .fhir_summary import summary
 

@@ -98,6 +98,15 @@ def _value_synonyms(fid: str, entry: dict) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class FactCatalog:
+    """The facts criteria may name (``ecog``, ``pregnant``, ``er``...), with their types, units and values.
+
+    The bundled catalog is ``catalog/facts.toml`` (:meth:`default`); a site adds its own with a site
+    catalog file (docs/catalogs.md) or :meth:`extended`.
+
+    >>> FactCatalog.default().resolve("ECOG").type
+    'number'
+    """
+
     facts: tuple[FactDef, ...]
     _index: dict[str, FactDef] = field(default_factory=dict, compare=False, repr=False)
 
