@@ -197,7 +197,7 @@ class _Compiler:
     def _symbol_reader(self, info: MeasureInfo, recency: A.Window | None = None) -> Callable:
         if info.kind == "sex":
             return E.read_sex
-        return E.read_enum_fact(info.fact.id, info.fact.name, recency)
+        return E.read_enum_fact(info.fact.id, info.fact.name, recency, info.fact)
 
     def c_Compare(self, n: A.Compare) -> Fn:
         info = self._info(n.measure)
