@@ -262,6 +262,8 @@ def _as_date(d: _dt.date | str | None) -> _dt.date:
 def _as_patient(item: Any) -> Patient:
     if isinstance(item, Patient):
         return item
+    if isinstance(item, PatientDataError):  # the reader already knows why (e.g. a line over the size limit)
+        raise item
     if isinstance(item, (dict, str, bytes)):
         return load_patient(item)
     if isinstance(item, bytearray):
