@@ -25,6 +25,7 @@ from .errors import (
     UnitError,
 )
 from .evaluate import Policy
+from .facts import FactCatalog
 from .matching import match
 from .limits import Limits
 from .patient import Patient, load_patient
@@ -49,6 +50,7 @@ __all__ = [
     "CriterionResult",
     "EligimatchError",
     "Evidence",
+    "FactCatalog",
     "Limits",
     "MatchResult",
     "MissingFact",

@@ -1,13 +1,16 @@
 """The catalogs a trial is checked and evaluated against, bundled.
 
-``Catalogs.default()`` is what ships with eligimatch; a site extends any part
-with ``dataclasses.replace(Catalogs.default(), drugs=my_drugs)`` or
-:meth:`Catalogs.extended`.
+``Catalogs.default()`` is what ships with eligimatch; a site adds its own vocabulary without code
+with :meth:`Catalogs.load` (site catalog files, TOML: :mod:`eligimatch.sitecatalog`, docs/catalogs.md;
+``--catalog FILE`` on the command line), or from Python with :meth:`Catalogs.extended` or
+``dataclasses.replace(Catalogs.default(), drugs=my_drugs)``.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +24,16 @@ __all__ = ["Catalogs"]
 
 @dataclass(frozen=True)
 class Catalogs:
+    """The vocabularies a trial is compiled and a patient evaluated against: facts, analytes (labs and
+    vitals), conditions, procedures and drugs.
+
+    >>> cats = Catalogs.load(["examples/catalogs/breast-cancer.toml"])
+    >>> cats.facts.resolve("menopausal status").id
+    'menopausal_status'
+    >>> Catalogs.default().facts.resolve("menopausal status") is None
+    True
+    """
+
     facts: FactCatalog
     analytes: AnalyteCatalog
     conditions: ConceptCatalog
@@ -37,6 +50,19 @@ class Catalogs:
             procedures=ConceptCatalog.procedures(),
             drugs=DrugCatalog.default(),
         )
+
+    @classmethod
+    def load(cls, paths: Iterable[str | os.PathLike[str]], base: Catalogs | None = None) -> Catalogs:
+        """``base`` (default: the bundled catalogs) with each site catalog file added, in order.
+
+        A site catalog (TOML) has sections ``facts``, ``analytes``, ``conditions``, ``procedures`` and
+        ``drugs`` in the shape of the bundled files; an entry replaces the one of the same id, or is
+        added.  A mistake raises :class:`~eligimatch.errors.CatalogError` naming the file, the section and
+        the entry.  See :mod:`eligimatch.sitecatalog` and docs/catalogs.md.
+        """
+        from .sitecatalog import load_site_catalogs
+
+        return load_site_catalogs(paths, base)
 
     def extended(self, **extra: Any) -> Catalogs:
         """A new bundle where each named catalog is extended with the given entries."""

@@ -31,7 +31,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TextIO
 
 from . import __version__
 from .errors import CriteriaError, EligimatchError, PatientDataError
@@ -41,6 +41,9 @@ from .inputs import JSONL_SUFFIXES, PATIENT_SUFFIXES, iter_patient_files, load_p
 from .patient import Patient
 from .result import Verdict
 from .trial import CompiledTrial
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .catalogs import Catalogs
 
 __all__ = ["main"]
 
@@ -121,6 +124,29 @@ def _add_when(p: argparse.ArgumentParser) -> None:
                         "patient's history is not marked complete (every such verdict says so)")
 
 
+def _add_catalog(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="a site catalog (TOML): facts, analytes, conditions, procedures and drugs to add to or "
+                        "replace in the bundled catalogs (docs/catalogs.md); repeatable, applied in order")
+
+
+def _catalogs(args: argparse.Namespace) -> Catalogs | None:
+    """The catalogs of ``--catalog`` files (loaded once per command), or None for the bundled ones."""
+    files = getattr(args, "catalog", None)
+    if not files:
+        return None
+    cached = getattr(args, "_catalogs", None)
+    if cached is None:
+        from .catalogs import Catalogs
+
+        for f in files:
+            if not Path(f).is_file():
+                raise UsageError(f"--catalog {f}: " + ("a folder, not a file" if Path(f).is_dir() else "no such file"))
+        cached = Catalogs.load(files)
+        args._catalogs = cached
+    return cached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eligimatch", formatter_class=_Formatter,
@@ -146,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
     p.add_argument("--ignore", action="append", default=[], metavar="CODE",
                    help="a finding code not to report (e.g. no-text); repeatable")
+    _add_catalog(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("match", formatter_class=_Formatter, help="one patient against one or more trials",
@@ -172,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="FHIR input: the histories the source lists completely, among conditions, therapies, "
                         "procedures (comma-separated); kept only where every record of them could be mapped")
     _add_when(p)
+    _add_catalog(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("screen", formatter_class=_Formatter, help="many patients against many trials",
@@ -196,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunksize", type=_workers, default=16, metavar="N",
                    help="patients sent to a worker at a time (default: 16)")
     _add_when(p)
+    _add_catalog(p)
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("serve", formatter_class=_Formatter, help="the matching service and the coordinators' page",
@@ -213,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, metavar="DATE", help="evaluation date (default: each request's day)")
     p.add_argument("--max-body", type=_workers, default=5_000_000, metavar="BYTES",
                    help="largest request body accepted (default: 5000000)")
+    _add_catalog(p)
     p.set_defaults(func=cmd_serve)
 
     from .ctgov.command import add_parser as add_draft_parser
@@ -227,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "  eligimatch coverage examples/trials/ --json")
     p.add_argument("trials", nargs="+", metavar="TRIAL", help="a .elig file, or a folder of them")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per trial")
+    _add_catalog(p)
     p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser("fmt", formatter_class=_Formatter, help="format criteria files canonically",
@@ -243,6 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="change nothing; print a diff and exit 1 if a file "
                                                         "would change")
     p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser("schema", formatter_class=_Formatter, help="print the JSON Schema of a document format",
+                       description="Print the JSON Schema (draft 2020-12) of one of eligimatch's documents: "
+                                   "patient (the profile match and screen read), result (one object of match "
+                                   "--json, with the documented reason codes), record (a screening record: "
+                                   "answers and decisions), trial (a trial's plan summary, coverage --json).",
+                       epilog="example:\n  eligimatch schema patient > patient.schema.json")
+    p.add_argument("name", choices=("patient", "result", "record", "trial"), metavar="NAME",
+                   help="patient, result, record or trial")
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("fhir-report", formatter_class=_Formatter,
                        help="how much of a folder of FHIR bundles maps into profiles",
@@ -282,26 +323,26 @@ def _trial_paths(args: Sequence[str]) -> list[Path]:
     return out
 
 
-def load_trial_file(path: Path) -> CompiledTrial:
+def load_trial_file(path: Path, catalogs: Catalogs | None = None) -> CompiledTrial:
     """Compile one criteria file; raises :class:`CriteriaError` (or OSError)."""
     from lark.exceptions import VisitError
 
     from .compile import load_trial
 
     try:
-        return load_trial(path)
+        return load_trial(path, catalogs=catalogs)
     except VisitError as exc:  # lark wraps what its transformer raises; unwrap ours
         if isinstance(exc.orig_exc, EligimatchError):
             raise exc.orig_exc from None
         raise
 
 
-def _load_trials(paths: Sequence[Path]) -> list[CompiledTrial]:
+def _load_trials(paths: Sequence[Path], catalogs: Catalogs | None = None) -> list[CompiledTrial]:
     """Every trial, reporting every file's errors before giving up."""
     trials, failed = [], False
     for p in paths:
         try:
-            trials.append(load_trial_file(p))
+            trials.append(load_trial_file(p, catalogs))
         except CriteriaError as exc:
             _err("\n".join(problem.render() for problem in exc.problems))
             failed = True
@@ -351,7 +392,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     errors = findings = drafted = 0
     for p in paths:
         try:
-            trial = load_trial_file(p)
+            trial = load_trial_file(p, _catalogs(args))
         except CriteriaError as exc:
             print("\n".join(problem.render() for problem in exc.problems))
             errors += len(exc.problems)
@@ -396,7 +437,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     except PatientDataError as exc:
         _err(str(exc))
         return 1
-    trials = _load_trials(paths)
+    trials = _load_trials(paths, _catalogs(args))
     if reports:  # a FHIR patient: what was read, before the verdicts (on stderr with --json)
         from .fhir_summary import summary
 
@@ -513,7 +554,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if src.is_file() and src.suffix.lower() not in JSONL_SUFFIXES + PATIENT_SUFFIXES:
         raise UsageError(f"{args.patients}: give a folder of .json files, a .jsonl file or a .json file")
     paths = _trial_paths(args.trials)
-    trials = _load_trials(paths)
+    trials = _load_trials(paths, _catalogs(args))
     labels = [trial_label(t) for t in trials]
     order = {label: i for i, label in reversed(list(enumerate(labels)))}
     counts: dict[str, Counter[str]] = {label: Counter() for label in labels}
@@ -590,7 +631,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .service import create_app
     except ImportError as exc:
         raise UsageError(f"the service needs the [serve] extra (pip install 'eligimatch[serve]'): {exc}") from None
-    trials = _load_trials(_trial_paths(args.trials))
+    trials = _load_trials(_trial_paths(args.trials), _catalogs(args))
     patients = None
     if args.patients:
         patients = Path(args.patients)
@@ -611,7 +652,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     from .coverage import coverage
 
-    trials = _load_trials(_trial_paths(args.trials))
+    trials = _load_trials(_trial_paths(args.trials), _catalogs(args))
     reports = [coverage(t) for t in trials]
     if args.json:
         sys.stdout.write("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in reports) + "\n]\n")
@@ -674,6 +715,13 @@ def cmd_fhir_report(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError(f"{args.folder}: no *.json files")
     print(render(measure(paths), top=args.top))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schemas import schema_text
+
+    sys.stdout.write(schema_text(args.name))
     return 0
 
 

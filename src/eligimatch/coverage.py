@@ -25,6 +25,8 @@ class _Out(BaseModel):
 
 
 class CriterionCoverage(_Out):
+    """One criterion of a trial's plan summary."""
+
     id: str
     kind: str
     cohort: str | None = None
@@ -41,6 +43,9 @@ class CriterionCoverage(_Out):
 
 
 class TrialCoverage(_Out):
+    """A trial's plan summary: its criteria, which are computable from data, and the data they read."""
+
+    schema_version: str = Field(default="1", description="The version of this JSON format.")
     trial_id: str | None
     title: str | None = None
     filename: str | None = None

@@ -326,8 +326,17 @@ FactValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, Fact]
 
 
 class Patient(_Model):
-    """A patient profile.  Validate JSON with ``Patient.model_validate_json(text)``."""
+    """A patient profile.  Validate JSON with :func:`load_patient` (or ``Patient.model_validate_json(text)``).
 
+    Its JSON Schema: ``eligimatch schema patient``; the format is described in docs/patient.md.
+
+    >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
+    >>> p.fact("ecog").value
+    1
+    """
+
+    schema_version: Literal["1"] | None = Field(default=None, description="The version of this JSON format "
+                                                                          "(optional; '1').")
     id: str | None = None
     birth_date: BirthDate | None = Field(default=None, description="YYYY-MM-DD, or YYYY-MM / YYYY when partial.")
     sex: Literal["male", "female"] | None = None

@@ -13,11 +13,28 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .logic import Cause
+from .reasons import reason_code_schema
 
-__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult"]
+#: The version of the result, patient, screening-record and trial-summary JSON formats
+#: (``eligimatch schema NAME``); a document carries it as ``schema_version``.
+SCHEMA_VERSION = "1"
+
+__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION"]
 
 
 class Verdict(str, Enum):
+    """The answer for one patient and one trial (or cohort).
+
+    ``MATCH``: every inclusion is met and no exclusion applies, on the data given.
+    ``NO_MATCH``: some criterion decides against, on data that could be checked.
+    ``UNKNOWN``: nothing decides against, but some criterion cannot be decided — missing, stale,
+    ambiguous or conflicting data, or a judgment only the investigator can make; the result's
+    ``missing`` says which facts would settle it.  Unknown is never a no.
+
+    >>> Verdict("no_match") is Verdict.NO_MATCH
+    True
+    """
+
     MATCH = "match"
     NO_MATCH = "no_match"
     UNKNOWN = "unknown"
@@ -39,7 +56,9 @@ class Evidence(_Out):
     """One fact used to reach an outcome: the value as recorded, how it was converted, against what."""
 
     fact: str = Field(description="The fact, lab or record, e.g. 'anc' or 'condition malignancy'.")
-    code: str = Field(description="Reason code, e.g. 'threshold_met', 'record_found', 'absent_history_complete'.")
+    code: str = Field(description="Reason code (eligimatch.reasons.ReasonCode), e.g. 'threshold_met', "
+                                  "'record_found', 'absent_history_complete'.",
+                      json_schema_extra=reason_code_schema())
     note: str = Field(description="One readable line.")
     value: float | int | bool | str | None = None
     unit: str | None = None
@@ -62,6 +81,8 @@ class MissingFact(_Out):
 
 
 class CriterionResult(_Out):
+    """The outcome of one criterion for one patient: whether it is met, why (evidence), and what is missing."""
+
     id: str
     kind: str = Field(description="'inclusion' or 'exclusion'.")
     text: str | None = Field(description="The protocol's own sentence.")
@@ -76,6 +97,8 @@ class CriterionResult(_Out):
 
 
 class CohortResult(_Out):
+    """The verdict of one cohort (a group of criteria a patient may enter by) of a trial."""
+
     id: str
     title: str | None
     verdict: Verdict
@@ -84,6 +107,25 @@ class CohortResult(_Out):
 
 
 class MatchResult(_Out):
+    """What :func:`eligimatch.match` returns: the verdict for one patient and one trial, explained.
+
+    ``verdict`` is MATCH, NO_MATCH or UNKNOWN; ``deciding`` names the criteria that decided it;
+    ``criteria`` holds one :class:`CriterionResult` per criterion with its evidence (the patient's value
+    used, converted, dated, from which record, against what threshold); ``missing`` lists the facts
+    that would settle an UNKNOWN, most useful first.  ``explain()`` renders it for a person,
+    ``model_dump_json()`` for a program (its JSON Schema: ``eligimatch schema result``).
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+    >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-match.json").read())
+    >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1))
+    >>> result.verdict
+    <Verdict.MATCH: 'match'>
+    >>> result.schema_version
+    '1'
+    """
+
+    schema_version: str = Field(default=SCHEMA_VERSION, description="The version of this JSON format.")
     trial_id: str | None
     title: str | None
     patient_id: str | None

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -80,6 +80,8 @@ class Decision(_Model):
 class ScreeningRecord(_Model):
     """Answers and decisions for one patient, kept apart from the clinical profile."""
 
+    schema_version: Literal["1"] | None = Field(default=None, description="The version of this JSON format "
+                                                                          "(optional; '1').")
     patient_id: str | None = None
     answers: tuple[Answer, ...] = ()
     decisions: tuple[Decision, ...] = ()
@@ -166,7 +168,8 @@ def _date_before(old: Any, new: _dt.date) -> bool:
 
 def clinical_digest(patient: Patient) -> str:
     """A digest of the whole clinical profile."""
-    return hashlib.sha256(patient.model_dump_json().encode("utf-8")).hexdigest()[:32]
+    # the format's version is not clinical data: a profile with or without it has the same digest
+    return hashlib.sha256(patient.model_dump_json(exclude={"schema_version"}).encode("utf-8")).hexdigest()[:32]
 
 
 def _evidence_key(e: Evidence) -> list[Any]:
