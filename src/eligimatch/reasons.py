@@ -6,9 +6,9 @@ codes are listed here, each with what it means; the result's JSON Schema
 (``eligimatch schema result``) carries the same list and descriptions, so that an
 integrator in any language can rely on them.
 
->>> from eligimatch.reasons import ReasonCode
->>> ReasonCode("threshold_met").description
-'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
+    >>> from eligimatch.reasons import ReasonCode
+    >>> ReasonCode("threshold_met").description
+    'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
 """
 
 from __future__ import annotations
