@@ -44,6 +44,13 @@ def test_nct03754764_the_leukaemia_under_study_is_not_a_prior_malignancy(record)
     assert outcomes("NCT03754764", patient, "E1") == {"E1": "false"}
 
 
+def test_nct03754764_an_all_code_covering_b_and_t_all_leaves_i3a_open():
+    """C91.02 (ALL in relapse) covers B- and T-ALL: I3a is UNKNOWN (not FALSE), and E1 stays FALSE."""
+    patient = {"conditions": [{"code": "ICD10CM:C91.02", "onset": "2024-01", "status": "active",
+                               "attributes": {"relapsed": True}}], "complete": COMPLETE}
+    assert outcomes("NCT03754764", patient, "I3a", "E1") == {"I3a": "unknown", "E1": "false"}
+
+
 def test_nct03754764_another_malignancy_still_excludes():
     patient = {"conditions": [{"code": "ICD10CM:C91.02", "onset": "2024-01"},
                               {"name": "breast cancer", "onset": "2015", "status": "resolved"}],

@@ -19,7 +19,7 @@ from . import doses as D
 from . import history as H
 from .catalogs import Catalogs
 from .check import MeasureInfo, check, resolve_measure
-from .logic import FLAG_VALUES, CauseFlag, Truth
+from .logic import FLAG_VALUES, CauseFlag, Truth, t_and, t_and2, t_at_least, t_if, t_not, t_or, t_or2
 from .limits import DEFAULT_LIMITS, Limits
 from .render import render_expr
 from .trial import CompiledCriterion, CompiledTrial, TrialOptions
@@ -29,7 +29,6 @@ __all__ = ["compile_trial", "load_trial"]
 
 Fn = Callable[[E.Context], tuple]
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
-_TRUTH = (F, U, T)  # Truth by value, without the cost of calling the enum
 
 
 def _combine(results: list[tuple], truth: Truth) -> tuple:
@@ -101,12 +100,12 @@ class _Compiler:
 
             def f2(ctx: E.Context) -> tuple:
                 r1, r2 = g1(ctx), g2(ctx)
-                return _combine((r1, r2), _TRUTH[r1[0] if r1[0] <= r2[0] else r2[0]])
+                return _combine((r1, r2), t_and2(r1[0], r2[0]))
             return f2
 
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
-            return _combine(rs, _TRUTH[min([r[0] for r in rs])])
+            return _combine(rs, t_and(*[r[0] for r in rs]))
         return f
 
     def c_Or(self, n: A.Or) -> Fn:
@@ -117,12 +116,12 @@ class _Compiler:
 
             def f2(ctx: E.Context) -> tuple:
                 r1, r2 = g1(ctx), g2(ctx)
-                return _combine((r1, r2), _TRUTH[r1[0] if r1[0] >= r2[0] else r2[0]])
+                return _combine((r1, r2), t_or2(r1[0], r2[0]))
             return f2
 
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
-            return _combine(rs, _TRUTH[max([r[0] for r in rs])])
+            return _combine(rs, t_or(*[r[0] for r in rs]))
         return f
 
     def c_Not(self, n: A.Not) -> Fn:
@@ -130,7 +129,7 @@ class _Compiler:
 
         def f(ctx: E.Context) -> tuple:
             t, flag, miss, evidence = g(ctx)
-            return (_TRUTH[2 - t], flag, miss, evidence)
+            return (t_not(t), flag, miss, evidence)
         return f
 
     def c_AtLeast(self, n: A.AtLeast) -> Fn:
@@ -139,10 +138,7 @@ class _Compiler:
 
         def f(ctx: E.Context) -> tuple:
             rs = [g(ctx) for g in fns]
-            true = sum(1 for r in rs if r[0] == T)
-            unk = sum(1 for r in rs if r[0] == U)
-            truth = T if true >= need else F if true + unk < need else U
-            return _combine(rs, truth)
+            return _combine(rs, t_at_least(need, [r[0] for r in rs]))
         return f
 
     def c_IfThenElse(self, n: A.IfThenElse) -> Fn:
@@ -157,8 +153,9 @@ class _Compiler:
                 r = b(ctx)
                 return (r[0], r[1], r[2], rc[3] + r[3])
             ra, rb = a(ctx), b(ctx)
-            if ra[0] == rb[0] and ra[0] != U:
-                return (ra[0], CauseFlag.NONE, (), rc[3] + ra[3] + rb[3])
+            truth = t_if(U, ra[0], rb[0])
+            if truth != U:
+                return (truth, CauseFlag.NONE, (), rc[3] + ra[3] + rb[3])
             return _combine([rc, ra, rb], U)
         return f
 
@@ -200,7 +197,7 @@ class _Compiler:
     def _symbol_reader(self, info: MeasureInfo, recency: A.Window | None = None) -> Callable:
         if info.kind == "sex":
             return E.read_sex
-        return E.read_enum_fact(info.fact.id, info.fact.name, recency)
+        return E.read_enum_fact(info.fact.id, info.fact.name, recency, info.fact)
 
     def c_Compare(self, n: A.Compare) -> Fn:
         info = self._info(n.measure)
@@ -278,7 +275,7 @@ class _Compiler:
         def f(ctx: E.Context) -> tuple:
             a = E.eval_threshold(ctx, r1, fact_id, label, op1, b1, t1)
             b = E.eval_threshold(ctx, r2, fact_id, label, op2, b2, t2)
-            return _combine((a, b), _TRUTH[a[0] if a[0] <= b[0] else b[0]])
+            return _combine((a, b), t_and2(a[0], b[0]))
         return f
 
     def c_InSet(self, n: A.InSet) -> Fn:
@@ -318,7 +315,7 @@ class _Compiler:
         if n.timing == "washout":  # complete once the washout has run: not (last dose + washout > anchor)
             def washout(ctx: E.Context) -> tuple:
                 t, flag, miss, evidence = H.eval_therapy(ctx, sel, exc, n, durations, indication)
-                return (_TRUTH[2 - t], flag, miss, evidence)
+                return (t_not(t), flag, miss, evidence)
             return washout
         return lambda ctx: H.eval_therapy(ctx, sel, exc, n, durations, indication)
 
@@ -389,6 +386,23 @@ def compile_trial(text: str, *, filename: str = "<criteria>", catalogs: Catalogs
 
     Raises :class:`~eligimatch.errors.CriteriaError` (syntax, check or limit) with
     the line, column and a caret for every problem.
+
+        >>> trial = compile_trial('''
+        ... trial "DEMO"
+        ... inclusion:
+        ...   - I1 "Adults": age >= 18 years
+        ...   - I2 "ANC at least 1.5 x 10^9/L": anc >= 1.5 x10^9/L
+        ... ''')
+        >>> [c.id for c in trial.criteria]
+        ['I1', 'I2']
+        >>> compile_trial('''
+        ... trial "X"
+        ... inclusion:
+        ...   - I1 "ANC": anc >= 1.5 mg
+        ... ''')
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.CriteriaCheckError: ...
     """
     try:
         return _compile_trial(text, filename=filename, catalogs=catalogs, options=options, limits=limits)
@@ -433,7 +447,16 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
 
 def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: TrialOptions | None = None,
                limits: Limits = DEFAULT_LIMITS) -> CompiledTrial:
-    """Read and compile a criteria file (UTF-8)."""
+    """Read and compile a criteria file (UTF-8).
+
+    ``catalogs``: the vocabularies to check and evaluate against (default: the bundled ones; a site's
+    own with :meth:`~eligimatch.Catalogs.load`).  Raises :class:`~eligimatch.errors.CriteriaError`
+    with the line, column and a caret for every problem.
+
+        >>> trial = load_trial("examples/trials/NCT03754764.elig")
+        >>> trial.id, len(trial.all_criteria())
+        ('NCT03754764', 25)
+    """
     from .errors import CriteriaSyntaxError, Problem
 
     p = Path(path)

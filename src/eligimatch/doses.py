@@ -38,9 +38,9 @@ from typing import Any, NamedTuple
 from . import ast as A
 from .evaluate import (NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num, missing, op_symbol, src_label, unknown,
                        window_start)
-from .history import (_after, _and, _attrs_note, _ge, _last_dose_range, _later_note, _le, _matching_therapies,
+from .history import (_after, _attrs_note, _ge, _last_dose_range, _later_note, _le, _matching_therapies,
                       _therapy_attrs, _therapy_where)
-from .logic import CauseFlag, Truth
+from .logic import CauseFlag, Truth, t_and
 
 __all__ = ["daily_mg", "eval_dose", "eval_stable_dose", "course_start"]
 
@@ -135,7 +135,7 @@ def _totals(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred | Any, fa
         if _after(rec.start, ctx.as_of):
             later += 1
             continue
-        counts = _and(kind_t, _therapy_where(pred.where, rec))
+        counts = t_and(kind_t, _therapy_where(pred.where, rec))
         if counts == F:
             continue
         certain, possible = _exposure(ctx, rec, end)
@@ -377,7 +377,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
             later += 1
             uncertain = True
             continue
-        active = _and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
+        active = t_and(kind_t, _active_in(ctx, rec, start, anchor), _therapy_where(pred.where, rec))
         if active == F:
             continue
         mg = daily_mg(rec)
@@ -447,7 +447,7 @@ def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:
     else:
         began_by = ctx.as_of if rec.ongoing else last[1]
         began = T if began_by <= end else U
-    return _and(began, _ge(last[0], last[1], start))
+    return t_and(began, _ge(last[0], last[1], start))
 
 
 # ---- courses ---------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from .dates import shift_clamped as shift  # windows and washouts saturate at ye
 from .dates import elapsed_on, window_end
 from .evaluate import (NOFLAG, Context, F, T, U, _absence, _date_of, compare, ev, fmt_num, missing, op_symbol, src_label,
                        unknown, window_start)
-from .logic import CauseFlag, Truth
+from .logic import CauseFlag, Truth, t_and, t_and2, t_not, t_or
 
 __all__ = [
     "eval_condition", "eval_therapy", "eval_procedure", "attr_truth", "yes_no",
@@ -68,12 +68,7 @@ def _ge(a_lo: _dt.date, a_hi: _dt.date, b: _dt.date) -> Truth:
     return U
 
 
-_TRUTH = (F, U, T)  # Truth by value, without the cost of calling the enum
 _RECORD_CODE = ("record_outside_scope", "record_uncertain", "record_found")  # reason code of a record, by Truth
-
-
-def _and(*ts: Truth) -> Truth:
-    return _TRUTH[min(ts)]
 
 
 # ---- attribute tests inside `where` ------------------------------------------------------------
@@ -228,7 +223,7 @@ def _wanted(test: A.AttrTest) -> tuple[tuple[float | None, str], ...]:
     return hit[1]
 
 
-def _attrs_note(tests: tuple[A.AttrTest, ...], attrs: dict[str, Any]) -> str:
+def _attrs_note(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str, Any]) -> str:
     """The recorded values of the attributes a `where` tests, for the evidence line: "; grade 2"."""
     if not tests:
         return ""
@@ -243,7 +238,7 @@ def _where(tests: tuple, attrs: dict[str, Any]) -> Truth:
     """A ``where``: every test holds; an :class:`~eligimatch.ast.AttrAny` holds when one of its options does."""
     if not tests:
         return T
-    return _and(*(_TRUTH[max(_where(o, attrs) for o in t.options)] if isinstance(t, A.AttrAny)
+    return t_and(*(t_or(*[_where(o, attrs) for o in t.options]) if isinstance(t, A.AttrAny)
                   else attr_truth(t, attrs) for t in tests))
 
 
@@ -377,7 +372,7 @@ def _onset_in(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple)
         return U
     anchor = ctx.anchor(pred.window.anchor)
     start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
-    return _and(_ge(rec.onset.earliest, rec.onset.latest, start), _le(rec.onset.earliest, rec.onset.latest, anchor))
+    return t_and(_ge(rec.onset.earliest, rec.onset.latest, start), _le(rec.onset.earliest, rec.onset.latest, anchor))
 
 
 def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.ConditionPred,
@@ -412,11 +407,11 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
                 now, now_q = _condition_timing(ctx, rec, A.ConditionPred(pred.concepts), None)
                 if now == U:
                     when_q = now_q if timing != U else when_q + "; " + now_q
-                timing = _and(timing, now)
+                timing = t_and(timing, now)
         else:
             timing, when_q = _condition_timing(ctx, rec, pred, window_days)
         where_t = _where(pred.where, rec.attributes)
-        t = _and(kind_t, timing, where_t)
+        t = t_and(kind_t, timing, where_t)
         if t == U:
             if timing == U:
                 questions.append(when_q.format(label=label))
@@ -429,7 +424,7 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
             when += ", no status or end date"
         if allergens:
             a_t, a_note = _allergen_truth(ctx, rec, allergens)
-            t = _and(t, a_t)
+            t = t_and(t, a_t)
             when += f"; {a_note}"
             if a_t == U:
                 questions.append(f"the allergen of {label} ({a_note})")
@@ -459,10 +454,10 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
             return F, ""
         if rec.end is None:
             if rec.status is None:
-                return _and(started, U), ("whether {label} is current: a clinical status (active, resolved...) "
+                return t_and(started, U), ("whether {label} is current: a clinical status (active, resolved...) "
                                           "or an end date")
             return started, dates_q
-        return _and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day"))), dates_q
+        return t_and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day"))), dates_q
     if pred.window is None:
         return started, dates_q
     w = pred.window
@@ -480,12 +475,12 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
         # ended on an unknown day between onset and now (or, without a status, may have)
         still_on = _ge(onset_lo, as_of, start) if rec.onset else U
         if still_on == U:
-            return _and(began_before_end, still_on), (
+            return t_and(began_before_end, still_on), (
                 "when {label} ended (an end date)" if rec.status else
                 "whether {label} is current: a clinical status (active, resolved...) or an end date")
     else:
         still_on = T
-    return _and(began_before_end, still_on), dates_q
+    return t_and(began_before_end, still_on), dates_q
 
 
 # ---- procedures -----------------------------------------------------------------------------------
@@ -520,13 +515,13 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
         else:
             anchor = ctx.anchor(pred.window.anchor)
             start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
-            t = _and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
+            t = t_and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
         if t == U:
             questions.append(f"the date of {label}" if rec.date is None else f"a more precise date of {label}")
         where_t = _where(pred.where, rec.attributes)
         if where_t == U:
             questions.extend(_where_questions(pred.where, rec.attributes, label))
-        t = _and(kind_t, t, where_t)
+        t = t_and(kind_t, t, where_t)
         code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, f"{label} ({concept.id}; {rec.date or 'date not recorded'}"
                                           f"{_attrs_note(pred.where, rec.attributes)})"
@@ -545,7 +540,7 @@ def _therapy_attrs(rec: Any) -> dict[str, Any]:
     return attrs
 
 
-def _therapy_where(tests: tuple[A.AttrTest, ...], rec: Any) -> Truth:
+def _therapy_where(tests: tuple[A.AttrTest | A.AttrAny, ...], rec: Any) -> Truth:
     """A therapy record against a ``where``; its attributes are gathered only when there are tests."""
     return _where(tests, _therapy_attrs(rec)) if tests else T
 
@@ -575,11 +570,11 @@ def _matching_therapies(ctx: Context, selectors: tuple[str, ...],
     out = []
     for i in range(len(idx.therapies)):
         is_sel = (idx.therapy_matches(i, selectors[0]) if len(selectors) == 1
-                  else min([idx.therapy_matches(i, s) for s in selectors]) if conjunct
-                  else max([idx.therapy_matches(i, s) for s in selectors], default=F))
+                  else t_and(*[idx.therapy_matches(i, s) for s in selectors]) if conjunct
+                  else t_or(*[idx.therapy_matches(i, s) for s in selectors]))
         if is_sel == F:
             continue
-        t = _and(is_sel, _TRUTH[2 - max([idx.therapy_matches(i, x) for x in excepted])]) if excepted else is_sel
+        t = t_and2(is_sel, t_not(t_or(*[idx.therapy_matches(i, x) for x in excepted]))) if excepted else is_sel
         if t != F:
             out.append((i, t))
     return out
@@ -633,7 +628,7 @@ def _indication_truth(ctx: Context, rec: Any, indication: tuple[str, ...], negat
     if concept is None:
         return U
     t = T if any(cat.is_a(concept.id, x) for x in indication) else F
-    return _TRUTH[2 - t] if negated else t
+    return t_not(t) if negated else t
 
 
 def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.TherapyPred,
@@ -667,9 +662,9 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         where_t = _therapy_where(pred.where, rec)
         if where_t == U:
             qs.extend(_where_questions(pred.where, _therapy_attrs(rec), label))
-        attrs_t = _and(kind_t, where_t)
+        attrs_t = t_and(kind_t, where_t)
         if indication:
-            attrs_t = _and(attrs_t, _indication_truth(ctx, rec, indication, pred.indication_negated))
+            attrs_t = t_and(attrs_t, _indication_truth(ctx, rec, indication, pred.indication_negated))
             label += f" (for {rec.indication or 'an indication not recorded'})"
         if kind_t == U:
             label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
@@ -700,7 +695,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             started_ok = _le(began[0], began[1], limit) if began is not None else U
             last = _last_dose_range(ctx, rec, anchor)
             relevant = _ge(last[0], last[1], limit) if last is not None else U
-            violation = _and(relevant, Truth(2 - started_ok), attrs_t)
+            violation = t_and(relevant, t_not(started_ok), attrs_t)
             if violation != F:
                 violations.append((violation, ev(fact, "started_too_late" if violation == T else "record_uncertain",
                                                  f"{label} started {rec.start or '(date not recorded)'}, after "
@@ -708,7 +703,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                                                  f"{label}: start or stop dates too imprecise to tell whether it "
                                                  f"started on or before {limit}", value=label,
                                                  source=src_label(rec))))
-            t = _and(relevant, started_ok)
+            t = t_and(relevant, started_ok)
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
             when_q = (f"the start date of {label}" if began is None else
                       f"more precise start and stop dates of {label}")
@@ -735,7 +730,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
                     fixed = tuple(d for d in durations if d[1] != "half-life")
                     f_end, _ = _window_length_end(last[0], fixed, None, washout=washout) if fixed else (None, "")
-                    t = _and(began, T) if f_end is not None and f_end >= limit else U
+                    t = t_and(began, T) if f_end is not None and f_end >= limit else U
                     note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
                     when_q = f"the half-life of {drug_id or label} (not in the drug catalog)"
                     if f_end is not None:
@@ -744,7 +739,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                                     else f", before {anchor} ({pred.window.anchor}): the half-life decides"))
                 else:
                     # inside the window while anchor <= end (the washout has not run out by the anchor)
-                    t = _and(began, _ge(end_lo, end_hi, limit))
+                    t = t_and(began, _ge(end_lo, end_hi, limit))
                     last_txt = str(last[0]) if last[0] == last[1] else f"between {last[0]} and {last[1]}"
                     if washout:
                         note = f"{label}: last dose {last_txt}; {arith}; the washout is complete on {end_hi}"
@@ -757,7 +752,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                                 note += f"; washout complete on {passes_on}"
         if t == U:
             qs.append(when_q)
-        t = _and(t, attrs_t)
+        t = t_and(t, attrs_t)
         if pred.where:
             note += f" ({_attrs_note(pred.where, _therapy_attrs(rec))[2:]})"
         code = _RECORD_CODE[t]
@@ -765,7 +760,7 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         if len(violations) > n_violations and violations[-1][0] == U:
             violations[-1] = (U, violations[-1][1], qs)
     if violations:
-        worst = Truth(max(v[0] for v in violations))
+        worst = t_or(*[v[0] for v in violations])
         shown = tuple(v[1] for v in violations if v[0] == worst)
         if worst == T:
             return (F, NOFLAG, (), shown)
@@ -810,7 +805,7 @@ def eval_participation(ctx: Context, pred: A.ParticipationPred, window_days: tup
             continue
         began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else (T if pred.window is None else U)
         still = _ge(rec.end.earliest, rec.end.latest, start) if rec.end else T
-        t = _and(began, still)
+        t = t_and(began, still)
         label = rec.study or "a study (not named)"
         note = f"{label} (from {rec.start or 'a start not recorded'} to {rec.end or 'now'})"
         results.append((t, ev(fact, _RECORD_CODE[t], note, value=label, date=_date_of(rec.start),

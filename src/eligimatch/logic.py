@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum, IntFlag
 
-__all__ = ["Truth", "Cause", "CauseFlag", "FLAG_VALUES", "t_and", "t_or", "t_not", "t_at_least", "t_if"]
+__all__ = ["Truth", "Cause", "CauseFlag", "FLAG_VALUES", "TRUTHS", "t_and", "t_or", "t_and2", "t_or2", "t_not",
+           "t_at_least", "t_if"]
 
 
 class Truth(IntEnum):
@@ -50,21 +51,47 @@ class CauseFlag(IntFlag):
 FLAG_VALUES = range(1 << (len(CauseFlag.__members__) - 1))  # NONE is not a bit
 
 
-def t_and(*values: Truth) -> Truth:
-    return Truth(min(values, default=Truth.TRUE))
+#: Truth by value (``TRUTHS[x]`` for an int 0..2), without the cost of calling the enum.
+TRUTHS = (Truth.FALSE, Truth.UNKNOWN, Truth.TRUE)
 
 
-def t_or(*values: Truth) -> Truth:
-    return Truth(max(values, default=Truth.FALSE))
+# The one Kleene algebra of eligimatch: the compiled criteria (compile.py), the record histories
+# (history.py) and the doses use these.  They take Truths (or their int values) and return Truths;
+# they are on the evaluation's hot path, so they index TRUTHS rather than call the enum.
+
+def t_and(*values: Truth | int) -> Truth:
+    """Kleene AND: the least of the values (TRUE for none)."""
+    return TRUTHS[min(values)] if values else Truth.TRUE
 
 
-def t_not(value: Truth) -> Truth:
-    return Truth(2 - value)
+def t_or(*values: Truth | int) -> Truth:
+    """Kleene OR: the greatest of the values (FALSE for none)."""
+    return TRUTHS[max(values)] if values else Truth.FALSE
+
+
+def t_and2(a: Truth | int, b: Truth | int) -> Truth:
+    """``t_and(a, b)`` for exactly two values, the common case, without building a tuple."""
+    return TRUTHS[a if a <= b else b]
+
+
+def t_or2(a: Truth | int, b: Truth | int) -> Truth:
+    """``t_or(a, b)`` for exactly two values."""
+    return TRUTHS[a if a >= b else b]
+
+
+def t_not(value: Truth | int) -> Truth:
+    """Kleene NOT: TRUE and FALSE swap, UNKNOWN stays."""
+    return TRUTHS[2 - value]
 
 
 def t_at_least(n: int, values: list[Truth] | tuple[Truth, ...]) -> Truth:
-    true = sum(1 for v in values if v == Truth.TRUE)
-    unknown = sum(1 for v in values if v == Truth.UNKNOWN)
+    """At least ``n`` of the values TRUE: TRUE when enough are TRUE, FALSE when too few can be."""
+    true = unknown = 0
+    for v in values:
+        if v == Truth.TRUE:
+            true += 1
+        elif v == Truth.UNKNOWN:
+            unknown += 1
     if true >= n:
         return Truth.TRUE
     if true + unknown < n:
@@ -72,9 +99,10 @@ def t_at_least(n: int, values: list[Truth] | tuple[Truth, ...]) -> Truth:
     return Truth.UNKNOWN
 
 
-def t_if(cond: Truth, then: Truth, otherwise: Truth) -> Truth:
+def t_if(cond: Truth | int, then: Truth | int, otherwise: Truth | int) -> Truth:
+    """``if cond then a else b``: with cond UNKNOWN, the branches' common value if they agree, else UNKNOWN."""
     if cond == Truth.TRUE:
-        return then
+        return TRUTHS[then]
     if cond == Truth.FALSE:
-        return otherwise
-    return then if then == otherwise else Truth.UNKNOWN
+        return TRUTHS[otherwise]
+    return TRUTHS[then] if then == otherwise else Truth.UNKNOWN

@@ -330,9 +330,9 @@ class Patient(_Model):
 
     Its JSON Schema: ``eligimatch schema patient``; the format is described in docs/patient.md.
 
-    >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
-    >>> p.fact("ecog").value
-    1
+        >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
+        >>> p.fact("ecog").value
+        1
     """
 
     schema_version: Literal["1"] | None = Field(default=None, description="The version of this JSON format "
@@ -372,6 +372,17 @@ def load_patient(data: str | bytes | dict, *, limits: InputLimits = INPUT_LIMITS
     of observations, records, facts) is refused before it is validated.
 
     Raises :class:`~eligimatch.errors.PatientDataError` naming each bad field's path.
+
+        >>> patient = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female",'
+        ...                        ' "observations": [{"analyte": "anc", "value": 1.8, "unit": "10^9/L",'
+        ...                        ' "date": "2026-02-20"}]}')
+        >>> patient.observations[0].analyte, patient.observations[0].value
+        ('anc', 1.8)
+        >>> load_patient({"birth_date": "2026-02-30"})   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PatientDataError: invalid patient data (1 problem):
+          birth_date: ...
     """
     if not isinstance(data, dict):
         try:

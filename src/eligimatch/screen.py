@@ -19,6 +19,7 @@ batch.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
 import multiprocessing
 import os
@@ -44,7 +45,8 @@ from .screening.ranking import Ranking
 from .trial import CompiledTrial
 
 __all__ = ["screen", "screen_many", "match_each", "rank", "ScreenResult", "ScreenError", "Question", "FieldProblem",
-           "trial_label", "default_workers"]
+           "trial_label", "default_workers",
+           "workers_for", "SMALL_BATCH_PAIRS"]
 
 ProgressFn = Callable[[int, Union[int, None]], None]
 
@@ -260,6 +262,8 @@ def _as_date(d: _dt.date | str | None) -> _dt.date:
 def _as_patient(item: Any) -> Patient:
     if isinstance(item, Patient):
         return item
+    if isinstance(item, PatientDataError):  # the reader already knows why (e.g. a line over the size limit)
+        raise item
     if isinstance(item, (dict, str, bytes)):
         return load_patient(item)
     if isinstance(item, bytearray):
@@ -390,6 +394,13 @@ def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial
     ``as_of``, ``anchors``, ``policy`` and ``decisions`` (a screening record) mean what they mean
     for :func:`~eligimatch.match`, and apply to every trial.  ``questions``: how many questions the
     plan keeps (default 10).  Each result gets a tier and a score (``ranking``).
+
+        >>> import datetime, eligimatch
+        >>> trials = [eligimatch.load_trial(f"examples/trials/{t}.elig") for t in ("NCT05621486", "NCT03754764")]
+        >>> found = screen(open("examples/patients/nct03754764-unknown.json").read(), trials,
+        ...                as_of=datetime.date(2026, 3, 1))
+        >>> [(r.trial_id, r.verdict.value) for r in found.results]   # ranked: the closest first
+        [('NCT03754764', 'unknown'), ('NCT05621486', 'no_match')]
     """
     p = _as_patient(patient)
     return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy, decisions=decisions,
@@ -491,6 +502,24 @@ def _rebuild(ok: bool, text: str) -> ScreenResult | ScreenError:
     return ScreenResult.model_validate_json(text) if ok else ScreenError.model_validate_json(text)
 
 
+#: Below this many patient-trial evaluations, ``screen_many`` (and ``eligimatch screen``) use one worker by
+#: default: starting worker processes costs about a second, more than a small batch takes in this process
+#: (docs/performance.md, "Workers by default").
+SMALL_BATCH_PAIRS = 10_000
+
+
+def workers_for(n_patients: int | None, n_trials: int) -> int:
+    """The default number of workers for a batch: one below :data:`SMALL_BATCH_PAIRS` patient-trial
+    evaluations, else :func:`default_workers` (an input of unknown length counts as large).
+
+        >>> workers_for(22, 5)
+        1
+    """
+    if n_patients is not None and n_patients * max(n_trials, 1) < SMALL_BATCH_PAIRS:
+        return 1
+    return default_workers()
+
+
 def default_workers() -> int:
     """The number of CPUs this process may use."""
     try:
@@ -577,7 +606,10 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     its record.  A patient that does not validate yields a :class:`ScreenError`
     naming the field paths; the batch goes on.
 
-    ``workers``: processes to use (default: every CPU this process may use);
+    ``workers``: processes to use (default: one for a batch of fewer than
+    :data:`SMALL_BATCH_PAIRS` patient-trial evaluations, where starting
+    processes would cost more than it saves, else every CPU this process may
+    use; an input without a length is read ahead that far to tell);
     ``workers=1`` runs in this process, without a pool.  The input is read at
     most ``2 * workers * chunksize`` patients ahead of what the caller has
     consumed, so memory stays flat for any length of input; a batch that
@@ -613,9 +645,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
         raise ValueError(f"with_criteria must be True, False or 'deciding', not {with_criteria!r}")
     job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, with_criteria,
                bool(as_json))
-    if workers is None:
-        workers = default_workers()
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
     if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
         raise ValueError(f"chunksize must be a whole number >= 1, not {chunksize!r}")
@@ -627,7 +657,17 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
             total = len(patients)  # type: ignore[arg-type]
         except TypeError:
             total = None
-    return _stream(iter(patients), job, workers, chunksize, progress, total, mp_context)
+    items: Iterator[Any] = iter(patients)
+    if workers is None:
+        n_trials = len(job.trials)
+        if total is None:  # read ahead as far as the threshold: a short stream is a small batch
+            limit = -(-SMALL_BATCH_PAIRS // max(n_trials, 1))
+            head = list(itertools.islice(items, limit))
+            items = itertools.chain(head, items) if len(head) == limit else iter(head)
+            workers = workers_for(len(head) if len(head) < limit else None, n_trials)
+        else:
+            workers = workers_for(total, n_trials)
+    return _stream(items, job, workers, chunksize, progress, total, mp_context)
 
 
 def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,

@@ -57,6 +57,17 @@ class CompiledCriterion:
 
 @dataclass(frozen=True)
 class CompiledTrial:
+    """A compiled trial: its criteria checked against the catalogs and ready to evaluate; immutable.
+
+    Made by :func:`~eligimatch.load_trial` or :func:`~eligimatch.compile_trial`; evaluated by
+    :func:`~eligimatch.match`.  It pickles as its text and recompiles (for worker processes).
+
+        >>> import eligimatch
+        >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
+        >>> trial.id, trial.anchors
+        ('NCT05621486', ('screening', 'apheresis', 'enrollment'))
+    """
+
     id: str | None
     title: str | None
     anchors: tuple[str, ...]

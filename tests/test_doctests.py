@@ -1,0 +1,42 @@
+"""The examples in the docstrings of the main entry points run, as written (from the repository root)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+from pathlib import Path
+
+import pytest
+
+import eligimatch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODULES = ["eligimatch.compile", "eligimatch.patient", "eligimatch.matching", "eligimatch.screen",
+           "eligimatch.result", "eligimatch.reasons", "eligimatch.schemas", "eligimatch.catalogs",
+           "eligimatch.trial", "eligimatch.facts"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the examples name files under examples/
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                             raise_on_error=False, verbose=False)
+    assert result.attempted > 0, f"{name}: no examples found"
+    assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} doctest examples failed"
+
+
+def test_the_entry_points_have_examples():
+    for fn in (eligimatch.load_trial, eligimatch.load_patient, eligimatch.match, eligimatch.screen,
+               eligimatch.compile_trial, eligimatch.MatchResult, eligimatch.Catalogs):
+        assert ">>> " in (fn.__doc__ or ""), fn.__qualname__
+
+
+def test_every_public_name_has_its_own_docstring():
+    for name in eligimatch.__all__:
+        obj = getattr(eligimatch, name)
+        doc = obj.__doc__ or ""
+        # not the docstring a dataclass or pydantic writes, nor the one of a base class
+        inherited = any(doc == (base.__doc__ or "") for base in getattr(obj, "__mro__", ())[1:])
+        assert doc.strip() and not doc.startswith(f"{name}(") and not inherited, name
