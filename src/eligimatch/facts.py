@@ -103,8 +103,8 @@ class FactCatalog:
     The bundled catalog is ``catalog/facts.toml`` (:meth:`default`); a site adds its own with a site
     catalog file (docs/catalogs.md) or :meth:`extended`.
 
-    >>> FactCatalog.default().resolve("ECOG").type
-    'number'
+        >>> FactCatalog.default().resolve("ECOG").type
+        'number'
     """
 
     facts: tuple[FactDef, ...]

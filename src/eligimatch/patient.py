@@ -227,8 +227,10 @@ class Condition(_Model):
     name: str | None = Field(default=None, description="Catalog id, name or synonym.")
     code: str | None = Field(default=None, description="Coded form, e.g. 'ICD10CM:M32.14' or 'SNOMED:55464009'.")
     onset: PartialDateField | None = None
-    end: PartialDateField | None = Field(default=None, description="Abatement date; none means ongoing.")
-    status: Literal["active", "resolved", "inactive", "remission"] | None = None
+    end: PartialDateField | None = Field(default=None, description="Abatement date, when it ended.")
+    status: Literal["active", "resolved", "inactive", "remission"] | None = Field(
+        default=None, description="Clinical status.  With neither a status nor an end date, whether the condition "
+                                  "is current is unknown ('condition X' is then UNKNOWN; 'history of X' is not).")
     attributes: dict[str, Scalar] = Field(default_factory=dict, description="e.g. symptomatic, grade, stage.")
     source: Source | None = None
 
@@ -328,9 +330,9 @@ class Patient(_Model):
 
     Its JSON Schema: ``eligimatch schema patient``; the format is described in docs/patient.md.
 
-    >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
-    >>> p.fact("ecog").value
-    1
+        >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
+        >>> p.fact("ecog").value
+        1
     """
 
     schema_version: Literal["1"] | None = Field(default=None, description="The version of this JSON format "
@@ -371,16 +373,16 @@ def load_patient(data: str | bytes | dict, *, limits: InputLimits = INPUT_LIMITS
 
     Raises :class:`~eligimatch.errors.PatientDataError` naming each bad field's path.
 
-    >>> patient = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female",'
-    ...                        ' "observations": [{"analyte": "anc", "value": 1.8, "unit": "10^9/L",'
-    ...                        ' "date": "2026-02-20"}]}')
-    >>> patient.observations[0].analyte, patient.observations[0].value
-    ('anc', 1.8)
-    >>> load_patient({"birth_date": "2026-02-30"})   # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    eligimatch.errors.PatientDataError: invalid patient data (1 problem):
-      birth_date: ...
+        >>> patient = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female",'
+        ...                        ' "observations": [{"analyte": "anc", "value": 1.8, "unit": "10^9/L",'
+        ...                        ' "date": "2026-02-20"}]}')
+        >>> patient.observations[0].analyte, patient.observations[0].value
+        ('anc', 1.8)
+        >>> load_patient({"birth_date": "2026-02-30"})   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PatientDataError: invalid patient data (1 problem):
+          birth_date: ...
     """
     if not isinstance(data, dict):
         try:

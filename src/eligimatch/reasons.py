@@ -6,16 +6,16 @@ codes are listed here, each with what it means; the result's JSON Schema
 (``eligimatch schema result``) carries the same list and descriptions, so that an
 integrator in any language can rely on them.
 
->>> from eligimatch.reasons import ReasonCode
->>> ReasonCode("threshold_met").description
-'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
+    >>> from eligimatch.reasons import ReasonCode
+    >>> ReasonCode("threshold_met").description
+    'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ReasonCode", "REASON_DESCRIPTIONS"]
+__all__ = ["REASON_DESCRIPTIONS", "ReasonCode", "reason_code_schema"]
 
 
 class ReasonCode(str, Enum):
