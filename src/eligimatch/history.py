@@ -730,7 +730,15 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             else:
                 end_lo, arith = _window_length_end(last[0], durations, half_life, washout=washout)
                 end_hi, _ = _window_length_end(last[1], durations, half_life, text=False, washout=washout)
-                began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else T
+                if rec.start:
+                    began = _le(rec.start.earliest, rec.start.latest, anchor)
+                else:
+                    # no start: the course began on or before its last dose, perhaps after the anchor (N1);
+                    # it counts only when a known day of it -- the last dose -- is on or before the anchor
+                    began = T if _le(last[0], last[1], anchor) == T else U
+                    if began == U:
+                        when_q = (f"the start date of {label} (not recorded; it may have begun after "
+                                  f"{pred.window.anchor}, {anchor}: its last dose is not known to be before)")
                 if end_lo is None:
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
                     fixed = tuple(d for d in durations if d[1] != "half-life")
