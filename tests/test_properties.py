@@ -75,6 +75,10 @@ def check_compile(text: str, *, seconds: float = 20.0):
         trial = None
     else:
         event("compile: ok")
+        # a trial (or a cohort) without criteria would match everyone: refused, never compiled (issue 18, D13)
+        assert trial.all_criteria(), "a trial without criteria compiled"
+        for cohort_id, _, crits in trial.cohorts:
+            assert crits, f"cohort {cohort_id} without criteria compiled"
     assert time.perf_counter() - t0 < seconds, "compiling took too long"
     return trial
 

@@ -228,8 +228,10 @@ class Condition(_Model):
     name: str | None = Field(default=None, description="Catalog id, name or synonym.")
     code: str | None = Field(default=None, description="Coded form, e.g. 'ICD10CM:M32.14' or 'SNOMED:55464009'.")
     onset: PartialDateField | None = None
-    end: PartialDateField | None = Field(default=None, description="Abatement date; none means ongoing.")
-    status: Literal["active", "resolved", "inactive", "remission"] | None = None
+    end: PartialDateField | None = Field(default=None, description="Abatement date, when it ended.")
+    status: Literal["active", "resolved", "inactive", "remission"] | None = Field(
+        default=None, description="Clinical status.  With neither a status nor an end date, whether the condition "
+                                  "is current is unknown ('condition X' is then UNKNOWN; 'history of X' is not).")
     attributes: dict[str, Scalar] = Field(default_factory=dict, description="e.g. symptomatic, grade, stage.")
     source: Source | None = None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ReasonCode", "REASON_DESCRIPTIONS"]
+__all__ = ["REASON_DESCRIPTIONS", "ReasonCode", "reason_code_schema"]
 
 
 class ReasonCode(str, Enum):

@@ -32,7 +32,7 @@ from typing import Any
 
 from .result import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_NAMES", "SCHEMA_VERSION", "generate", "schema_text", "model_of"]
+__all__ = ["SCHEMA_NAMES", "SCHEMA_VERSION", "generate", "model_of", "render", "schema_text"]
 
 #: The names of the published schemas.
 SCHEMA_NAMES = ("patient", "result", "record", "trial")
