@@ -650,10 +650,10 @@ def evaluate(p: Any, as_of: dt.date) -> Result:
     f = _fact(p, "life_expectancy")
     if f is None:
         out["I4"] = _unknown("missing", "life_expectancy")
-    elif isinstance(f[0], bool) or not isinstance(f[0], (int, float)) or MONTHS_PER.get(f[1] or "month") is None:
-        out["I4"] = _unknown("invalid", "life_expectancy")
+    elif isinstance(f[0], bool) or not isinstance(f[0], (int, float)) or MONTHS_PER.get(f[1] or "") is None:
+        out["I4"] = _unknown("invalid", "life_expectancy")  # no unit: never assumed to be months (issue 18 D7)
     else:
-        months = f[0] * MONTHS_PER[f[1] or "month"]
+        months = f[0] * MONTHS_PER[f[1]]
         ok = months > 3 and not _isclose(months, 3.0)
         out["I4"] = (TRUE if ok else FALSE, (("threshold_met" if ok else "threshold_not_met",
                                               f"life expectancy {_num(months)} months ({f[0]} {f[1] or 'months'}) "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from eligimatch.fhir_coverage import bundle_paths, measure, render  # noqa: E402
+from eligimatch.fhir_coverage import bundle_paths, measure, render
 
 
 def main(argv: list[str] | None = None) -> int:

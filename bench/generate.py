@@ -289,7 +289,7 @@ def patient_dict(i: int, seed: int = 0, as_of: dt.date = AS_OF) -> dict:
     elif r < 0.75:
         facts["life_expectancy"] = {"value": rng.randint(8, 60), "unit": "weeks"}
     elif r < 1.0:
-        facts["life_expectancy"] = rng.randint(1, 18)  # bare number: the catalog's unit, months
+        facts["life_expectancy"] = rng.randint(1, 18)  # bare number: no unit, so invalid (never assumed months)
     fertile = p.get("sex") == "female" and p.get("birth_date", "1900") > _d(as_of.replace(year=as_of.year - 50))
     for name in ("pregnant", "breastfeeding"):
         if rng.random() > p_missing:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import random
 import re
 from typing import Any
 
@@ -75,8 +76,10 @@ def _plausible(o: dict) -> bool:
     a = CATS.analytes.resolve(o["analyte"]) if isinstance(o.get("analyte"), str) else None
     if a is None:
         return True
+    # recorded_factor (issue 18) is the engine's stricter reading of a recorded unit: INR in % is refused
+    factor = getattr(a, "recorded_factor", None) or (lambda unit: a.factor_from(unit, a.unit))
     try:
-        value = float(o["value"]) * float(a.factor_from(o["unit"], a.unit))
+        value = float(o["value"]) * float(factor(o["unit"]))
     except Exception:  # noqa: BLE001 - an unreadable or incompatible unit
         return False
     if a.unit == "%" and not (-100 if a.signed else 0) <= value <= 100:  # 18.9 as a fraction is 1890 %
@@ -179,7 +182,12 @@ def blur(doc: dict, r, *, max_ops: int = 3) -> tuple[dict, list[str], list[tuple
         options = _blur_options(doc)
         if not options:
             break
-        what, arg = r.choice(options)
+        # every kind of blurring equally often (not every option: a document has many facts and few
+        # conditions), and through a plain generator seeded from r: hypothesis's draws favour the first
+        # item of a list, which would make the first kinds of the list most of the cases
+        pick = random.Random(r.getrandbits(32))
+        kind = pick.choice(sorted({w for w, _ in options}))
+        what, arg = pick.choice([o for o in options if o[0] == kind])
         done.append(_apply_blur(doc, what, arg, r))
         kind = what.split(".")[0]
         touched.append(({"condition": "conditions", "therapy": "therapies", "procedure": "procedures",
@@ -374,7 +382,7 @@ def respell(doc: dict, r) -> tuple[dict, dict, str, bool, list[str]]:
         fd = CATS.facts.resolve(arg)
         old = doc["facts"][arg]
         holder, key = (messy["facts"][arg], "value") if isinstance(old, dict) else (messy["facts"], arg)
-        value, declared, meaning = _messy_value(fd.type, fd.values, r)
+        value, declared, meaning = _messy_value(fd.type, fd.values, r, getattr(fd, "value_synonyms", ()))
         holder[key] = value
         if declared:
             rh = ref["facts"][arg] if isinstance(old, dict) else ref["facts"]
@@ -448,8 +456,15 @@ def _implausible(doc: dict, i: int, r) -> tuple[dict, dict, str, bool, list[str]
     return messy, ref, f"observations.{i}.{how}: {new!r} (implausible for {a.id}, meaning None)", False, focus
 
 
-def _messy_value(kind: str, values: tuple[str, ...], r) -> tuple[Any, bool, Any]:
-    """(spelling, has a declared meaning, the declared value it means)."""
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_-]+", "", text).lower()
+
+
+def _messy_value(kind: str, values: tuple[str, ...], r,
+                 value_synonyms: tuple[tuple[str, str], ...] = ()) -> tuple[Any, bool, Any]:
+    """(spelling, has a declared meaning, the declared value it means).  A spelling the catalog declares
+    (her2 declares "equivocal") means that value."""
+    declared = {_norm(v): v for v in values} | {_norm(s): v for s, v in value_synonyms}
     if kind == "bool":
         k = r.random()
         if k < 0.3:
@@ -462,7 +477,10 @@ def _messy_value(kind: str, values: tuple[str, ...], r) -> tuple[Any, bool, Any]
         if syn and r.random() < 0.6:
             s, v = r.choice(syn)
             return s, True, v
-        return r.choice(NOT_ENUM), False, None
+        value = r.choice(NOT_ENUM)
+        if isinstance(value, str) and _norm(value) in declared:
+            return value, True, declared[_norm(value)]
+        return value, False, None
     # a number fact: numbers written as text
     k = r.random()
     if k < 0.5:

@@ -85,6 +85,7 @@ def _accepted(analyte) -> list[str]:
     for u in UNIT_POOL:
         try:
             if analyte.accepts(u):
+                analyte.recorded_factor(u)  # a scaling unit not declared for a dimensionless analyte: refused
                 out.append(u)
         except Exception:  # an unreadable unit is simply not in this analyte's list
             pass

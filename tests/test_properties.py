@@ -75,6 +75,10 @@ def check_compile(text: str, *, seconds: float = 20.0):
         trial = None
     else:
         event("compile: ok")
+        # a trial (or a cohort) without criteria would match everyone: refused, never compiled (issue 18, D13)
+        assert trial.all_criteria(), "a trial without criteria compiled"
+        for cohort_id, _, crits in trial.cohorts:
+            assert crits, f"cohort {cohort_id} without criteria compiled"
     assert time.perf_counter() - t0 < seconds, "compiling took too long"
     return trial
 
@@ -279,7 +283,9 @@ def _in_other_units(doc: dict, r) -> dict:
         a = F.CATS.analytes.resolve(o["analyte"])
         if a is None:
             continue
-        old = o.get("unit") or a.unit
+        old = o.get("unit")
+        if old is None:  # a result without a unit is never given one (issue 18 D7): nothing to re-express
+            continue
         new = r.choice(F.UNITS_OF[a.id])
         try:
             f = a.factor_from(old, new)
@@ -304,7 +310,8 @@ def _in_other_units(doc: dict, r) -> dict:
         value, unit = (v["value"], v.get("unit")) if isinstance(v, dict) else (v, None)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        unit = unit or fd.unit
+        if unit is None:  # no unit: invalid whatever it is re-expressed as (issue 18 D7)
+            continue
         new = r.choice(["day", "week", "month", "year"])
         try:
             f = conversion_factor(unit, new)

@@ -109,6 +109,69 @@ def _patient(r) -> tuple[dict, eligimatch.Patient] | tuple[None, None]:
     return doc, p
 
 
+# ---------------------------------------------------------------------------- blurring
+
+@settings(max_examples=F.examples(150))
+@given(F.randoms())
+def test_blurring_information_never_creates_a_decision(r):
+    """Soundness.  P' is P made less precise (blurring.blur: a condition's status, end or onset removed, a
+    date's day removed, a record replaced by a broader one -- a parent concept, a shorter or "unspecified"
+    ICD-10-CM code, a drug by its class, a class by its parent --, a drug's mapping removed, with or without
+    its classes, a unit removed, ongoing/investigational/per-day removed, a fact's date removed) or with
+    information taken away (fuzzing.remove_facts).  For every criterion of the example trials and of a
+    probe trial reading what P holds: if P' gives TRUE or FALSE, P gives the same; so P' is a MATCH only if
+    P is."""
+    doc, full = _patient(r)
+    if doc is None:
+        return
+    focus: list[str] = []
+    if r.random() < 0.8:
+        less, what, touched = B.blur(doc, r)
+        focus = B.focus_predicates(doc, touched, r)
+    else:
+        less, what = F.remove_facts(doc, r)
+    note(f"blurred: {what}")
+    note(json.dumps(doc))
+    part = load(less)
+    if part is None:
+        event("blurred patient: refused")  # e.g. a result without its unit
+        return
+    event("blurred: " + (what[0].split(" ")[0] if what else "nothing"))
+    assert_decides_no_more(full, part, trials_for(doc, r, focus), what)
+
+
+# ---------------------------------------------------------------------------- vocabularies
+
+@settings(max_examples=F.examples(150))
+@given(F.randoms())
+def test_values_outside_the_vocabulary_never_decide(r):
+    """A value outside its declared vocabulary never decides.  One value of P is respelt (blurring.respell):
+    a yes/no fact or `where` attribute as "Y", 1, "unknown", "maybe"...; an enum fact as "Positive",
+    "reactive", true, "equivocal"...; a number fact as "2_0" or "2"; a result made physiologically impossible
+    (outside the analyte's declared `plausible` range: a wrong but convertible unit, or scaled by 10^4).  If the spelling has an obvious declared
+    meaning, a criterion may read it or not, but if it decides, it decides as on P with the declared value;
+    if it has none, it decides nothing that P without the value would not decide.  A document refused at
+    validation must name the field."""
+    doc, _ = _patient(r)
+    if doc is None:
+        return
+    messy, ref, what, declared, focus = B.respell(doc, r)
+    note(what)
+    note(json.dumps(messy))
+    try:
+        p_messy = load_patient(json.dumps(messy))
+    except PatientDataError as exc:
+        event("respelt: refused")
+        field = what.split(":")[0]
+        assert any(field.startswith(e["path"]) or e["path"].startswith(field) for e in exc.errors), (what, str(exc))
+        return
+    p_ref = load(ref)
+    if p_ref is None:
+        return
+    event("respelt: " + ("declared meaning" if declared else "undeclared"))
+    assert_decides_no_more(p_ref, p_messy, trials_for(ref, r, focus), what)
+
+
 # ---------------------------------------------------------------------------- order
 
 def _shuffled(doc: dict, r) -> dict:

@@ -47,7 +47,7 @@ _IGNORED_IN_NAMES = re.compile(r"[\s_\-\u2010-\u2015'\u2019]+")
 _MAX_NAME_LENGTH = 200
 
 _DEFAULT_PATH = Path(__file__).resolve().parent / "catalog" / "analytes.toml"
-_FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "description", "signed")
+_FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "description", "signed", "units", "plausible")
 
 
 def normalize_name(text: str) -> str:
@@ -101,6 +101,12 @@ class Analyte:
     kind: str = "lab"
     description: str = ""
     signed: bool = False  # a change or difference that may be negative; any other negative result is invalid
+    # other units a result of a *dimensionless* analyte may be recorded in (a fraction "1" for a
+    # percentage): without the declaration, a scaling unit such as "%" on INR is refused, not converted
+    units: tuple[str, ...] = ()
+    # (low, high) in `unit`: the physiologically possible range; a result outside it after conversion
+    # is not compared (UNKNOWN, implausible: probably a unit error)
+    plausible: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -138,6 +144,24 @@ class Analyte:
             raise CatalogError(f"analyte {self.id!r}: description must be a string")
         if not isinstance(self.signed, bool):
             raise CatalogError(f"analyte {self.id!r}: signed must be true or false, got {self.signed!r}")
+        units = _str_tuple(self.units, "units", self.id)
+        for u in units:
+            try:
+                parse_unit(u)
+            except UnitError as exc:
+                raise CatalogError(f"analyte {self.id!r}: units: {exc}") from exc
+            if not compatible(u, self.unit, molar_mass=molar_mass):
+                raise CatalogError(f"analyte {self.id!r}: units: {u!r} cannot apply to {self.unit!r}")
+        plausible = self.plausible
+        if plausible is not None:
+            if (not isinstance(plausible, (list, tuple)) or len(plausible) != 2
+                    or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in plausible)
+                    or not all(math.isfinite(x) for x in plausible) or plausible[0] >= plausible[1]):
+                raise CatalogError(f"analyte {self.id!r}: plausible must be [low, high] in {self.unit}, low < high, "
+                                   f"got {plausible!r}")
+            plausible = (float(plausible[0]), float(plausible[1]))
+        object.__setattr__(self, "units", units)
+        object.__setattr__(self, "plausible", plausible)
         object.__setattr__(self, "synonyms", synonyms)
         object.__setattr__(self, "loinc", loinc)
         object.__setattr__(self, "molar_mass", molar_mass)
@@ -158,6 +182,32 @@ class Analyte:
         the units do not apply to each other.
         """
         return conversion_factor(unit_text, self.unit if to is None else to, molar_mass=self.molar_mass)
+
+    @property
+    def unit_free(self) -> bool:
+        """Whether a bare number is a result of this analyte: its unit is the plain number ``1`` (INR, a
+        score).  A percentage is not: 0.97 and 97 would both be read."""
+        return self.unit.strip() == "1"
+
+    def recorded_factor(self, unit_text: str | None, to: str | None = None) -> float:
+        """Factor turning a *recorded* result in ``unit_text`` into ``to`` (default: :attr:`unit`).
+
+        Stricter than :meth:`factor_from`, which converts any two units of the right dimension:
+        a result without a unit is refused unless the analyte is :attr:`unit_free` (never given the
+        analyte's unit: issue 18 D7), and a dimensionless analyte accepts only its own unit, the
+        units declared in :attr:`units`, and spellings worth exactly its unit (``{score}``) -- an
+        INR in ``%`` is refused, not read as 0.015 (D16).  :class:`UnitError` says why.
+        """
+        if unit_text is None or not unit_text.strip():
+            if not self.unit_free:
+                raise UnitError(f"recorded without a unit; a {self.name} result needs one "
+                                f"(e.g. {self.unit}): a unit is never assumed")
+            unit_text = self.unit
+        elif unit_text != self.unit and unit_text not in self.units and compatible(unit_text, "1"):
+            if compatible(self.unit, "1") and not math.isclose(conversion_factor(unit_text, self.unit), 1.0):
+                declared = ", ".join((self.unit, *self.units))
+                raise UnitError(f"{unit_text!r} is not a unit {self.name} is recorded in (declared: {declared})")
+        return self.factor_from(unit_text, to)
 
     @property
     def names(self) -> tuple[str, ...]:

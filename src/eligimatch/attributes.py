@@ -21,7 +21,7 @@ from typing import Any
 from .errors import CatalogError
 from .fhir_oncology import normalize_stage, normalize_tnm
 
-__all__ = ["AttributeDef", "AttributeCatalog"]
+__all__ = ["AttributeCatalog", "AttributeDef"]
 
 
 def _key(text: str) -> str:

@@ -27,11 +27,11 @@ class Catalogs:
     """The vocabularies a trial is compiled and a patient evaluated against: facts, analytes (labs and
     vitals), conditions, procedures and drugs.
 
-    >>> cats = Catalogs.load(["examples/catalogs/breast-cancer.toml"])
-    >>> cats.facts.resolve("menopausal status").id
-    'menopausal_status'
-    >>> Catalogs.default().facts.resolve("menopausal status") is None
-    True
+        >>> cats = Catalogs.load(["examples/catalogs/breast-cancer.toml"])
+        >>> cats.facts.resolve("menopausal status").id
+        'menopausal_status'
+        >>> Catalogs.default().facts.resolve("menopausal status") is None
+        True
     """
 
     facts: FactCatalog

@@ -114,10 +114,26 @@ class _Checker:
         if self.trial.fact_recency is not None:
             self.window(self.trial.fact_recency, allow_half_life=False)
         crits = list(self.trial.criteria) + [c for co in self.trial.cohorts for c in co.criteria]
+        self.not_empty(crits)
         self.header_disease(crits)
         for crit in crits:
             for node in A.walk(crit.expr):
                 self.node(node)
+
+    def not_empty(self, crits: list[A.Criterion]) -> None:
+        """A trial (or a cohort) without criteria would match every patient, even ``{}`` (issue 18 D13)."""
+        if not crits:
+            span = self.trial.span
+            at = span if span.line else A.Span(1, 1, 1, 1)
+            what = "the file is empty" if not any(ln.strip() for ln in self.lines) else (
+                "the file holds only comments" if all(not ln.strip() or ln.lstrip().startswith("#")
+                                                      for ln in self.lines) else "the trial has no criteria")
+            self.error(at, f"{what}: a trial with no criteria would match every patient",
+                       "add an `inclusion:` or `exclusion:` section with at least one criterion")
+        for co in self.trial.cohorts:
+            if not co.criteria:
+                self.error(co.span, f"cohort {co.id!r} has no criteria: every patient would meet it",
+                           "give the cohort its inclusion or exclusion criteria, or remove it")
 
     def header_disease(self, crits: list[A.Criterion]) -> None:
         """``disease`` names catalog conditions; ``defining`` names the file's own inclusion criteria."""

@@ -21,6 +21,7 @@ Patients are read by :func:`eligimatch.inputs.load_patient_file` only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as _dt
 import difflib
@@ -38,8 +39,10 @@ from .errors import CriteriaError, EligimatchError, PatientDataError
 from .errors import Failed, UsageError  # noqa: F401  (defined in errors.py; importable from here as before)
 from .evaluate import Policy
 from .inputs import JSONL_SUFFIXES, PATIENT_SUFFIXES, iter_patient_files, load_patient_file
+from .limits import INPUT_LIMITS
 from .patient import Patient
 from .result import Verdict
+from .safeio import atomic_output, same_file
 from .trial import CompiledTrial
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -362,10 +365,29 @@ def _patient(path: str, **fhir: Any) -> Patient:
     if p.is_dir():
         raise UsageError(f"{path}: a folder; `eligimatch match` takes one patient file "
                          f"(use `eligimatch screen` for a folder)")
+    if p.suffix.lower() == ".elig" or (p.is_file() and _looks_like_criteria(p)):
+        raise UsageError(f"{path}: PATIENT looks like a criteria file; did you swap the arguments? "
+                         f"(eligimatch match PATIENT TRIAL...)")
     try:
         return load_patient_file(p, **fhir)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+_CRITERIA_START = re.compile(rb"^\s*(?:trial\s+\"|title\s+\"|anchors\s|inclusion\s*:|exclusion\s*:|cohort\s)")
+
+
+def _looks_like_criteria(p: Path) -> bool:
+    """Whether the file's first line that is not a comment starts like a criteria file (``trial "..."``)."""
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    for line in head.lstrip(b"\xef\xbb\xbf").splitlines():
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            return bool(_CRITERIA_START.match(line))
+    return False
 
 
 def _policy(args: argparse.Namespace) -> Policy | None:
@@ -439,6 +461,10 @@ def cmd_match(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 1
     trials = _load_trials(paths, _catalogs(args))
+    _distinct_trial_ids(trials)
+    if not reports and (args.strict or args.report or args.complete):
+        _err(f"{args.patient}: not FHIR: --strict, --report and --complete apply to FHIR input only "
+             "(an eligimatch patient document states its own completeness)")
     if reports:  # a FHIR patient: what was read, before the verdicts (on stderr with --json)
         from .fhir_summary import summary
 
@@ -483,15 +509,29 @@ def cmd_match(args: argparse.Namespace) -> int:
 # ---- screen --------------------------------------------------------------------------------------
 
 def _patient_items(path: str) -> Iterator[Any]:
-    """Items for :func:`screen_many`: paths (read by the workers) or ``(source, line)`` pairs."""
+    """Items for :func:`screen_many`: paths (read by the workers) or ``(source, line)`` pairs.
+
+    A line longer than ``INPUT_LIMITS.max_line_bytes`` is not read into memory: it becomes an error
+    row for that line, and the next line is read."""
     p = Path(path)
     if p.is_dir():
         yield from iter_patient_files(p)
     elif p.suffix.lower() in JSONL_SUFFIXES and not _is_fhir_ndjson(p):
-        with p.open("r", encoding="utf-8", errors="replace") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if line.strip():
-                    yield (f"{p}:{lineno}", line)
+        limit = INPUT_LIMITS.max_line_bytes
+        with p.open("rb") as fh:
+            lineno = 0
+            while True:
+                line = fh.readline(limit + 1)
+                if not line:
+                    break
+                lineno += 1
+                if len(line) > limit and not line.endswith(b"\n"):
+                    while line and not line.endswith(b"\n"):  # skip the rest of the line, a bounded piece at a time
+                        line = fh.readline(limit + 1)
+                    yield (f"{p}:{lineno}", PatientDataError(f"{p}:{lineno}: the line is longer than the limit of "
+                                                             f"{limit} bytes for one patient"))
+                elif line.strip():
+                    yield (f"{p}:{lineno}", line.decode("utf-8", errors="replace"))
     else:
         yield p
 
@@ -547,15 +587,20 @@ class _Sink:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from .screen import screen_many, trial_label
+    from .screen import trial_label
 
     src = Path(args.patients)
     if not src.exists():
         raise UsageError(f"{args.patients}: no such file or folder")
+    if not src.is_dir() and not src.is_file():  # a named pipe or a device: it could block or never end (D15)
+        raise UsageError(f"{args.patients}: not a regular file or a folder (a named pipe or a device?)")
     if src.is_file() and src.suffix.lower() not in JSONL_SUFFIXES + PATIENT_SUFFIXES:
         raise UsageError(f"{args.patients}: give a folder of .json files, a .jsonl file or a .json file")
     paths = _trial_paths(args.trials)
+    if args.output:
+        _check_output(Path(args.output), src, paths)
     trials = _load_trials(paths, _catalogs(args))
+    _distinct_trial_ids(trials)
     labels = [trial_label(t) for t in trials]
     order = {label: i for i, label in reversed(list(enumerate(labels)))}
     counts: dict[str, Counter[str]] = {label: Counter() for label in labels}
@@ -563,43 +608,78 @@ def cmd_screen(args: argparse.Namespace) -> int:
     n_patients = 0
     out_path = Path(args.output) if args.output else None
     fh: TextIO
+    stack = contextlib.ExitStack()
     if out_path is not None:
-        try:
-            fh = out_path.open("w", encoding="utf-8", newline="")
+        try:  # a temporary file beside the output, renamed over it only once every row is written (D14, D18)
+            fh = stack.enter_context(atomic_output(out_path))
         except OSError as exc:
             raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     else:
         fh = sys.stdout
-    try:
-        sink = _Sink(args.format, fh)
-        items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
-        whole = args.format == "records"
-        if args.anchor:  # a name no trial declares is an error before any patient is read
-            from .matching import check_anchor_names
-            check_anchor_names(trials, dict(args.anchor))
-        records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
-                              anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
-                              chunksize=args.chunksize, progress=True,
-                              with_criteria="deciding" if whole else False)
-        for record in records:
-            n_patients += 1
-            if not record.ok:
-                errors.append(record.message)
-            else:
-                for r in record.results:
-                    counts.setdefault(r.trial_id or "", Counter())[r.verdict.value] += 1
-            if whole:
-                fh.write(record.model_dump_json() + "\n")
-                continue
-            for row in _rows(record, order):
-                sink.write(row)
-    finally:
-        if out_path is not None:
-            fh.close()
-        else:
+    with stack:
+        n_patients = _screen_rows(args, src, trials, fh, order, counts, errors)
+        if out_path is None:
             fh.flush()
     _summary(counts, n_patients, errors)
     return 1 if errors else 0
+
+
+def _check_output(out: Path, src: Path, trials: Sequence[Path]) -> None:
+    """An output that is also an input would be emptied before it is read (issue 18 D14): refused."""
+    for p in (src, *trials):
+        if same_file(out, p):
+            raise UsageError(f"{out}: this is also an input ({p}); write the output to another file")
+    if src.is_dir() and out.suffix.lower() in PATIENT_SUFFIXES + JSONL_SUFFIXES:
+        try:
+            inside = out.resolve().parent == src.resolve()
+        except OSError:
+            inside = False
+        if inside:
+            raise UsageError(f"{out}: inside the folder of patients {src}, where the next run would read it as a "
+                             f"patient; write the output elsewhere")
+
+
+def _distinct_trial_ids(trials: Sequence[CompiledTrial]) -> None:
+    """Two trials with one id give rows that cannot be told apart (issue 18 D17): refused, naming both files."""
+    seen: dict[str, CompiledTrial] = {}
+    for t in trials:
+        if t.id is None:
+            continue
+        first = seen.setdefault(t.id, t)
+        if first is not t:
+            raise UsageError(f"trial id {t.id!r} is used by two files: {first.filename} and {t.filename}; "
+                             f"give each trial its own id")
+
+
+def _screen_rows(args: argparse.Namespace, src: Path, trials: list[CompiledTrial], fh: TextIO,
+                 order: dict[str, int], counts: dict[str, Counter[str]], errors: list[str]) -> int:
+    """Screen every patient, writing the rows to ``fh``; the number of patients."""
+    from .screen import screen_many
+
+    n_patients = 0
+    sink = _Sink(args.format, fh)
+    items: Any = list(iter_patient_files(src)) if src.is_dir() else _patient_items(args.patients)
+    whole = args.format == "records"
+    if args.anchor:  # a name no trial declares is an error before any patient is read
+        from .matching import check_anchor_names
+        check_anchor_names(trials, dict(args.anchor))
+    records = screen_many(items, trials, as_of=args.as_of or _dt.date.today(),
+                          anchors=dict(args.anchor), policy=_policy(args), workers=args.workers,
+                          chunksize=args.chunksize, progress=True,
+                          with_criteria="deciding" if whole else False)
+    for record in records:
+        n_patients += 1
+        if not record.ok:
+            errors.append(record.message)
+        else:
+            for r in record.results:
+                counts.setdefault(r.trial_id or "", Counter())[r.verdict.value] += 1
+        if whole:
+            fh.write(record.model_dump_json() + "\n")
+            continue
+        for row in _rows(record, order):
+            sink.write(row)
+    return n_patients
 
 
 def _summary(counts: dict[str, Counter[str]], n_patients: int, errors: list[str]) -> None:

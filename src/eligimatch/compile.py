@@ -197,7 +197,7 @@ class _Compiler:
     def _symbol_reader(self, info: MeasureInfo, recency: A.Window | None = None) -> Callable:
         if info.kind == "sex":
             return E.read_sex
-        return E.read_enum_fact(info.fact.id, info.fact.name, recency)
+        return E.read_enum_fact(info.fact.id, info.fact.name, recency, info.fact)
 
     def c_Compare(self, n: A.Compare) -> Fn:
         info = self._info(n.measure)
@@ -387,22 +387,22 @@ def compile_trial(text: str, *, filename: str = "<criteria>", catalogs: Catalogs
     Raises :class:`~eligimatch.errors.CriteriaError` (syntax, check or limit) with
     the line, column and a caret for every problem.
 
-    >>> trial = compile_trial('''
-    ... trial "DEMO"
-    ... inclusion:
-    ...   - I1 "Adults": age >= 18 years
-    ...   - I2 "ANC at least 1.5 x 10^9/L": anc >= 1.5 x10^9/L
-    ... ''')
-    >>> [c.id for c in trial.criteria]
-    ['I1', 'I2']
-    >>> compile_trial('''
-    ... trial "X"
-    ... inclusion:
-    ...   - I1 "ANC": anc >= 1.5 mg
-    ... ''')
-    Traceback (most recent call last):
-    ...
-    eligimatch.errors.CriteriaCheckError: ...
+        >>> trial = compile_trial('''
+        ... trial "DEMO"
+        ... inclusion:
+        ...   - I1 "Adults": age >= 18 years
+        ...   - I2 "ANC at least 1.5 x 10^9/L": anc >= 1.5 x10^9/L
+        ... ''')
+        >>> [c.id for c in trial.criteria]
+        ['I1', 'I2']
+        >>> compile_trial('''
+        ... trial "X"
+        ... inclusion:
+        ...   - I1 "ANC": anc >= 1.5 mg
+        ... ''')
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.CriteriaCheckError: ...
     """
     try:
         return _compile_trial(text, filename=filename, catalogs=catalogs, options=options, limits=limits)
@@ -453,9 +453,9 @@ def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: T
     own with :meth:`~eligimatch.Catalogs.load`).  Raises :class:`~eligimatch.errors.CriteriaError`
     with the line, column and a caret for every problem.
 
-    >>> trial = load_trial("examples/trials/NCT03754764.elig")
-    >>> trial.id, len(trial.all_criteria())
-    ('NCT03754764', 25)
+        >>> trial = load_trial("examples/trials/NCT03754764.elig")
+        >>> trial.id, len(trial.all_criteria())
+        ('NCT03754764', 25)
     """
     from .errors import CriteriaSyntaxError, Problem
 

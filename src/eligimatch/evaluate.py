@@ -37,7 +37,7 @@ from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
 from .errors import MissingAnchor  # noqa: F401  (defined in errors.py; importable from here as before)
 from .patient import Condition, Fact, Observation, Patient, Procedure, Therapy
-from .plausibility import fact_date_problem, fact_value_problem, observation_problem, reference_problem
+from .plausibility import age_problem, fact_date_problem, fact_value_problem, observation_problem, reference_problem
 from .result import Evidence, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
@@ -205,7 +205,7 @@ class PatientIndex:
     def __init__(self, patient: Patient, catalogs: Any):
         self.patient = patient
         self.catalogs = catalogs
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(getattr(patient, "coercions", ()))
         self._memo = memo = _memo_for(catalogs)
         known = memo.table.get  # the common case inline; memo() resolves and remembers the rest
         obs: dict[str, list[Observation]] = {}
@@ -486,11 +486,26 @@ def _interval_answer(r: Reading, fact: str, label: str, decided: bool | None, wa
 ReadFn = Callable[[Context], "Reading | R"]
 
 
-def _reading_text(r: Reading) -> str:
-    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval."""
+def fmt_against(x: float, *limits: float) -> str:
+    """``x`` as :func:`fmt_num` shows it, with more digits where that would show it equal to a limit it
+    differs from: "39.96 does not meet ≥ 40", never "40 does not meet ≥ 40" (issue 18 D17)."""
+    text = fmt_num(x)
+    close = [b for b in limits if not math.isclose(x, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)]
+    if not close or all(text != fmt_num(b) for b in close):
+        return text
+    for digits in range(7, 18):
+        text = f"{x:.{digits}g}"
+        if all(text != f"{b:.{digits}g}" for b in close):
+            return text
+    return repr(float(x))
+
+
+def _reading_text(r: Reading, *limits: float) -> str:
+    """The value of a reading as a note shows it: "57", or "57 to 58" for an interval; with enough digits
+    to tell it from the ``limits`` it is compared with."""
     if r.high is None or r.high == r.value:
-        return fmt_num(r.value)
-    return f"{fmt_num(r.value)} to {fmt_num(r.high)}"
+        return fmt_against(r.value, *limits)
+    return f"{fmt_against(r.value, *limits)} to {fmt_against(r.high, *limits)}"
 
 
 def _shown_unit(unit: str | None) -> str:
@@ -521,7 +536,7 @@ def _threshold_answer(r: Reading, fact: str, label: str, op: str, threshold: flo
         ok = bool(decided)
     else:
         ok = compare(r.value, op, threshold)
-    note = f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
+    note = f"{label} {_reading_text(r, threshold)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip() \
         + f" {'meets' if ok else 'does not meet'} {op_symbol(op)} {threshold_text}"
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "threshold_met" if ok else "threshold_not_met", note + extra,
@@ -555,7 +570,7 @@ def _between_answer(r: Reading, fact: str, label: str, low: float, high: float, 
         ok = compare(r.value, ">", low) and compare(r.value, "<", high)
     extra = r.evidence.pop("note_suffix", "")
     e = ev(fact, "in_range" if ok else "out_of_range",
-           f"{label} {_reading_text(r)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
+           f"{label} {_reading_text(r, low, high)} {_shown_unit(r.evidence.get('converted_unit'))}".rstrip()
            + f" {'is' if ok else 'is not'} between {text}" + extra, threshold=f"between {text}", **r.evidence)
     return (T if ok else F, NOFLAG, (), (e,))
 
@@ -582,13 +597,28 @@ def read_sex(ctx: Context) -> "tuple[str, dict] | R":
     return ctx.patient.sex, {}
 
 
-def read_enum_fact(name: str, label: str, recency: Any = None) -> Callable[[Context], "tuple[str, dict] | R"]:
+def read_enum_fact(name: str, label: str, recency: Any = None,
+                   fact_def: Any = None) -> Callable[[Context], "tuple[str, dict] | R"]:
+    """An enum fact's recorded value as one of its declared values (``fact_def.canonical_value``: case,
+    separators and declared synonyms such as reactive -> positive); any other value never decides:
+    UNKNOWN (invalid), naming the allowed values (issue 18 D1)."""
     def read(ctx: Context) -> "tuple[str, dict] | R":
         fact = _fact(ctx, name, label, recency)
         if fact.__class__ is tuple:
             return fact
-        return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact),
-                                 "note_suffix": _recorded(fact)}
+        if fact_def is None:
+            return str(fact.value), {"date": _date_of(fact.date), "source": src_label(fact),
+                                     "note_suffix": _recorded(fact)}
+        value = fact_def.canonical_value(fact.value)
+        if value is None:
+            shown = f"{str(fact.value).lower()} (yes/no)" if isinstance(fact.value, bool) else repr(fact.value)
+            why = f"{label}: recorded value {shown} is not one of the allowed values: {fact_def.allowed_text()}"
+            return unknown(CauseFlag.INVALID, (missing(name, why, "invalid"),),
+                           (ev(name, "invalid_value", why, value=fact.value, date=_date_of(fact.date),
+                               source=src_label(fact)),))
+        spelled = f" (recorded as {fact.value!r})" if value != fact.value else ""
+        return value, {"date": _date_of(fact.date), "source": src_label(fact),
+                       "note_suffix": spelled + _recorded(fact)}
     return read
 
 
@@ -608,6 +638,9 @@ def read_age(unit: str, exact: bool = False) -> ReadFn:
         if earliest > ctx.as_of:
             return unknown(CauseFlag.INVALID, (missing("birth_date", f"date of birth {born} is after the "
                                                                      f"evaluation date {ctx.as_of}", "invalid"),))
+        problem = age_problem(earliest, ctx.as_of)  # a birth date in 1776: not an age of 250
+        if problem:
+            return unknown(CauseFlag.INVALID, (missing("birth_date", problem, "invalid"),))
         low, high = age_bounds(born, ctx.as_of, unit, exact)
         if isinstance(born, PartialDate):
             return Reading(low, {"value": low, "unit": unit + "s", "converted_unit": shown_unit, "converted": low,
@@ -647,7 +680,17 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {v!r} is not a number",
                                                        "invalid"),))
-        unit = fact.unit or fact_unit
+        unit = fact.unit
+        if unit is None and fact_unit:  # never given the catalog's unit: 12 is not "12 months" (issue 18 D7)
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded value {fmt_num(v)} has no unit; "
+                                                             f"give it with one, e.g. "
+                                                             f'{{"value": {fmt_num(v)}, "unit": "{fact_unit}"}}',
+                                                       "invalid"),))
+        if unit is not None and not fact_unit and unit.strip() not in ("", "1"):  # D16: not silently dropped
+            return unknown(CauseFlag.INVALID, (missing(name, f"{label}: recorded with the unit {unit!r}, but it is "
+                                                             f"a plain number", "invalid"),))
+        if not fact_unit:
+            unit = None
         value = float(v)
         # bounds of the catalog (ecog 0..5, a whole number), in the catalog's unit
         try:
@@ -809,7 +852,7 @@ class UnitFactors:
         if hit is None:
             a = self.analyte
             try:
-                hit = a.factor_from(src if src is not None else a.unit, dst if dst is not None else a.unit)
+                hit = a.recorded_factor(src, dst if dst is not None else a.unit)
             except Exception as exc:  # UnitError: a unit that cannot apply to this analyte
                 hit = str(exc)
             if len(self.table) >= self.LIMIT:
@@ -890,6 +933,12 @@ def _reference_answer(o: Observation, analyte: Any, label: str, op: str, factor:
         bound = default_range[1] if limit == "ULN" else default_range[0]
         range_unit = default_range[2]
         origin = "the default reference range"
+    if o.unit is None and range_unit is not None and bound is not None and not analyte.unit_free:
+        # a result without a unit against a range in a unit: which unit the result is in is not known (D7)
+        return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: recorded without a "
+                                                               f"unit, so it cannot be compared with {origin} "
+                                                               f"(in {range_unit}): a unit is never assumed",
+                                                   "invalid"),))
     lname = "upper limit of normal" if limit == "ULN" else "lower limit of normal"
     if bound is None:
         return unknown(CauseFlag.MISSING, (missing(f"{analyte.id}.{limit.lower()}",

@@ -7,6 +7,7 @@ compile-time error with a did-you-mean, never a silently UNKNOWN criterion.
 from __future__ import annotations
 
 import difflib
+import re
 import functools
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -34,10 +35,65 @@ class FactDef:
     synonyms: tuple[str, ...] = ()
     description: str = ""
     ordered: bool = False  # an enum whose values are listed lowest first: `her2_ihc >= 2+` compares by rank
+    value_synonyms: tuple[tuple[str, str], ...] = ()  # (recorded spelling, declared value), e.g. reactive -> positive
+
+    def canonical_value(self, recorded: object) -> str | None:
+        """The declared value (of ``values``) a recorded value of this enum fact means, or None.
+
+        Matched ignoring case, and spaces, ``_`` and ``-`` between letters or digits ("Positive",
+        "POSITIVE" are ``positive``; "Non-Reactive" is "non reactive"; "2+" stays unlike "2"),
+        and through the declared ``value_synonyms`` ("reactive" is ``positive``).  Anything else
+        -- an undeclared word, true/false, a number -- means nothing: None, never a guess.
+        """
+        if not isinstance(recorded, str):
+            return None
+        key = _value_key(recorded)
+        if not key:
+            return None
+        for v in self.values:
+            if _value_key(v) == key:
+                return v
+        for spelling, v in self.value_synonyms:
+            if _value_key(spelling) == key:
+                return v
+        return None
+
+    def allowed_text(self) -> str:
+        """The declared values and their synonyms, for a message: ``positive (or reactive), negative``."""
+        parts = []
+        for v in self.values:
+            syn = [s for s, target in self.value_synonyms if target == v]
+            parts.append(v + (f" (or {', '.join(syn)})" if syn else ""))
+        return ", ".join(parts)
 
 
 def _norm(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+_JOINERS = re.compile(r"(?<=\w)[\s_\-]+(?=\w)")
+
+
+def _value_key(value: str) -> str:
+    """The matching key of an enum value: case-folded, separators between words dropped, symbols kept."""
+    return _JOINERS.sub("", value.casefold().strip())
+
+
+def _value_synonyms(fid: str, entry: dict) -> tuple[tuple[str, str], ...]:
+    """``value_synonyms = { reactive = "positive" }``: each target must be a declared value."""
+    raw = entry.get("value_synonyms", {})
+    if not isinstance(raw, dict):
+        raise CatalogError(f"fact '{fid}': value_synonyms must be a table of spelling = value")
+    values = tuple(entry.get("values", ()))
+    out = []
+    for spelling, target in raw.items():
+        if target not in values:
+            raise CatalogError(f"fact '{fid}': value synonym {spelling!r} names {target!r}, which is not one of "
+                               f"its values ({', '.join(map(str, values))})")
+        if any(_value_key(str(spelling)) == _value_key(str(v)) for v in values if v != target):
+            raise CatalogError(f"fact '{fid}': value synonym {spelling!r} is also the value of another")
+        out.append((str(spelling), str(target)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -47,8 +103,8 @@ class FactCatalog:
     The bundled catalog is ``catalog/facts.toml`` (:meth:`default`); a site adds its own with a site
     catalog file (docs/catalogs.md) or :meth:`extended`.
 
-    >>> FactCatalog.default().resolve("ECOG").type
-    'number'
+        >>> FactCatalog.default().resolve("ECOG").type
+        'number'
     """
 
     facts: tuple[FactDef, ...]
@@ -90,6 +146,7 @@ class FactCatalog:
                     integer=bool(entry.get("integer", False)), values=tuple(entry.get("values", ())),
                     ordered=bool(entry.get("ordered", False)),
                     synonyms=tuple(entry.get("synonyms", ())), description=str(entry.get("description", "")),
+                    value_synonyms=_value_synonyms(fid, entry),
                 ))
             except TypeError as exc:
                 raise CatalogError(f"fact '{fid}': {exc}") from None

@@ -27,7 +27,7 @@ from typing import Any
 from .errors import FhirError
 from .fhir_summary import resource_outcomes
 
-__all__ = ["Coverage", "measure", "relevant_kind", "render", "bundle_paths"]
+__all__ = ["Coverage", "bundle_paths", "measure", "relevant_kind", "render"]
 
 _MEDS = ("MedicationStatement", "MedicationRequest", "MedicationAdministration", "MedicationOrder")
 _OBS_CATEGORIES = {"laboratory": "lab", "vital-signs": "vital", "exam": "exam"}
@@ -64,7 +64,7 @@ def relevant_kind(raw: dict) -> str | None:
         categories = [categories]
     for cat in categories or ():
         for coding in (cat.get("coding") if isinstance(cat, dict) else None) or ():
-            kind = _OBS_CATEGORIES.get(coding.get("code") if isinstance(coding, dict) else None)
+            kind = _OBS_CATEGORIES.get(str(coding.get("code")) if isinstance(coding, dict) else "")
             if kind:
                 return kind
     return None
@@ -217,8 +217,8 @@ def render(cov: Coverage, top: int = 15) -> str:
         out.append("")
         out.append("| resources | type | code | why |")
         out.append("| ---: | --- | --- | --- |")
-        for (rtype, label, why), n in cov.unmapped.most_common(top):
-            out.append(f"| {n} | {rtype} | {label.replace('|', '/')} | {why.replace('|', '/')} |")
+        for (rtype, label, why), count in cov.unmapped.most_common(top):
+            out.append(f"| {count} | {rtype} | {label.replace('|', '/')} | {why.replace('|', '/')} |")
         out.append("")
     if rejected:
         out.append("Bundles without a usable Patient (not counted): " + ", ".join(

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["older_version", "placeholder", "droppable", "drop", "absent_elements", "DAR_URL", "READ_ELEMENTS"]
+__all__ = ["DAR_URL", "READ_ELEMENTS", "absent_elements", "drop", "droppable", "older_version", "placeholder"]
 
 DAR_URL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 

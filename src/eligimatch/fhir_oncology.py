@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["normalize_stage", "normalize_tnm", "STAGE_VALUES", "OncologyMixin"]
+__all__ = ["STAGE_VALUES", "OncologyMixin", "normalize_stage", "normalize_tnm"]
 
 MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 HISTOLOGY_URL = MCODE + "mcode-histology-morphology-behavior"
@@ -243,17 +243,17 @@ class OncologyMixin:
         norm = normalize_stage if what == "stage" else (lambda t: normalize_tnm(what, t))
         for system, code, _ in answers:
             if system == "SNOMED" and code in _SNOMED_STAGE_VALUES:
-                v = _SNOMED_STAGE_VALUES[code]
-                if (what == "stage") == (v[0] not in "TNM"):
-                    return v, ""
+                known = _SNOMED_STAGE_VALUES[code]
+                if (what == "stage") == (known[0] not in "TNM"):
+                    return known, ""
             if system == "AJCC":
-                v = norm(code)
-                if v:
-                    return v, ""
+                value = norm(code)
+                if value:
+                    return value, ""
         for text in texts:
-            v = norm(text)
-            if v:
-                return v, f" (read from the text {text!r})"
+            value = norm(text)
+            if value:
+                return value, f" (read from the text {text!r})"
         return None, ""
 
     def marker_observation(self, item: Any, o: Any, fact: str, answers: list, texts: list, when: Any,
@@ -336,7 +336,7 @@ class OncologyMixin:
             notes.append(f"laterality recorded as {', '.join(sorted(sides))}: not used")
         for stage in c.stage or ():
             if stage.summary is not None:
-                value, how = self.stage_value("stage", codings_of(stage.summary),
+                value, _ = self.stage_value("stage", codings_of(stage.summary),
                                               [t for t in [stage.summary.text] + [d for _, _, d in
                                                                                  codings_of(stage.summary)] if t])
                 if value:

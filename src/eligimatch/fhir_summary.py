@@ -60,8 +60,8 @@ def summary(report: Any, first: int = 3) -> str:
         if line is not None:
             by[outcome].append(line)
     notes = [l for l in report.lines if l.outcome == "note"]
-    out = [f"FHIR: {report.resources} resource(s): {len(by['mapped'])} mapped, {len(by['not mapped'])} not mapped, "
-           f"{len(by['quarantined'])} quarantined (invalid FHIR R4); {len(notes)} note(s)"]
+    out = [(f"FHIR: {report.resources} resource(s): {len(by['mapped'])} mapped, {len(by['not mapped'])} not mapped, "
+            f"{len(by['quarantined'])} quarantined (invalid FHIR R4); {len(notes)} note(s)")]
     for outcome in _ORDER:
         lines = by[outcome]
         if not lines:

@@ -261,6 +261,16 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
     parse, :class:`FormatError` when the comments could not be kept.
     """
     trial = _tree(text, filename, limits)
+    if not trial.criteria and not any(co.criteria for co in trial.cohorts):  # issue 18 D13: say so, located
+        from .errors import CriteriaCheckError, Problem
+
+        empty = not text.strip()
+        raise CriteriaCheckError(Problem("the file is empty: nothing to format, and a trial with no criteria would "
+                                         "match every patient" if empty else
+                                         "the trial has no criteria: nothing to format, and it would match every "
+                                         "patient", 1, 1, "" if empty else text.split("\n", 1)[0],
+                                         "add an `inclusion:` or `exclusion:` section with at least one criterion",
+                                         filename))
     canonical = render_trial(trial)
     tokens = _scan(text)
     comments = [tok for tok in tokens if tok.type == "COMMENT"]

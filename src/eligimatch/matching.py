@@ -165,18 +165,18 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     decisions): its answers are added to the profile, and each investigator's decision settles its
     criterion while the data it saw are unchanged (see docs/screening.md).
 
-    >>> import datetime, eligimatch
-    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
-    >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-unknown.json").read())
-    >>> result = match(patient, trial, as_of=datetime.date(2026, 3, 1))
-    >>> result.verdict, result.deciding
-    (<Verdict.UNKNOWN: 'unknown'>, ('I3b', 'E4a'))
-    >>> [m.fact for m in result.missing][:2]   # what would settle it
-    ['tumor_cd38', 'condition acute_gvhd']
-    >>> print(result.explain())   # doctest: +ELLIPSIS
-    NCT03754764 — A Feasibility and Safety Study ...
-    patient NCT03754764-P03 on 2026-03-01: UNKNOWN
-    ...
+        >>> import datetime, eligimatch
+        >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+        >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-unknown.json").read())
+        >>> result = match(patient, trial, as_of=datetime.date(2026, 3, 1))
+        >>> result.verdict, result.deciding
+        (<Verdict.UNKNOWN: 'unknown'>, ('I3b', 'E4a'))
+        >>> [m.fact for m in result.missing][:2]   # what would settle it
+        ['tumor_cd38', 'condition acute_gvhd']
+        >>> print(result.explain())   # doctest: +ELLIPSIS
+        NCT03754764 — A Feasibility and Safety Study ...
+        patient NCT03754764-P03 on 2026-03-01: UNKNOWN
+        ...
     """
     if not isinstance(patient, Patient):
         raise TypeError(f"match() takes a Patient, not {type(patient).__name__}; "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Any, Annotated, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ConfigDict,
+    PrivateAttr,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -227,8 +228,10 @@ class Condition(_Model):
     name: str | None = Field(default=None, description="Catalog id, name or synonym.")
     code: str | None = Field(default=None, description="Coded form, e.g. 'ICD10CM:M32.14' or 'SNOMED:55464009'.")
     onset: PartialDateField | None = None
-    end: PartialDateField | None = Field(default=None, description="Abatement date; none means ongoing.")
-    status: Literal["active", "resolved", "inactive", "remission"] | None = None
+    end: PartialDateField | None = Field(default=None, description="Abatement date, when it ended.")
+    status: Literal["active", "resolved", "inactive", "remission"] | None = Field(
+        default=None, description="Clinical status.  With neither a status nor an end date, whether the condition "
+                                  "is current is unknown ('condition X' is then UNKNOWN; 'history of X' is not).")
     attributes: dict[str, Scalar] = Field(default_factory=dict, description="e.g. symptomatic, grade, stage.")
     source: Source | None = None
 
@@ -328,9 +331,9 @@ class Patient(_Model):
 
     Its JSON Schema: ``eligimatch schema patient``; the format is described in docs/patient.md.
 
-    >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
-    >>> p.fact("ecog").value
-    1
+        >>> p = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female", "facts": {"ecog": 1}}')
+        >>> p.fact("ecog").value
+        1
     """
 
     schema_version: Literal["1"] | None = Field(default=None, description="The version of this JSON format "
@@ -347,6 +350,30 @@ class Patient(_Model):
                                                     "takes part in (FHIR ResearchSubject).")
     complete: Completeness = Field(default_factory=Completeness)
     anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
+
+    _coercions: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sex_letter(cls, data: Any, handler: Any) -> Any:
+        """``"F"``/``"M"`` (any case) are unambiguous: read as female/male, and reported (:attr:`coercions`)."""
+        note = None
+        if isinstance(data, dict) and isinstance(data.get("sex"), str):
+            letter = data["sex"].strip().upper()
+            if letter in ("F", "M"):
+                full = "female" if letter == "F" else "male"
+                note = f"sex: {data['sex']!r} read as {full!r}"
+                data = {**data, "sex": full}
+        model = handler(data)
+        if note:
+            model._coercions = (note,)
+        return model
+
+    @property
+    def coercions(self) -> tuple[str, ...]:
+        """What validation read in another form than written (``sex: 'F' read as 'female'``); repeated in
+        the warnings of every result."""
+        return self._coercions
 
     def fact(self, name: str) -> Fact | None:
         """The fact called ``name`` as a :class:`Fact`, or None."""
@@ -371,16 +398,16 @@ def load_patient(data: str | bytes | dict, *, limits: InputLimits = INPUT_LIMITS
 
     Raises :class:`~eligimatch.errors.PatientDataError` naming each bad field's path.
 
-    >>> patient = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female",'
-    ...                        ' "observations": [{"analyte": "anc", "value": 1.8, "unit": "10^9/L",'
-    ...                        ' "date": "2026-02-20"}]}')
-    >>> patient.observations[0].analyte, patient.observations[0].value
-    ('anc', 1.8)
-    >>> load_patient({"birth_date": "2026-02-30"})   # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    eligimatch.errors.PatientDataError: invalid patient data (1 problem):
-      birth_date: ...
+        >>> patient = load_patient('{"id": "p1", "birth_date": "1970-05-02", "sex": "female",'
+        ...                        ' "observations": [{"analyte": "anc", "value": 1.8, "unit": "10^9/L",'
+        ...                        ' "date": "2026-02-20"}]}')
+        >>> patient.observations[0].analyte, patient.observations[0].value
+        ('anc', 1.8)
+        >>> load_patient({"birth_date": "2026-02-30"})   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PatientDataError: invalid patient data (1 problem):
+          birth_date: ...
     """
     if not isinstance(data, dict):
         try:

@@ -14,7 +14,13 @@ criterion UNKNOWN with cause ``invalid`` and a reason, never a comparison:
 * a numeric fact outside its catalog bounds (``ecog`` 0..5, a whole number;
   ``karnofsky`` 0..100), or negative when the catalog gives no lower bound (a
   count, a duration);
-* a fact dated after the evaluation date (it was not known then).
+* a fact dated after the evaluation date (it was not known then);
+* *implausible* values: a result whose value, converted to the analyte's unit, is
+  outside the physiologically possible range declared with the analyte in the
+  catalog (``plausible``: hemoglobin 12.4 recorded in mg/dL is 0.124 g/L, a unit
+  slip, not a low hemoglobin), naming the suspect unit; an age above
+  :data:`MAX_AGE_YEARS` (a birth date in 1776).  Such a value is not compared:
+  a confident NO MATCH on a unit slip would be a silent wrong answer.
 
 A result dated after the evaluation date is not used at all (the latest earlier
 one is); see :func:`eligimatch.evaluate.select_observation`.  See
@@ -24,10 +30,16 @@ one is); see :func:`eligimatch.evaluate.select_observation`.  See
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 from typing import Any
 
-__all__ = ["observation_problem", "reference_problem", "fact_value_problem", "fact_date_problem"]
+__all__ = ["observation_problem", "reference_problem", "fact_value_problem", "fact_date_problem", "age_problem",
+           "MAX_AGE_YEARS"]
+
+#: An age above this (completed years) is not a possible age: the oldest verified human lived 122 years
+#: (Jeanne Calment, 1875-1997; Gerontology Research Group's validated supercentenarians).
+MAX_AGE_YEARS = 125
 
 _TOL = 1e-9
 
@@ -52,6 +64,18 @@ def observation_problem(analyte: Any, value: float, unit: str | None) -> str | N
 
     if value < 0 and not signed:
         return f"{shown()} is negative, which {analyte.name} cannot be"
+    plausible = getattr(analyte, "plausible", None)
+    if plausible is not None and (unit is not None or getattr(analyte, "unit_free", False)):
+        factor = _factor_to_own(analyte, unit)
+        if factor is not None:
+            own = value * factor
+            low, high = plausible
+            if _below(own, low) or _below(high, own):
+                converted = "" if factor == 1.0 else f" ({_fmt(own)} {analyte.unit})"
+                unit_hint = (f"; probably a unit error (recorded in {unit!r})" if unit not in (None, analyte.unit)
+                             else "; probably a unit or typing error")
+                return (f"implausible: {shown()}{converted} is outside the possible range of {analyte.name} "
+                        f"({_fmt(low)} to {_fmt(high)} {analyte.unit}){unit_hint}")
     if analyte.unit.strip() == "%":
         src = unit or analyte.unit
         try:
@@ -62,6 +86,25 @@ def observation_problem(analyte: Any, value: float, unit: str | None) -> str | N
         if _below(100.0, pct) or _below(pct, low):
             as_pct = shown() if shown_unit.strip() == "%" else f"{shown()} ({_fmt(pct)} %)"
             return f"{as_pct} is not a percentage between {_fmt(low)} and 100"
+    return None
+
+
+@functools.lru_cache(maxsize=2048)
+def _factor_to_own(analyte: Any, unit: str | None) -> float | None:
+    """The factor from ``unit`` to the analyte's own unit, or None when the unit cannot apply
+    (reported by the conversion itself)."""
+    try:
+        return float(analyte.recorded_factor(unit))
+    except Exception:
+        return None
+
+
+def age_problem(born: _dt.date, on: _dt.date) -> str | None:
+    """Why an age computed from ``born`` on ``on`` cannot be used: above :data:`MAX_AGE_YEARS`."""
+    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    if years > MAX_AGE_YEARS:
+        return (f"implausible: born {born}, the patient would be {years} years old on {on} (more than "
+                f"{MAX_AGE_YEARS}); probably a wrong date of birth")
     return None
 
 

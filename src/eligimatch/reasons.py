@@ -6,16 +6,16 @@ codes are listed here, each with what it means; the result's JSON Schema
 (``eligimatch schema result``) carries the same list and descriptions, so that an
 integrator in any language can rely on them.
 
->>> from eligimatch.reasons import ReasonCode
->>> ReasonCode("threshold_met").description
-'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
+    >>> from eligimatch.reasons import ReasonCode
+    >>> ReasonCode("threshold_met").description
+    'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ReasonCode", "REASON_DESCRIPTIONS"]
+__all__ = ["REASON_DESCRIPTIONS", "ReasonCode", "reason_code_schema"]
 
 
 class ReasonCode(str, Enum):
@@ -33,6 +33,7 @@ class ReasonCode(str, Enum):
     FACT_RECORDED = "fact_recorded"
     STALE = "stale"
     UNDATED = "undated"
+    INVALID_VALUE = "invalid_value"
     INDETERMINATE = "indeterminate"
     CONFLICTING_RESULTS = "conflicting_results"
     SAME_DAY_RESULTS_AGREE = "same_day_results_agree"
@@ -73,6 +74,9 @@ REASON_DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.STALE: "A value older than the criterion’s recency window: it does not decide (UNKNOWN, cause "
                       "'stale').",
     ReasonCode.UNDATED: "A value without a date where the criterion needs one: it does not decide.",
+    ReasonCode.INVALID_VALUE: "A recorded value outside the fact’s declared values (or of another kind, such as "
+                              "true/false for a category): it does not decide (UNKNOWN, cause 'invalid'); the "
+                              "note names the allowed values.",
     ReasonCode.INDETERMINATE: "A partial date allows both outcomes: UNKNOWN (cause 'indeterminate').",
     ReasonCode.CONFLICTING_RESULTS: "Results of the same date (and time) disagree: UNKNOWN (cause "
                                     "'conflicting').",

@@ -31,8 +31,8 @@ class Verdict(str, Enum):
     ambiguous or conflicting data, or a judgment only the investigator can make; the result's
     ``missing`` says which facts would settle it.  Unknown is never a no.
 
-    >>> Verdict("no_match") is Verdict.NO_MATCH
-    True
+        >>> Verdict("no_match") is Verdict.NO_MATCH
+        True
     """
 
     MATCH = "match"
@@ -115,14 +115,14 @@ class MatchResult(_Out):
     that would settle an UNKNOWN, most useful first.  ``explain()`` renders it for a person,
     ``model_dump_json()`` for a program (its JSON Schema: ``eligimatch schema result``).
 
-    >>> import datetime, eligimatch
-    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
-    >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-match.json").read())
-    >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1))
-    >>> result.verdict
-    <Verdict.MATCH: 'match'>
-    >>> result.schema_version
-    '1'
+        >>> import datetime, eligimatch
+        >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+        >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-match.json").read())
+        >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1))
+        >>> result.verdict
+        <Verdict.MATCH: 'match'>
+        >>> result.schema_version
+        '1'
     """
 
     schema_version: str = Field(default=SCHEMA_VERSION, description="The version of this JSON format.")

@@ -18,10 +18,10 @@ The schemas ship in the package (``eligimatch/schema/NAME.schema.json``, read wi
 :func:`schema_text`); a test checks that they equal what :func:`generate` produces
 from the models.  Print one with ``eligimatch schema NAME``.
 
->>> import json
->>> doc = json.loads(schema_text("patient"))
->>> doc["title"], doc["properties"]["schema_version"]["anyOf"][0]["const"]
-('Patient', '1')
+    >>> import json
+    >>> doc = json.loads(schema_text("patient"))
+    >>> doc["title"], doc["properties"]["schema_version"]["anyOf"][0]["const"]
+    ('Patient', '1')
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from .result import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_NAMES", "SCHEMA_VERSION", "generate", "schema_text", "model_of"]
+__all__ = ["SCHEMA_NAMES", "SCHEMA_VERSION", "generate", "model_of", "render", "schema_text"]
 
 #: The names of the published schemas.
 SCHEMA_NAMES = ("patient", "result", "record", "trial")

@@ -262,6 +262,8 @@ def _as_date(d: _dt.date | str | None) -> _dt.date:
 def _as_patient(item: Any) -> Patient:
     if isinstance(item, Patient):
         return item
+    if isinstance(item, PatientDataError):  # the reader already knows why (e.g. a line over the size limit)
+        raise item
     if isinstance(item, (dict, str, bytes)):
         return load_patient(item)
     if isinstance(item, bytearray):
@@ -393,12 +395,12 @@ def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial
     for :func:`~eligimatch.match`, and apply to every trial.  ``questions``: how many questions the
     plan keeps (default 10).  Each result gets a tier and a score (``ranking``).
 
-    >>> import datetime, eligimatch
-    >>> trials = [eligimatch.load_trial(f"examples/trials/{t}.elig") for t in ("NCT05621486", "NCT03754764")]
-    >>> found = screen(open("examples/patients/nct03754764-unknown.json").read(), trials,
-    ...                as_of=datetime.date(2026, 3, 1))
-    >>> [(r.trial_id, r.verdict.value) for r in found.results]   # ranked: the closest first
-    [('NCT03754764', 'unknown'), ('NCT05621486', 'no_match')]
+        >>> import datetime, eligimatch
+        >>> trials = [eligimatch.load_trial(f"examples/trials/{t}.elig") for t in ("NCT05621486", "NCT03754764")]
+        >>> found = screen(open("examples/patients/nct03754764-unknown.json").read(), trials,
+        ...                as_of=datetime.date(2026, 3, 1))
+        >>> [(r.trial_id, r.verdict.value) for r in found.results]   # ranked: the closest first
+        [('NCT03754764', 'unknown'), ('NCT05621486', 'no_match')]
     """
     p = _as_patient(patient)
     return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy, decisions=decisions,
@@ -510,8 +512,8 @@ def workers_for(n_patients: int | None, n_trials: int) -> int:
     """The default number of workers for a batch: one below :data:`SMALL_BATCH_PAIRS` patient-trial
     evaluations, else :func:`default_workers` (an input of unknown length counts as large).
 
-    >>> workers_for(22, 5)
-    1
+        >>> workers_for(22, 5)
+        1
     """
     if n_patients is not None and n_patients * max(n_trials, 1) < SMALL_BATCH_PAIRS:
         return 1

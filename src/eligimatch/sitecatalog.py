@@ -48,7 +48,7 @@ from .errors import CatalogError
 if TYPE_CHECKING:  # pragma: no cover
     from .catalogs import Catalogs
 
-__all__ = ["load_site_catalogs", "apply_site_catalog", "SECTIONS"]
+__all__ = ["SECTIONS", "apply_site_catalog", "load_site_catalogs"]
 
 #: The sections a site catalog may have (besides ``[catalog]``), each named after a catalog of
 #: :class:`~eligimatch.Catalogs`.
@@ -139,8 +139,8 @@ def _apply(section: str, current: Any, body: dict[str, Any], where: str) -> Any:
         new_ids = {e.get("id") for e in entries if isinstance(e, dict)}
         # parents may be bundled concepts: check the new entries together with the bundled hierarchy
         known = [c for c in current if c.id not in new_ids]
-        added = ConceptCatalog.from_toml(_to_toml(body, stubs=("concept", known)), kind=kind)
-        return current.extended([c for c in added if c.id in new_ids], replace=True)
+        concepts = ConceptCatalog.from_toml(_to_toml(body, stubs=("concept", known)), kind=kind)
+        return current.extended([c for c in concepts if c.id in new_ids], replace=True)
     if section == "drugs":
         from .drugs import DrugCatalog
 
@@ -149,14 +149,14 @@ def _apply(section: str, current: Any, body: dict[str, Any], where: str) -> Any:
         new_ids = {e.get("id") for e in items}
         # classes the new drugs name may be bundled ones: check the new entries together with the bundled classes
         known = [c for c in current.classes if c.id not in new_ids]
-        added = DrugCatalog.from_toml(_to_toml(body, stubs=("class", known)))
-        mine = [x for x in (*added.classes, *added.drugs) if x.id in new_ids]
+        drugs = DrugCatalog.from_toml(_to_toml(body, stubs=("class", known)))
+        mine: list[Any] = [x for x in (*drugs.classes, *drugs.drugs) if getattr(x, "id", None) in new_ids]
         return current.extended(mine, replace=True)
     raise AssertionError(section)  # pragma: no cover
 
 
 def _drug_items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    items = []
+    items: list[dict[str, Any]] = []
     for kind in ("class", "drug"):
         entries = body.get(kind, [])
         if not isinstance(entries, list):

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from .errors import EligimatchError
 
-__all__ = ["Ancestor", "Terminology", "Icd10cm", "OmopVocabulary", "Terminologies", "default_terminology"]
+__all__ = ["Ancestor", "Icd10cm", "OmopVocabulary", "Terminologies", "Terminology", "default_terminology"]
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,10 @@ class CompiledTrial:
     Made by :func:`~eligimatch.load_trial` or :func:`~eligimatch.compile_trial`; evaluated by
     :func:`~eligimatch.match`.  It pickles as its text and recompiles (for worker processes).
 
-    >>> import eligimatch
-    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
-    >>> trial.id, trial.anchors
-    ('NCT05621486', ('screening', 'apheresis', 'enrollment'))
+        >>> import eligimatch
+        >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
+        >>> trial.id, trial.anchors
+        ('NCT05621486', ('screening', 'apheresis', 'enrollment'))
     """
 
     id: str | None
