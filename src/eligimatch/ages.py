@@ -29,15 +29,12 @@ A partial birth date gives an interval
 from __future__ import annotations
 
 import calendar
-import math
 from datetime import date, timedelta
 
 from .dates import PartialDate, completed_months, completed_years
+from .tolerance import compare
 
 __all__ = ["age_bounds", "age_value", "birth_interval", "interval_truth", "is_whole"]
-
-_REL_TOL = 1e-9
-_ABS_TOL = 1e-12
 
 
 def is_whole(x: float) -> bool:
@@ -106,21 +103,6 @@ def age_bounds(birth: date | PartialDate, on: date, unit: str, exact: bool) -> t
     return youngest, oldest
 
 
-def _cmp(a: float, op: str, b: float) -> bool:
-    eq = math.isclose(a, b, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
-    if op == "<=":
-        return eq or a < b
-    if op == ">=":
-        return eq or a > b
-    if op == "<":
-        return a < b and not eq
-    if op == ">":
-        return a > b and not eq
-    if op == "=":
-        return eq
-    if op == "!=":
-        return not eq
-    raise ValueError(f"unknown operator {op!r}")
 
 
 def interval_truth(low: float, high: float, op: str, threshold: float) -> bool | None:
@@ -129,12 +111,12 @@ def interval_truth(low: float, high: float, op: str, threshold: float) -> bool |
     if low > high:
         low, high = high, low
     if op in ("=", "!="):
-        if _cmp(low, "=", high):
-            return _cmp(low, op, threshold)
-        if _cmp(threshold, "<", low) or _cmp(threshold, ">", high):
+        if compare(low, "=", high):
+            return compare(low, op, threshold)
+        if compare(threshold, "<", low) or compare(threshold, ">", high):
             return op == "!="
         return None
-    a, b = _cmp(low, op, threshold), _cmp(high, op, threshold)
+    a, b = compare(low, op, threshold), compare(high, op, threshold)
     if a == b:
         return a
     return None

@@ -33,6 +33,7 @@ from typing import Any, Callable, NamedTuple
 from .ages import age_bounds, interval_truth
 from .dates import PartialDate
 from .dates import window_start as window_start_of  # the one window arithmetic of every kind of record
+from .tolerance import ABS_TOL, REL_TOL, compare
 from .logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from .errors import UnitError
 from .errors import MissingAnchor  # noqa: F401  (defined in errors.py; importable from here as before)
@@ -42,8 +43,6 @@ from .result import Evidence, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
-REL_TOL = 1e-9
-ABS_TOL = 1e-12
 
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
 NOFLAG = CauseFlag.NONE
@@ -70,22 +69,6 @@ class Policy:
         return "assume_absent" if self.assume_absent else "strict"
 
 
-def compare(a: float, op: str, b: float) -> bool:
-    """``a op b`` with the documented tolerance."""
-    eq = math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-    if op == "<=":
-        return eq or a < b
-    if op == ">=":
-        return eq or a > b
-    if op == "<":
-        return a < b and not eq
-    if op == ">":
-        return a > b and not eq
-    if op == "=":
-        return eq
-    if op == "!=":
-        return not eq
-    raise ValueError(f"unknown operator {op!r}")
 
 
 def fmt_num(x: float | int | None) -> str:
