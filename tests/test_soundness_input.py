@@ -460,3 +460,19 @@ def test_swapped_arguments_are_named(batch, capsys):
     (batch / "p1.json").write_text('{"id": "p1"}')
     assert main(["match", str(batch / "a.elig"), str(batch / "p1.json")]) == 2
     assert "did you swap the arguments?" in capsys.readouterr().err
+
+
+# ---- issue 19 frictions ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("letter,full", [("F", "female"), ("M", "male"), ("f", "female")])
+def test_sex_letter_is_an_unambiguous_reported_coercion(letter, full):
+    p = load_patient(json.dumps({"sex": letter}))
+    assert p.sex == full and p.coercions == (f"sex: {letter!r} read as {full!r}",)
+    r = match(p, compile_trial("inclusion:\n  - I1: sex = female\n"), as_of=AS_OF)
+    assert f"sex: {letter!r} read as {full!r}" in r.warnings
+    assert "sex" in refused(json.dumps({"sex": "W"}))
+
+
+def test_day_first_date_refused_with_the_iso_form():
+    message = refused('{"birth_date": "25/02/1980"}')
+    assert "birth_date" in message and "1980-02-25" in message

@@ -591,6 +591,23 @@ class ConceptCatalog:
             raise self._unknown(ancestor_id)
         return ancestor_id in self.ancestors(concept_id)
 
+    def overlaps(self, concept_id: str, other_id: str) -> bool:
+        """True if the two concepts share a descendant (either counts as its own descendant).
+
+        In a polyhierarchy a record can be the wanted thing without being its descendant: one is an ancestor
+        of the other ("leukemia" and B-ALL), or some concept lies under both ("gastrointestinal disease" and
+        "autoimmune disease" share inflammatory bowel disease and coeliac disease).  KeyError for an
+        unknown id.
+        """
+        return not self.descendants(concept_id).isdisjoint(self.descendants(other_id))
+
+    def kind_of(self, record_id: str, wanted_id: str) -> bool | None:
+        """Three-valued "is a record of ``record_id`` a ``wanted_id``?": True when it is the wanted concept or
+        below it; None when the two overlap (:meth:`overlaps`: the record may be it); False otherwise."""
+        if self.is_a(record_id, wanted_id):
+            return True
+        return None if self.overlaps(record_id, wanted_id) else False
+
     def ancestors(self, concept_id: str) -> frozenset[str]:
         """Ids of the concept and all its ancestors.  KeyError for an unknown id."""
         try:

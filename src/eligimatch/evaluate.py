@@ -205,7 +205,7 @@ class PatientIndex:
     def __init__(self, patient: Patient, catalogs: Any):
         self.patient = patient
         self.catalogs = catalogs
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(getattr(patient, "coercions", ()))
         self._memo = memo = _memo_for(catalogs)
         known = memo.table.get  # the common case inline; memo() resolves and remembers the rest
         obs: dict[str, list[Observation]] = {}

@@ -322,25 +322,29 @@ def _where_questions(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str,
 def _kind(cat: Any, concept_id: str, selectors: tuple[str, ...], excepted: tuple[str, ...],
           label: str) -> tuple[Truth, list[str]] | None:
     """Is a record of ``concept_id`` one of ``selectors`` and none of ``excepted``?  None: certainly not
-    (the record is not shown).  UNKNOWN when the record is broader than what it is compared with: an
-    ancestor of a selector ("leukemia" against B-ALL; ICD-10-CM C91.0, which covers B- and T-ALL) may be
-    the wanted thing, and an ancestor of an excepted concept may be the excepted thing (D4)."""
-    if any(cat.is_a(concept_id, s) for s in selectors):
+    (the record is not shown).  UNKNOWN when the record overlaps what it is compared with
+    (:meth:`ConceptCatalog.kind_of`): an ancestor of a selector ("leukemia" against B-ALL; ICD-10-CM C91.0,
+    which covers B- and T-ALL), or a concept sharing a descendant with it ("gastrointestinal disease"
+    against autoimmune disease: coeliac disease is both), may be the wanted thing (D4, N5); the same for
+    excepted concepts."""
+    kinds = [cat.kind_of(concept_id, s) for s in selectors]
+    if any(k is True for k in kinds):
         t, questions = T, []
     else:
-        broader = [s for s in selectors if cat.is_a(s, concept_id)]
+        broader = [s for s, k in zip(selectors, kinds) if k is None]
         if not broader:
             return None
-        t, questions = U, [f"whether {label} ({concept_id}) is {' or '.join(broader)}: the record is broader; "
-                           f"a more specific diagnosis or code settles it"]
+        t, questions = U, [f"whether {label} ({concept_id}) is {' or '.join(broader)}: the record is broader "
+                           f"or overlaps it; a more specific diagnosis or code settles it"]
     if excepted:
-        if any(cat.is_a(concept_id, x) for x in excepted):
+        ex = [cat.kind_of(concept_id, x) for x in excepted]
+        if any(k is True for k in ex):
             return F, []
-        may_be = [x for x in excepted if cat.is_a(x, concept_id)]
+        may_be = [x for x, k in zip(excepted, ex) if k is None]
         if may_be:
             t = U
             questions.append(f"whether {label} ({concept_id}) is {' or '.join(may_be)} (excepted): the record is "
-                             f"broader; a more specific diagnosis or code settles it")
+                             f"broader or overlaps it; a more specific diagnosis or code settles it")
     return t, questions
 
 
@@ -430,8 +434,8 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
                 questions.append(f"the allergen of {label} ({a_note})")
         note = f"{label} ({concept.id}; {when}{_attrs_note(pred.where, rec.attributes)})"
         if kind_t == U:
-            note += f"; broader than {what}" if not excepted or any(
-                cat.is_a(s, concept.id) and not cat.is_a(concept.id, s) for s in selectors) else "; may be excepted"
+            note += f"; broader than or overlapping {what}" if not excepted or any(
+                cat.kind_of(concept.id, s) is None for s in selectors) else "; may be excepted"
         code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec)),
                         questions))
@@ -627,7 +631,8 @@ def _indication_truth(ctx: Context, rec: Any, indication: tuple[str, ...], negat
     concept = cat.resolve(rec.indication)
     if concept is None:
         return U
-    t = T if any(cat.is_a(concept.id, x) for x in indication) else F
+    kinds = [cat.kind_of(concept.id, x) for x in indication]
+    t = T if any(k is True for k in kinds) else U if any(k is None for k in kinds) else F
     return t_not(t) if negated else t
 
 
@@ -725,7 +730,15 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             else:
                 end_lo, arith = _window_length_end(last[0], durations, half_life, washout=washout)
                 end_hi, _ = _window_length_end(last[1], durations, half_life, text=False, washout=washout)
-                began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else T
+                if rec.start:
+                    began = _le(rec.start.earliest, rec.start.latest, anchor)
+                else:
+                    # no start: the course began on or before its last dose, perhaps after the anchor (N1);
+                    # it counts only when a known day of it -- the last dose -- is on or before the anchor
+                    began = T if _le(last[0], last[1], anchor) == T else U
+                    if began == U:
+                        when_q = (f"the start date of {label} (not recorded; it may have begun after "
+                                  f"{pred.window.anchor}, {anchor}: its last dose is not known to be before)")
                 if end_lo is None:
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
                     fixed = tuple(d for d in durations if d[1] != "half-life")

@@ -400,7 +400,7 @@ def render_expr_window(w: A.Window | None) -> str | None:
     return f"{','.join(f'{d.amount} {d.unit}' for d in w.durations)} before {w.anchor}"
 
 
-def _flatten(n: Any, kind: type) -> list[Any]:
+def _flatten(n: Any, kind: type[Any]) -> list[Any]:
     out: list[Any] = []
     stack = [n]
     while stack:

@@ -132,7 +132,8 @@ def _syntax_problem(text: str, exc: UnexpectedInput, filename: str) -> Problem:
     column = getattr(exc, "column", 0) or 0
     hint = ""
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        pos = exc.pos_in_stream
+        ch = text[pos] if pos is not None and 0 <= pos < len(text) else "?"
         message = f"unexpected character {ch!r}"
         allowed = sorted({_describe_terminal(parser, n) for n in (exc.allowed or ())})
         if allowed:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Any, Annotated, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ConfigDict,
+    PrivateAttr,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -349,6 +350,30 @@ class Patient(_Model):
                                                     "takes part in (FHIR ResearchSubject).")
     complete: Completeness = Field(default_factory=Completeness)
     anchors: dict[str, PlainDate] = Field(default_factory=dict, description="Patient-specific dates: screening, apheresis...")
+
+    _coercions: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sex_letter(cls, data: Any, handler: Any) -> Any:
+        """``"F"``/``"M"`` (any case) are unambiguous: read as female/male, and reported (:attr:`coercions`)."""
+        note = None
+        if isinstance(data, dict) and isinstance(data.get("sex"), str):
+            letter = data["sex"].strip().upper()
+            if letter in ("F", "M"):
+                full = "female" if letter == "F" else "male"
+                note = f"sex: {data['sex']!r} read as {full!r}"
+                data = {**data, "sex": full}
+        model = handler(data)
+        if note:
+            model._coercions = (note,)
+        return model
+
+    @property
+    def coercions(self) -> tuple[str, ...]:
+        """What validation read in another form than written (``sex: 'F' read as 'female'``); repeated in
+        the warnings of every result."""
+        return self._coercions
 
     def fact(self, name: str) -> Fact | None:
         """The fact called ``name`` as a :class:`Fact`, or None."""

@@ -200,15 +200,15 @@ def render_expr(n: Any, parent_prec: int = -1) -> str:
             text += " except " + _refs(n.excepted)
         if n.window:
             text += (" diagnosed " if n.diagnosed else " ") + _window(n.window)
-    elif isinstance(n, A.TherapyPred) and n.timing == "washout":
+    elif isinstance(n, A.TherapyPred) and n.timing == "washout" and n.window is not None:
         text = f"washout from {_selectors(n.selectors, n.conjunct)} of at least {_span(n.window)} before {n.window.anchor}"
     elif isinstance(n, A.TherapyPred):
         text = "therapy " + _selectors(n.selectors, n.conjunct)
-        if n.timing == "window":
+        if n.timing == "window" and n.window is not None:
             text += " " + _window(n.window)
         elif n.timing == "ongoing":
             text += " ongoing"
-        elif n.timing == "started":
+        elif n.timing == "started" and n.started is not None:
             text += f" started at least {_duration(n.started)} before {n.anchor}"
         if n.indication:
             text += (" not" if n.indication_negated else "") + " for condition " + _refs(n.indication)

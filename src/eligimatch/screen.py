@@ -297,7 +297,7 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
     if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
         check_anchor_names(trials, anchors)
     used = []
-    extra = {}
+    extra: dict[str, Any] = {}
     if decisions is not None:  # the record's answers applied once, for every trial
         from .screening.decisions import prepare
 
@@ -673,7 +673,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,
             mp_context: Any) -> Iterator[Any]:
     reporter = _Reporter(progress, total)
-    numbered = enumerate(items)
+    numbered: Iterator[tuple[int, Any]] = enumerate(items)
     try:
         here: Iterable[tuple[int, Any]] | None = numbered if workers == 1 else None
         if here is None:

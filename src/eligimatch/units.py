@@ -586,7 +586,7 @@ _NAMED_DIMENSIONS: dict[frozenset, str] = {
 
 
 def _dims(unit: pint.Unit) -> dict[str, int]:
-    return {k: int(v) for k, v in dict(unit.dimensionality).items() if v}
+    return {k: int(v) for k, v in dict(unit.dimensionality).items() if v}  # type: ignore[arg-type]  # pint: int or float exponents
 
 
 def _dims_name(dims: dict[str, int]) -> str:
