@@ -56,3 +56,34 @@ def test_catalog_errors():
         AttributeCatalog.from_toml('[x]\nvalues = ["a"]\nnormalizer = "roman"\n')
     with pytest.raises(CatalogError, match="non-empty list of values"):
         AttributeCatalog.from_toml('[x]\nname = "x"\n')
+
+
+def test_check_refuses_an_undeclared_attribute_name_with_its_place_and_a_did_you_mean():
+    line = "  - c1: condition breast_cancer where symptomatc"
+    text = f"inclusion:\n{line}\n"
+    with pytest.raises(eligimatch.CriteriaError) as err:
+        eligimatch.compile_trial(text)
+    problem = err.value.problems[0]
+    assert "unknown attribute 'symptomatc'" in problem.message
+    assert (problem.line, problem.column) == (2, line.index("symptomatc") + 1)
+    assert "did you mean 'symptomatic'" in str(err.value)
+
+
+@pytest.mark.parametrize("criterion", [
+    "therapy corticosteroid within 30 days before screening where rout not in (inhaled)",
+    "procedure central_venous_catheter where in_plac",
+])
+def test_undeclared_names_on_therapies_and_procedures_are_refused_too(criterion):
+    with pytest.raises(eligimatch.CriteriaError, match="unknown attribute"):
+        eligimatch.compile_trial(f"exclusion:\n  - x1: {criterion}\n")
+
+
+def test_every_declared_name_has_a_kind_and_a_description():
+    cat = AttributeCatalog.default()
+    for name in cat.names():
+        assert cat.kind(name) in ("coded", "yesno", "ordered", "text"), name
+    assert {"grade", "route", "symptomatic", "isn_rps_class"} <= set(cat.names())
+    with pytest.raises(CatalogError, match="kind"):
+        AttributeCatalog.from_toml('[x]\nkind = "colour"\nname = "x"\n')
+    with pytest.raises(CatalogError, match="name"):
+        AttributeCatalog.from_toml('[x]\nkind = "yesno"\n')

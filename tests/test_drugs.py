@@ -547,3 +547,16 @@ def test_prednisone_equivalent_is_linear(drug, a, b):
     total = CAT.prednisone_equivalent(drug, a + b)
     assert total == pytest.approx(CAT.prednisone_equivalent(drug, a) + CAT.prednisone_equivalent(drug, b))
     assert CAT.prednisone_equivalent(drug, a) == pytest.approx(a * 5 / CAT.get(drug).prednisone_equivalent_mg)
+
+
+def test_n5_a_class_overlapping_the_selector_through_a_shared_subclass_may_be_it():
+    """N5 for drug classes: a record naming only class ``gi`` may be of class ``autoimmune`` when a class
+    lies under both (even one with no catalog drug yet): None, not False; unrelated classes stay False."""
+    text = (_cls("gi") + _cls("autoimmune") + _cls("other") + _cls("celiac_agents", ["gi", "autoimmune"])
+            + _drug("gi_only", ["gi"]) + _drug("other_only", ["other"]))
+    cat = DrugCatalog.from_toml(text)
+    assert cat.match_status(None, ["gi"], "autoimmune") is None
+    assert cat.match_status(None, ["autoimmune"], "gi") is None
+    assert cat.match_status(None, ["celiac_agents"], "autoimmune") is True
+    assert cat.match_status(None, ["other"], "autoimmune") is False
+    assert cat.match_status("gi_only", [], "autoimmune") is False  # a named catalog drug is what it is

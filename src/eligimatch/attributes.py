@@ -4,7 +4,10 @@
 recorded value is read: ``"Stage IIB"``, ``"2B"`` and ``"IIB"`` are the one stage ``IIB``.  The
 checker refuses a ``where`` test naming an undeclared value (with a did-you-mean); the evaluator
 reads the patient's value through the same vocabulary, and a value it cannot place never decides.
-Attributes the catalog does not declare keep their plain comparison.
+Every attribute name a ``where`` may test is declared there too: ``kind = "coded"`` (the default, with
+its values), ``"yesno"`` (``symptomatic``), ``"ordered"`` (a graded number: ``grade >= 2``) or
+``"text"`` (open values compared as written).  Only coded attributes have a value vocabulary; the
+others keep their plain comparison, and a name declared nowhere is a compile error.
 """
 
 from __future__ import annotations
@@ -81,13 +84,38 @@ class AttributeDef:
         return 1 if value in self.descriptors else 0
 
 
+KINDS = ("coded", "yesno", "ordered", "text")
+
+
+@dataclass(frozen=True)
+class AttributeName:
+    """A declared attribute name without a value vocabulary (yes/no, ordered or free text)."""
+
+    id: str
+    kind: str
+    name: str
+
+
 @dataclass(frozen=True)
 class AttributeCatalog:
     attributes: tuple[AttributeDef, ...] = ()
+    others: tuple[AttributeName, ...] = ()
     _by_id: dict[str, AttributeDef] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {a.id: a for a in self.attributes})
+
+    def names(self) -> list[str]:
+        """Every declared attribute name, coded or not."""
+        return [a.id for a in self.attributes] + [o.id for o in self.others]
+
+    def declared(self, name: str) -> bool:
+        return name in self._by_id or any(o.id == name for o in self.others)
+
+    def kind(self, name: str) -> str | None:
+        if name in self._by_id:
+            return "coded"
+        return next((o.kind for o in self.others if o.id == name), None)
 
     @classmethod
     @functools.cache
@@ -103,7 +131,16 @@ class AttributeCatalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"attribute catalog is not valid TOML: {exc}") from None
         out = []
+        others = []
         for aid, entry in data.items():
+            kind = entry.get("kind", "coded") if isinstance(entry, dict) else "coded"
+            if kind not in KINDS:
+                raise CatalogError(f"attribute {aid!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
+            if kind != "coded":
+                if not entry.get("name"):
+                    raise CatalogError(f"attribute {aid!r} needs a name (a one-line description)")
+                others.append(AttributeName(id=aid, kind=kind, name=str(entry["name"])))
+                continue
             if not isinstance(entry, dict) or not isinstance(entry.get("values"), list) or not entry["values"]:
                 raise CatalogError(f"attribute {aid!r} must be a table with a non-empty list of values")
             synonyms = entry.get("synonyms", {})
@@ -114,7 +151,7 @@ class AttributeCatalog:
                                     normalizer=entry.get("normalizer"),
                                     descriptors=tuple(str(v) for v in entry.get("descriptors", ())),
                                     synonyms={str(k): str(v) for k, v in synonyms.items()}))
-        return cls(tuple(out))
+        return cls(tuple(out), tuple(others))
 
     def get(self, name: str) -> AttributeDef | None:
         return self._by_id.get(name)

@@ -185,10 +185,12 @@ class _Checker:
                     self.error(n.window.span, "a window applies to `history of`, not to `condition` (present now)",
                                "write `history of ... within ...`")
         elif isinstance(n, A.ProcedurePred):
+            self.attribute_values(n.where)
             self.concepts(n.concepts + n.excepted, self.cats.procedures, "procedure")
             if n.window is not None:
                 self.window(n.window, allow_half_life=False)
         elif isinstance(n, A.TherapyPred):
+            self.attribute_values(n.where)
             self.drugs(n.selectors + n.excepted)
             if n.indication:
                 self.concepts(n.indication, self.cats.conditions, "condition")
@@ -198,6 +200,7 @@ class _Checker:
                 self.anchor(n.anchor, n.span)
                 self.duration(n.started, allow_half_life=False)
         elif isinstance(n, A.DosePred):
+            self.attribute_values(n.where)
             self.drugs(n.selectors)
             if n.equivalent is not None and n.equivalent != "prednisone":
                 self.error(n.span, f"dose equivalents are expressed as prednisone, not {n.equivalent!r}",
@@ -206,6 +209,7 @@ class _Checker:
                 self.window(n.window, allow_half_life=False)
             self.dose_value(n.value, total=n.total)
         elif isinstance(n, A.StableDosePred):
+            self.attribute_values(n.where)
             self.drugs(n.selectors)
             self.duration(n.duration, allow_half_life=False)
             self.anchor(n.anchor, n.span)
@@ -364,6 +368,9 @@ class _Checker:
                 continue
             d = vocab.get(t.name)
             if d is None:
+                if not vocab.declared(t.name):
+                    self.error(t.span, f"unknown attribute {t.name!r} (attributes are declared in "
+                               "catalog/attributes.toml)", _did_you_mean(t.name, vocab.names()))
                 continue
             if t.op in ("true", "false"):
                 self.error(t.span, f"{t.name} ({d.name}) is not yes/no: compare it with a value",

@@ -40,7 +40,7 @@ from .evaluate import (NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num,
                        window_start)
 from .history import (_after, _attrs_note, _ge, _last_dose_range, _later_note, _le, _matching_therapies,
                       _therapy_attrs, _therapy_where)
-from .logic import CauseFlag, Truth, t_and
+from .logic import CauseFlag, Truth, t_and, t_or
 
 __all__ = ["daily_mg", "eval_dose", "eval_stable_dose", "course_start"]
 
@@ -363,7 +363,8 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     anchor = ctx.anchor(pred.anchor)
     start = window_start(ctx, pred.duration.amount, pred.duration.unit, pred.anchor)
     doses: dict[str, set[float]] = {}  # per drug
-    covers: dict[str, bool] = {}
+    covers: dict[str, Truth] = {}  # per drug: its dose began on or before the window's first day
+    late_unsure: list[tuple[str, str]] = []  # (drug, why that is not known), for the missing fact
     changed: set[str] = set()  # drugs whose record says the dose changed inside the window (dose_since)
     uncertain = False
     unsure: set[str] = set()  # drugs with a record of unknown dose or dates
@@ -384,7 +385,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
         label = rec.drug or ", ".join(rec.classes)
         since = rec.dose_since
         evidence.append(ev(fact, "dose_period", f"{label}: {fmt_num(mg) if mg is not None else '?'} mg/day from "
-                                                f"{since or rec.start} to {rec.end or ('now' if rec.ongoing else '?')}"
+                                                f"{since or rec.start or '?'} to {rec.end or ('now' if rec.ongoing else '?')}"
                                                 + (f" (course from {rec.start})" if since is not None else ""),
                            value=mg, unit="mg/day", source=src_label(rec)))
         key = drug_id or label
@@ -396,8 +397,15 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
             unsure.add(key)
             continue
         doses.setdefault(key, set()).add(round(mg, 6))
+        # Three-valued: the dose began on or before the window's first day.  A partial date that spans
+        # that day may be either (regression N4: start "2025-12" for a window from 2025-12-29 gave
+        # "started after"); a record without a start may have begun any day up to its first known one.
         began = since if since is not None else rec.start
-        covers[key] = covers.get(key, False) or (began is not None and began.latest <= start)
+        began_by = _le(began.earliest, began.latest, start) if began is not None else U
+        covers[key] = t_or(covers.get(key, F), began_by)
+        if began_by == U:
+            when = f"{began} (dose_since)" if since is not None else (f"{began}" if began is not None else "unknown")
+            late_unsure.append((key, f"whether {label} began on or before {start} (recorded start: {when})"))
     if not found:
         return _absence(ctx, "therapies", what, fact)
     changed.update(k for k, d in doses.items() if len(d) > 1)
@@ -420,15 +428,18 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     # the uncertain records of other drugs say; only an uncertain record of the same drug might cover it.
     # (Regression, test_removing_information_never_creates_a_match: an unmapped drug's record turned this
     # FALSE into UNKNOWN, so removing that record turned UNKNOWN into FALSE.)
-    started_late = [k for k in doses if not covers[k] and k not in unsure]
+    started_late = [k for k in doses if covers[k] == F and k not in unsure]
     if started_late:
         evidence.append(ev(fact, "dose_started_late", f"{', '.join(started_late)} started after {start}"))
         return (F, NOFLAG, (), tuple(evidence))
     if later:
         return unknown(CauseFlag.INVALID, (_later_note(ctx, fact, what, later),), tuple(evidence))
-    if uncertain:
-        return unknown(CauseFlag.INDETERMINATE, (missing(fact, f"doses and dates of {what} from {start} to {anchor}",
-                                                         "indeterminate"),), tuple(evidence))
+    if uncertain or U in covers.values():
+        whys = list(dict.fromkeys(why for k, why in late_unsure if covers[k] == U))
+        if uncertain:
+            whys.append(f"doses and dates of {what} from {start} to {anchor}")
+        return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, why, "indeterminate") for why in whys),
+                       tuple(evidence))
     if not doses:
         evidence.append(ev(fact, "not_exposed", f"no {what} between {start} and {anchor}"))
         return (F, NOFLAG, (), tuple(evidence))

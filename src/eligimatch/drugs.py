@@ -540,10 +540,13 @@ class DrugCatalog:
         for drug_facts in self._drug_facts.values():
             if facts <= drug_facts and selector.id in drug_facts:
                 return None
-        # ... or is a named class broader than the selector class?
+        # ... or is a named class broader than the selector class, or do they share a subclass (N5)?
         if isinstance(selector, DrugClass) and selector.id in self._class_ancestors:
             broader = self._class_ancestors[selector.id]
             if any(cid in broader for cid in record_class_ids):
+                return None
+            if record_class_ids and any(selector.id in anc and all(r in anc for r in record_class_ids)
+                                        for anc in self._class_ancestors.values()):
                 return None
         return False
 

@@ -68,6 +68,7 @@ from .patient import (
     Therapy,
     load_patient,
 )
+from .safeio import InputError, loads_strict, read_bounded
 
 __all__ = [
     "FhirImport",
@@ -371,30 +372,25 @@ def _fhir_models() -> Any:
     return get_fhir_model_class
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _json_loads(text: str | bytes, what: str) -> Any:
+    """JSON text read strictly (:func:`eligimatch.safeio.loads_strict`): a byte-order mark is dropped,
+    ``NaN``/``Infinity`` are refused, and so is an object that repeats a key (which value was meant cannot
+    be told, D12), with the key's path."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise FhirError(f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise FhirError(f"{what}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except (ValueError, RecursionError) as exc:
-        raise FhirError(f"{what}: not valid JSON: {exc}") from None
+        return loads_strict(text, what)
+    except InputError as exc:
+        raise FhirError(str(exc), path=exc.path) from None
 
 
 def _read_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a FHIR file, bounded by the bytes *read* (:func:`eligimatch.safeio.read_bounded`):
+    ``/dev/zero`` (which claims 0 bytes) is stopped at the limit and a named pipe or device is refused
+    without waiting for it (D15)."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > FHIR_FILE_LIMIT:
-            raise FhirError(f"{p}: the file is {size} bytes, more than the limit of {FHIR_FILE_LIMIT}")
-        return p.read_bytes()
-    except FhirError:
-        raise
+        return read_bounded(p, FHIR_FILE_LIMIT, "FHIR file")
+    except InputError as exc:
+        raise FhirError(str(exc)) from None
     except OSError as exc:
         raise FhirError(f"{p}: cannot read the file: {exc.strerror or exc}") from None
 
@@ -710,20 +706,32 @@ def _codings(cc: Any) -> list[tuple[str | None, str, str | None]]:
 
 
 _VERIFICATION_ORDER = ("entered-in-error", "refuted", "unconfirmed", "provisional", "differential", "confirmed")
+#: the codes of the R4 value set condition-ver-status (http://hl7.org/fhir/R4/valueset-condition-ver-status.html)
+VERIFICATION_CODES = frozenset(_VERIFICATION_ORDER)
+_UNCERTAIN = ("unconfirmed", "provisional", "differential")
 
 
 def _verification(cc: Any) -> str | None:
     """A Condition's verificationStatus, from every coding and from the text: a "refuted" or
-    "entered-in-error" anywhere wins over the other codings (a second coding, or only the text)."""
+    "entered-in-error" anywhere wins over the other codings (a second coding, or only the text), then an
+    uncertain one (unconfirmed, provisional, differential), then a *coded* value outside the R4 value set
+    (it may mean anything: it is returned as given, and never read as confirmed); "confirmed" only when
+    nothing else is said.  A text alone that is none of the codes is returned as given (unrecognised)."""
     if cc is None:
         return None
-    found = [code.strip().lower().replace(" ", "-").replace("_", "-") for _, code, _ in _codings(cc)]
+    codes = [code.strip().lower().replace(" ", "-").replace("_", "-") for _, code, _ in _codings(cc)]
+    found = list(codes)
     text = getattr(cc, "text", None)
-    if text:
+    if text and text.strip():
         found.append(text.strip().lower().replace(" ", "-").replace("_", "-"))
-    for code in _VERIFICATION_ORDER:
+    for code in _VERIFICATION_ORDER[:-1]:
         if code in found:
             return code
+    unrecognised = [code for code in codes if code not in VERIFICATION_CODES]
+    if unrecognised:
+        return unrecognised[0]
+    if "confirmed" in found:
+        return "confirmed"
     return found[0] if found else None
 
 
@@ -1437,9 +1445,16 @@ class _Mapper(OncologyMixin):
         if ver_code in ("refuted", "entered-in-error"):
             self.add("skipped", item, f"verificationStatus {ver_code!r}: not a condition of the patient", codes)
             return
-        if ver_code in ("unconfirmed", "provisional", "differential"):
+        if ver_code in _UNCERTAIN:
             self.add("skipped", item, f"verificationStatus {ver_code!r}: a diagnosis not confirmed is not used",
                      codes)
+            self.doubtful("conditions")
+            return
+        if ver_code is not None and ver_code not in VERIFICATION_CODES:
+            # outside the value set: whether the diagnosis is confirmed cannot be told; never read as confirmed
+            self.add("skipped", item, f"verificationStatus {ver_code!r} is not a code of the R4 value set "
+                                      f"condition-ver-status: whether the diagnosis is confirmed is unknown, "
+                                      f"so it is not used", codes)
             self.doubtful("conditions")
             return
         concept, code, name, how = self.concept_of(c.code, self.cat.conditions, ("SNOMED", "ICD10CM"))
