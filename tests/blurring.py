@@ -90,6 +90,14 @@ def _plausible(o: dict) -> bool:
     return bounds is None or bounds[0] <= value <= bounds[1]
 
 
+def _needs_a_unit(o: dict) -> bool:
+    """The result's analyte is not a plain number: without its unit it is never read, whatever else it has
+    (issue 18 D7, N3).  Removing the unit of such a result blurs it even when the unit or the value reveals an
+    error (potassium 89.4 mmol/L, implausible, with a reference range recorded without a unit: N3)."""
+    a = CATS.analytes.resolve(o["analyte"]) if isinstance(o.get("analyte"), str) else None
+    return a is not None and not getattr(a, "unit_free", False)
+
+
 def _not_after_evaluation(value: Any) -> bool:
     """A date on or before the evaluation date.  A date after it marks the record as an error (not used);
     removing that date, or coarsening it to a year that includes the past, would hide the error, not blur
@@ -222,7 +230,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
             if v.get("unit") is not None:
                 options.append(("fact.unit", f))
     for i, o in enumerate(doc.get("observations", [])):
-        if o.get("unit") is not None and _plausible(o):
+        if o.get("unit") is not None and (_plausible(o) or _needs_a_unit(o)):
             options.append(("observation.unit", i))
         if o.get("time") is not None:  # without its time of day, a result may tie with others of its date (D8)
             options.append(("observation.time", i))

@@ -213,9 +213,36 @@ def test_d7_observation_without_unit_against_a_range_in_a_unit_is_invalid():
     doc = {"observations": [{"analyte": "alt", "value": 30, "date": "2026-02-20",
                              "reference_range": {"high": 40, "unit": "U/L"}}]}
     assert verdict("alt <= 2.5 x ULN", doc) == "unknown"
-    # the result and its own range both without a unit: same laboratory, same unit, comparable
-    doc["observations"][0]["reference_range"] = {"high": 40}
-    assert verdict("alt <= 2.5 x ULN", doc) == "match"
+
+
+# ---- N3: a result without a unit against its own unitless range -----------------------------------------------
+
+def test_n3_result_and_its_range_both_without_a_unit_are_invalid():
+    # the ratio needs no unit, but without one the value's plausibility cannot be checked: potassium 89.4
+    # mmol/L is impossible (UNKNOWN, implausible), so 89.4 with no unit must not decide either
+    doc = {"observations": [{"analyte": "alt", "value": 30, "date": "2026-02-20",
+                             "reference_range": {"high": 40}}]}
+    c = criterion("alt <= 2.5 x ULN", doc)
+    assert c.outcome.value == "unknown" and [x.value for x in c.causes] == ["invalid"]
+    assert "without a unit" in c.missing[0].detail
+    assert verdict("alt > 2.5 x ULN", doc, kind="exclusion") == "unknown"
+    k = {"observations": [{"analyte": "potassium", "value": 89.4, "date": "2026-02-20",
+                           "reference_range": {"low": 3.5, "high": 5.1}}]}
+    assert verdict("potassium <= 1.5 x ULN", k) == "unknown"
+    assert verdict("potassium >= 0.5 x LLN", k) == "unknown"
+    k["observations"][0]["unit"] = "mmol/L"  # with its unit the same value is implausible: UNKNOWN too
+    assert verdict("potassium <= 30 x ULN", k) == "unknown"
+    k["observations"][0]["value"] = 4.2  # a plausible value with its unit decides
+    assert verdict("potassium <= 1.5 x ULN", k) == "match"
+
+
+def test_n3_unit_free_analytes_still_compare_with_their_own_range():
+    # INR and scores are plain numbers: a bare result against its own range decides
+    doc = {"observations": [{"analyte": "inr", "value": 1.1, "date": "2026-02-20",
+                             "reference_range": {"low": 0.8, "high": 1.2}}]}
+    assert verdict("inr <= 1.5 x ULN", doc) == "match"
+    doc["observations"][0]["value"] = 2.0
+    assert verdict("inr <= 1.5 x ULN", doc) == "no_match"
 
 
 def test_d7_unit_free_analytes_may_go_without_a_unit():

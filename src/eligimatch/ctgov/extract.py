@@ -417,6 +417,11 @@ def readings(sentence: str) -> list[Reading]:
             continue
         if op == "between" and high_text is not None and _number(high_text) < _number(low_text):
             continue  # "5-2": not a range we understand
+        if op in ("<", ">") and re.search(r"=\s+$", text[:op_start]):
+            continue  # "Understood By Others = <1": "=<" split in two (≤) or "is < 1"? ambiguous: abstain
+        if (op == "between" and unit == "%" and high_text is not None and _number(low_text) == 0
+                and _number(high_text) == 100):
+            continue  # "any level of compliance (from 0-100%)": the whole scale, no constraint
         cs, ce = _clause_bounds(text, a)
         prev_end = max((r.end for r in out if r.end <= op_start), default=0)
         subject_span = text[max(cs, prev_end, op_start - 120):op_start]
@@ -501,8 +506,14 @@ def readings(sentence: str) -> list[Reading]:
                 and prev.kind == "age" and r.start - prev.end <= 6
                 and text[prev.end:r.start].strip().lower() in ("and", ",", "or")):
             out[i] = replace(r, kind="age", subject_id="age", time_unit=prev.time_unit)
+    # "≥1.5 and ≥1.4 mg/dL in males and females respectively": each threshold holds for a sub-group the
+    # constraint cannot carry; read alone, either would be wrong for the other group: abstain on them
+    out = [r for r in out if not _RESPECTIVELY.search(r.clause)]
     out.extend(_sexes(text))
     return out
+
+
+_RESPECTIVELY = re.compile(r"\brespectively\b", re.IGNORECASE)
 
 
 _SET = re.compile(r"(?<![\w.])(?P<first>\d)(?P<rest>(?:\s*,\s*\d)*)\s*,?\s*(?:or|and)\s+(?P<last>\d)(?![\w.])",

@@ -916,12 +916,15 @@ def _reference_answer(o: Observation, analyte: Any, label: str, op: str, factor:
         bound = default_range[1] if limit == "ULN" else default_range[0]
         range_unit = default_range[2]
         origin = "the default reference range"
-    if o.unit is None and range_unit is not None and bound is not None and not analyte.unit_free:
-        # a result without a unit against a range in a unit: which unit the result is in is not known (D7)
+    if o.unit is None and not analyte.unit_free:
+        # a result without a unit is never read, even against a range without a unit (issue 18 D7, N3): the
+        # ratio would need no unit, but the value's plausibility cannot be checked without one (potassium 89.4
+        # is impossible in mmol/L; with no unit it would have decided)
+        against = (f"compared with {origin} (in {range_unit})" if range_unit is not None and bound is not None
+                   else "checked for plausibility or compared with its reference range")
         return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: recorded without a "
-                                                               f"unit, so it cannot be compared with {origin} "
-                                                               f"(in {range_unit}): a unit is never assumed",
-                                                   "invalid"),))
+                                                               f"unit, so it cannot be {against}: a unit is "
+                                                               f"never assumed", "invalid"),))
     lname = "upper limit of normal" if limit == "ULN" else "lower limit of normal"
     if bound is None:
         return unknown(CauseFlag.MISSING, (missing(f"{analyte.id}.{limit.lower()}",
