@@ -2,7 +2,7 @@
 
 Deterministic (regular expressions and the catalogs; no model, no network) and
 built to abstain: a number is read only when an operator, a range or a
-recognised unit frames it, a unit is kept only when :mod:`eligimatch.units`
+recognised unit frames it, a unit is kept only when :mod:`eligimatch.knowledge._units`
 reads it, and anything else is left out.  :func:`extract` gives
 :class:`Constraint` objects (the scored interface); :func:`readings` gives the
 richer :class:`Reading` the drafter works from.
@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
-from ..errors import UnitError
-from ..units import unit_label
+from eligimatch.errors import UnitError
+from eligimatch.knowledge._units import unit_label
 
 __all__ = ["Constraint", "Reading", "extract", "normalise", "readings"]
 
@@ -49,7 +49,7 @@ class Constraint:
     ``subject``: a catalog id (``anc``, ``ecog``, ``age``, ``sex``) or, unresolved, the
     words before the operator; ``op``: ``<``, ``<=``, ``>``, ``>=``, ``==`` or
     ``between``; ``value`` (and ``high`` for ``between``); ``unit``: a unit
-    :mod:`eligimatch.units` reads, or ``None``; ``relative_to``: ``"ULN"``/``"LLN"``
+    :mod:`eligimatch.knowledge._units` reads, or ``None``; ``relative_to``: ``"ULN"``/``"LLN"``
     for multiples of a reference limit; ``window_days``: for a time window, its
     nominal length in days (a month counted 30 days, a year 365); ``negated``: a
     negation governs it ("no weight loss > 5 %").
@@ -215,7 +215,7 @@ def _number(text: str) -> float:
 @lru_cache(maxsize=1)
 def _subject_index() -> list[tuple[re.Pattern[str], str]]:
     """Catalog names and synonyms of analytes and numeric/duration facts, longest first."""
-    from ..catalogs import Catalogs
+    from eligimatch.knowledge._catalogs import Catalogs
 
     cats = Catalogs.default()
     phrases: dict[str, str] = {}
