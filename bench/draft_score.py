@@ -34,7 +34,7 @@ from leaf_gold import GoldCriterion, GoldNumber, load_leaf
 
 from eligimatch.ctgov.extract import Constraint, extract
 from eligimatch.errors import UnitError
-from eligimatch.units import conversion_factor
+from eligimatch.knowledge._units import conversion_factor
 
 TIME_UNITS = {"hours", "days", "weeks", "months", "years"}
 DIRECTION = {"<": -1, "<=": -1, ">": 1, ">=": 1, "==": 0, "between": 0}
@@ -231,6 +231,23 @@ def score_fb(path: Path) -> dict[str, object]:
             tally.missed.append((f"{g[0]} {g[1]:g}", sentence))
         rows.append((sentence, ok))
     return {"pairs": len(rows), "exact": sum(ok for _, ok in rows), "bounds": tally}
+
+
+def unused_entries(tables: dict[str, Tally], path: Path) -> list[str]:
+    """The entries of ``path`` that set aside no disagreement (stale: the reading or the scorer changed)."""
+    import tomllib
+
+    entries = tomllib.loads(path.read_text(encoding="utf-8")).get("entry", []) if path.exists() else []
+    out = []
+    for e in entries:
+        t = tables.get(e["table"])
+        items = [] if t is None else [(item, s) for item, s in t.spurious] + [(v, s) for _, _, v, s in t.wrong_op] + (
+            list(t.missed) if e["table"] == "negation" else [])
+        if not any(s.startswith(e["sentence"]) and abs(float(e["value"]) - float(item.split()[1] if " " in item
+                                                                                   else item)) < 1e-9
+                   for item, s in items):
+            out.append(f"{e['table']}: {e['sentence']}")
+    return out
 
 
 def adjudicate(tables: dict[str, Tally], path: Path) -> dict[str, dict[str, float | int]]:

@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python bench/fhir_coverage.py ../shared/corpora/fhir/ [--top N]
 
-The same as ``eligimatch fhir-report DIR`` (eligimatch.fhir_coverage): the share of clinically
+The same as ``eligimatch fhir-report DIR`` (eligimatch.sources.fhir._coverage): the share of clinically
 relevant resources (Condition; Observation of labs, vitals, performance status, tumour markers,
 staging; MedicationStatement/Request/Administration; Procedure) that map into the profile, by
 resource type, kind and code system, and the codes most often left unmapped.  A measurement,
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from eligimatch.fhir_coverage import bundle_paths, measure, render
+from eligimatch.sources.fhir._coverage import bundle_paths, measure, render
 
 
 def main(argv: list[str] | None = None) -> int:

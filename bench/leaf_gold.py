@@ -170,6 +170,10 @@ def _eq_number(eq: Call, kind: str) -> GoldNumber | None:
         # eq(temporal_per(PAST), val("6"), temporal_unit(MONTH)) or a bare period in a .temporality():
         # "in the past 6 months", "within 60 days" — a window reaching back that far
         names = ["LTEQ"]
+    if sorted(names) == ["BETWEEN", "EQ"] and len(vals) == 2:
+        # "BIMS = 8-15" annotated eq(op(EQ), val("8"), op(BETWEEN), val("15")): the "=" is the copula, the
+        # relation is the range (EQ with LT/GT is not merged: "= <1" may mean "=<", or "is < 1")
+        names = ["BETWEEN"]
     if len(names) != 1 or not vals:
         return None
     units: list[str] = []

@@ -189,7 +189,7 @@ def bench_compile(trials: list[Path], reps: int) -> None:
     row("compile", f"first compile in a process ({trials[0].stem}, parser built)", Stat(first).fmt(0, " ms"))
 
     import eligimatch
-    from eligimatch.parser import get_parser
+    from eligimatch.language._parser import get_parser
 
     get_parser()
     texts = {p.stem: p.read_text(encoding="utf-8") for p in trials}
@@ -382,7 +382,7 @@ _CRITERIA_MODES: dict[int, bool | str] = {0: False, 1: True, 2: "deciding"}  # -
 def batch_worker(n: int, workers: int, seed: int, criteria_mode: int = 1, as_json: int = 0) -> None:
     """Child process: screen n generated patients against the seed trials, streaming; print a JSON line."""
     import eligimatch
-    from eligimatch.screen import screen_many
+    from eligimatch.screening._screen import screen_many
 
     trials = [eligimatch.load_trial(p) for p in seed_trials()]
     peak = [0]

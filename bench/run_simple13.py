@@ -103,9 +103,9 @@ def describe(pats: list[Any]) -> dict[str, float]:
 
 def verdict_only(trial: Any) -> Callable[[Any], tuple[str, tuple[str, ...]]]:
     """The engine's truths without its result objects (see the module's docstring)."""
-    from eligimatch.evaluate import Context, PatientIndex, Policy
+    from eligimatch.engine._evaluate import Context, PatientIndex, Policy
     from eligimatch.logic import Truth
-    from eligimatch.matching import resolve_anchors
+    from eligimatch.engine._matching import resolve_anchors
 
     cats = trial.catalogs
     pol = Policy()

@@ -1,4 +1,4 @@
-"""Tests for eligimatch.analytes and the shipped catalog."""
+"""Tests for eligimatch.knowledge._analytes and the shipped catalog."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch.analytes import Analyte, AnalyteCatalog, is_valid_loinc, normalize_name
+from eligimatch.knowledge._analytes import Analyte, AnalyteCatalog, is_valid_loinc, normalize_name
 from eligimatch.errors import CatalogError, UnitError
-from eligimatch.units import parse_unit
+from eligimatch.knowledge._units import parse_unit
 
 CATALOG_FILE = Path(__file__).resolve().parents[1] / "src" / "eligimatch" / "catalog" / "analytes.toml"
 

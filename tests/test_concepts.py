@@ -1,4 +1,4 @@
-"""Tests for eligimatch.concepts and the shipped conditions / procedures catalogs."""
+"""Tests for eligimatch.knowledge._concepts and the shipped conditions / procedures catalogs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligimatch.concepts import Concept, ConceptCatalog, normalize_name
+from eligimatch.knowledge._concepts import Concept, ConceptCatalog, normalize_name
 from eligimatch.errors import CatalogError, EligimatchError
 
 CONDITIONS = ConceptCatalog.conditions()

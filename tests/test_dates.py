@@ -1,4 +1,4 @@
-"""Tests for eligimatch.dates: partial dates, calendar arithmetic, windows and ages."""
+"""Tests for eligimatch.knowledge._dates: partial dates, calendar arithmetic, windows and ages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligimatch.dates import (
+from eligimatch.knowledge._dates import (
     PartialDate,
     PartialDateField,
     add_months,

@@ -12,9 +12,9 @@ import eligimatch
 
 ROOT = Path(__file__).resolve().parent.parent
 
-MODULES = ["eligimatch.compile", "eligimatch.patient", "eligimatch.matching", "eligimatch.screen",
-           "eligimatch.result", "eligimatch.reasons", "eligimatch.schemas", "eligimatch.catalogs",
-           "eligimatch.trial", "eligimatch.facts"]
+MODULES = ["eligimatch.engine._compile", "eligimatch.sources._patient", "eligimatch.engine._matching", "eligimatch.screening._screen",
+           "eligimatch.engine._result", "eligimatch.engine._reasons", "eligimatch._schemas", "eligimatch.knowledge._catalogs",
+           "eligimatch.engine._trial", "eligimatch.knowledge._facts"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,4 @@
-"""Tests for eligimatch.drugs and the shipped drug catalog."""
+"""Tests for eligimatch.knowledge._drugs and the shipped drug catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligimatch.drugs import Drug, DrugCatalog, DrugClass
+from eligimatch.knowledge._drugs import Drug, DrugCatalog, DrugClass
 from eligimatch.errors import CatalogError, EligimatchError
 
 CAT = DrugCatalog.default()

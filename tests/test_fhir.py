@@ -1,4 +1,4 @@
-"""FHIR R4 input (eligimatch.fhir): mapping rules, status rules, the report, provenance, errors.
+"""FHIR R4 input (eligimatch.sources.fhir._bundle): mapping rules, status rules, the report, provenance, errors.
 
 Fixtures under tests/fhir/:
   rules.json          one resource per mapping/status rule; the resource id names the rule
@@ -19,7 +19,7 @@ import pytest
 
 import eligimatch
 from eligimatch.errors import EligimatchError, FhirError, PatientDataError
-from eligimatch.fhir import MappingReport, load_patient_file, patient_from_bundle, patient_from_ndjson, sniff
+from eligimatch.sources.fhir._bundle import MappingReport, load_patient_file, patient_from_bundle, patient_from_ndjson, sniff
 
 HERE = Path(__file__).resolve().parent / "fhir"
 RULES = HERE / "rules.json"
@@ -66,14 +66,14 @@ def _outcomes(report: MappingReport, rid: str) -> set[str]:
 
 
 def test_import_eligimatch_does_not_load_fhir_resources():
-    code = ("import sys, eligimatch, eligimatch.fhir; "
+    code = ("import sys, eligimatch, eligimatch.sources.fhir._bundle; "
             "bad = sorted(m for m in sys.modules if m == 'fhir' or m.startswith('fhir.')); "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_eligimatch_fhir_is_reachable_from_the_package():
-    code = ("import sys, eligimatch; assert 'eligimatch.fhir' not in sys.modules; "
+    code = ("import sys, eligimatch; assert 'eligimatch.sources.fhir' not in sys.modules; "
             f"r = eligimatch.fhir.patient_from_bundle({str(RULES)!r}); assert r.patient.id == 'rules'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -810,8 +810,8 @@ def test_fhir_twin_gets_the_same_verdict(trial_id, case):
 
 
 def test_inputs_load_patient_file_reads_fhir(tmp_path):
-    """The command line and screen_many read patients through eligimatch.inputs.load_patient_file."""
-    from eligimatch.inputs import load_patient_file as cli_load
+    """The command line and screen_many read patients through eligimatch.sources._inputs.load_patient_file."""
+    from eligimatch.sources._inputs import load_patient_file as cli_load
 
     assert cli_load(RULES) == patient_from_bundle(RULES).patient
     assert cli_load(EXAMPLES / "fhir" / "nct06350110-match.json").id == "NCT06350110-P01"

@@ -15,7 +15,7 @@ pytest.importorskip("fhir.resources")
 
 import eligimatch
 from eligimatch.errors import FhirError
-from eligimatch.fhir import load_patient_file, patient_from_bundle, patient_from_ndjson
+from eligimatch.sources.fhir._bundle import load_patient_file, patient_from_bundle, patient_from_ndjson
 
 PATIENT = {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1980-01-01"}
 
@@ -104,7 +104,7 @@ def test_d15_fhir_reader_refuses_a_named_pipe_without_waiting(tmp_path):
 
 
 def test_d15_fhir_file_over_the_limit_is_refused_by_bytes_read(tmp_path, monkeypatch):
-    from eligimatch import fhir
+    from eligimatch.sources.fhir import _bundle as fhir
 
     path = tmp_path / "b.json"
     path.write_text(json.dumps(_bundle()))

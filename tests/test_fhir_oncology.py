@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.fhir import patient_from_bundle
-from eligimatch.fhir_oncology import normalize_stage, normalize_tnm
+from eligimatch.sources.fhir._bundle import patient_from_bundle
+from eligimatch.sources.fhir._oncology import normalize_stage, normalize_tnm
 
 HERE = Path(__file__).resolve().parent
 MCODE = HERE / "fhir" / "mcode_breast.json"
@@ -137,7 +137,7 @@ def test_order_comparisons_need_an_ordered_fact():
 
 
 def test_ranked_values_of_an_ordered_fact():
-    from eligimatch.compile import _ranked
+    from eligimatch.engine._compile import _ranked
 
     order = ("0", "1+", "2+", "3+")
     assert _ranked(order, "2+", ">=") == ("2+", "3+")

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from eligimatch.reasons import ReasonCode
+from eligimatch import ReasonCode
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "formats.md"
 

@@ -1,4 +1,4 @@
-"""Tests for eligimatch.formulas."""
+"""Tests for eligimatch.knowledge._formulas."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch.formulas import bmi, bsa_mosteller, ckd_epi_2021, cockcroft_gault
-from eligimatch.units import convert
+from eligimatch.knowledge._formulas import bmi, bsa_mosteller, ckd_epi_2021, cockcroft_gault
+from eligimatch.knowledge._units import convert
 
 CREATININE_MOLAR_MASS = 113.12
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.parser import _grammar_path
+from eligimatch.language._parser import _grammar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def test_wheel_contains_grammar_catalogs_and_py_typed(tmp_path):
     # an installed wheel (unpacked apart from the source tree) compiles a trial using the packaged grammar
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
-    code = ("import eligimatch, eligimatch.parser as p; "
+    code = ("import eligimatch, eligimatch.language._parser as p; "
             "assert 'site' in str(p._grammar_path()), p._grammar_path(); "
             "t = eligimatch.compile_trial('inclusion:\\n - I1 \"x\": age >= 18 years\\n'); print(len(t.criteria))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

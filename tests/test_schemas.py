@@ -11,9 +11,9 @@ import pytest
 
 import eligimatch
 from eligimatch.cli import main
-from eligimatch.coverage import coverage
-from eligimatch.reasons import REASON_DESCRIPTIONS, ReasonCode
-from eligimatch.schemas import SCHEMA_NAMES, SCHEMA_VERSION, generate, render, schema_text
+from eligimatch.language._coverage import coverage
+from eligimatch.engine._reasons import REASON_DESCRIPTIONS, ReasonCode
+from eligimatch._schemas import SCHEMA_NAMES, SCHEMA_VERSION, generate, render, schema_text
 
 jsonschema = pytest.importorskip("jsonschema", reason="the test extra installs jsonschema")
 
@@ -32,8 +32,8 @@ def _validator(name: str):
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
 def test_shipped_schema_is_the_generated_one(name):
-    # after changing a model: python -m eligimatch.schemas (PYTHONPATH=src) rewrites the shipped files
-    assert schema_text(name) == render(name), f"{name}.schema.json is stale: run `python -m eligimatch.schemas`"
+    # after changing a model: python -m eligimatch._schemas (PYTHONPATH=src) rewrites the shipped files
+    assert schema_text(name) == render(name), f"{name}.schema.json is stale: run `python -m eligimatch._schemas`"
     assert json.loads(schema_text(name))["x-schema-version"] == SCHEMA_VERSION
 
 
@@ -139,6 +139,6 @@ def test_every_reason_code_the_source_writes_is_documented():
     codes = _codes_in_source()
     assert codes, "the scan found no reason codes: the evaluator's helpers were renamed"
     undocumented = codes - {c.value for c in ReasonCode}
-    assert not undocumented, f"add these to eligimatch.reasons.ReasonCode: {sorted(undocumented)}"
+    assert not undocumented, f"add these to eligimatch.ReasonCode: {sorted(undocumented)}"
     assert set(REASON_DESCRIPTIONS) == set(ReasonCode)
     assert all(d.strip() for d in REASON_DESCRIPTIONS.values())

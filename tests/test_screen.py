@@ -8,8 +8,8 @@ import json
 import pytest
 
 import eligimatch
-from eligimatch import Verdict, screen, screen_many
-from eligimatch.screen import ScreenError, ScreenResult
+from eligimatch import Verdict, screen_many, screen
+from eligimatch.screening._screen import ScreenError, ScreenResult
 
 AS_OF = dt.date(2026, 3, 1)
 

@@ -10,10 +10,10 @@ import pytest
 
 import eligimatch
 from eligimatch.cli import main
-from eligimatch.screen import SMALL_BATCH_PAIRS, default_workers, workers_for
+from eligimatch.screening._screen import SMALL_BATCH_PAIRS, default_workers, workers_for
 
 # the module (``eligimatch.screen`` as an attribute is the function of that name)
-screen_mod = importlib.import_module("eligimatch.screen")
+screen_mod = importlib.import_module("eligimatch.screening._screen")
 
 ROOT = Path(__file__).resolve().parent.parent
 PATIENTS = ROOT / "examples" / "patients"
@@ -58,7 +58,7 @@ def test_a_large_or_endless_batch_uses_every_cpu(monkeypatch):
     assert workers_for(SMALL_BATCH_PAIRS // 5 - 1, 5) == 1
     assert workers_for(SMALL_BATCH_PAIRS // 5, 5) == 8
     assert workers_for(None, 1) == 8
-    assert default_workers.__module__ == "eligimatch.screen"
+    assert default_workers.__module__ == "eligimatch.screening._screen"
 
 
 def test_a_long_stream_is_read_ahead_and_not_lost(chosen, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 
 import eligimatch
 from eligimatch import PatientDataError, compile_trial, load_patient, match
-from eligimatch.inputs import load_patient_file
+from eligimatch.sources._inputs import load_patient_file
 
 AS_OF = dt.date(2026, 3, 1)
 
@@ -143,7 +143,8 @@ def test_d15_named_pipe_does_not_hang(tmp_path):
 
 
 def test_d15_size_bound_counts_bytes_read(tmp_path, monkeypatch):
-    from eligimatch import inputs, safeio
+    from eligimatch.sources import _inputs as inputs
+    from eligimatch import _safeio as safeio
 
     p = tmp_path / "p.json"
     p.write_text(json.dumps({"id": "x" * 100}))
@@ -191,7 +192,7 @@ def test_d1_enum_in_set_and_not_equal_never_decided_by_an_undeclared_value():
 
 def test_d1_value_synonyms_must_name_a_declared_value():
     from eligimatch.errors import CatalogError
-    from eligimatch.facts import FactCatalog
+    from eligimatch.knowledge._facts import FactCatalog
 
     with pytest.raises(CatalogError, match="not one of its values"):
         FactCatalog.from_toml('[x]\ntype = "enum"\nvalues = ["positive", "negative"]\n'
@@ -315,7 +316,7 @@ def test_plausibility_facts_ecog_7_and_age_250():
 
 
 def test_plausibility_catalog_ranges_are_checked():
-    from eligimatch.analytes import Analyte
+    from eligimatch.knowledge._analytes import Analyte
     from eligimatch.errors import CatalogError
 
     with pytest.raises(CatalogError, match="plausible"):
@@ -416,7 +417,7 @@ def test_d14_output_inside_the_folder_of_patients_refused(batch, capsys):
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
 def test_d18_no_partial_output_after_an_interruption(batch, monkeypatch, exc):
-    from eligimatch import cli
+    from eligimatch.cli import _main as cli
 
     out = batch / "rows.jsonl"
     written = []
@@ -457,7 +458,8 @@ def test_d15_screen_refuses_a_named_pipe(batch, capsys):
 
 
 def test_d15_jsonl_line_over_the_limit_is_an_error_row_not_a_memory_error(batch, monkeypatch, capsys):
-    from eligimatch import cli, limits
+    from eligimatch.cli import _main as cli
+    from eligimatch import _limits as limits
 
     monkeypatch.setattr(cli, "INPUT_LIMITS", limits.InputLimits(max_line_bytes=100))
     p = batch / "big.jsonl"

@@ -1,4 +1,4 @@
-"""Tests for eligimatch.units."""
+"""Tests for eligimatch.knowledge._units."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch import units
+from eligimatch.knowledge import _units as units
 from eligimatch.errors import EligimatchError, UnitError
-from eligimatch.units import (
+from eligimatch.knowledge._units import (
     compatible,
     conversion_factor,
     convert,
@@ -313,7 +313,7 @@ ALTERNATE_SPELLINGS = [
 
 
 def _catalog_pairs():
-    from eligimatch.analytes import AnalyteCatalog
+    from eligimatch.knowledge._analytes import AnalyteCatalog
 
     pairs = []
     for analyte in AnalyteCatalog.default():

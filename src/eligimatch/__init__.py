@@ -5,17 +5,20 @@
     result = eligimatch.match(patient, trial, as_of=date(2026, 3, 1))
     print(result.explain())
 
-Pipeline: parse (:mod:`.parser`) -> typed AST (:mod:`.transform`, :mod:`.ast`) ->
-check names, units, dimensions (:mod:`.check`) -> compile to closures
-(:mod:`.compile`) -> evaluate (:mod:`.evaluate`, :mod:`.history`, :mod:`.matching`)
--> explain (:mod:`.result`, :mod:`.explain`).
+Pipeline, one package per stage: the criteria language (:mod:`eligimatch.language`:
+grammar, parser, typed AST) -> check and bind against the catalogs (:mod:`eligimatch.plan`,
+with :mod:`eligimatch.knowledge`: units, analytes, drugs, conditions, formulas) -> the row
+engine (:mod:`eligimatch.engine`: evaluation, results, explanations).  Patients come from
+:mod:`eligimatch.sources` (patient JSON, FHIR R4); :mod:`eligimatch.screening` ranks trials
+for a coordinator; :mod:`eligimatch.cli` is the command line.  Modules whose names start
+with ``_`` are internal; the public API is what this module exports.
 """
 
 from __future__ import annotations
 
-from .catalogs import Catalogs
-from .compile import compile_trial, load_trial
-from .errors import (
+from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.engine._compile import compile_trial, load_trial
+from eligimatch.errors import (
     CriteriaCheckError,
     CriteriaError,
     CriteriaLimitError,
@@ -24,15 +27,16 @@ from .errors import (
     PatientDataError,
     UnitError,
 )
-from .evaluate import Policy
-from .facts import FactCatalog
-from .matching import match
-from .limits import Limits
-from .patient import Patient, load_patient
-from .result import CriterionResult, Evidence, MatchResult, MissingFact, Outcome, Verdict
-from .screen import ScreenResult, screen, screen_many
-from .screening import Answer, Decision, ScreeningRecord, decide
-from .trial import CompiledTrial, TrialOptions
+from eligimatch.engine._evaluate import Policy
+from eligimatch.knowledge._facts import FactCatalog
+from eligimatch.engine._matching import match
+from eligimatch._limits import Limits
+from eligimatch.sources._patient import Patient, load_patient
+from eligimatch.engine._reasons import ReasonCode
+from eligimatch.engine._result import CriterionResult, Evidence, MatchResult, MissingFact, Outcome, Verdict
+from eligimatch.screening._screen import ScreenResult, screen, screen_many
+from eligimatch.screening import Answer, Decision, ScreeningRecord, decide
+from eligimatch.engine._trial import CompiledTrial, TrialOptions
 
 __version__ = "0.1.0"
 
@@ -57,6 +61,7 @@ __all__ = [
     "Outcome",
     "Patient",
     "PatientDataError",
+    "ReasonCode",
     "Policy",
     "ScreenResult",
     "TrialOptions",
@@ -72,10 +77,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # `eligimatch.fhir` on first use: FHIR input needs the optional fhir.resources,
+    # `eligimatch.fhir` (the package eligimatch.sources.fhir) on first use: FHIR input needs the optional fhir.resources,
     # which a plain `import eligimatch` must not load.
     if name == "fhir":
         import importlib
 
-        return importlib.import_module(".fhir", __name__)
+        return importlib.import_module("eligimatch.sources.fhir")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -111,7 +111,7 @@ class PatientDataError(EligimatchError):
 
 
 class FhirError(PatientDataError):
-    """A FHIR document that cannot be read as one patient (:mod:`eligimatch.fhir`).
+    """A FHIR document that cannot be read as one patient (:mod:`eligimatch.sources.fhir._bundle`).
 
     Invalid JSON or FHIR, a bundle without a Patient or with several, or the
     optional ``fhir.resources`` dependency missing.  Where there is one, the
@@ -167,7 +167,7 @@ class Failed(Exception):
 
 class MissingAnchor(Exception):
     """An anchor with no date: the predicate counted from it is UNKNOWN (see
-    :func:`eligimatch.evaluate.anchor_unknown`)."""
+    :func:`eligimatch.engine._evaluate.anchor_unknown`)."""
 
     def __init__(self, name: str):
         super().__init__(name)

@@ -90,6 +90,22 @@ def test_abstains_on_what_it_cannot_read():
     assert [(c.op, c.value) for c in got] == [(">", 18.5), ("<=", 35.0)]
 
 
+def test_abstains_where_the_sentence_is_ambiguous():
+    # "= <1": "=<" (≤ 1) split by a space, or "is < 1"? Either reading may be wrong: no constraint
+    assert extract("Understood By Others = <1 (MDS B0800)") == []
+    assert extract("Score = >2") == []
+    assert [(c.op, c.value) for c in extract("Score =< 1")] == [("<=", 1.0)]  # written together it is ≤
+    # thresholds per sub-group ("respectively"): a constraint cannot carry the sub-group, and either
+    # threshold read alone is wrong for the other group
+    cons = extract("serum creatinine ≥1.5 and ≥1.4 mg/dL in males and females respectively")
+    assert [c for c in cons if c.subject != "sex"] == []
+    assert [c for c in extract("Daily alcohol intake above 20 g and 30 g for women and men respectively")
+            if c.subject != "sex"] == []
+    # a range over the whole percentage scale says nothing
+    assert extract("any level of compliance with the protocol (from 0-100%)") == []
+    assert [(c.op, c.value, c.high) for c in extract("LVEF 40-100%")] == [("between", 40.0, 100.0)]
+
+
 def test_deterministic():
     s = "ANC ≥ 1.5×109/L, platelets ≥ 75×109/L; bilirubin ≤ 1.5 × ULN (≤ 3 × ULN for patients with Gilbert's)"
     assert extract(s) == extract(s)

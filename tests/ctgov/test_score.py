@@ -35,7 +35,8 @@ def test_no_reversed_operator_and_no_lost_negation(leaf):
 
 def test_the_figures_do_not_fall(leaf):
     numeric, temporal, age = leaf["numeric"], leaf["temporal"], leaf["age"]
-    assert numeric.recall >= 0.85 and numeric.precision >= 0.90, numeric.row()
+    # raw, against the gold as annotated (the adjudication is reported beside it, never instead of it)
+    assert numeric.recall >= 0.85 and numeric.precision >= 0.95, numeric.row()
     assert temporal.precision >= 0.90, temporal.row()
     assert age.precision >= 0.95 and age.recall >= 0.90, age.row()
     fb = draft_score.score_fb(need(CRITERIA / "fb-clinical-trial-parser" / "interpreter_test_pairs.jsonl"))
@@ -55,3 +56,16 @@ def test_the_gold_reader():
     assert parse_lf("") == []
     assert draft_score.units_equal("x10^9/L", "x 109/L") and draft_score.units_equal("mL/min", "ml/MINUTE")
     assert not draft_score.units_equal("mg/dL", "g/L")
+
+
+def test_every_adjudication_entry_sets_aside_a_disagreement(leaf):
+    """A stale entry (the reading changed, the disagreement is gone) would hide a future one."""
+    tables = {k: v for k, v in leaf.items() if isinstance(v, draft_score.Tally)}
+    assert draft_score.unused_entries(tables, BENCH / "draft_adjudication.toml") == []
+
+
+def test_the_gold_reader_takes_eq_with_between_as_the_range():
+    numbers, _, _ = gold_of('lab("BIMS").num_filter(eq(op(EQ), val("8"), op(BETWEEN), val("15")))')
+    assert [(n.op, n.value, n.high) for n in numbers] == [("between", 8.0, 15.0)]
+    numbers, _, _ = gold_of('lab("x").num_filter(eq(op(EQ), op(LT), val("1")))')
+    assert numbers == []  # "= <1": not merged, the reading is ambiguous

@@ -10,10 +10,10 @@ See docs/drafting.md.
 
 from __future__ import annotations
 
-from .draft import Draft, DraftedItem, draft_trial
-from .extract import Constraint, extract
-from .load import load_record
-from .model import Age, Intervention, Item, RegistryRecord
+from eligimatch.ctgov.draft import Draft, DraftedItem, draft_trial
+from eligimatch.ctgov.extract import Constraint, extract
+from eligimatch.ctgov.load import load_record
+from eligimatch.ctgov.model import Age, Intervention, Item, RegistryRecord
 
 __all__ = ["Age", "Constraint", "Draft", "DraftedItem", "Intervention", "Item", "RegistryRecord", "draft_trial",
            "extract", "load_record"]

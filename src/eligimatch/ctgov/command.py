@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import RegistryError
+from eligimatch.errors import RegistryError
 
 __all__ = ["add_parser", "cmd_draft"]
 
@@ -29,8 +29,8 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
-    from .draft import draft_trial
-    from .load import load_record
+    from eligimatch.ctgov.draft import draft_trial
+    from eligimatch.ctgov.load import load_record
 
     out_dir = Path(args.output) if args.output else None
     if out_dir is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from ..catalogs import Catalogs
+from eligimatch.knowledge._catalogs import Catalogs
 
 __all__ = ["REGISTRY_PHRASES", "Mention", "mentions"]
 

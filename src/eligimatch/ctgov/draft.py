@@ -33,11 +33,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import CriteriaError, RegistryError
-from .extract import Reading, normalise, readings
-from .history import read_history
-from .model import Item, RegistryRecord
-from .templates import read_template
+from eligimatch.errors import CriteriaError, RegistryError
+from eligimatch.ctgov.extract import Reading, normalise, readings
+from eligimatch.ctgov.history import read_history
+from eligimatch.ctgov.model import Item, RegistryRecord
+from eligimatch.ctgov.templates import read_template
 
 __all__ = ["Draft", "DraftedItem", "draft_trial", "item_id", "quote"]
 
@@ -247,7 +247,7 @@ def _measure_expr(r: Reading, text: str) -> tuple[str | None, str | None]:
 
 def _subjects(r: Reading) -> list[str]:
     """Several analytes named before one threshold ("ALT and AST ≤ 2.5 x ULN", "AST/ALT")."""
-    from .extract import _subject_index
+    from eligimatch.ctgov.extract import _subject_index
 
     taken: list[tuple[int, int, str]] = []
     for pat, ident in _subject_index():  # longest phrase first
@@ -278,7 +278,7 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         return None, "a duration the drafter does not encode", ()
     if any(r.negated for r in measures):
         return None, "a negated threshold", ()
-    from .extract import _NEGATION, _OP_NEG_WORDS
+    from eligimatch.ctgov.extract import _NEGATION, _OP_NEG_WORDS
 
     if _NEGATION.search(_OP_NEG_WORDS.sub(" ", text)):
         return None, "a negation the drafter cannot scope", ()
@@ -345,7 +345,7 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         spans.append((w.start, w.end))
         spans.append((w.end, w.end + len(re.match(r"\s*(?:prior\s+to|before|of)?\s*(?:the\s+)?[^;,.()]{0,40}",
                                                            text[w.end:]).group(0))))  # type: ignore[union-attr]
-    from .extract import _subject_index
+    from eligimatch.ctgov.extract import _subject_index
 
     for pat, _ident in _subject_index():  # the words naming the subjects are read
         spans.extend(m.span() for m in pat.finditer(text))
@@ -418,7 +418,7 @@ def numbers_of(text: str) -> set[float]:
 
 
 def _compiles(expr: str, anchors: Sequence[str]) -> str | None:
-    from ..compile import compile_trial
+    from eligimatch.engine._compile import compile_trial
 
     text = f"anchors {', '.join(anchors)}\ninclusion:\n  - X: {expr}\n"
     try:
@@ -465,8 +465,8 @@ def draft_trial(record: RegistryRecord) -> Draft:
 
 def _canonical(text: str, trial_id: str) -> str:
     """The text as ``eligimatch fmt`` writes it, so that ``fmt --check`` passes on a fresh draft."""
-    from ..errors import EligimatchError
-    from ..fmt import format_text
+    from eligimatch.errors import EligimatchError
+    from eligimatch.language._fmt import format_text
 
     try:
         return format_text(text, filename=f"{trial_id}.elig")
@@ -476,8 +476,8 @@ def _canonical(text: str, trial_id: str) -> str:
 
 def _flagged(text: str, trial_id: str) -> dict[str, str]:
     """Criterion id -> lint finding, for the criteria of a drafted text that lint flags."""
-    from ..compile import compile_trial
-    from ..lint import lint
+    from eligimatch.engine._compile import compile_trial
+    from eligimatch.language._lint import lint
 
     trial = compile_trial(text, filename=f"{trial_id}.elig")
     by_line = {c.line: c.id for c in trial.all_criteria()}

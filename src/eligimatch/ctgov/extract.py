@@ -2,7 +2,7 @@
 
 Deterministic (regular expressions and the catalogs; no model, no network) and
 built to abstain: a number is read only when an operator, a range or a
-recognised unit frames it, a unit is kept only when :mod:`eligimatch.units`
+recognised unit frames it, a unit is kept only when :mod:`eligimatch.knowledge._units`
 reads it, and anything else is left out.  :func:`extract` gives
 :class:`Constraint` objects (the scored interface); :func:`readings` gives the
 richer :class:`Reading` the drafter works from.
@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
-from ..errors import UnitError
-from ..units import unit_label
+from eligimatch.errors import UnitError
+from eligimatch.knowledge._units import unit_label
 
 __all__ = ["Constraint", "Reading", "extract", "normalise", "readings"]
 
@@ -49,7 +49,7 @@ class Constraint:
     ``subject``: a catalog id (``anc``, ``ecog``, ``age``, ``sex``) or, unresolved, the
     words before the operator; ``op``: ``<``, ``<=``, ``>``, ``>=``, ``==`` or
     ``between``; ``value`` (and ``high`` for ``between``); ``unit``: a unit
-    :mod:`eligimatch.units` reads, or ``None``; ``relative_to``: ``"ULN"``/``"LLN"``
+    :mod:`eligimatch.knowledge._units` reads, or ``None``; ``relative_to``: ``"ULN"``/``"LLN"``
     for multiples of a reference limit; ``window_days``: for a time window, its
     nominal length in days (a month counted 30 days, a year 365); ``negated``: a
     negation governs it ("no weight loss > 5 %").
@@ -215,7 +215,7 @@ def _number(text: str) -> float:
 @lru_cache(maxsize=1)
 def _subject_index() -> list[tuple[re.Pattern[str], str]]:
     """Catalog names and synonyms of analytes and numeric/duration facts, longest first."""
-    from ..catalogs import Catalogs
+    from eligimatch.knowledge._catalogs import Catalogs
 
     cats = Catalogs.default()
     phrases: dict[str, str] = {}
@@ -417,6 +417,11 @@ def readings(sentence: str) -> list[Reading]:
             continue
         if op == "between" and high_text is not None and _number(high_text) < _number(low_text):
             continue  # "5-2": not a range we understand
+        if op in ("<", ">") and re.search(r"=\s+$", text[:op_start]):
+            continue  # "Understood By Others = <1": "=<" split in two (≤) or "is < 1"? ambiguous: abstain
+        if (op == "between" and unit == "%" and high_text is not None and _number(low_text) == 0
+                and _number(high_text) == 100):
+            continue  # "any level of compliance (from 0-100%)": the whole scale, no constraint
         cs, ce = _clause_bounds(text, a)
         prev_end = max((r.end for r in out if r.end <= op_start), default=0)
         subject_span = text[max(cs, prev_end, op_start - 120):op_start]
@@ -501,8 +506,14 @@ def readings(sentence: str) -> list[Reading]:
                 and prev.kind == "age" and r.start - prev.end <= 6
                 and text[prev.end:r.start].strip().lower() in ("and", ",", "or")):
             out[i] = replace(r, kind="age", subject_id="age", time_unit=prev.time_unit)
+    # "≥1.5 and ≥1.4 mg/dL in males and females respectively": each threshold holds for a sub-group the
+    # constraint cannot carry; read alone, either would be wrong for the other group: abstain on them
+    out = [r for r in out if not _RESPECTIVELY.search(r.clause)]
     out.extend(_sexes(text))
     return out
+
+
+_RESPECTIVELY = re.compile(r"\brespectively\b", re.IGNORECASE)
 
 
 _SET = re.compile(r"(?<![\w.])(?P<first>\d)(?P<rest>(?:\s*,\s*\d)*)\s*,?\s*(?:or|and)\s+(?P<last>\d)(?![\w.])",

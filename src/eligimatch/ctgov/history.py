@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .concepts import mentions
-from .extract import normalise, readings
-from .model import Item
+from eligimatch.ctgov.concepts import mentions
+from eligimatch.ctgov.extract import normalise, readings
+from eligimatch.ctgov.model import Item
 
 __all__ = ["read_history"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .model import Item, Kind
+from eligimatch.ctgov.model import Item, Kind
 
 __all__ = ["split_items"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from .extract import normalise
-from .model import Item
+from eligimatch.ctgov.extract import normalise
+from eligimatch.ctgov.model import Item
 
 __all__ = ["read_template"]
 
@@ -161,8 +161,8 @@ presence present confirmed established existing suffering from""".split())
 
 def _conditions(item: Item, text: str) -> Result | None:
     """History criteria: "History of stroke", "Known autoimmune disease", "No prior myocardial infarction"."""
-    from .concepts import mentions
-    from .extract import readings
+    from eligimatch.ctgov.concepts import mentions
+    from eligimatch.ctgov.extract import readings
 
     ms = [m for m in mentions(text) if m.kind == "condition"]
     if not ms or any(m.kind != "condition" for m in mentions(text)):
@@ -202,7 +202,7 @@ def _conditions(item: Item, text: str) -> Result | None:
     window = ""
     if rs:
         r = rs[0]
-        from .draft import anchor_of
+        from eligimatch.ctgov.draft import anchor_of
 
         window = f" within {float(r.value):.10g} {r.time_unit}{'s' if float(r.value) != 1 else ''} " \
                  f"before {anchor_of(text[r.end:])}"

@@ -11,9 +11,9 @@ See docs/screening.md.
 
 from __future__ import annotations
 
-from .decisions import Answer, Decision, DecisionError, ScreeningRecord, decide, load_record
-from .questions import PlannedQuestion, question_plan
-from .ranking import Ranking, Tier
+from eligimatch.screening._decisions import Answer, Decision, DecisionError, ScreeningRecord, decide, load_record
+from eligimatch.screening._questions import PlannedQuestion, question_plan
+from eligimatch.screening._ranking import Ranking, Tier
 
 __all__ = ["Answer", "Decision", "DecisionError", "ScreeningRecord", "decide", "load_record", "PlannedQuestion",
            "question_plan", "Ranking", "Tier"]

@@ -5,6 +5,6 @@ See :mod:`.app` for the routes, :mod:`.ctms` for the mCODE matching-service cont
 
 from __future__ import annotations
 
-from .app import DEFAULT_MAX_BODY, create_app
+from eligimatch.service.app import DEFAULT_MAX_BODY, create_app
 
 __all__ = ["create_app", "DEFAULT_MAX_BODY"]

@@ -31,15 +31,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import DecisionError, EligimatchError, PatientDataError
-from ..errors import ApiError  # noqa: F401  (defined in errors.py)
-from ..evaluate import Policy
-from ..patient import Patient, load_patient
-from ..screen import ScreenResult, screen, trial_label
-from ..screening.decisions import Decision, ScreeningRecord, decide
-from ..screening.disease import disease_profile
-from ..trial import CompiledTrial
-from . import ctms
+from eligimatch.errors import DecisionError, EligimatchError, PatientDataError
+from eligimatch.errors import ApiError  # noqa: F401  (defined in errors.py)
+from eligimatch.engine._evaluate import Policy
+from eligimatch.sources._patient import Patient, load_patient
+from eligimatch.screening._screen import ScreenResult, screen, trial_label
+from eligimatch.screening._decisions import Decision, ScreeningRecord, decide
+from eligimatch.screening._disease import disease_profile
+from eligimatch.engine._trial import CompiledTrial
+from eligimatch.service import ctms
 
 __all__ = ["create_app", "DEFAULT_MAX_BODY"]
 
@@ -161,7 +161,7 @@ def read_patient(doc: Any, catalogs: Any = None) -> tuple[Patient, dict[str, Any
     if "resourceType" in doc:
         if doc.get("resourceType") != "Bundle":
             raise ApiError(422, f"a FHIR patient must be a Bundle, not a {doc.get('resourceType')!r}")
-        from ..fhir import patient_from_bundle
+        from eligimatch.sources.fhir._bundle import patient_from_bundle
 
         imp = patient_from_bundle(ctms.patient_resources(doc), catalogs=catalogs)
         report = {"counts": imp.report.counts(),
@@ -204,7 +204,7 @@ def create_app(trials: Sequence[CompiledTrial], *, prefix: str = "", patients_di
                                       policy=Policy(assume_absent=True) if req.assume_absent else None,
                                       decisions=req.record, questions=req.questions)
         if with_criteria == "deciding":
-            from ..screen import _deciding_only
+            from eligimatch.screening._screen import _deciding_only
 
             result = result.model_copy(update={"results": tuple(_deciding_only(r) for r in result.results)})
         out = json.loads(result.model_dump_json())
@@ -245,7 +245,7 @@ def create_app(trials: Sequence[CompiledTrial], *, prefix: str = "", patients_di
     @api.get("/trials/{trial_id}", summary="One trial: its criteria and coverage")
     def get_trial(trial_id: str) -> JSONResponse:
         t = chosen([trial_id])[0]
-        from ..coverage import coverage
+        from eligimatch.language._coverage import coverage
 
         cov = json.loads(coverage(t).model_dump_json())
         prof = disease_profile(t)
@@ -356,7 +356,7 @@ def create_app(trials: Sequence[CompiledTrial], *, prefix: str = "", patients_di
 
 
 def _version() -> str:
-    from .. import __version__
+    from eligimatch import __version__
 
     return __version__
 

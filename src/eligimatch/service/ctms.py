@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..result import MatchResult
-from ..screening.disease import disease_profile
-from ..screening.ranking import TIER_TEXT, Ranking, Tier
-from ..trial import CompiledTrial
+from eligimatch.engine._result import MatchResult
+from eligimatch.screening._disease import disease_profile
+from eligimatch.screening._ranking import TIER_TEXT, Ranking, Tier
+from eligimatch.engine._trial import CompiledTrial
 
 __all__ = ["HELLO", "parse_parameters", "searchset", "research_study", "patient_resources"]
 

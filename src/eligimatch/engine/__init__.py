@@ -1,0 +1,1 @@
+"""The row engine: compiled criteria evaluated against one patient, results and explanations."""

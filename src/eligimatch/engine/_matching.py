@@ -1,0 +1,260 @@
+"""``match(patient, trial)``: evaluate every criterion and reach a verdict.
+
+Verdict rules:
+
+* NO_MATCH if any inclusion criterion is FALSE or any exclusion criterion is TRUE;
+* MATCH if every inclusion is TRUE and every exclusion FALSE, leaving aside
+  criteria that only the investigator can decide (UNKNOWN with cause *review*
+  alone): those are listed in ``review``;
+* UNKNOWN otherwise, with the missing facts that would settle it.
+
+A trial with disease cohorts matches when its general criteria match and at
+least one cohort's criteria match; the result names every cohort's verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from collections import OrderedDict
+from typing import Any, Iterable, Mapping
+
+from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.plan._check import STANDARD_ANCHORS
+from eligimatch.errors import AnchorError, EligimatchError
+from eligimatch.engine._evaluate import Context, PatientIndex, Policy
+from eligimatch.logic import FLAG_VALUES, Cause, CauseFlag, Truth
+from eligimatch.sources._patient import Patient
+from eligimatch.engine._result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, criterion_row,
+                     make_cohort, make_match, make_missing)
+from eligimatch.engine._trial import CompiledCriterion, CompiledTrial
+
+__all__ = ["match", "Policy", "check_anchor_names", "declared_anchors", "DEFAULTED_ANCHORS"]
+
+_OUTCOME = {Truth.TRUE: Outcome.TRUE, Truth.FALSE: Outcome.FALSE, Truth.UNKNOWN: Outcome.UNKNOWN}
+_RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
+
+
+# the causes an UNKNOWN's flag stands for, by flag value (0..31)
+_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in FLAG_VALUES)
+_CAUSE_VALUES = tuple(tuple(c.value for c in causes) for causes in _CAUSES)
+
+
+def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
+    truth, flag, miss, evidence = c.fn(ctx)
+    if len(evidence) > 1:
+        # the same record seen by two predicates is one line; equal evidence has equal notes, so
+        # hashing whole Evidence objects is needed only when two notes are the same
+        if len({e.note for e in evidence}) < len(evidence):
+            evidence = dict.fromkeys(evidence)
+        codes = tuple(dict.fromkeys([e.code for e in evidence]))
+    else:
+        codes = (evidence[0].code,) if evidence else ()
+    if truth == Truth.UNKNOWN:
+        met = None
+        causes = _CAUSES[flag]
+        reasons = tuple(dict.fromkeys(codes + _CAUSE_VALUES[flag]))
+    else:
+        met = (truth == Truth.TRUE) if c.kind == "inclusion" else (truth == Truth.FALSE)
+        causes = ()
+        reasons = codes
+    if miss:
+        ids = (c.id,)
+        miss = tuple(make_missing(fact=m.fact, detail=m.detail, cause=m.cause, criteria=ids)
+                     for m in dict.fromkeys(miss))
+    else:
+        miss = ()
+    return criterion_row(c.id, c.kind, c.text, c.cohort, _OUTCOME[truth], met, causes, reasons, tuple(evidence),
+                         miss, c.line)
+
+
+def _blocking(r: CriterionResult) -> bool:
+    return r.met is None and any(cause != Cause.REVIEW for cause in r.causes)
+
+
+def _verdict(results: list[CriterionResult]) -> tuple[Verdict, tuple[str, ...], tuple[MissingFact, ...]]:
+    failed = [r.id for r in results if r.met is False]
+    if failed:
+        return Verdict.NO_MATCH, tuple(failed), ()
+    open_ = [r for r in results if _blocking(r)]
+    if open_:
+        return Verdict.UNKNOWN, tuple(r.id for r in open_), _merge_missing(open_)
+    return Verdict.MATCH, (), ()
+
+
+def _merge_missing(results: Iterable[CriterionResult]) -> tuple[MissingFact, ...]:
+    # one entry per fact and cause, with every criterion it would settle
+    merged: "OrderedDict[tuple[str, Any], list[str]]" = OrderedDict()
+    details: dict[tuple[str, Any], str] = {}
+    for r in results:
+        for m in r.missing:
+            key = (m.fact, m.cause)
+            merged.setdefault(key, [])
+            details.setdefault(key, m.detail)
+            for cid in m.criteria:
+                if cid not in merged[key]:
+                    merged[key].append(cid)
+    items = [make_missing(fact=f, detail=details[(f, c)], cause=c, criteria=tuple(ids))
+             for (f, c), ids in merged.items()]
+    items.sort(key=lambda m: -len(m.criteria))
+    return tuple(items)
+
+
+#: Anchors that are visit dates of the screening itself: when the caller does not give one, the
+#: evaluation date stands in for it (and the result says so).  Any other anchor (``diagnosis``,
+#: ``randomisation``, ``last_treatment`` ...) is a date of the patient's own history: it has no
+#: default, and a criterion counted from it is UNKNOWN until the date is given.
+DEFAULTED_ANCHORS = frozenset(STANDARD_ANCHORS)
+
+
+def declared_anchors(trial: CompiledTrial) -> tuple[str, ...]:
+    """The anchors a trial's criteria may be counted from: its header's, or the standard ones."""
+    return tuple(trial.anchors) or STANDARD_ANCHORS
+
+
+def check_anchor_names(trials: Iterable[CompiledTrial], names: Iterable[str]) -> None:
+    """Raise :class:`AnchorError` for a given anchor that none of ``trials`` declares (with a did-you-mean)."""
+    declared: dict[str, None] = {}
+    for t in trials:
+        declared.update(dict.fromkeys(declared_anchors(t)))
+    unknown = [n for n in names if n not in declared]
+    if not unknown:
+        return
+    parts = []
+    for n in unknown:
+        close = difflib.get_close_matches(n, list(declared), n=1, cutoff=0.6)
+        parts.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise AnchorError(f"anchor {', '.join(parts)} is not declared by the trial; its anchors are "
+                      f"{', '.join(declared)}")
+
+
+def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
+                    anchors: Mapping[str, _dt.date] | None) -> tuple[dict[str, _dt.date], tuple[str, ...]]:
+    """The dates of the trial's anchors: given by the caller, else by the patient's ``anchors``, else the
+    evaluation date for a visit anchor (listed as defaulted); an anchor of another kind stays unset.
+    A caller's anchor the trial does not declare is an error; the patient's own other anchors (for
+    other trials) are ignored."""
+    names = declared_anchors(trial)
+    check_anchor_names((trial,), anchors or {})
+    given = dict(patient.anchors)
+    given.update(anchors or {})
+    resolved: dict[str, _dt.date] = {}
+    defaulted = []
+    for n in names:
+        if n in given:
+            resolved[n] = given[n]
+        elif n in DEFAULTED_ANCHORS:
+            resolved[n] = as_of
+            defaulted.append(n)
+    return resolved, tuple(defaulted)
+
+
+def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = None,
+          anchors: Mapping[str, _dt.date] | None = None, policy: Policy | None = None,
+          assume_absent: bool | None = None, index: PatientIndex | None = None,
+          decisions: Any = None) -> MatchResult:
+    """Evaluate ``trial`` for ``patient`` on ``as_of`` (default: today).
+
+    ``anchors`` gives the dates of named anchors (screening, apheresis, ...);
+    each visit anchor not given (here or in the patient's own ``anchors``) falls back
+    to ``as_of``, and the result says so; an anchor of another kind (``diagnosis``)
+    has no default: what is counted from it is UNKNOWN.  A name the trial does not
+    declare raises :class:`~eligimatch.errors.AnchorError`.  ``policy``/``assume_absent`` decide
+    whether a missing record counts as absent when the history is not complete.
+    ``decisions``: a :class:`~eligimatch.screening._decisions.ScreeningRecord` (or a list of its
+    decisions): its answers are added to the profile, and each investigator's decision settles its
+    criterion while the data it saw are unchanged (see docs/screening.md).
+
+        >>> import datetime, eligimatch
+        >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+        >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-unknown.json").read())
+        >>> result = match(patient, trial, as_of=datetime.date(2026, 3, 1))
+        >>> result.verdict, result.deciding
+        (<Verdict.UNKNOWN: 'unknown'>, ('I3b', 'E4a'))
+        >>> [m.fact for m in result.missing][:2]   # what would settle it
+        ['tumor_cd38', 'condition acute_gvhd']
+        >>> print(result.explain())   # doctest: +ELLIPSIS
+        NCT03754764 — A Feasibility and Safety Study ...
+        patient NCT03754764-P03 on 2026-03-01: UNKNOWN
+        ...
+    """
+    if not isinstance(patient, Patient):
+        raise TypeError(f"match() takes a Patient, not {type(patient).__name__}; "
+                        f"use eligimatch.load_patient() to validate a document")
+    if not isinstance(trial, CompiledTrial):
+        raise TypeError(f"match() takes a CompiledTrial, not {type(trial).__name__}; use eligimatch.compile_trial()")
+    if as_of is None:
+        as_of = _dt.date.today()
+    if isinstance(as_of, _dt.datetime):
+        as_of = as_of.date()
+    pol = policy or Policy()
+    if assume_absent is not None:
+        pol = Policy(assume_absent=assume_absent)
+    cats = trial.catalogs or Catalogs.default()
+    prepared = None
+    if decisions is not None:
+        from eligimatch.screening._decisions import prepare
+
+        patient, prepared = prepare(patient, decisions, cats)
+    if index is None or index.patient is not patient or index.catalogs is not cats:
+        index = PatientIndex(patient, cats)
+    resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
+    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency)
+    try:
+        general = [_evaluate(c, ctx) for c in trial.criteria]
+        per_cohort = [(cid, title, [_evaluate(c, ctx) for c in crits]) for cid, title, crits in trial.cohorts]
+    except RecursionError:  # pragma: no cover - nesting is bounded at compile time
+        raise EligimatchError("the criteria are nested too deeply to evaluate") from None
+    decided: tuple[str, ...] = ()
+    lapsed: tuple[str, ...] = ()
+    if prepared is not None and prepared.decisions:
+        general, per_cohort, decided, lapsed = _decide(trial, general, per_cohort, prepared)
+    cohort_results: list[CohortResult] = []
+    all_results = list(general)
+    for cid, title, rs in per_cohort:
+        all_results.extend(rs)
+        v, deciding, miss = _verdict(rs)
+        cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
+
+    verdict, deciding, miss = _verdict(general)
+    matched = tuple(c.id for c in cohort_results if c.verdict == Verdict.MATCH)
+    if cohort_results and verdict != Verdict.NO_MATCH:
+        best = max(cohort_results, key=lambda c: _RANK[c.verdict]).verdict
+        if _RANK[best] < _RANK[verdict]:
+            verdict = best
+            if best == Verdict.NO_MATCH:
+                deciding = tuple(f"cohort {c.id}" for c in cohort_results)
+            else:
+                open_cohorts = [c for c in cohort_results if c.verdict == Verdict.UNKNOWN]
+                deciding = deciding + tuple(i for c in open_cohorts for i in c.deciding)
+                miss = _merge_missing([r for r in all_results if _blocking(r)
+                                       and (r.cohort is None or r.cohort in {c.id for c in open_cohorts})])
+    review = tuple(r.id for r in all_results if r.met is None and not _blocking(r))
+    excluded_unless: tuple[str, ...] = ()
+    if review:
+        exceptions = {c.id for c in trial.all_criteria() if c.judgment_exception}
+        excluded_unless = tuple(r.id for r in all_results if r.id in exceptions and r.met is None
+                                and not _blocking(r))
+    return make_match(
+        trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
+        anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
+        missing=miss, review=review, excluded_unless=excluded_unless, cohorts=tuple(cohort_results),
+        matched_cohorts=matched, warnings=tuple(index.warnings) + (prepared.warnings if prepared else ()),
+        policy=pol.name, decided=decided, decisions_invalidated=lapsed)
+
+
+def _decide(trial: CompiledTrial, general: list[CriterionResult], per_cohort: list, prepared: Any) -> tuple:
+    """Apply the investigator's decisions of ``prepared`` to the criterion results."""
+    from eligimatch.screening._screen import trial_label
+    from eligimatch.screening._decisions import apply_decisions
+
+    label = trial_label(trial)
+    judgment_only = {c.id: c.judgment for c in trial.all_criteria()}
+    general, decided, lapsed = apply_decisions(label, general, judgment_only, prepared)
+    cohorts = []
+    for cid, title, rs in per_cohort:
+        rs, d, lp = apply_decisions(label, rs, judgment_only, prepared)
+        decided += d
+        lapsed += lp
+        cohorts.append((cid, title, rs))
+    return general, cohorts, decided, lapsed

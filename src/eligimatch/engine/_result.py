@@ -1,0 +1,247 @@
+"""What :func:`eligimatch.match` returns, and how it explains itself.
+
+Pydantic models, so that ``result.model_dump_json()`` is the same report for a
+screening service as ``result.explain()`` is for a person.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eligimatch.logic import Cause
+from eligimatch.engine._reasons import reason_code_schema
+
+#: The version of the result, patient, screening-record and trial-summary JSON formats
+#: (``eligimatch schema NAME``); a document carries it as ``schema_version``.
+SCHEMA_VERSION = "1"
+
+__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION"]
+
+
+class Verdict(str, Enum):
+    """The answer for one patient and one trial (or cohort).
+
+    ``MATCH``: every inclusion is met and no exclusion applies, on the data given.
+    ``NO_MATCH``: some criterion decides against, on data that could be checked.
+    ``UNKNOWN``: nothing decides against, but some criterion cannot be decided — missing, stale,
+    ambiguous or conflicting data, or a judgment only the investigator can make; the result's
+    ``missing`` says which facts would settle it.  Unknown is never a no.
+
+        >>> Verdict("no_match") is Verdict.NO_MATCH
+        True
+    """
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    UNKNOWN = "unknown"
+
+
+class Outcome(str, Enum):
+    """The three-valued outcome of one criterion's expression."""
+
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, use_enum_values=False)
+
+
+class Evidence(_Out):
+    """One fact used to reach an outcome: the value as recorded, how it was converted, against what."""
+
+    fact: str = Field(description="The fact, lab or record, e.g. 'anc' or 'condition malignancy'.")
+    code: str = Field(description="Reason code (eligimatch.ReasonCode), e.g. 'threshold_met', "
+                                  "'record_found', 'absent_history_complete'.",
+                      json_schema_extra=reason_code_schema())
+    note: str = Field(description="One readable line.")
+    value: float | int | bool | str | None = None
+    unit: str | None = None
+    converted: float | None = None
+    converted_unit: str | None = None
+    threshold: str | None = None
+    reference: str | None = None
+    date: _dt.date | None = None
+    source: str | None = None
+    passes_on: _dt.date | None = Field(default=None, description="For a criterion failing only on time: the first date it would pass.")
+
+
+class MissingFact(_Out):
+    """A fact whose value would settle an UNKNOWN."""
+
+    fact: str
+    detail: str
+    cause: Cause = Cause.MISSING
+    criteria: tuple[str, ...] = ()
+
+
+class CriterionResult(_Out):
+    """The outcome of one criterion for one patient: whether it is met, why (evidence), and what is missing."""
+
+    id: str
+    kind: str = Field(description="'inclusion' or 'exclusion'.")
+    text: str | None = Field(description="The protocol's own sentence.")
+    cohort: str | None = None
+    outcome: Outcome = Field(description="Truth of the criterion's expression.")
+    met: bool | None = Field(description="Whether the patient satisfies this criterion (an exclusion is met when FALSE); None if unknown.")
+    causes: tuple[Cause, ...] = ()
+    reasons: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[MissingFact, ...] = ()
+    line: int = 0
+
+
+class CohortResult(_Out):
+    """The verdict of one cohort (a group of criteria a patient may enter by) of a trial."""
+
+    id: str
+    title: str | None
+    verdict: Verdict
+    deciding: tuple[str, ...] = ()
+    missing: tuple[MissingFact, ...] = ()
+
+
+class MatchResult(_Out):
+    """What :func:`eligimatch.match` returns: the verdict for one patient and one trial, explained.
+
+    ``verdict`` is MATCH, NO_MATCH or UNKNOWN; ``deciding`` names the criteria that decided it;
+    ``criteria`` holds one :class:`CriterionResult` per criterion with its evidence (the patient's value
+    used, converted, dated, from which record, against what threshold); ``missing`` lists the facts
+    that would settle an UNKNOWN, most useful first.  ``explain()`` renders it for a person,
+    ``model_dump_json()`` for a program (its JSON Schema: ``eligimatch schema result``).
+
+        >>> import datetime, eligimatch
+        >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+        >>> patient = eligimatch.load_patient(open("examples/patients/nct03754764-match.json").read())
+        >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1))
+        >>> result.verdict
+        <Verdict.MATCH: 'match'>
+        >>> result.schema_version
+        '1'
+    """
+
+    schema_version: str = Field(default=SCHEMA_VERSION, description="The version of this JSON format.")
+    trial_id: str | None
+    title: str | None
+    patient_id: str | None
+    as_of: _dt.date
+    anchors: dict[str, _dt.date] = Field(description="The dates used for each named anchor.")
+    anchors_defaulted: tuple[str, ...] = Field(default=(), description="Anchors that fell back to the evaluation date.")
+    verdict: Verdict
+    deciding: tuple[str, ...] = Field(default=(), description="Criteria that decided a NO_MATCH, or left it UNKNOWN.")
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[MissingFact, ...] = Field(default=(), description="Facts that would settle the unknowns, most useful first.")
+    review: tuple[str, ...] = Field(default=(), description="Criteria only the investigator can decide.")
+    excluded_unless: tuple[str, ...] = Field(
+        default=(), description="Exclusions whose data part is met, pending only the investigator's judgment of "
+                                "an exception: the patient is excluded unless the investigator judges otherwise.")
+    cohorts: tuple[CohortResult, ...] = ()
+    matched_cohorts: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    policy: str = "strict"
+    decided: tuple[str, ...] = Field(default=(), description="Criteria settled by the investigator's recorded "
+                                                             "decision (screening record).")
+    decisions_invalidated: tuple[str, ...] = Field(
+        default=(), description="Criteria whose recorded decision no longer applies: the data it saw changed.")
+
+    def criterion(self, cid: str) -> CriterionResult:
+        for c in self.criteria:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def explain(self) -> str:
+        """A readable report: the verdict, then one block per criterion, one line per fact."""
+        from eligimatch.engine._explain import render_report
+
+        return render_report(self)
+
+
+def _slot_setter(name: str) -> Any:
+    """The setter of one of BaseModel's instance slots (``__dict__``, ``__pydantic_fields_set__``, ...)."""
+    slot = BaseModel.__dict__.get(name)
+    if slot is not None and hasattr(slot, "__set__"):
+        return slot.__set__
+    return lambda obj, value: object.__setattr__(obj, name, value)  # pragma: no cover - another pydantic layout
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
+
+
+def _check_plain(cls: type[BaseModel]) -> dict[str, Any]:
+    """The defaults of ``cls``'s fields, in order, after checking that nothing but them needs setting."""
+    template: dict[str, Any] = {}
+    for name, f in cls.model_fields.items():
+        if f.alias is not None or f.validation_alias is not None or f.default_factory is not None:
+            raise TypeError(f"{cls.__name__}.{name}: aliases and default factories need model_construct")
+        template[name] = None if f.is_required() else f.default
+    if cls.__pydantic_post_init__ is not None or cls.__pydantic_root_model__:
+        raise TypeError(f"{cls.__name__}: a post-init or root model needs model_construct")
+    return template
+
+
+def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
+    """A constructor for trusted data, equivalent to ``cls.model_construct(**values)``.
+
+    The evaluator builds tens of these models per patient and trial; pydantic's
+    ``model_construct`` walks every field and its aliases on each call, which
+    dominated the cost of :func:`eligimatch.match`.  These models have no
+    aliases, no default factories and no post-init, so the field walk is done
+    once here: a template of the defaults, in field order, updated with the
+    values given; the instance slots are set as ``model_construct`` sets them.
+    Only the evaluator's own code calls these, with valid names.
+    ``all_set``: every field counts as set (``model_fields_set``), as when each is passed.
+    """
+    template = _check_plain(cls)
+    new = cls.__new__
+    copy = template.copy
+    names = frozenset(template)
+
+    def make(**values: Any) -> Any:
+        m = new(cls)
+        d = copy()
+        if not names.issuperset(values):  # as model_construct: what is not a field is ignored
+            values = {k: v for k, v in values.items() if k in names}
+        d.update(values)
+        _set_dict(m, d)
+        _set_fields_set(m, set(names if all_set else values))
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    make.__name__ = make.__qualname__ = f"make_{cls.__name__}"
+    return make
+
+
+make_evidence = _maker(Evidence, all_set=True)
+make_missing = _maker(MissingFact)
+make_cohort = _maker(CohortResult)
+make_match = _maker(MatchResult)
+
+_CRITERION_FIELDS = ("id", "kind", "text", "cohort", "outcome", "met", "causes", "reasons", "evidence", "missing",
+                     "line")
+if tuple(_check_plain(CriterionResult)) != _CRITERION_FIELDS:  # criterion_row below spells them out
+    raise TypeError(f"CriterionResult fields are {tuple(CriterionResult.model_fields)}, not {_CRITERION_FIELDS}")
+
+
+def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outcome: Outcome, met: bool | None,
+                  causes: tuple, reasons: tuple, evidence: tuple, missing: tuple, line: int) -> CriterionResult:
+    """A :class:`CriterionResult` with every field given, positionally: the hottest constructor of :func:`match`."""
+    m = _new_criterion(CriterionResult)
+    _set_dict(m, {"id": id, "kind": kind, "text": text, "cohort": cohort, "outcome": outcome, "met": met,
+                  "causes": causes, "reasons": reasons, "evidence": evidence, "missing": missing, "line": line})
+    _set_fields_set(m, set(_CRITERION_FIELDS))
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
+_new_criterion = CriterionResult.__new__

@@ -1,0 +1,1 @@
+"""Clinical knowledge: catalogs, units, analytes, drugs, conditions, formulas, dates."""

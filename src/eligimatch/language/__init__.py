@@ -1,0 +1,1 @@
+"""The criteria language: grammar, parser, typed AST, formatter, lint."""

@@ -1,0 +1,1 @@
+"""Check and bind: a trial's AST resolved against the catalogs."""

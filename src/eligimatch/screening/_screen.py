@@ -1,0 +1,719 @@
+"""Screening: one patient against many trials (:func:`screen`), many patients in a stream (:func:`screen_many`).
+
+``screen(patient, trials)`` matches the patient against every trial, indexing
+the patient's records once, and ranks the answers: the trials the patient
+matches, then the unknowns (fewest missing facts first), then the no-matches
+with the criteria that decided them.  It also lists the *next questions*: the
+missing facts, ordered by how many UNKNOWN verdicts wait on each.
+
+``screen_many(patients, trials)`` streams one record per patient, in input
+order, from an iterable of any length (a generator of a million): it reads the
+input only a bounded distance ahead of what has been consumed, runs the matching
+on every core with :class:`concurrent.futures.ProcessPoolExecutor` (each worker
+receives the compiled trials once, through the pool's initializer, and
+recompiles them from their text), and turns a patient that fails validation into
+a :class:`ScreenError` record that names the field paths instead of stopping the
+batch.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Union, overload
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.errors import EligimatchError, PatientDataError
+from eligimatch.engine._evaluate import PatientIndex, Policy
+from eligimatch.logic import Cause
+from eligimatch.engine._matching import check_anchor_names, declared_anchors, match
+from eligimatch.sources._patient import Patient, load_patient
+from eligimatch.engine._result import MatchResult, Verdict
+from eligimatch.screening._questions import PlannedQuestion
+from eligimatch.screening._ranking import Ranking
+from eligimatch.engine._trial import CompiledTrial
+
+__all__ = ["screen", "screen_many", "match_each", "rank", "ScreenResult", "ScreenError", "Question", "FieldProblem",
+           "trial_label", "default_workers",
+           "workers_for", "SMALL_BATCH_PAIRS"]
+
+ProgressFn = Callable[[int, Union[int, None]], None]
+
+_GROUP = {Verdict.MATCH: 0, Verdict.UNKNOWN: 1, Verdict.NO_MATCH: 2}
+_VERDICT_TEXT = {Verdict.MATCH: "MATCH", Verdict.UNKNOWN: "UNKNOWN", Verdict.NO_MATCH: "NO MATCH"}
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Question(_Out):
+    """A missing fact, and the UNKNOWN verdicts that wait on it."""
+
+    fact: str = Field(description="The fact, lab or history, e.g. 'platelets' or 'condition malignancy'.")
+    detail: str = Field(description="What to find, in words (the first trial's wording).")
+    causes: tuple[Cause, ...] = Field(default=(), description="Why it is unknown: missing, stale, invalid...")
+    trials: tuple[str, ...] = Field(default=(), description="The UNKNOWN trials that need it.")
+    criteria: tuple[str, ...] = Field(default=(), description="'TRIAL:CRITERION' pairs that need it.")
+    settles: int = Field(description="How many UNKNOWN verdicts wait on this fact (len(trials)).")
+    sole: int = Field(description="In how many of them it is the only missing fact: answering it alone settles them.")
+
+
+class ScreenResult(_Out):
+    """One patient screened against many trials: ranked results and the next questions to ask."""
+
+    kind: Literal["result"] = "result"
+    index: int = Field(default=0, description="Position of the patient in the input of screen_many.")
+    source: str | None = Field(default=None, description="Where the patient came from (a file, a line).")
+    patient_id: str | None
+    as_of: _dt.date
+    results: tuple[MatchResult, ...] = Field(
+        description="Matches first, then unknowns (fewest missing facts first), then no-matches; "
+                    "input order among equals.")
+    questions: tuple[Question, ...] = Field(
+        default=(), description="Missing facts, most UNKNOWN verdicts settled first: the next questions "
+                                "to ask the patient or the chart.")
+    ranking: tuple[Ranking, ...] = Field(
+        default=(), description="Tier, score and reasons of each result, in the order of `results`.")
+    plan: tuple[PlannedQuestion, ...] = Field(
+        default=(), description="The question plan: grouped, capped, most valuable first (see docs/screening.md).")
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    def by_verdict(self, verdict: Verdict) -> tuple[MatchResult, ...]:
+        return tuple(r for r in self.results if r.verdict == verdict)
+
+    @property
+    def matches(self) -> tuple[MatchResult, ...]:
+        return self.by_verdict(Verdict.MATCH)
+
+    @property
+    def unknowns(self) -> tuple[MatchResult, ...]:
+        return self.by_verdict(Verdict.UNKNOWN)
+
+    @property
+    def no_matches(self) -> tuple[MatchResult, ...]:
+        return self.by_verdict(Verdict.NO_MATCH)
+
+    @classmethod
+    def build(cls, results: Iterable[MatchResult], *, patient_id: str | None, as_of: _dt.date, index: int = 0,
+              source: str | None = None, warnings: tuple[str, ...] = (),
+              rankings: tuple[Ranking, ...] | None = None, trials: tuple[CompiledTrial, ...] | None = None,
+              max_questions: int | None = None) -> ScreenResult:
+        """Rank ``results`` (one patient's, one per trial) and work out the next questions.
+
+        With ``rankings`` (one per result, :func:`eligimatch.screening._ranking.rank_result`) the results
+        are ordered by tier and score and the question plan is grouped and capped
+        (:mod:`eligimatch.screening._questions`); without, by verdict and the number of missing facts.
+        """
+        results = tuple(results)
+        if rankings is None:
+            ranked = rank(results)
+            return cls(index=index, source=source, patient_id=patient_id, as_of=as_of, results=ranked,
+                       questions=_questions(ranked), warnings=warnings)
+        from eligimatch.screening._ranking import order
+
+        pos = order(rankings, results)
+        ranked = tuple(results[i] for i in pos)
+        ranks = tuple(rankings[i] for i in pos)
+        plan: tuple[Any, ...] = ()
+        if trials is not None:
+            from eligimatch.screening._questions import DEFAULT_QUESTIONS, question_plan
+
+            plan = question_plan(ranked, ranks, tuple(trials[i] for i in pos),
+                                 limit=DEFAULT_QUESTIONS if max_questions is None else max_questions)
+        return cls(index=index, source=source, patient_id=patient_id, as_of=as_of, results=ranked,
+                   ranking=ranks, questions=_questions(ranked), plan=plan, warnings=warnings)
+
+    def explain(self) -> str:
+        """A short summary: one line per trial, best first, then the next questions."""
+        who = self.patient_id or self.source or "(no id)"
+        counts = {v: len(self.by_verdict(v)) for v in Verdict}
+        n = len(self.results)
+        lines = [f"patient {who} on {self.as_of}: {n} trial{'s' if n != 1 else ''} — "
+                 f"{counts[Verdict.MATCH]} match, {counts[Verdict.UNKNOWN]} unknown, "
+                 f"{counts[Verdict.NO_MATCH]} no match"]
+        width = max((len(r.trial_id or "") for r in self.results), default=0)
+        if self.ranking:
+            return self._explain_ranked(lines, width)
+        for i, r in enumerate(self.results, 1):
+            line = f"  {i:>2}. {_VERDICT_TEXT[r.verdict]:<8}  {(r.trial_id or ''):<{width}}"
+            if r.title:
+                line += f"  {r.title if len(r.title) <= 60 else r.title[:57] + '...'}"
+            notes = []
+            if r.verdict == Verdict.MATCH:
+                if r.matched_cohorts:
+                    notes.append("cohorts " + ", ".join(r.matched_cohorts))
+                if r.review:
+                    notes.append("investigator to review " + ", ".join(r.review))
+            elif r.verdict == Verdict.UNKNOWN:
+                facts = list(dict.fromkeys(m.fact for m in r.missing))
+                notes.append(f"{len(facts)} fact{'s' if len(facts) != 1 else ''} missing"
+                             + (": " + ", ".join(facts[:6]) + (", ..." if len(facts) > 6 else "") if facts else ""))
+            else:
+                notes.append("decided by " + ", ".join(r.deciding))
+            lines.append(line + ("  — " + "; ".join(notes) if notes else ""))
+        if self.questions:
+            lines.append("next questions (most unknown verdicts settled first):")
+            for i, q in enumerate(self.questions, 1):
+                where = "; ".join(q.criteria[:8]) + ("; ..." if len(q.criteria) > 8 else "")
+                lines.append(f"  {i:>2}. {q.fact}: {q.detail} — {q.settles} trial{'s' if q.settles != 1 else ''} "
+                             f"({where})")
+        if self.warnings:
+            lines.append("warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+    def _explain_ranked(self, lines: list[str], width: int) -> str:
+        from eligimatch.screening._ranking import TIER_TEXT
+
+        tw = max(len(t) for t in TIER_TEXT.values())
+        for i, (r, rk) in enumerate(zip(self.results, self.ranking), 1):
+            line = (f"  {i:>2}. {_VERDICT_TEXT[r.verdict]:<8}  {TIER_TEXT[rk.tier]:<{tw}}  {rk.score:.2f}  "
+                    f"{(r.trial_id or ''):<{width}}")
+            if r.title:
+                line += f"  {r.title if len(r.title) <= 60 else r.title[:57] + '...'}"
+            lines.append(line)
+            for reason in rk.reasons:
+                lines.append(f"        - {reason}")
+        if self.plan:
+            lines.append(f"next questions ({len(self.plan)} of the most useful; disease-defining first, then the "
+                         f"trials they could move toward a match):")
+            for i, q in enumerate(self.plan, 1):
+                where = "; ".join(q.criteria[:6]) + ("; ..." if len(q.criteria) > 6 else "")
+                tag = "disease-defining, " if q.disease_defining else ""
+                lines.append(f"  {i:>2}. {q.text} [{tag}{q.cost}] — {', '.join(q.trials)} ({where})")
+        if self.warnings:
+            lines.append("warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+class FieldProblem(_Out):
+    path: str = Field(description="Dotted path of the bad field, e.g. 'observations.0.date'; '(document)' for the whole.")
+    message: str
+
+
+class ScreenError(_Out):
+    """A patient of :func:`screen_many` that could not be screened (invalid document, unreadable file)."""
+
+    kind: Literal["error"] = "error"
+    index: int
+    source: str | None = None
+    patient_id: str | None = None
+    message: str
+    errors: tuple[FieldProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return False
+
+    def explain(self) -> str:
+        return self.message
+
+
+# ---- one patient -------------------------------------------------------------------------------
+
+def trial_label(trial: CompiledTrial) -> str:
+    """The trial's id, or its file name without the suffix when the file declares none."""
+    if trial.id:
+        return trial.id
+    return Path(trial.filename).stem if trial.filename and not trial.filename.startswith("<") else "(trial)"
+
+
+def _as_trials(trials: Iterable[CompiledTrial] | CompiledTrial) -> tuple[CompiledTrial, ...]:
+    if isinstance(trials, CompiledTrial):
+        trials = (trials,)
+    out = tuple(trials)
+    for t in out:
+        if not isinstance(t, CompiledTrial):
+            raise TypeError(f"trials must be compiled trials (eligimatch.load_trial / compile_trial), "
+                            f"not {type(t).__name__}")
+    return out
+
+
+def _as_date(d: _dt.date | str | None) -> _dt.date:
+    if d is None:
+        return _dt.date.today()
+    if isinstance(d, _dt.datetime):
+        return d.date()
+    if isinstance(d, _dt.date):
+        return d
+    if isinstance(d, str):
+        return _dt.date.fromisoformat(d)
+    raise TypeError(f"as_of must be a date, not {type(d).__name__}")
+
+
+def _as_patient(item: Any) -> Patient:
+    if isinstance(item, Patient):
+        return item
+    if isinstance(item, PatientDataError):  # the reader already knows why (e.g. a line over the size limit)
+        raise item
+    if isinstance(item, (dict, str, bytes)):
+        return load_patient(item)
+    if isinstance(item, bytearray):
+        return load_patient(bytes(item))
+    if isinstance(item, os.PathLike):
+        from eligimatch.sources._inputs import load_patient_file
+
+        return load_patient_file(item)
+    raise PatientDataError(f"expected a patient document (a Patient, a dict, JSON text or a path), "
+                           f"not {type(item).__name__}")
+
+
+def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial, *, as_of: _dt.date | None = None,
+               anchors: Mapping[str, _dt.date] | None = None,
+               policy: Policy | None = None) -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
+    """``match`` for each trial, in the trials' order, indexing the patient's records once per catalog bundle.
+
+    Returns the results and the warnings about the patient's records (each once).
+    A trial that declares no id gets its file name as ``trial_id``.
+    """
+    results, warnings, _ = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy)
+    return results, warnings
+
+
+def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
+                anchors: Mapping[str, _dt.date] | None, policy: Policy | None,
+                decisions: Any = None) -> tuple[tuple[MatchResult, ...], tuple[str, ...], list[PatientIndex]]:
+    """``match_each``, also returning the patient index each trial was matched with (for the ranking)."""
+    indexes: dict[int, PatientIndex] = {}
+    results = []
+    if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
+        check_anchor_names(trials, anchors)
+    used = []
+    extra: dict[str, Any] = {}
+    if decisions is not None:  # the record's answers applied once, for every trial
+        from eligimatch.screening._decisions import prepare
+
+        cats0 = (trials[0].catalogs if trials else None) or Catalogs.default()
+        patient, prepared = prepare(patient, decisions, cats0)
+        extra = {"decisions": prepared}
+    for trial in trials:
+        mine = {k: v for k, v in anchors.items() if k in declared_anchors(trial)} if anchors else anchors
+        cats = trial.catalogs or Catalogs.default()
+        idx = indexes.get(id(cats))
+        if idx is None:
+            idx = indexes[id(cats)] = PatientIndex(patient, cats)
+        r = match(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, **extra)
+        if r.trial_id is None:
+            r = r.model_copy(update={"trial_id": trial_label(trial)})
+        results.append(r)
+        used.append(idx)
+    warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
+    return tuple(results), warnings, used
+
+
+def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
+    """Matches first, then unknowns with the fewest missing facts, then no-matches; input order among equals."""
+    def key(item: tuple[int, MatchResult]) -> tuple[int, int, int]:
+        pos, r = item
+        n_missing = len({m.fact for m in r.missing}) if r.verdict == Verdict.UNKNOWN else 0
+        return (_GROUP[r.verdict], n_missing, pos)
+
+    return tuple(r for _, r in sorted(enumerate(results), key=key))
+
+
+def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
+                anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
+                source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
+                max_questions: int | None = None) -> ScreenResult:
+    from eligimatch.screening._ranking import rank_result
+
+    results, warnings, indexes = _match_each(patient, trials, as_of, anchors, policy, decisions)
+    rankings = tuple(rank_result(r, t, idx, as_of, i) for i, (r, t, idx) in enumerate(zip(results, trials, indexes)))
+    if with_criteria == "deciding":
+        results = tuple(_deciding_only(r) for r in results)
+    elif not with_criteria:
+        results = tuple(r.model_copy(update={"criteria": ()}) for r in results)
+    return ScreenResult.build(results, patient_id=patient.id, as_of=as_of, index=index, source=source,
+                              warnings=warnings, rankings=rankings, trials=trials, max_questions=max_questions)
+
+
+def _deciding_only(r: MatchResult) -> MatchResult:
+    """``r`` with only the criteria that decided its verdict: for a NO_MATCH or an UNKNOWN the criteria in
+    ``deciding`` (and, where a cohort is named there, the cohort's own deciding criteria); a MATCH keeps
+    every criterion, since each is part of the reason."""
+    if r.verdict == Verdict.MATCH:
+        return r
+    keep = set(r.deciding)
+    for c in r.cohorts:
+        if f"cohort {c.id}" in keep:
+            keep.update(c.deciding)
+    return r.model_copy(update={"criteria": tuple(c for c in r.criteria if c.id in keep)})
+
+
+def _questions(results: Iterable[MatchResult]) -> tuple[Question, ...]:
+    acc: dict[str, dict[str, Any]] = {}
+    for r in results:
+        if r.verdict != Verdict.UNKNOWN:
+            continue
+        label = r.trial_id or "(trial)"
+        facts = list(dict.fromkeys(m.fact for m in r.missing))
+        for m in r.missing:
+            q = acc.setdefault(m.fact, {"detail": m.detail, "causes": {}, "trials": {}, "criteria": {}, "sole": 0,
+                                        "first": len(acc)})
+            q["causes"][Cause(m.cause)] = None
+            if label not in q["trials"]:
+                q["trials"][label] = None
+                if len(facts) == 1:
+                    q["sole"] += 1
+            for cid in m.criteria:
+                q["criteria"][f"{label}:{cid}"] = None
+    qs = [Question(fact=fact, detail=q["detail"], causes=tuple(q["causes"]), trials=tuple(q["trials"]),
+                   criteria=tuple(q["criteria"]), settles=len(q["trials"]), sole=q["sole"])
+          for fact, q in acc.items()]
+    order = {fact: q["first"] for fact, q in acc.items()}
+    qs.sort(key=lambda q: (-q.settles, -q.sole, -len(q.criteria), order[q.fact]))
+    return tuple(qs)
+
+
+def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial] | CompiledTrial, *,
+           as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+           policy: Policy | None = None, decisions: Any = None, questions: int | None = None) -> ScreenResult:
+    """Match one patient against many compiled trials and rank the answers.
+
+    ``patient`` is a :class:`~eligimatch.sources._patient.Patient` or a document for
+    :func:`~eligimatch.load_patient` (a dict or JSON text; raises
+    :class:`~eligimatch.errors.PatientDataError` if it does not validate).
+    ``as_of``, ``anchors``, ``policy`` and ``decisions`` (a screening record) mean what they mean
+    for :func:`~eligimatch.match`, and apply to every trial.  ``questions``: how many questions the
+    plan keeps (default 10).  Each result gets a tier and a score (``ranking``).
+
+        >>> import datetime, eligimatch
+        >>> trials = [eligimatch.load_trial(f"examples/trials/{t}.elig") for t in ("NCT05621486", "NCT03754764")]
+        >>> found = screen(open("examples/patients/nct03754764-unknown.json").read(), trials,
+        ...                as_of=datetime.date(2026, 3, 1))
+        >>> [(r.trial_id, r.verdict.value) for r in found.results]   # ranked: the closest first
+        [('NCT03754764', 'unknown'), ('NCT05621486', 'no_match')]
+    """
+    p = _as_patient(patient)
+    return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy, decisions=decisions,
+                       max_questions=questions)
+
+
+# ---- many patients -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs, sent once per worker (trials recompile from their text on unpickling)."""
+
+    trials: tuple[CompiledTrial, ...]
+    as_of: _dt.date
+    anchors: tuple[tuple[str, _dt.date], ...]
+    policy: Policy | None
+    with_criteria: bool | str = True
+    as_json: bool = False
+
+
+def _guess_id(item: Any) -> str | None:
+    doc = item
+    if isinstance(item, os.PathLike):
+        try:
+            if os.path.getsize(item) >= 1_000_000:
+                return None
+            doc = item = Path(item).read_bytes()
+        except OSError:
+            return None
+    if isinstance(item, (str, bytes, bytearray)) and len(item) < 1_000_000:
+        try:
+            doc = json.loads(item)
+        except (ValueError, RecursionError):
+            return None
+    if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+        return doc["id"]
+    return None
+
+
+def _error(index: int, source: str | None, item: Any, exc: Exception) -> ScreenError:
+    if isinstance(exc, OSError):
+        where = source or (str(exc.filename) if exc.filename else None)
+        message = f"{where}: cannot read the patient file: {exc.strerror or exc}"
+        return ScreenError(index=index, source=where, message=message)
+    problems = tuple(FieldProblem(path=".".join(str(p) for p in e.get("loc", ())) or "(document)",
+                                  message=str(e.get("msg", "")))
+                     for e in getattr(exc, "errors", None) or ())
+    message = str(exc)
+    if source and not message.startswith(source):
+        message = f"{source}: {message}"
+    return ScreenError(index=index, source=source, patient_id=_guess_id(item), message=message, errors=problems)
+
+
+def _screen_item(job: _Job, index: int, item: Any) -> ScreenResult | ScreenError:
+    source = None
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        source, item = item
+    elif isinstance(item, os.PathLike):
+        source = os.fspath(item)
+    try:
+        patient = _as_patient(item)
+        return _screen_one(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
+                           source=source, with_criteria=job.with_criteria)
+    except (EligimatchError, OSError) as exc:
+        return _error(index, source, item, exc)
+
+
+_WORKER_JOB: _Job | None = None  # set in worker processes only, by the pool's initializer
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
+    """Screen a chunk in a worker; each record goes back as JSON text, tagged ``ok``.
+
+    JSON rather than the objects: a patient's full results are hundreds of
+    models, and a pickle of them costs the caller nearly as much to rebuild as
+    the worker to compute, all of it while they wait in the pending futures where
+    the caller's garbage collector walks them again and again.  Text waits for
+    free; the caller rebuilds a record (:func:`_rebuild`) only as it yields it.
+    ``exclude_unset`` keeps the rebuilt models equal to the originals, down to
+    ``model_fields_set``; with ``as_json`` the text is the record's own
+    ``model_dump_json()``, which the caller yields as it is.
+    """
+    job = _WORKER_JOB
+    assert job is not None, "the pool initializer did not run"
+    out = []
+    for i, item in chunk:
+        record = _screen_item(job, i, item)
+        text = record.model_dump_json() if job.as_json else record.model_dump_json(exclude_unset=True)
+        out.append((record.ok, text))
+    return out
+
+
+def _rebuild(ok: bool, text: str) -> ScreenResult | ScreenError:
+    return ScreenResult.model_validate_json(text) if ok else ScreenError.model_validate_json(text)
+
+
+#: Below this many patient-trial evaluations, ``screen_many`` (and ``eligimatch screen``) use one worker by
+#: default: starting worker processes costs about a second, more than a small batch takes in this process
+#: (docs/performance.md, "Workers by default").
+SMALL_BATCH_PAIRS = 10_000
+
+
+def workers_for(n_patients: int | None, n_trials: int) -> int:
+    """The default number of workers for a batch: one below :data:`SMALL_BATCH_PAIRS` patient-trial
+    evaluations, else :func:`default_workers` (an input of unknown length counts as large).
+
+        >>> workers_for(22, 5)
+        1
+    """
+    if n_patients is not None and n_patients * max(n_trials, 1) < SMALL_BATCH_PAIRS:
+        return 1
+    return default_workers()
+
+
+def default_workers() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def _mp_context() -> Any:
+    # forkserver: workers start from a clean process, not a fork of a caller that may run threads
+    # (a progress bar, a web server); the default on Linux from Python 3.14.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context()
+
+
+class _Reporter:
+    """Progress: a callback, a rich bar on a terminal's stderr, or nothing."""
+
+    def __init__(self, progress: ProgressFn | bool | None, total: int | None):
+        self.total = total
+        self.fn: ProgressFn | None = None
+        self.bar: Any = None
+        self.task: Any = None
+        if callable(progress):
+            self.fn = progress
+        elif progress is True and sys.stderr is not None and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            columns: list[Any] = [TextColumn("screening"), BarColumn()]
+            columns += [MofNCompleteColumn(), TimeRemainingColumn()] if total is not None else \
+                [TextColumn("{task.completed} patients")]
+            columns.append(TimeElapsedColumn())
+            # never redirect stdout: results may be streaming there
+            self.bar = Progress(*columns, console=Console(stderr=True), transient=False,
+                                redirect_stdout=False, redirect_stderr=False)
+            self.bar.start()
+            self.task = self.bar.add_task("screening", total=total)
+
+    def __call__(self, done: int) -> None:
+        if self.fn is not None:
+            self.fn(done, self.total)
+        elif self.bar is not None:
+            self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+@overload
+def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
+                as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+                policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                with_criteria: bool | Literal["deciding"] = True, as_json: Literal[False] = False,
+                progress: ProgressFn | bool | None = None,
+                mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]: ...
+
+
+@overload
+def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
+                as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+                policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                with_criteria: bool | Literal["deciding"] = True, as_json: Literal[True],
+                progress: ProgressFn | bool | None = None,
+                mp_context: Any = None) -> Iterator[str]: ...
+
+
+def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | CompiledTrial, *,
+                as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
+                policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
+                with_criteria: bool | Literal["deciding"] = True, as_json: bool = False,
+                progress: ProgressFn | bool | None = None,
+                mp_context: Any = None) -> Iterator[ScreenResult | ScreenError] | Iterator[str]:
+    """Screen a stream of patients against ``trials``: one record per patient, in input order.
+
+    Each item of ``patients`` is a :class:`~eligimatch.sources._patient.Patient`, a dict
+    or JSON text (validated here), a path to a patient file (read by the worker
+    with :func:`eligimatch.sources._inputs.load_patient_file`), or a pair ``(source,
+    item)`` where ``source`` names the item's origin (``"batch.jsonl:17"``) in
+    its record.  A patient that does not validate yields a :class:`ScreenError`
+    naming the field paths; the batch goes on.
+
+    ``workers``: processes to use (default: one for a batch of fewer than
+    :data:`SMALL_BATCH_PAIRS` patient-trial evaluations, where starting
+    processes would cost more than it saves, else every CPU this process may
+    use; an input without a length is read ahead that far to tell);
+    ``workers=1`` runs in this process, without a pool.  The input is read at
+    most ``2 * workers * chunksize`` patients ahead of what the caller has
+    consumed, so memory stays flat for any length of input; a batch that
+    fits in one chunk runs in this process.  ``as_of``
+    defaults to today, fixed once for the whole batch.
+
+    ``with_criteria=False`` leaves out each criterion's result (its evidence)
+    and keeps the verdicts, deciding criteria, missing facts, cohorts and
+    questions: a tenth of the data to send back from the workers, for batch
+    runs that only need the verdicts.  ``with_criteria="deciding"`` keeps the
+    results of the criteria that decided each verdict (for a NO_MATCH or an
+    UNKNOWN, those named in ``deciding``; every criterion of a MATCH): the
+    values, units, dates and thresholds behind each answer, at a fraction of
+    the full size.
+
+    ``as_json=True`` yields each record as its JSON text (a ``str``, the same
+    as ``record.model_dump_json()``), made in the workers: the way to write a
+    batch out (JSON lines, a queue, a database) without building the result
+    objects in this process at all, which for full results costs this process
+    about three quarters of what screening costs a worker.  Each text is one line (no
+    newline inside); a record's ``"kind"`` is ``"result"`` or ``"error"``.
+
+    ``progress``: a callable ``f(done, total)`` (total is None when the input
+    has no length), ``True`` for a progress bar on stderr when stderr is a
+    terminal (nothing otherwise), or None.
+
+    Closing the iterator early (``break``, ``.close()``) stops the workers.
+    Workers are started with ``forkserver`` where available (``spawn``
+    elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
+    script that calls this belongs under ``if __name__ == "__main__":``.
+    """
+    if with_criteria != "deciding" and not isinstance(with_criteria, bool):
+        raise ValueError(f"with_criteria must be True, False or 'deciding', not {with_criteria!r}")
+    job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, with_criteria,
+               bool(as_json))
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+    if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+        raise ValueError(f"chunksize must be a whole number >= 1, not {chunksize!r}")
+    if isinstance(patients, (str, bytes, dict, Patient)):
+        raise TypeError("screen_many() takes an iterable of patients; for one patient use screen()")
+    total = None
+    if hasattr(patients, "__len__"):
+        try:
+            total = len(patients)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
+    items: Iterator[Any] = iter(patients)
+    if workers is None:
+        n_trials = len(job.trials)
+        if total is None:  # read ahead as far as the threshold: a short stream is a small batch
+            limit = -(-SMALL_BATCH_PAIRS // max(n_trials, 1))
+            head = list(itertools.islice(items, limit))
+            items = itertools.chain(head, items) if len(head) == limit else iter(head)
+            workers = workers_for(len(head) if len(head) < limit else None, n_trials)
+        else:
+            workers = workers_for(total, n_trials)
+    return _stream(items, job, workers, chunksize, progress, total, mp_context)
+
+
+def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,
+            mp_context: Any) -> Iterator[Any]:
+    reporter = _Reporter(progress, total)
+    numbered: Iterator[tuple[int, Any]] = enumerate(items)
+    try:
+        here: Iterable[tuple[int, Any]] | None = numbered if workers == 1 else None
+        if here is None:
+            # a batch that fits in one chunk is not worth starting processes for
+            first = list(islice(numbered, chunksize + 1))
+            if len(first) <= chunksize:
+                here = first
+            numbered = chain(first, numbered)
+        if here is not None:  # in this process
+            for i, item in here:
+                record = _screen_item(job, i, item)
+                reporter(i + 1)
+                yield record.model_dump_json() if job.as_json else record
+            return
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
+                                   initializer=_init_worker, initargs=(job,))
+        try:
+            pending: deque[Future] = deque()
+            limit = 2 * workers
+            exhausted = False
+
+            def submit() -> bool:
+                chunk = list(islice(numbered, chunksize))
+                if not chunk:
+                    return False
+                pending.append(pool.submit(_work, chunk))
+                return True
+
+            while not exhausted and len(pending) < limit:
+                exhausted = not submit()
+            done = 0
+            while pending:
+                texts = pending.popleft().result()
+                if not exhausted:
+                    exhausted = not submit()
+                done += len(texts)
+                reporter(done)
+                for ok, text in texts:
+                    yield text if job.as_json else _rebuild(ok, text)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        reporter.close()

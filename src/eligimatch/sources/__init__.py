@@ -1,0 +1,1 @@
+"""Where patients come from: patient JSON documents, FHIR R4 (and a shared mapping core)."""
