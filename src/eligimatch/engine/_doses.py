@@ -35,7 +35,7 @@ import datetime as _dt
 import math
 from typing import Any, NamedTuple
 
-from eligimatch.language import ast as A
+from eligimatch.plan import _nodes as P
 from eligimatch.engine._evaluate import (NOFLAG, Context, F, T, U, _absence, compare, ev, fmt_num, missing, op_symbol, src_label, unknown,
                        window_start)
 from eligimatch.engine._history import (_after, _attrs_note, _ge, _last_dose_range, _later_note, _le, _matching_therapies,
@@ -121,7 +121,7 @@ class _Totals(NamedTuple):
     later: int
 
 
-def _totals(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred | Any, fact: str, what: str,
+def _totals(ctx: Context, selectors: tuple[str, ...], pred: P.Dose, fact: str, what: str,
             start: _dt.date, end: _dt.date, equivalent: str | None) -> _Totals | tuple:
     """Lower and upper bounds of the total daily dose on each day from ``start`` to ``end``, or the
     answer when there is no record of the drugs at all."""
@@ -288,16 +288,18 @@ def _decide(lo: float, hi: float, op: str, threshold: float) -> Truth:
 
 # ---- the criteria ----------------------------------------------------------------------------------------
 
-def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, threshold_mg: float,
-              window_days: tuple | None) -> tuple:
+def eval_dose(ctx: Context, pred: P.Dose) -> tuple:
     """``daily dose of X [as prednisone] op V [within W]`` (the highest total daily dose), or with
     ``pred.total`` ``total dose of X [as prednisone] within W op V`` (the sum over the window's days)."""
+    selectors = tuple(r.id for r in pred.selectors)
+    threshold_mg = pred.threshold_mg
     what = " or ".join(selectors)
     kind = "total dose" if pred.total else "daily dose"
     fact = f"{kind} of {what}" + (f" as {pred.equivalent}" if pred.equivalent else "")
     if pred.window is not None:
         anchor = ctx.anchor(pred.window.anchor)
-        start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)  # type: ignore[index]
+        d = pred.window.durations[0]
+        start = window_start(ctx, d.amount, d.unit, pred.window.anchor)
     else:
         anchor = start = ctx.as_of
     unit = "mg" if pred.total else "mg/day"
@@ -350,7 +352,7 @@ def eval_dose(ctx: Context, selectors: tuple[str, ...], pred: A.DosePred, thresh
     return unknown(flag, tuple(miss), evidence + (bounds,))
 
 
-def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDosePred) -> tuple:
+def eval_stable_dose(ctx: Context, pred: P.StableDose) -> tuple:
     """Each selected drug taken over [anchor - duration, anchor] is taken at one daily dose throughout.
 
     Doses are compared per drug: hydroxychloroquine 400 mg/day with mycophenolate 2000 mg/day is two
@@ -358,6 +360,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     ``dose_since`` inside the window is a change of dose; on or before the window's first day, the
     record alone shows the dose stable.
     """
+    selectors = tuple(r.id for r in pred.selectors)
     what = " or ".join(selectors)
     fact = f"stable dose of {what}"
     anchor = ctx.anchor(pred.anchor)

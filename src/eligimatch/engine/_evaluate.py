@@ -1044,18 +1044,18 @@ def _combined(parts: list[Reading], make: Callable[[list[Reading]], "Reading | R
 
 
 def read_computed(method: str, analyte: Any, target_unit: str, recency: Any, formulas: Any,
-                  analytes: Any) -> ReadFn:
-    """Creatinine clearance (Cockcroft-Gault) or eGFR (CKD-EPI 2021) from the patient's own values."""
-    creat = analytes.resolve("creatinine")
-    weight = analytes.resolve("weight")
+                  inputs: dict[str, Any]) -> ReadFn:
+    """Creatinine clearance (Cockcroft-Gault) or eGFR (CKD-EPI 2021) from the patient's own values;
+    ``inputs`` the analytes the formula reads, by id (creatinine; weight for Cockcroft-Gault)."""
+    creat = inputs["creatinine"]
     read_creat = read_observation(creat, creat.name, "mg/dL", recency)
-    read_weight = read_observation(weight, weight.name, "kg", recency)
     read_years = read_age("year")
     out_factor = analyte.factor_from(analyte.unit, target_unit)
 
-    needed = (("age", read_years), ("creatinine", read_creat))
+    needed: tuple[tuple[str, ReadFn], ...] = (("age", read_years), ("creatinine", read_creat))
     if method == "cockcroft_gault":
-        needed += (("weight", read_weight),)
+        weight = inputs["weight"]
+        needed += (("weight", read_observation(weight, weight.name, "kg", recency)),)
 
     def read(ctx: Context) -> Reading | R:
         inputs: dict[str, Reading] = {}

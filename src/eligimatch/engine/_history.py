@@ -27,9 +27,10 @@ Time rules (documented in ``docs/language.md``):
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable
+from typing import Any
 
-from eligimatch.language import ast as A
+from eligimatch.plan import _nodes as P
+from eligimatch.plan._bind import attr_norm, attr_number
 from eligimatch.knowledge._dates import PartialDate
 from eligimatch.knowledge._drugs import Drug
 from eligimatch.knowledge._dates import shift_clamped as shift  # windows and washouts saturate at years 1 and 9999
@@ -73,16 +74,6 @@ _RECORD_CODE = ("record_outside_scope", "record_uncertain", "record_found")  # r
 
 # ---- attribute tests inside `where` ------------------------------------------------------------
 
-def _value_of(v: A.Value) -> Any:
-    if isinstance(v, A.Quantity):
-        return float(v.number)
-    if isinstance(v, A.Symbol):
-        return v.name
-    if isinstance(v, A.Text):
-        return v.value
-    return None
-
-
 #: The spellings of a yes/no attribute (compared ignoring case and surrounding spaces).  Nothing else is a
 #: yes or a no: not 1/0 (a count? a grade?), not "Y"/"N", not "unknown" or "not assessed".
 YES_WORDS = frozenset({"yes", "true"})
@@ -102,144 +93,91 @@ def yes_no(value: Any) -> bool | None:
     return None
 
 
-def attr_truth(test: A.AttrTest, attrs: dict[str, Any]) -> Truth:
+def attr_truth(test: P.YesNoTest | P.CodedTest | P.ValueTest, attrs: dict[str, Any]) -> Truth:
     """One ``where`` test against a record's attributes; a missing attribute is UNKNOWN."""
-    if test.name not in attrs or attrs[test.name] is None:
+    actual = attrs.get(test.name)
+    if actual is None:
         return U
-    actual = attrs[test.name]
-    vocab = _vocabulary(test.name)
-    if vocab is not None and test.op not in ("true", "false"):
-        return _vocabulary_truth(vocab, test, actual)
-    if test.op == "true" or test.op == "false":
+    if test.__class__ is P.CodedTest:
+        return _vocabulary_truth(test, actual)  # type: ignore[arg-type]
+    if test.__class__ is P.YesNoTest:
         # only a recognised yes/no decides: "unknown", 1, "Y" say nothing (D2)
         yes = yes_no(actual)
         if yes is None:
             return U
-        return T if yes == (test.op == "true") else F
-    if test.op in ("in", "not in"):
-        # as any(_same(actual, w) for w in wanted), with the wanted side read once per test
+        return T if yes == test.expected else F  # type: ignore[union-attr]
+    op, values = test.op, test.values  # type: ignore[union-attr]
+    if op == "in" or op == "not in":
         a_num = _number(actual)
         a_norm = None
         inside = False
-        for w_num, w_norm in _wanted(test):
-            if a_num is not None and w_num is not None:
-                inside = compare(a_num, "=", w_num)
+        for w in values:
+            if a_num is not None and w.number is not None:
+                inside = compare(a_num, "=", w.number)
             else:
                 if a_norm is None:
                     a_norm = _norm(actual)
-                inside = a_norm == w_norm
+                inside = a_norm == w.norm
             if inside:
                 break
-        return T if inside == (test.op == "in") else F
-    wanted = [_value_of(v) for v in test.values]
-    target = wanted[0]
-    if isinstance(target, float) and test.op not in ("=", "!="):
+        return T if inside == (op == "in") else F
+    target = values[0]
+    if target.raw.__class__ is float and op not in ("=", "!="):
         num = _number(actual)
         if num is None:
             return U
-        return T if compare(num, test.op, target) else F
-    if isinstance(target, float) and _number(actual) is None:
+        return T if compare(num, op, target.raw) else F  # type: ignore[arg-type]
+    a_num = _number(actual)
+    if target.raw.__class__ is float and a_num is None:
         return U
-    same = _same(actual, target)
-    if test.op == "=":
+    same = compare(a_num, "=", target.number) if a_num is not None and target.number is not None else (
+        _norm(actual) == target.norm)
+    if op == "=":
         return T if same else F
-    if test.op == "!=":
+    if op == "!=":
         return F if same else T
     return U
 
 
-def _vocabulary(name: str) -> Any:
-    """The declared vocabulary of an attribute (catalog/attributes.toml), or None."""
-    from eligimatch.knowledge._attributes import AttributeCatalog
-
-    return AttributeCatalog.default().get(name)
-
-
-def _vocabulary_truth(vocab: Any, test: A.AttrTest, actual: Any) -> Truth:
-    """A test on an attribute with a declared vocabulary: both sides read through it ("Stage IIB",
+def _vocabulary_truth(test: P.CodedTest, actual: Any) -> Truth:
+    """A test on an attribute with a declared vocabulary: the record's value read through it ("Stage IIB",
     "2B" and IIB are one value); a recorded value it cannot place never decides."""
+    vocab = test.vocabulary
     value = vocab.normalize(actual)
     if value is None:
         return U
-    wanted = set()
-    for v in test.values:
-        word = str(v.number) if isinstance(v, A.Quantity) else _value_of(v)
-        norm = vocab.normalize(word)
-        if norm is None:
-            return U  # not a declared value (the checker refuses it): never decides
-        wanted.add(norm)
-    if test.op not in ("=", "in", "!=", "not in"):
-        return U
-    inside = value in wanted
-    if not inside and any(vocab.scale(w) != vocab.scale(value) for w in wanted):
+    inside = value in test.values
+    if not inside and any(vocab.scale(w) != vocab.scale(value) for w in test.values):
         return U  # stage IIB against (locally_advanced, metastatic): another scale, not decided
-    return T if inside == (test.op in ("=", "in")) else F
-
-
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
-
-
-def _roman(x: Any) -> Any:
-    if isinstance(x, str) and x.strip().lower() in _ROMAN:
-        return _ROMAN[x.strip().lower()]
-    return x
+    return T if inside != test.negated else F
 
 
 def _number(x: Any) -> float | None:
     """A recorded attribute as a number (``2``, ``"2"``, ``"II"``), or None."""
-    x = _roman(x)
-    if isinstance(x, bool):
-        return None
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return None
-
-
-def _same(actual: Any, wanted: Any) -> bool:
-    """``=`` and ``in`` alike: numbers (and grades I-V) by value, words ignoring case, spaces, hyphens."""
-    a, w = _number(actual), _number(wanted)
-    if a is not None and w is not None:
-        return compare(a, "=", w)
-    return _norm(actual) == _norm(wanted)
+    return attr_number(x)
 
 
 def _norm(x: Any) -> str:
-    return str(x).strip().lower().replace("-", "_").replace(" ", "_")
+    return attr_norm(x)
 
 
-_WANTED: dict[int, tuple[A.AttrTest, tuple]] = {}
-
-
-def _wanted(test: A.AttrTest) -> tuple[tuple[float | None, str], ...]:
-    """The values of an ``in`` test as :func:`_same` reads them (number, words), once per test (bounded)."""
-    hit = _WANTED.get(id(test))
-    if hit is None or hit[0] is not test:  # the entry holds the test: its id is not reused while it is here
-        values = [_value_of(v) for v in test.values]
-        hit = (test, tuple((_number(w), _norm(w)) for w in values))
-        if len(_WANTED) >= 4096:
-            _WANTED.clear()
-        _WANTED[id(test)] = hit
-    return hit[1]
-
-
-def _attrs_note(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str, Any]) -> str:
+def _attrs_note(tests: tuple[P.WhereTest, ...], attrs: dict[str, Any]) -> str:
     """The recorded values of the attributes a `where` tests, for the evidence line: "; grade 2"."""
     if not tests:
         return ""
     shown = []
-    for name in A.attr_names(tests):
+    for name in P.attr_names(tests):
         v = attrs.get(name)
         shown.append(f"{name} {'not recorded' if v is None else fmt_num(v) if isinstance(v, (bool, int, float)) else v}")
     return "; " + ", ".join(shown)
 
 
-def _where(tests: tuple, attrs: dict[str, Any]) -> Truth:
-    """A ``where``: every test holds; an :class:`~eligimatch.language.ast.AttrAny` holds when one of its options does."""
+def _where(tests: tuple[P.WhereTest, ...], attrs: dict[str, Any]) -> Truth:
+    """A ``where``: every test holds; an :class:`~eligimatch.plan.AnyTest` holds when one of its options does."""
     if not tests:
         return T
-    return t_and(*(t_or(*[_where(o, attrs) for o in t.options]) if isinstance(t, A.AttrAny)
-                  else attr_truth(t, attrs) for t in tests))
+    return t_and(*(t_or(*[_where(o, attrs) for o in t.options]) if t.__class__ is P.AnyTest
+                  else attr_truth(t, attrs) for t in tests))  # type: ignore[arg-type, union-attr]
 
 
 # ---- combining records -------------------------------------------------------------------------
@@ -293,16 +231,12 @@ def _exists(ctx: Context, per_record: list[tuple], history: str, what: str, fact
     return res[:3] + (outside + res[3],)
 
 
-def _names(refs: Iterable[A.Ref]) -> str:
-    return ", ".join(r.name for r in refs)
-
-
-def _where_questions(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str, Any], label: str) -> list[str]:
+def _where_questions(tests: tuple[P.WhereTest, ...], attrs: dict[str, Any], label: str) -> list[str]:
     """What would settle the ``where`` tests that are UNKNOWN for one record (inside an ``or``, those of
     its undecided options)."""
     out: list[str] = []
     for t in tests:
-        if isinstance(t, A.AttrAny):
+        if isinstance(t, P.AnyTest):
             if _where((t,), attrs) == U:
                 for option in t.options:
                     out.extend(q for q in _where_questions(option, attrs, label) if q not in out)
@@ -312,7 +246,7 @@ def _where_questions(tests: tuple[A.AttrTest | A.AttrAny, ...], attrs: dict[str,
         v = attrs.get(t.name)
         if v is None:
             out.append(f"the {t.name} attribute of {label} (not recorded)")
-        elif t.op in ("true", "false"):
+        elif isinstance(t, P.YesNoTest):
             out.append(f"the {t.name} attribute of {label}: recorded {v!r}, not a yes/no")
         else:
             out.append(f"the {t.name} attribute of {label}: recorded {v!r} cannot be compared")
@@ -370,19 +304,24 @@ def _allergen_truth(ctx: Context, rec: Any, allergens: tuple[str, ...]) -> tuple
     return t, f"allergen {name} ({entry.id})"
 
 
-def _onset_in(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple) -> Truth:
+def _onset_in(ctx: Context, rec: Any, w: P.Window) -> Truth:
     """``diagnosed within N before A``: the onset lies in [A - N, A]."""
     if rec.onset is None:
         return U
-    anchor = ctx.anchor(pred.window.anchor)
-    start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
+    anchor = ctx.anchor(w.anchor)
+    start = window_start(ctx, w.durations[0].amount, w.durations[0].unit, w.anchor)
     return t_and(_ge(rec.onset.earliest, rec.onset.latest, start), _le(rec.onset.earliest, rec.onset.latest, anchor))
 
 
-def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.ConditionPred,
-                   window_days: tuple | None, allergens: tuple[str, ...] = ()) -> tuple:
+def eval_condition(ctx: Context, pred: P.Condition) -> tuple:
     """``condition X`` (present now) or ``history of X [within ...]``; ``diagnosed within ...``: the onset in the
     window; ``to (drugs)``: the record's allergen is one of the drugs."""
+    selectors = tuple(r.id for r in pred.concepts)
+    excepted = tuple(r.id for r in pred.excepted)
+    allergens = tuple(r.id for r in pred.allergens)
+    timing_of = pred.timing
+    history = not isinstance(timing_of, P.Present) and not (isinstance(timing_of, P.DiagnosedWithin)
+                                                            and timing_of.still_present)
     cat = ctx.catalogs.conditions
     what = " or ".join(selectors)
     fact = f"condition {what}"
@@ -404,16 +343,16 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
         if _after(rec.onset, ctx.as_of):
             later += 1
             continue
-        if pred.diagnosed:
-            timing = _onset_in(ctx, rec, pred, window_days)
+        if isinstance(timing_of, P.DiagnosedWithin):
+            timing = _onset_in(ctx, rec, timing_of.window)
             when_q = "the onset date of {label}"
-            if not pred.history:
-                now, now_q = _condition_timing(ctx, rec, A.ConditionPred(pred.concepts), None)
+            if timing_of.still_present:
+                now, now_q = _condition_timing(ctx, rec, _PRESENT)
                 if now == U:
                     when_q = now_q if timing != U else when_q + "; " + now_q
                 timing = t_and(timing, now)
         else:
-            timing, when_q = _condition_timing(ctx, rec, pred, window_days)
+            timing, when_q = _condition_timing(ctx, rec, timing_of)
         where_t = _where(pred.where, rec.attributes)
         t = t_and(kind_t, timing, where_t)
         if t == U:
@@ -424,7 +363,7 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
         when = f"onset {rec.onset}" if rec.onset else "onset not recorded"
         if rec.end:
             when += f", ended {rec.end}"
-        elif rec.status is None and not pred.history:
+        elif rec.status is None and not history:
             when += ", no status or end date"
         if allergens:
             a_t, a_note = _allergen_truth(ctx, rec, allergens)
@@ -442,7 +381,10 @@ def eval_condition(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str
     return _exists(ctx, results, "conditions", what, fact, unmapped, later)
 
 
-def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days: tuple | None) -> tuple[Truth, str]:
+_PRESENT = P.Present()
+
+
+def _condition_timing(ctx: Context, rec: Any, timing: P.Present | P.Ever | P.Within) -> tuple[Truth, str]:
     """Whether the record counts in time, and (when UNKNOWN) what would settle it (``{label}`` to fill in).
 
     A condition with neither a status nor an end date may have ended: whether it is present *now* is
@@ -452,7 +394,7 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
     onset_lo, onset_hi = (_lo(rec.onset), _hi(rec.onset)) if rec.onset else (_dt.date.min, as_of)
     started = _le(onset_lo, min(onset_hi, as_of) if onset_hi else as_of, as_of) if rec.onset else T
     dates_q = "more precise onset or end dates of {label}"
-    if not pred.history:
+    if timing.__class__ is P.Present:
         # present now: started, and not ended or resolved
         if rec.status in _ENDED:
             return F, ""
@@ -462,11 +404,11 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
                                           "or an end date")
             return started, dates_q
         return t_and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day"))), dates_q
-    if pred.window is None:
+    if timing.__class__ is not P.Within:
         return started, dates_q
-    w = pred.window
+    w = timing.window  # type: ignore[union-attr]
     anchor = ctx.anchor(w.anchor)
-    start = window_start(ctx, window_days[0][0], window_days[0][1], w.anchor)
+    start = window_start(ctx, w.durations[0].amount, w.durations[0].unit, w.anchor)
     if rec.onset is not None:
         began_before_end = _le(onset_lo, onset_hi, anchor)
     else:
@@ -489,8 +431,10 @@ def _condition_timing(ctx: Context, rec: Any, pred: A.ConditionPred, window_days
 
 # ---- procedures -----------------------------------------------------------------------------------
 
-def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePred,
-                   window_days: tuple | None, excepted: tuple[str, ...] = ()) -> tuple:
+def eval_procedure(ctx: Context, pred: P.Procedure) -> tuple:
+    selectors = tuple(r.id for r in pred.concepts)
+    excepted = tuple(r.id for r in pred.excepted)
+    window = pred.timing.window if pred.timing.__class__ is P.Within else None  # type: ignore[union-attr]
     cat = ctx.catalogs.procedures
     what = " or ".join(selectors)
     fact = f"procedure {what}"
@@ -513,12 +457,12 @@ def eval_procedure(ctx: Context, selectors: tuple[str, ...], pred: A.ProcedurePr
             later += 1
             continue
         if rec.date is None:
-            t = T if pred.window is None else U
-        elif pred.window is None:
+            t = T if window is None else U
+        elif window is None:
             t = _le(rec.date.earliest, rec.date.latest, ctx.as_of)
         else:
-            anchor = ctx.anchor(pred.window.anchor)
-            start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
+            anchor = ctx.anchor(window.anchor)
+            start = window_start(ctx, window.durations[0].amount, window.durations[0].unit, window.anchor)
             t = t_and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
         if t == U:
             questions.append(f"the date of {label}" if rec.date is None else f"a more precise date of {label}")
@@ -544,7 +488,7 @@ def _therapy_attrs(rec: Any) -> dict[str, Any]:
     return attrs
 
 
-def _therapy_where(tests: tuple[A.AttrTest | A.AttrAny, ...], rec: Any) -> Truth:
+def _therapy_where(tests: tuple[P.WhereTest, ...], rec: Any) -> Truth:
     """A therapy record against a ``where``; its attributes are gathered only when there are tests."""
     return _where(tests, _therapy_attrs(rec)) if tests else T
 
@@ -593,7 +537,8 @@ def _window_length_end(last: _dt.date, durations: tuple, half_life: float | None
     dose; days, weeks and half-lives are day counts, the same either way."""
     ends = []
     parts = []
-    for amount, unit in durations:
+    for d in durations:
+        amount, unit = d.amount, d.unit
         if unit == "half-life":
             if half_life is None:
                 return None, "half-life unknown"
@@ -636,10 +581,14 @@ def _indication_truth(ctx: Context, rec: Any, indication: tuple[str, ...], negat
     return t_not(t) if negated else t
 
 
-def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, ...], pred: A.TherapyPred,
-                 durations: tuple | None, indication: tuple[str, ...] = ()) -> tuple:
-    """``therapy X ...``; for ``washout from X of at least ...`` (timing "washout") the records still inside
-    the washout are TRUE (the caller negates): last dose + washout > anchor."""
+def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
+    """``therapy X ...``; for ``washout from X of at least ...`` (:class:`~eligimatch.plan.WashoutComplete`) the
+    records still inside the washout are TRUE (the caller negates): last dose + washout > anchor."""
+    selectors = tuple(r.id for r in pred.selectors)
+    excepted = tuple(r.id for r in pred.excepted)
+    indication = tuple(r.id for r in pred.indication)
+    timing = pred.timing
+    kind = timing.__class__
     what = (" and " if pred.conjunct else " or ").join(selectors)
     fact = f"therapy {what}"
     results: list[tuple] = []
@@ -674,11 +623,11 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
         if kind_t == U:
             label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
         passes_on = None
-        if pred.timing == "ever":
+        if kind is P.TherapyEver:
             t = _le(rec.start.earliest, rec.start.latest, ctx.as_of) if rec.start else T
             note = f"{label} (started {rec.start or 'date not recorded'})"
             when_q = f"a more precise start date of {label}"
-        elif pred.timing == "ongoing":
+        elif kind is P.TherapyOngoing:
             if rec.ongoing:
                 t = T
             elif rec.end is not None:
@@ -688,10 +637,11 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             when_q = (f"whether {label} is ongoing (an end date, or ongoing)" if rec.end is None
                       else f"a more precise end date of {label}")
             note = f"{label} ({'ongoing' if rec.ongoing else f'ended {rec.end}' if rec.end else 'end not recorded'})"
-        elif pred.timing == "started":
+        elif kind is P.TherapyStarted:
             # every course still taken on or after the limit must have started by then
-            anchor = ctx.anchor(pred.anchor)
-            limit = window_start(ctx, pred.started.amount, pred.started.unit, pred.anchor)
+            anchor = ctx.anchor(timing.anchor)  # type: ignore[union-attr]
+            limit = window_start(ctx, timing.duration.amount, timing.duration.unit,  # type: ignore[union-attr]
+                                 timing.anchor)  # type: ignore[union-attr]
             # the course began when the first of the records of this drug that follow each other did
             # (a dose change is not a new course; eligimatch.engine._doses, issue 18)
             from eligimatch.engine._doses import course_start  # doses builds on this module
@@ -713,10 +663,12 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
             when_q = (f"the start date of {label}" if began is None else
                       f"more precise start and stop dates of {label}")
         else:  # window, or washout
-            anchor = ctx.anchor(pred.window.anchor)
+            window = timing.window  # type: ignore[union-attr]
+            durations = window.durations
+            anchor = ctx.anchor(window.anchor)
             # `within` counts both ends: a record is inside while anchor <= end.  A washout is complete once
             # it has run (anchor >= end): a record still inside it while anchor < end, i.e. end >= anchor + 1.
-            washout = pred.timing == "washout"
+            washout = kind is P.WashoutComplete
             limit = shift(anchor, 1, "day") if washout else anchor
             last = _last_dose_range(ctx, rec, anchor)
             half_life = None
@@ -738,18 +690,18 @@ def eval_therapy(ctx: Context, selectors: tuple[str, ...], excepted: tuple[str, 
                     began = T if _le(last[0], last[1], anchor) == T else U
                     if began == U:
                         when_q = (f"the start date of {label} (not recorded; it may have begun after "
-                                  f"{pred.window.anchor}, {anchor}: its last dose is not known to be before)")
+                                  f"{window.anchor}, {anchor}: its last dose is not known to be before)")
                 if end_lo is None:
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
-                    fixed = tuple(d for d in durations if d[1] != "half-life")
+                    fixed = tuple(d for d in durations if d.unit != "half-life")
                     f_end, _ = _window_length_end(last[0], fixed, None, washout=washout) if fixed else (None, "")
                     t = t_and(began, T) if f_end is not None and f_end >= limit else U
                     note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
                     when_q = f"the half-life of {drug_id or label} (not in the drug catalog)"
                     if f_end is not None:
                         note += (f"; the fixed part of the washout alone runs to {f_end}"
-                                 + (f", on or after {limit} ({pred.window.anchor})" if f_end >= limit
-                                    else f", before {anchor} ({pred.window.anchor}): the half-life decides"))
+                                 + (f", on or after {limit} ({window.anchor})" if f_end >= limit
+                                    else f", before {anchor} ({window.anchor}): the half-life decides"))
                 else:
                     # inside the window while anchor <= end (the washout has not run out by the anchor)
                     t = t_and(began, _ge(end_lo, end_hi, limit))
@@ -795,17 +747,18 @@ def _kind_question(rec: Any, drug_id: str | None, label: str, what: str) -> str:
 
 # ---- participation in other studies -----------------------------------------------------------------
 
-def eval_participation(ctx: Context, pred: A.ParticipationPred, window_days: tuple | None,
-                       trial_id: str | None) -> tuple:
+def eval_participation(ctx: Context, pred: P.Participation) -> tuple:
     """``participation in another study [within N before A]``: a study record other than this trial whose
     period (start to end; no end: still in it) reaches into the window."""
     fact = "participation in another study"
     what = "another clinical study"
     results: list[tuple[Truth, Any]] = []
     later = 0
-    if pred.window is not None:
-        anchor = ctx.anchor(pred.window.anchor)
-        start = window_start(ctx, window_days[0][0], window_days[0][1], pred.window.anchor)
+    trial_id = pred.trial_id
+    window = pred.window
+    if window is not None:
+        anchor = ctx.anchor(window.anchor)
+        start = window_start(ctx, window.durations[0].amount, window.durations[0].unit, window.anchor)
     else:
         anchor, start = ctx.as_of, _dt.date.min
     for rec in ctx.patient.studies:
@@ -816,7 +769,7 @@ def eval_participation(ctx: Context, pred: A.ParticipationPred, window_days: tup
         if _after(rec.start, ctx.as_of):
             later += 1
             continue
-        began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else (T if pred.window is None else U)
+        began = _le(rec.start.earliest, rec.start.latest, anchor) if rec.start else (T if window is None else U)
         still = _ge(rec.end.earliest, rec.end.latest, start) if rec.end else T
         t = t_and(began, still)
         label = rec.study or "a study (not named)"

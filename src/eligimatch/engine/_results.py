@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligimatch.language import ast as A
+from eligimatch.plan import _nodes as P
 from eligimatch.engine._evaluate import (NOFLAG, Context, F, Reading, T, U, UnitFactors, _reference_answer, _threshold_answer,
                        missing, src_label, unknown, window_start)
 from eligimatch.logic import CauseFlag
@@ -27,10 +27,11 @@ from eligimatch.knowledge._plausibility import observation_problem
 __all__ = ["eval_each_result"]
 
 
-def _answer(o: Any, analyte: Any, label: str, op: str, value: A.Value, threshold: float, target_unit: str,
-            text: str, default_range: Any, units: UnitFactors) -> tuple:
-    if isinstance(value, A.RefMultiple):
-        return _reference_answer(o, analyte, label, op, float(value.factor), value.limit, text, default_range, units)
+def _answer(o: Any, analyte: Any, label: str, op: str, bound: P.ResultBound | P.ResultMultiple,
+            default_range: Any, units: UnitFactors) -> tuple:
+    if isinstance(bound, P.ResultMultiple):
+        return _reference_answer(o, analyte, label, op, bound.factor, bound.limit, bound.text, default_range, units)
+    target_unit, threshold, text = bound.unit, bound.value, bound.text
     f = units(o.unit, target_unit)
     if isinstance(f, str):
         return unknown(CauseFlag.INVALID, (missing(analyte.id, f"{label} result of {o.date}: {f}", "invalid"),))
@@ -43,8 +44,8 @@ def _answer(o: Any, analyte: Any, label: str, op: str, value: A.Value, threshold
     return _threshold_answer(reading, analyte.id, label, op, threshold, text)
 
 
-def eval_each_result(ctx: Context, n: A.ResultQuant, analyte: Any, threshold: float, target_unit: str, text: str,
-                     default_range: Any, units: UnitFactors) -> tuple:
+def eval_each_result(ctx: Context, n: P.EachResult, default_range: Any, units: UnitFactors) -> tuple:
+    analyte = n.analyte.entry
     label = analyte.name
     anchor = ctx.anchor(n.window.anchor)
     d = n.window.durations[0]
@@ -56,8 +57,7 @@ def eval_each_result(ctx: Context, n: A.ResultQuant, analyte: Any, threshold: fl
         if o.date is None:
             undated += 1
         elif start <= o.date <= end:
-            answers.append(_answer(o, analyte, label, n.op, n.value, threshold, target_unit, text, default_range,
-                                   units))
+            answers.append(_answer(o, analyte, label, n.op, n.bound, default_range, units))
     every = n.quantifier == "every"
     decisive = F if every else T  # the truth one result settles
     hits = [a for a in answers if a[0] == decisive]
