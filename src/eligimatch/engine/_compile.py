@@ -11,52 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from eligimatch.knowledge import _formulas as formulas
+from eligimatch import kinds
 from eligimatch.engine import _evaluate as E
-from eligimatch.engine import _doses as D
-from eligimatch.engine import _history as H
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.plan import _nodes as P
 from eligimatch.plan._bind import bind
 from eligimatch.plan._bind import ranked as _ranked  # noqa: F401  (as before: tests read it here)
 from eligimatch.plan._check import check
-from eligimatch.errors import PlanError
-from eligimatch.logic import FLAG_VALUES, CauseFlag, Truth, t_and, t_and2, t_at_least, t_if, t_not, t_or, t_or2
 from eligimatch._limits import DEFAULT_LIMITS, Limits
 from eligimatch.engine._trial import CompiledCriterion, CompiledTrial, TrialOptions
-from eligimatch.knowledge._units import conversion_factor
 
 __all__ = ["compile_trial", "load_trial"]
 
 Fn = Callable[[E.Context], tuple]
-T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
-
-
-def _combine(results: list[tuple], truth: Truth) -> tuple:
-    """Causes and missing facts of the UNKNOWN operands, evidence of all, for a combined ``truth``.
-
-    When ``truth`` is decided, the UNKNOWN operands did not decide it: their evidence (a pending
-    ``judgment``, an uncertain record) is left out, so that a met criterion does not read
-    "needs the investigator's judgment".
-    """
-    evidence: list = []
-    for r in results:
-        if truth != U and r[0] == U:
-            continue
-        evidence.extend(r[3])
-    if truth != U:
-        return (truth, CauseFlag.NONE, (), tuple(evidence))
-    flag = 0
-    miss: list = []
-    for r in results:
-        if r[0] == U:
-            flag = _int_or(flag, r[1])  # as CauseFlag's |, without its Python-level method
-            miss.extend(r[2])
-    return (truth, _FLAGS[flag], tuple(miss), tuple(evidence))
-
-
-_int_or = int.__or__
-_FLAGS = tuple(CauseFlag(i) for i in FLAG_VALUES)  # CauseFlag by value
 
 
 def _anchored(fn: Fn) -> Fn:
@@ -74,16 +41,14 @@ _READS_LABS = (P.Threshold, P.Between, P.RefMultiple)  # under the trial's `labs
 
 
 class _Compiler:
-    """Plan nodes to closures.  Nothing is looked up here: the plan holds every catalog entry."""
+    """Plan nodes to closures, each by its kind (:mod:`eligimatch.kinds`); nothing is looked up here: the plan
+    holds every catalog entry.  A node no kind handles raises :class:`~eligimatch.errors.PlanError`."""
 
     def __init__(self, plan: P.Plan):
         self.plan = plan
 
     def expr(self, n: Any) -> Fn:
-        method = _METHODS.get(type(n))
-        if method is None:
-            raise PlanError(f"the row engine has no evaluator for plan node {type(n).__name__}")
-        fn = method(self, n)
+        fn = kinds.for_node(n).compile(self, n)
         if isinstance(n, P.LOGIC_TYPES) or not self._uses_anchor(n):
             return fn
         return _anchored(fn)
@@ -98,216 +63,13 @@ class _Compiler:
             return True
         return isinstance(n, _READS_LABS) and self.plan.lab_recency is not None
 
-    # ---- logic -------------------------------------------------------------------------------
-    def c_And(self, n: P.And) -> Fn:
-        fns = tuple(self.expr(i) for i in n.items)
-
-        if len(fns) == 2:  # the common case, without the loops
-            g1, g2 = fns
-
-            def f2(ctx: E.Context) -> tuple:
-                r1, r2 = g1(ctx), g2(ctx)
-                return _combine((r1, r2), t_and2(r1[0], r2[0]))
-            return f2
-
-        def f(ctx: E.Context) -> tuple:
-            rs = [g(ctx) for g in fns]
-            return _combine(rs, t_and(*[r[0] for r in rs]))
-        return f
-
-    def c_Or(self, n: P.Or) -> Fn:
-        fns = tuple(self.expr(i) for i in n.items)
-
-        if len(fns) == 2:  # the common case, without the loops
-            g1, g2 = fns
-
-            def f2(ctx: E.Context) -> tuple:
-                r1, r2 = g1(ctx), g2(ctx)
-                return _combine((r1, r2), t_or2(r1[0], r2[0]))
-            return f2
-
-        def f(ctx: E.Context) -> tuple:
-            rs = [g(ctx) for g in fns]
-            return _combine(rs, t_or(*[r[0] for r in rs]))
-        return f
-
-    def c_Not(self, n: P.Not) -> Fn:
-        g = self.expr(n.item)
-
-        def f(ctx: E.Context) -> tuple:
-            t, flag, miss, evidence = g(ctx)
-            return (t_not(t), flag, miss, evidence)
-        return f
-
-    def c_AtLeast(self, n: P.AtLeast) -> Fn:
-        fns = tuple(self.expr(i) for i in n.items)
-        need = n.n
-
-        def f(ctx: E.Context) -> tuple:
-            rs = [g(ctx) for g in fns]
-            return _combine(rs, t_at_least(need, [r[0] for r in rs]))
-        return f
-
-    def c_IfThenElse(self, n: P.IfThenElse) -> Fn:
-        c, a, b = self.expr(n.cond), self.expr(n.then), self.expr(n.otherwise)
-
-        def f(ctx: E.Context) -> tuple:
-            rc = c(ctx)
-            if rc[0] == T:
-                r = a(ctx)
-                return (r[0], r[1], r[2], rc[3] + r[3])
-            if rc[0] == F:
-                r = b(ctx)
-                return (r[0], r[1], r[2], rc[3] + r[3])
-            ra, rb = a(ctx), b(ctx)
-            truth = t_if(U, ra[0], rb[0])
-            if truth != U:
-                return (truth, CauseFlag.NONE, (), rc[3] + ra[3] + rb[3])
-            return _combine([rc, ra, rb], U)
-        return f
-
-    def c_Const(self, n: P.Const) -> Fn:
-        r = (T if n.value else F, CauseFlag.NONE, (), ())
-        return lambda ctx: r
-
-    def c_Judgment(self, n: P.Judgment) -> Fn:
-        r = (U, CauseFlag.REVIEW, (), (E.ev("judgment", "review", "needs the investigator's judgment"),))
-        return lambda ctx: r
-
-    def c_BoolFact(self, n: P.BoolFact) -> Fn:
-        name, label = n.fact.id, n.fact.name
-        recency = n.recency
-        return lambda ctx: E.eval_bool_fact(ctx, name, label, recency)
-
-    # ---- comparisons -----------------------------------------------------------------------------
-    def _reader(self, m: Any, unit: str | None, recency: P.Window | None) -> E.ReadFn:
-        if isinstance(m, P.AgeMeasure):
-            # a whole threshold counts completed units; a fractional one (17.5 years) the exact age
-            return E.read_age(m.unit, m.exact)
-        if isinstance(m, P.FactMeasure):
-            return E.read_number_fact(m.fact.id, m.fact.name, m.fact.unit, unit, conversion_factor, recency)
-        if isinstance(m, P.RatioMeasure):
-            return E.read_ratio(m.numerator.entry, m.denominator.entry, recency)
-        if isinstance(m, P.FormulaMeasure):
-            inputs = {a.id: a.entry for a in m.inputs}
-            return E.read_computed(m.method, m.analyte.entry, unit or m.analyte.unit, recency, formulas, inputs)
-        if isinstance(m, P.AnalyteMeasure):
-            return E.read_observation(m.analyte.entry, m.analyte.name, unit or m.analyte.unit, recency)
-        raise PlanError(f"the row engine cannot read measure {type(m).__name__}")
-
-    def c_Threshold(self, n: P.Threshold) -> Fn:
-        fact_id, label = _measure_id(n.measure)
-        reader = self._reader(n.measure, n.unit, n.recency)
-        op, threshold, text = n.op, n.value, n.text
-        return lambda ctx: E.eval_threshold(ctx, reader, fact_id, label, op, threshold, text)
-
-    def c_Between(self, n: P.Between) -> Fn:
-        fact_id, label = _measure_id(n.measure)
-        reader = self._reader(n.measure, n.unit, n.recency)
-        lo, hi, inclusive, text = n.low, n.high, n.inclusive, n.text
-        return lambda ctx: E.eval_between(ctx, reader, fact_id, label, lo, hi, inclusive, text)
-
-    def c_InSet(self, n: P.InSet) -> Fn:
-        fact_id, label = _measure_id(n.measure)
-        m = n.measure
-        reader = (E.read_sex if isinstance(m, P.SexMeasure)
-                  else E.read_enum_fact(m.fact.id, m.fact.name, n.recency, m.fact.entry))
-        values, negated = n.values, n.negated
-        return lambda ctx: E.eval_in_set(ctx, reader, fact_id, label, values, negated)
-
-    def c_RefMultiple(self, n: P.RefMultiple) -> Fn:
-        analyte, op, factor, limit, recency, ftext = n.analyte.entry, n.op, n.factor, n.limit, n.recency, n.text
-        default = self.plan.reference_range(n.analyte.id)
-        units = E.UnitFactors(analyte)
-        return lambda ctx: E.eval_reference_multiple(ctx, analyte, analyte.name, op, factor, limit, recency,
-                                                     ftext, default, units)
-
-    def c_EachResult(self, n: P.EachResult) -> Fn:
-        from eligimatch.engine._results import eval_each_result
-
-        units = E.UnitFactors(n.analyte.entry)
-        default = self.plan.reference_range(n.analyte.id)
-        return lambda ctx: eval_each_result(ctx, n, default, units)
-
-    # ---- histories ------------------------------------------------------------------------------
-    def c_Participation(self, n: P.Participation) -> Fn:
-        return lambda ctx: H.eval_participation(ctx, n)
-
-    def c_Condition(self, n: P.Condition) -> Fn:
-        return lambda ctx: H.eval_condition(ctx, n)
-
-    def c_Procedure(self, n: P.Procedure) -> Fn:
-        return lambda ctx: H.eval_procedure(ctx, n)
-
-    def c_Therapy(self, n: P.Therapy) -> Fn:
-        if isinstance(n.timing, P.WashoutComplete):  # complete once the washout has run: not (still inside it)
-            def washout(ctx: E.Context) -> tuple:
-                t, flag, miss, evidence = H.eval_therapy(ctx, n)
-                return (t_not(t), flag, miss, evidence)
-            return washout
-        return lambda ctx: H.eval_therapy(ctx, n)
-
-    def c_Dose(self, n: P.Dose) -> Fn:
-        return lambda ctx: D.eval_dose(ctx, n)
-
-    def c_StableDose(self, n: P.StableDose) -> Fn:
-        return lambda ctx: D.eval_stable_dose(ctx, n)
-
-
-_METHODS: dict[type, Callable[[_Compiler, Any], Fn]] = {
-    cls: getattr(_Compiler, "c_" + name) for name, cls in P.NODE_TYPES.items() if hasattr(_Compiler, "c_" + name)}
-
-
-def _measure_id(m: Any) -> tuple[str, str]:
-    """The fact name and label of a measure, for evidence and missing facts."""
-    if isinstance(m, P.AgeMeasure):
-        return "age", "age"
-    if isinstance(m, P.SexMeasure):
-        return "sex", "sex"
-    if isinstance(m, P.FactMeasure):
-        return m.fact.id, m.fact.name
-    if isinstance(m, P.RatioMeasure):
-        return f"{m.numerator.id}/{m.denominator.id}", f"{m.numerator.name} / {m.denominator.name}"
-    return m.analyte.id, m.analyte.name
-
 
 def _needs(expr: Any) -> tuple[str, ...]:
-    """The data a criterion reads, for coverage reports."""
+    """The data a criterion reads, for coverage reports (each kind says what it reads)."""
     out: list[str] = []
     for n in _walk(expr):
-        if isinstance(n, P.BoolFact):
-            out.append(f"fact {n.fact.id}")
-        elif isinstance(n, (P.Threshold, P.Between, P.InSet)):
-            out.append(_measure_need(n.measure))
-        elif isinstance(n, P.RefMultiple):
-            out.append(n.analyte.id)
-        elif isinstance(n, P.Condition):
-            out.append("conditions: " + ", ".join(r.id for r in n.concepts))
-        elif isinstance(n, P.Procedure):
-            out.append("procedures: " + ", ".join(r.id for r in n.concepts))
-        elif isinstance(n, P.EachResult):
-            out.append(f"{n.analyte.id} (every result in the window)")
-        elif isinstance(n, P.Participation):
-            out.append("studies: participation in another study")
-        elif isinstance(n, (P.Therapy, P.Dose, P.StableDose)):
-            out.append("therapies: " + ", ".join(r.id for r in n.selectors))
-        elif not isinstance(n, P.LOGIC_TYPES):
-            raise PlanError(f"no data needs known for plan node {type(n).__name__}")
+        out.extend(kinds.for_node(n).needs(n))
     return tuple(dict.fromkeys(out))
-
-
-def _measure_need(m: Any) -> str:
-    if isinstance(m, P.AgeMeasure):
-        return "age"
-    if isinstance(m, P.SexMeasure):
-        return "sex"
-    if isinstance(m, P.FactMeasure):
-        return str(m.fact.id)
-    if isinstance(m, P.RatioMeasure):
-        return f"{m.numerator.id} / {m.denominator.id}"
-    if isinstance(m, P.FormulaMeasure):
-        return f"{m.analyte.id} by {m.method}"
-    return str(m.analyte.id)
 
 
 def _walk(expr: Any) -> Any:

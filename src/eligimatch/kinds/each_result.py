@@ -18,11 +18,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligimatch.plan import _nodes as P
-from eligimatch.engine._evaluate import (NOFLAG, Context, F, Reading, T, U, UnitFactors, _reference_answer, _threshold_answer,
-                       missing, src_label, unknown, window_start)
-from eligimatch.logic import CauseFlag
+from eligimatch.engine._evaluate import NOFLAG, Context, F, T, U, missing, src_label, unknown, window_start
+from eligimatch.engine._readings import Reading, UnitFactors, _threshold_answer
+from eligimatch.kinds._base import Fn, Kind, register
+from eligimatch.kinds.reference import reference_answer as _reference_answer
 from eligimatch.knowledge._plausibility import observation_problem
+from eligimatch.language import ast as A
+from eligimatch.logic import CauseFlag
+from eligimatch.plan import _nodes as P
+from eligimatch.plan._bind import BindError, fmt_num, unit_text
+from eligimatch.plan._serial import _num, _ref, _window
 
 __all__ = ["eval_each_result"]
 
@@ -77,3 +82,37 @@ def eval_each_result(ctx: Context, n: P.EachResult, default_range: Any, units: U
     if not answers:
         return unknown(CauseFlag.MISSING, (missing(analyte.id, f"{label}: a result {where}"),))
     return (T if every else F, NOFLAG, (), evidence)
+
+
+def bind(b: Any, n: A.ResultQuant) -> P.Expr:
+    analyte = b.analyte(b.info(n.measure).analyte)
+    v = n.value
+    bound: P.ResultBound | P.ResultMultiple
+    if isinstance(v, A.RefMultiple):
+        bound = P.ResultMultiple(float(v.factor), v.limit, fmt_num(float(v.factor)))  # type: ignore[arg-type]
+    elif isinstance(v, A.Quantity):
+        threshold, target = float(v.number), v.unit or analyte.unit
+        cv, _ = b.canonical(P.AnalyteMeasure(analyte), threshold, target)
+        bound = P.ResultBound(threshold, target, cv, f"{fmt_num(threshold)} {unit_text(v.unit)}".strip())
+    else:
+        raise BindError("a result is compared with a number (checked)")
+    return P.EachResult(n.quantifier, analyte, n.op, bound, b.window_of(n.window))  # type: ignore[arg-type]
+
+
+def compile(c: Any, n: P.EachResult) -> Fn:
+    units = UnitFactors(n.analyte.entry)
+    default = c.plan.reference_range(n.analyte.id)
+    return lambda ctx: eval_each_result(ctx, n, default, units)
+
+
+def render(n: P.EachResult) -> str:
+    b = n.bound
+    bound = f"{_num(b.value)} {b.unit}" if isinstance(b, P.ResultBound) else f"{b.text} x {b.limit}"
+    return f"EachResult {n.quantifier} {_ref(n.analyte)} {n.op} {bound} {_window(n.window)}"
+
+
+def needs(n: P.EachResult) -> tuple[str, ...]:
+    return (f"{n.analyte.id} (every result in the window)",)
+
+
+KIND = register(Kind("each_result", (P.EachResult,), compile, render, needs, (A.ResultQuant,), bind))
