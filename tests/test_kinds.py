@@ -25,13 +25,13 @@ AST_EXPRS = typing.get_args(A.Expr)
 def test_every_plan_expression_has_a_kind_with_every_phase():
     for t in PLAN_EXPRS:
         kind = kinds.for_node(_instance(t))
-        for phase in ("compile", "render", "needs"):
+        for phase in ("compile_row", "render", "needs"):
             assert callable(getattr(kind, phase)), (t.__name__, phase)
     names = [k.name for k in kinds.kinds()]
     assert len(names) == len(set(names))
     for k in kinds.kinds():
         assert k.nodes, k.name
-        assert callable(k.compile) and callable(k.render) and callable(k.needs), k.name
+        assert callable(k.compile_row) and callable(k.render) and callable(k.needs), k.name
         assert (k.bind is not None) == bool(k.syntax), k.name
 
 

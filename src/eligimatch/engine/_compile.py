@@ -48,7 +48,7 @@ class _Compiler:
         self.plan = plan
 
     def expr(self, n: Any) -> Fn:
-        fn = kinds.for_node(n).compile(self, n)
+        fn = kinds.for_node(n).compile_row(self, n)
         if isinstance(n, P.LOGIC_TYPES) or not self._uses_anchor(n):
             return fn
         return _anchored(fn)

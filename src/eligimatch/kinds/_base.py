@@ -5,7 +5,7 @@ A *kind* (threshold, condition, therapy, dose, ...) is one module of :mod:`eligi
 
 * ``bind(binder, ast_node) -> plan node``: names resolved through the binder's helpers
   (:class:`eligimatch.plan._bind._Binder`); the only phase that looks names up;
-* ``compile(compiler, plan_node) -> closure``: the row evaluator (``closure(ctx) -> (truth, causes,
+* ``compile_row(compiler, plan_node) -> closure``: the row evaluator (``closure(ctx) -> (truth, causes,
   missing, evidence)``), built from the plan node alone;
 * ``render(plan_node) -> str``: one line of the plan's text form;
 * ``needs(plan_node) -> tuple[str, ...]``: the data it reads, for coverage reports.
@@ -35,7 +35,7 @@ class Kind:
 
     name: str
     nodes: tuple[type, ...]
-    compile: Callable[[Any, Any], Fn]
+    compile_row: Callable[[Any, Any], Fn]
     render: Callable[[Any], str]
     needs: Callable[[Any], tuple[str, ...]]
     syntax: tuple[type, ...] = ()

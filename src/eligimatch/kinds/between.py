@@ -47,7 +47,7 @@ def bind(b: Any, n: A.Between) -> P.Expr:
     return P.Between(measure, lo, hi, cmp_unit, n.inclusive, clo, chi, cu, text, b.window(n.recency))
 
 
-def compile(c: Any, n: P.Between) -> Fn:
+def compile_row(c: Any, n: P.Between) -> Fn:
     fact_id, label = measure_id(n.measure)
     read = reader(n.measure, n.unit, n.recency)
     lo, hi, inclusive, text = n.low, n.high, n.inclusive, n.text
@@ -64,4 +64,4 @@ def needs(n: P.Between) -> tuple[str, ...]:
     return measure_need(n.measure)
 
 
-KIND = register(Kind("between", (P.Between,), compile, render, needs, (A.Between,), bind))
+KIND = register(Kind("between", (P.Between,), compile_row, render, needs, (A.Between,), bind))

@@ -52,7 +52,7 @@ def bind(b: Any, n: A.BoolFact) -> P.Expr:
     return P.BoolFact(b.fact(b._resolved(b.cats.facts.resolve(n.name), n)), b.window(n.recency))
 
 
-def compile(c: Any, n: P.BoolFact) -> Fn:
+def compile_row(c: Any, n: P.BoolFact) -> Fn:
     name, label = n.fact.id, n.fact.name
     recency = n.recency
     return lambda ctx: eval_bool_fact(ctx, name, label, recency)
@@ -66,4 +66,4 @@ def needs(n: P.BoolFact) -> tuple[str, ...]:
     return (f"fact {n.fact.id}",)
 
 
-KIND = register(Kind("bool_fact", (P.BoolFact,), compile, render, needs, (A.BoolFact,), bind))
+KIND = register(Kind("bool_fact", (P.BoolFact,), compile_row, render, needs, (A.BoolFact,), bind))

@@ -183,7 +183,7 @@ def bind(b: Any, n: A.ConditionPred) -> P.Expr:
                        b.where(n.where), b.drugs(n.allergens))
 
 
-def compile(c: Any, n: P.Condition) -> Fn:
+def compile_row(c: Any, n: P.Condition) -> Fn:
     return lambda ctx: eval_condition(ctx, n)
 
 
@@ -197,4 +197,4 @@ def needs(n: P.Condition) -> tuple[str, ...]:
     return ("conditions: " + ", ".join(r.id for r in n.concepts),)
 
 
-KIND = register(Kind("condition", (P.Condition,), compile, render, needs, (A.ConditionPred,), bind))
+KIND = register(Kind("condition", (P.Condition,), compile_row, render, needs, (A.ConditionPred,), bind))

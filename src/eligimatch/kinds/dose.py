@@ -94,7 +94,7 @@ def bind(b: Any, n: A.DosePred) -> P.Expr:
                   b.window(n.window), b.where(n.where))
 
 
-def compile(c: Any, n: P.Dose) -> Fn:
+def compile_row(c: Any, n: P.Dose) -> Fn:
     return lambda ctx: eval_dose(ctx, n)
 
 
@@ -109,4 +109,4 @@ def needs(n: P.Dose) -> tuple[str, ...]:
     return ("therapies: " + ", ".join(r.id for r in n.selectors),)
 
 
-KIND = register(Kind("dose", (P.Dose,), compile, render, needs, (A.DosePred,), bind))
+KIND = register(Kind("dose", (P.Dose,), compile_row, render, needs, (A.DosePred,), bind))

@@ -99,7 +99,7 @@ def bind(b: Any, n: A.ResultQuant) -> P.Expr:
     return P.EachResult(n.quantifier, analyte, n.op, bound, b.window_of(n.window))  # type: ignore[arg-type]
 
 
-def compile(c: Any, n: P.EachResult) -> Fn:
+def compile_row(c: Any, n: P.EachResult) -> Fn:
     units = UnitFactors(n.analyte.entry)
     default = c.plan.reference_range(n.analyte.id)
     return lambda ctx: eval_each_result(ctx, n, default, units)
@@ -115,4 +115,4 @@ def needs(n: P.EachResult) -> tuple[str, ...]:
     return (f"{n.analyte.id} (every result in the window)",)
 
 
-KIND = register(Kind("each_result", (P.EachResult,), compile, render, needs, (A.ResultQuant,), bind))
+KIND = register(Kind("each_result", (P.EachResult,), compile_row, render, needs, (A.ResultQuant,), bind))

@@ -21,7 +21,7 @@ def bind(b: Any, n: A.InSet) -> P.Expr:
     return P.InSet(b.symbol_measure(info), tuple(symbol_word(v) for v in n.values), n.negated, b.window(n.recency))
 
 
-def compile(c: Any, n: P.InSet) -> Fn:
+def compile_row(c: Any, n: P.InSet) -> Fn:
     fact_id, label = measure_id(n.measure)
     m = n.measure
     read = read_sex if isinstance(m, P.SexMeasure) else read_enum_fact(m.fact.id, m.fact.name, n.recency,
@@ -39,4 +39,4 @@ def needs(n: P.InSet) -> tuple[str, ...]:
     return measure_need(n.measure)
 
 
-KIND = register(Kind("in_set", (P.InSet,), compile, render, needs, (A.InSet,), bind))
+KIND = register(Kind("in_set", (P.InSet,), compile_row, render, needs, (A.InSet,), bind))

@@ -152,7 +152,7 @@ _COMPILERS: dict[type, Any] = {P.And: _and, P.Or: _or, P.Not: _not, P.AtLeast: _
                                P.Const: _const}
 
 
-def _compile(c: Any, n: Any) -> Fn:
+def _compile_row(c: Any, n: Any) -> Fn:
     return _COMPILERS[type(n)](c, n)  # type: ignore[no-any-return]
 
 
@@ -168,7 +168,7 @@ def _no_needs(n: Any) -> tuple[str, ...]:
     return ()
 
 
-register(Kind("logic", (P.And, P.Or, P.Not, P.AtLeast, P.IfThenElse, P.Const), _compile, _render, _no_needs,
+register(Kind("logic", (P.And, P.Or, P.Not, P.AtLeast, P.IfThenElse, P.Const), _compile_row, _render, _no_needs,
               (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const), _bind))
 register(Kind("judgment", (P.Judgment,), _judgment, lambda n: "Judgment (the investigator decides)", _no_needs,
               (A.Judgment,), _bind))

@@ -51,7 +51,7 @@ def bind(b: Any, n: A.ParticipationPred) -> P.Expr:
     return P.Participation(b.window(n.window), b.trial.id)
 
 
-def compile(c: Any, n: P.Participation) -> Fn:
+def compile_row(c: Any, n: P.Participation) -> Fn:
     return lambda ctx: eval_participation(ctx, n)
 
 
@@ -63,4 +63,4 @@ def needs(n: P.Participation) -> tuple[str, ...]:
     return ("studies: participation in another study",)
 
 
-KIND = register(Kind("participation", (P.Participation,), compile, render, needs, (A.ParticipationPred,), bind))
+KIND = register(Kind("participation", (P.Participation,), compile_row, render, needs, (A.ParticipationPred,), bind))

@@ -68,7 +68,7 @@ def bind(b: Any, n: A.ProcedurePred) -> P.Expr:
                        b.where(n.where))
 
 
-def compile(c: Any, n: P.Procedure) -> Fn:
+def compile_row(c: Any, n: P.Procedure) -> Fn:
     return lambda ctx: eval_procedure(ctx, n)
 
 
@@ -81,4 +81,4 @@ def needs(n: P.Procedure) -> tuple[str, ...]:
     return ("procedures: " + ", ".join(r.id for r in n.concepts),)
 
 
-KIND = register(Kind("procedure", (P.Procedure,), compile, render, needs, (A.ProcedurePred,), bind))
+KIND = register(Kind("procedure", (P.Procedure,), compile_row, render, needs, (A.ProcedurePred,), bind))

@@ -136,7 +136,7 @@ def _squashed(text: str) -> str:
 reference_answer = _reference_answer
 
 
-def compile(c: Any, n: P.RefMultiple) -> Fn:
+def compile_row(c: Any, n: P.RefMultiple) -> Fn:
     analyte, op, factor, limit, recency, ftext = n.analyte.entry, n.op, n.factor, n.limit, n.recency, n.text
     default = c.plan.reference_range(n.analyte.id)
     units = UnitFactors(analyte)
@@ -154,4 +154,4 @@ def needs(n: P.RefMultiple) -> tuple[str, ...]:
 
 
 # bound from a comparison by eligimatch.kinds.threshold
-KIND = register(Kind("reference_multiple", (P.RefMultiple,), compile, render, needs))
+KIND = register(Kind("reference_multiple", (P.RefMultiple,), compile_row, render, needs))

@@ -136,7 +136,7 @@ def bind(b: Any, n: A.StableDosePred) -> P.Expr:
     return P.StableDose(b.drugs(n.selectors), b.duration(n.duration), n.anchor, b.where(n.where))
 
 
-def compile(c: Any, n: P.StableDose) -> Fn:
+def compile_row(c: Any, n: P.StableDose) -> Fn:
     return lambda ctx: eval_stable_dose(ctx, n)
 
 
@@ -149,4 +149,4 @@ def needs(n: P.StableDose) -> tuple[str, ...]:
     return ("therapies: " + ", ".join(r.id for r in n.selectors),)
 
 
-KIND = register(Kind("stable_dose", (P.StableDose,), compile, render, needs, (A.StableDosePred,), bind))
+KIND = register(Kind("stable_dose", (P.StableDose,), compile_row, render, needs, (A.StableDosePred,), bind))

@@ -262,7 +262,7 @@ def bind(b: Any, n: A.TherapyPred) -> P.Expr:
                      b.concepts(n.indication, "condition"), n.indication_negated)
 
 
-def compile(c: Any, n: P.Therapy) -> Fn:
+def compile_row(c: Any, n: P.Therapy) -> Fn:
     if isinstance(n.timing, P.WashoutComplete):  # complete once the washout has run: not (still inside it)
         def washout(ctx: Context) -> tuple:
             t, flag, miss, evidence = eval_therapy(ctx, n)
@@ -282,4 +282,4 @@ def needs(n: P.Therapy) -> tuple[str, ...]:
     return ("therapies: " + ", ".join(r.id for r in n.selectors),)
 
 
-KIND = register(Kind("therapy", (P.Therapy,), compile, render, needs, (A.TherapyPred,), bind))
+KIND = register(Kind("therapy", (P.Therapy,), compile_row, render, needs, (A.TherapyPred,), bind))

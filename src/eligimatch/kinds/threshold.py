@@ -43,7 +43,7 @@ def bind(b: Any, n: A.Compare) -> P.Expr:
     return P.Threshold(measure, n.op, threshold, unit, cv, cu, text, recency)  # type: ignore[arg-type]
 
 
-def compile(c: Any, n: P.Threshold) -> Fn:
+def compile_row(c: Any, n: P.Threshold) -> Fn:
     fact_id, label = measure_id(n.measure)
     read = reader(n.measure, n.unit, n.recency)
     op, threshold, text = n.op, n.value, n.text
@@ -61,4 +61,4 @@ def needs(n: P.Threshold) -> tuple[str, ...]:
     return measure_need(n.measure)
 
 
-KIND = register(Kind("threshold", (P.Threshold,), compile, render, needs, (A.Compare,), bind))
+KIND = register(Kind("threshold", (P.Threshold,), compile_row, render, needs, (A.Compare,), bind))
