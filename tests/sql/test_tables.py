@@ -12,9 +12,9 @@ import pytest
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 sqlglot = pytest.importorskip("sqlglot", reason="the sql extra (sqlglot) is not installed")
 
-import eligimatch  # noqa: E402
-from eligimatch import sql  # noqa: E402
-from eligimatch.sql import _schema, _writer  # noqa: E402  (the schema's own description, and its doctests)
+import eligimatch
+from eligimatch import sql
+from eligimatch.sql import _schema, _writer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.json"))

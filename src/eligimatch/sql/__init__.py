@@ -4,8 +4,17 @@
 * :mod:`eligimatch.sql._writer`: ``Patient`` objects (so patient JSON and FHIR) into those tables.
 """
 
-from eligimatch.sql._schema import TABLES, TABLE_NAMES, Column, Table, ddl
+from eligimatch.sql._schema import TABLE_NAMES, TABLES, Column, Table, ddl
 from eligimatch.sql._writer import iter_rows, patient_rows, write_duckdb, write_parquet
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "Table", "ddl", "patient_rows", "iter_rows", "write_duckdb",
-           "write_parquet"]
+__all__ = [
+           "TABLES",
+           "TABLE_NAMES",
+           "Column",
+           "Table",
+           "ddl",
+           "iter_rows",
+           "patient_rows",
+           "write_duckdb",
+           "write_parquet",
+]

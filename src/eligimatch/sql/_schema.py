@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "Table", "TABLES", "TABLE_NAMES", "ddl", "table", "schema_markdown"]
+__all__ = ["TABLES", "TABLE_NAMES", "Column", "Table", "ddl", "schema_markdown", "table"]
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ import datetime as _dt
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.knowledge._dates import PartialDate
 from eligimatch.sources._patient import Fact, Patient
-from eligimatch.sql._schema import TABLES, TABLE_NAMES, ddl, table
+from eligimatch.sql._schema import TABLE_NAMES, TABLES, ddl, table
 
 __all__ = ["patient_rows", "write_duckdb", "write_parquet"]
 
