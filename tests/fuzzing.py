@@ -30,9 +30,9 @@ from typing import Any
 
 from eligimatch import Catalogs
 from eligimatch.language import ast as A
-from eligimatch.plan._check import STANDARD_ANCHORS
-from eligimatch.knowledge._dates import add_months
-from eligimatch.language._parser import grammar_text
+from eligimatch.engine import STANDARD_ANCHORS
+from eligimatch.knowledge import add_months
+from eligimatch.language import grammar_text
 
 CATS = Catalogs.default()
 HERE = Path(__file__).resolve().parent
@@ -723,10 +723,19 @@ class PatientGen:
             if dose["unit"] in ("mg", "g") and self.some(0.7):
                 dose["per_day"] = r.choice([1, 2, 3, 0.5]) if not self.some(self.extreme) else r.choice([1e308, 1e-308])
             rec["dose"] = dose
+            recent = self.some(self.messy)
+            if recent:  # a course begun shortly before the evaluation date: stable-dose windows read its start
+                rec["start"] = (AS_OF - dt.timedelta(days=r.randint(1, 60))).isoformat()
+                rec.pop("end", None)
+                rec["ongoing"] = True
             start, end = rec.get("start"), rec.get("end")
-            if isinstance(start, str) and len(start) == 10 and (end is None or len(end) == 10) and self.some(0.2):
+            if isinstance(start, str) and len(start) == 10 and (end is None or len(end) == 10) and (
+                    self.some(0.2) or (recent and self.some(0.6))):
                 began = dt.date.fromisoformat(start)  # a dose change, up to 200 days into the course
-                since = began + dt.timedelta(days=min(r.randint(0, 200), (dt.date.max - began).days))
+                # (or dose_since on the start day, as sources fill it: no change; blurring the start's day
+                # then leaves a dose_since that may be the start)
+                days = 0 if self.some(0.3) else r.randint(0, 30 if recent else 200)
+                since = began + dt.timedelta(days=min(days, (dt.date.max - began).days))
                 rec["dose_since"] = min(since, dt.date.fromisoformat(end)).isoformat() if end else since.isoformat()
         if self.some(0.4):
             rec["route"] = r.choice(ROUTES)
@@ -753,7 +762,7 @@ def _factor(analyte, unit: str, to: str) -> float | None:
 
 
 def _start_latest(text: str) -> dt.date | None:
-    from eligimatch.knowledge._dates import PartialDate
+    from eligimatch.knowledge import PartialDate
 
     try:
         return PartialDate.parse(text).latest

@@ -19,7 +19,9 @@ Rules (documented in ``docs/language.md``; issue 18 and issue 13, finding 3):
   :func:`eligimatch.engine._history._last_dose_range`); a record without a start was
   certainly taken on its last dose day, and maybe on any day before it.
 * **Dose changes.** ``dose_since`` is the day the record's current dose began;
-  before it the dose is not known from the record.  On the day a record of a
+  before it the dose is not known from the record.  It is a sure change only
+  when it is surely after the record's start; one that may be the start
+  (start "2026-01", dose_since 2026-01-15) may be the course's first day.  On the day a record of a
   drug ends, another record of the same drug that may start that day is maybe a
   change of dose, not a second dose: that day counts at least the lower of the
   two doses, and (when the new record surely starts that day) at most the
