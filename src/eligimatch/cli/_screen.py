@@ -10,7 +10,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TextIO
+from typing import IO, Any, Iterator, Sequence
 
 from eligimatch._limits import INPUT_LIMITS
 from eligimatch._safeio import atomic_output, same_file
@@ -123,7 +123,7 @@ def _rows(record: Any, order: dict[str, int]) -> Iterator[dict[str, Any]]:
 
 
 class _Sink:
-    def __init__(self, fmt: str, out: TextIO):
+    def __init__(self, fmt: str, out: IO[str]):
         self.fmt = fmt
         self.out = out
         self.writer = None
@@ -161,7 +161,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     errors: list[str] = []
     n_patients = 0
     out_path = Path(args.output) if args.output else None
-    fh: TextIO
+    fh: IO[str]
     stack = contextlib.ExitStack()
     if out_path is not None:
         try:  # a temporary file beside the output, renamed over it only once every row is written (D14, D18)
@@ -193,10 +193,10 @@ def _check_output(out: Path, src: Path, trials: Sequence[Path]) -> None:
                              f"patient; write the output elsewhere")
 
 
-def _screen_rows(args: argparse.Namespace, src: Path, trials: list[CompiledTrial], fh: TextIO,
+def _screen_rows(args: argparse.Namespace, src: Path, trials: list[CompiledTrial], fh: IO[str],
                  order: dict[str, int], counts: dict[str, Counter[str]], errors: list[str]) -> int:
     """Screen every patient, writing the rows to ``fh``; the number of patients."""
-    from eligimatch.screening._screen import screen_many
+    from eligimatch.screening._screen import ScreenError, screen_many
 
     n_patients = 0
     sink = _Sink(args.format, fh)
@@ -211,7 +211,7 @@ def _screen_rows(args: argparse.Namespace, src: Path, trials: list[CompiledTrial
                           with_criteria="deciding" if whole else False)
     for record in records:
         n_patients += 1
-        if not record.ok:
+        if isinstance(record, ScreenError):  # record.ok is False
             errors.append(record.message)
         else:
             for r in record.results:
