@@ -8,15 +8,16 @@ format (a FHIR bundle, say) means teaching this function to recognise it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from eligimatch.errors import PatientDataError
 from eligimatch._limits import INPUT_LIMITS
-from eligimatch.sources._patient import Patient, load_patient
 from eligimatch._safeio import InputError, read_bounded
+from eligimatch.errors import PatientDataError
+from eligimatch.sources._patient import Patient, load_patient
 
-__all__ = ["load_patient_file", "iter_patient_files", "PATIENT_FILE_LIMIT", "PATIENT_SUFFIXES", "JSONL_SUFFIXES"]
+__all__ = ["JSONL_SUFFIXES", "PATIENT_FILE_LIMIT", "PATIENT_SUFFIXES", "iter_patient_files", "load_patient_file"]
 
 #: A patient document larger than this (bytes, counted as read) is refused rather than read into memory.
 PATIENT_FILE_LIMIT = INPUT_LIMITS.max_bytes

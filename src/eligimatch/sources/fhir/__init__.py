@@ -17,14 +17,14 @@ from eligimatch.sources.fhir._bundle import (
 )
 
 __all__ = [
+    "FHIR_FILE_LIMIT",
     "FhirImport",
     "MappingReport",
     "ReportLine",
-    "patient_from_bundle",
-    "patient_from_ndjson",
-    "load_patient_file",
-    "patient_from_fhir_data",
     "import_fhir_data",
+    "load_patient_file",
+    "patient_from_bundle",
+    "patient_from_fhir_data",
+    "patient_from_ndjson",
     "sniff",
-    "FHIR_FILE_LIMIT",
 ]
