@@ -73,13 +73,13 @@ PREGNANCY_LOINC = "82810-3"  # Pregnancy status
 #: LOINC answer list LL529-9 (ECOG performance status).
 ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
 #: Answers of 82810-3: LOINC LA codes and the SNOMED CT findings used by US Core / IPS.
-PREGNANCY_ANSWERS = {
+PREGNANCY_ANSWERS: dict[tuple[str | None, str], bool] = {
     ("LOINC", "LA15173-0"): True,  # Pregnant
     ("LOINC", "LA26683-5"): False,  # Not pregnant
     ("SNOMED", "77386006"): True,  # Patient currently pregnant
     ("SNOMED", "60001007"): False,  # Not pregnant
 }
-UNKNOWN_ANSWERS = {("LOINC", "LA4489-6"), ("SNOMED", "261665006")}  # Unknown
+UNKNOWN_ANSWERS: set[tuple[str | None, str]] = {("LOINC", "LA4489-6"), ("SNOMED", "261665006")}  # Unknown
 
 #: SNOMED CT route of administration (qualifier values) -> Therapy.route.
 ROUTES = {
@@ -125,7 +125,7 @@ def clinical_drug_ingredients(name: str) -> list[str]:
     if not text or text.startswith("{") or "[" in text.split(" ")[0]:
         return []
     text = _LEADING_QUANTITY.sub("", text)
-    parts = []
+    parts: list[str] = []
     for chunk in text.split(" / "):
         words = []
         for word in chunk.split():

@@ -113,10 +113,10 @@ class Collector:
             return
         self.facts.setdefault(name, []).append(FactCandidate(value, when, item, label))
 
-    def choose_facts(self) -> dict[str, Fact]:
+    def choose_facts(self) -> dict[str, Any]:
         """The latest value of each fact; older ones are reported as superseded, and different values on the
         latest date are all rejected (which one is true cannot be told)."""
-        out = {}
+        out: dict[str, Any] = {}
         for name, cands in self.facts.items():
             dated = [c for c in cands if c.date is not None]
             pool = dated or cands

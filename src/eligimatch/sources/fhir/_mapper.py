@@ -248,7 +248,7 @@ class _Mapper(ObservationMixin, RecordMixin, MedicationMixin, OncologyMixin, Col
         except ValidationError as exc:  # every record was validated on its own; this would be a bug
             raise FhirError(f"the mapped profile does not validate: {exc}") from None
         # In input order (facts are chosen last), the input-wide notes at the end; stable otherwise.
-        order = {}
+        order: dict[str, int] = {}
         for n, item in enumerate(self.items):
             order.setdefault(item.where, n)
         lines = sorted(self.lines, key=lambda l: order.get(l.where, len(order)))

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from eligimatch.sources._codes import ROUTES, number
 from eligimatch.sources._patient import Dose, Therapy
 from eligimatch.sources._resolve import short_error
+from eligimatch.sources.fhir._parts import FhirParts
 from eligimatch.sources.fhir._validate import _Item
 from eligimatch.sources.fhir._values import (
     _ADMIN_USED,
@@ -29,7 +30,7 @@ from eligimatch.sources.fhir._values import (
 __all__ = ["MedicationMixin"]
 
 
-class MedicationMixin:
+class MedicationMixin(FhirParts):
     """The medication part of the FHIR mapper."""
 
     # ---- MedicationStatement / MedicationRequest / MedicationAdministration

@@ -21,6 +21,7 @@ from eligimatch.sources._codes import (
 from eligimatch.sources._collect import FactCandidate
 from eligimatch.sources._patient import Observation, ReferenceRange
 from eligimatch.sources._resolve import short_error
+from eligimatch.sources.fhir._parts import FhirParts
 from eligimatch.sources.fhir._validate import _Item
 from eligimatch.sources.fhir._values import (
     _OBS_USED,
@@ -35,7 +36,7 @@ from eligimatch.sources.fhir._values import (
 __all__ = ["ObservationMixin"]
 
 
-class ObservationMixin:
+class ObservationMixin(FhirParts):
     """The Observation part of the FHIR mapper."""
 
     def map_observation(self, item: _Item) -> None:

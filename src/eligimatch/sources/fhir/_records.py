@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from eligimatch.sources._patient import Condition, Procedure, StudyParticipation
 from eligimatch.sources._resolve import short_error
+from eligimatch.sources.fhir._parts import FhirParts
 from eligimatch.sources.fhir._validate import _Item
 from eligimatch.sources.fhir._values import (
     _COND_CLINICAL,
@@ -28,7 +29,7 @@ from eligimatch.sources.fhir._values import (
 __all__ = ["RecordMixin"]
 
 
-class RecordMixin:
+class RecordMixin(FhirParts):
     """The Condition, Procedure and ResearchSubject part of the FHIR mapper."""
 
     def map_condition(self, item: _Item) -> None:
@@ -56,7 +57,7 @@ class RecordMixin:
                      "no code and no name the condition catalog knows", codes, history="conditions")
             return
         clinical = _codings(c.clinicalStatus)
-        status = _COND_CLINICAL.get(clinical[0][1]) if clinical else None
+        status: Any = _COND_CLINICAL.get(clinical[0][1]) if clinical else None
         notes = []
         onset, n = self.cond_onset(c)
         if n:

@@ -33,7 +33,7 @@ R4_ONLY = frozenset({
 class _Item:
     """One resource of the input, before and after validation."""
 
-    raw: dict
+    raw: Any  # the resource (a JSON object), or None for an entry without one
     where: str
     index: int | None
     file: str | None = None
@@ -205,7 +205,7 @@ def _absent_values(item: _Item) -> None:
     if not absent:
         return
     read = READ_ELEMENTS.get(item.rtype, frozenset())
-    update = {}
+    update: dict[str, Any] = {}
     for element, reason in absent.items():
         if element not in read:
             continue
