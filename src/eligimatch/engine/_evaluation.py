@@ -83,6 +83,9 @@ class CohortRow(NamedTuple):
     missing: tuple[MissingItem, ...]
 
 
+_new_row = tuple.__new__  # Row(...) without its Python-level __new__: the hottest constructor of evaluate()
+
+
 def row_of(c: "CompiledCriterion", answer: tuple) -> Row:
     """The row of criterion ``c`` from its function's answer ``(truth, flag, missing, evidence)``."""
     truth, flag, miss, evidence = answer
@@ -97,7 +100,7 @@ def row_of(c: "CompiledCriterion", answer: tuple) -> Row:
         items = tuple(MissingItem(m.fact, m.detail, m.cause, ids) for m in dict.fromkeys(miss))
     else:
         items = ()
-    return Row(c.id, c.cohort, truth, flag, met, blocking, items, evidence, c, None)
+    return _new_row(Row, (c.id, c.cohort, truth, flag, met, blocking, items, evidence, c, None))
 
 
 def row_of_result(r: CriterionResult) -> Row:
@@ -144,14 +147,16 @@ def criterion_result(r: Row, explained: bool) -> CriterionResult:
     assert c is not None
     truth, flag = r.truth, r.flag
     evidence: Any = r.evidence if explained else ()
-    if len(evidence) > 1:
+    if not evidence:
+        codes: tuple[str, ...] = ()
+    elif len(evidence) > 1:
         # the same record seen by two predicates is one line; equal evidence has equal notes, so
         # hashing whole records is needed only when two notes are the same
         if len({e.note for e in evidence}) < len(evidence):
             evidence = tuple(dict.fromkeys(evidence))
         codes = tuple(dict.fromkeys([e.code for e in evidence]))
     else:
-        codes = (evidence[0].code,) if evidence else ()
+        codes = (evidence[0].code,)
     if truth == _U:
         causes = _CAUSES[flag]
         reasons = tuple(dict.fromkeys(codes + _CAUSE_VALUES[flag])) if codes else _CAUSE_VALUES[flag]
@@ -160,7 +165,7 @@ def criterion_result(r: Row, explained: bool) -> CriterionResult:
         reasons = codes
     missing = _missing_models(r.missing) if r.missing else ()
     return criterion_row(c.id, c.kind, c.text, c.cohort, _OUTCOME[truth], r.met, causes, reasons,
-                         tuple(map(evidence_model, evidence)), missing, c.line)
+                         tuple(map(evidence_model, evidence)) if evidence else (), missing, c.line)
 
 
 @dataclass(frozen=True, slots=True)

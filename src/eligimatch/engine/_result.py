@@ -223,7 +223,6 @@ def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
 
 
 _EVIDENCE_FIELDS = tuple(Evidence.model_fields)
-_EVIDENCE_NAMES = frozenset(_EVIDENCE_FIELDS)
 
 
 class EvidenceRecord(NamedTuple):
@@ -252,28 +251,32 @@ class EvidenceRecord(NamedTuple):
 if EvidenceRecord._fields != _EVIDENCE_FIELDS:  # pragma: no cover - a field added to one and not the other
     raise TypeError(f"EvidenceRecord fields {EvidenceRecord._fields} are not Evidence's {_EVIDENCE_FIELDS}")
 
-_new_record = EvidenceRecord.__new__
+_tuple_new = tuple.__new__
 
 
-def make_evidence(**values: Any) -> EvidenceRecord:
+def make_evidence(fact: str, code: str, note: str, value: Any = None, unit: str | None = None,
+                  converted: float | None = None, converted_unit: str | None = None, threshold: str | None = None,
+                  reference: str | None = None, date: _dt.date | None = None, source: str | None = None,
+                  passes_on: _dt.date | None = None, **ignored: Any) -> EvidenceRecord:
     """An :class:`EvidenceRecord` (what is not a field of Evidence is ignored, as ``model_construct`` does)."""
-    try:
-        return _new_record(EvidenceRecord, **values)
-    except TypeError:
-        return _new_record(EvidenceRecord, **{k: v for k, v in values.items() if k in _EVIDENCE_NAMES})
+    return _tuple_new(EvidenceRecord, (fact, code, note, value, unit, converted, converted_unit, threshold,
+                                       reference, date, source, passes_on))
 
+
+if tuple(make_evidence.__code__.co_varnames[:len(_EVIDENCE_FIELDS)]) != _EVIDENCE_FIELDS:  # pragma: no cover
+    raise TypeError("make_evidence's parameters are not Evidence's fields, in order")
 
 _new_evidence = Evidence.__new__
-_ALL_EVIDENCE_FIELDS = frozenset(_EVIDENCE_FIELDS)
+_ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
 
 
 def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:
     """The pydantic :class:`Evidence` of a record (every field counted as set, as before records existed)."""
-    if isinstance(record, Evidence):
-        return record
+    if record.__class__ is not EvidenceRecord:
+        return record  # type: ignore[return-value]
     m = _new_evidence(Evidence)
     _set_dict(m, dict(zip(_EVIDENCE_FIELDS, record)))
-    _set_fields_set(m, set(_ALL_EVIDENCE_FIELDS))
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
     _set_extra(m, None)
     _set_private(m, None)
     return m
