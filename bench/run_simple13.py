@@ -20,7 +20,7 @@ and min-max of the rounds:
 
 * ``hand-written``: ``simple13.evaluate(patient, as_of)`` (verdict and
   deciding criteria);
-* ``verdicts only``: ``eligimatch.engine._matching.evaluate(patient, trial,
+* ``verdicts only``: ``eligimatch.engine.evaluate(patient, trial,
   evidence="none")``, the verdict as plain data (an ``Evaluation``: no pydantic
   object, no ``Evidence``); the criterion functions still write their
   evidence records (plain tuples) until the row engine gets a verdict-only path;
@@ -105,7 +105,7 @@ def describe(pats: list[Any]) -> dict[str, float]:
 
 def verdict_only(trial: Any) -> Callable[[Any], tuple[str, tuple[str, ...]]]:
     """The engine's verdict without result objects: ``evaluate(..., evidence="none")``."""
-    from eligimatch.engine._matching import evaluate
+    from eligimatch.engine import evaluate
 
     def run(p: Any) -> tuple[str, tuple[str, ...]]:
         e = evaluate(p, trial, as_of=AS_OF, evidence="none")

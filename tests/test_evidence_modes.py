@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import eligimatch
 from eligimatch import Verdict
 from eligimatch.screening._gc import BATCH_THRESHOLDS, batch_gc
-from eligimatch.screening._screen import screen, screen_many
+from eligimatch.screening import screen, screen_many
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
