@@ -13,43 +13,43 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Annotated, Literal, Union
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    PrivateAttr,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
+    ConfigDict,
+    PrivateAttr,
+    Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from eligimatch.knowledge._dates import PARTIAL_DATE_PATTERN, PartialDate, PartialDateField
+from eligimatch.errors import PatientDataError
 from eligimatch._limits import INPUT_LIMITS, InputLimits
 from eligimatch._safeio import InputError, loads_strict
-from eligimatch.errors import PatientDataError
-from eligimatch.knowledge._dates import PARTIAL_DATE_PATTERN, PartialDate, PartialDateField
 
 __all__ = [
-    "Completeness",
-    "Condition",
-    "Dose",
-    "Fact",
-    "Observation",
     "Patient",
-    "Procedure",
+    "Observation",
     "ReferenceRange",
-    "Source",
-    "StudyParticipation",
+    "Condition",
     "Therapy",
+    "Dose",
+    "Procedure",
+    "StudyParticipation",
+    "Fact",
+    "Source",
+    "Completeness",
     "load_patient",
 ]
 
@@ -154,7 +154,7 @@ def _birth_date_text(v: _dt.date | PartialDate) -> str:
 
 #: A birth date known to the day (a ``datetime.date``), or only to the month or year (a ``PartialDate``).
 BirthDate = Annotated[
-    _dt.date | PartialDate,
+    Union[_dt.date, PartialDate],
     PlainValidator(_birth_date_value),
     PlainSerializer(_birth_date_text, return_type=str),
     WithJsonSchema({"type": "string", "pattern": PARTIAL_DATE_PATTERN,
@@ -323,7 +323,7 @@ class Completeness(_Model):
     studies: bool = False
 
 
-FactValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr | Fact, Field(union_mode="left_to_right")]
+FactValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, Fact], Field(union_mode="left_to_right")]
 
 
 class Patient(_Model):
