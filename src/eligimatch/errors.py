@@ -17,8 +17,10 @@ __all__ = [
     "CriteriaLimitError",
     "UnitError",
     "CatalogError",
+    "PlanError",
     "PatientDataError",
     "FhirError",
+    "OmopError",
     "DecisionError",
     "RegistryError",
     "Problem",
@@ -131,6 +133,15 @@ class FhirError(PatientDataError):
         super().__init__(message, errors)
 
 
+class OmopError(PatientDataError):
+    """An OMOP CDM database that cannot be read as asked (:mod:`eligimatch.sources.omop`): not an OMOP CDM
+    database, no such person, a table or column missing.  ``table`` names the table when there is one."""
+
+    def __init__(self, message: str, *, table: str | None = None):
+        self.table = table
+        super().__init__(message)
+
+
 class RegistryError(EligimatchError):
     """A ClinicalTrials.gov record that cannot be read or drafted (its file, shape or missing parts)."""
 
@@ -172,6 +183,11 @@ class MissingAnchor(Exception):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
+
+
+class PlanError(EligimatchError):
+    """A plan that cannot be built or read: a tree that did not pass the checker reached the binder (a bug),
+    or a serialised plan names a node type or catalog entry that does not exist (:mod:`eligimatch.plan`)."""
 
 
 class ApiError(Exception):
