@@ -162,7 +162,9 @@ def evaluate(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None =
     if index is None or index.patient is not patient or index.catalogs is not cats:
         index = PatientIndex(patient, cats)
     resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
-    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency)
+    # verdicts only (no evidence kept, no decision to check against it): `and`/`or` stop at a deciding operand
+    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency,
+                  short_circuit=evidence == "none" and prepared is None)
     token = records_only.set(evidence != "all")  # evidence for some criteria: plain records until the edge
     try:
         general = [row_of(c, c.fn(ctx)) for c in trial.criteria]
