@@ -14,7 +14,13 @@ __all__ = ["Limits", "DEFAULT_LIMITS", "InputLimits", "INPUT_LIMITS"]
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what a criteria text may hold.  Each is configurable."""
+    """Bounds on what a criteria text may hold.  Each is configurable.
+
+    >>> import eligimatch
+    >>> eligimatch.Limits().max_depth
+    64
+    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig", limits=eligimatch.Limits(max_criteria=500))
+    """
 
     max_chars: int = 1_000_000    # characters in the text (a 10 MB file fails before it is read further)
     max_depth: int = 64           # nesting of parentheses, `not`s and sub-expressions
@@ -34,6 +40,10 @@ class InputLimits:
     runaway export fails in a second rather than after minutes of swapping.
     The defaults are far above any one patient's screening data (a patient
     with ten years of daily laboratory panels has ~40,000 results).
+
+    >>> import eligimatch
+    >>> eligimatch.InputLimits().max_observations
+    100000
     """
 
     max_bytes: int = 64 * 1024 * 1024   # bytes of one patient file, counted as read (not as the file claims)

@@ -66,6 +66,11 @@ def generate(name: str) -> dict[str, Any]:
 
     Input documents (patient, record) are described as they are read; output documents (result,
     trial) as they are written.
+
+    >>> import eligimatch
+    >>> schema = eligimatch.generate_schema("patient")
+    >>> schema["$schema"]
+    'https://json-schema.org/draft/2020-12/schema'
     """
     model: Any = model_of(name)
     mode = "validation" if name in ("patient", "record") else "serialization"
@@ -76,12 +81,22 @@ def generate(name: str) -> dict[str, Any]:
 
 
 def render(name: str) -> str:
-    """:func:`generate`'s schema as the JSON text shipped in the package."""
+    """:func:`generate`'s schema as the JSON text shipped in the package.
+
+    >>> import eligimatch
+    >>> eligimatch.render_schema("patient") == eligimatch.schema_text("patient")
+    True
+    """
     return json.dumps(generate(name), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
 def schema_text(name: str) -> str:
-    """The shipped JSON Schema of the document ``name`` (the text ``eligimatch schema NAME`` prints)."""
+    """The shipped JSON Schema of the document ``name`` (the text ``eligimatch schema NAME`` prints).
+
+    >>> import json, eligimatch
+    >>> json.loads(eligimatch.schema_text("patient"))["title"]
+    'Patient'
+    """
     if name not in SCHEMA_NAMES:
         raise ValueError(f"no schema called {name!r}; the schemas are {', '.join(SCHEMA_NAMES)}")
     return resources.files("eligimatch").joinpath("schema", f"{name}.schema.json").read_text(encoding="utf-8")

@@ -31,11 +31,28 @@ __all__ = [
 
 
 class EligimatchError(Exception):
-    """Base class of every error raised by eligimatch."""
+    """Base class of every error raised by eligimatch.
+
+    >>> import eligimatch
+    >>> try:
+    ...     eligimatch.load_patient('{"id": "p", "birth_date": "2026-13-01"}')
+    ... except eligimatch.EligimatchError as exc:
+    ...     print(type(exc).__name__)
+    PatientDataError
+    """
 
 
 class UnitError(EligimatchError):
-    """A unit that cannot be read, or two units that cannot be compared."""
+    """A unit that cannot be read, or two units that cannot be compared.
+
+    >>> import eligimatch
+    >>> from eligimatch.knowledge import conversion_factor
+    >>> try:
+    ...     conversion_factor("mg/dL", "kg")
+    ... except eligimatch.UnitError as exc:
+    ...     print("refused")
+    refused
+    """
 
 
 class CatalogError(EligimatchError):
@@ -71,7 +88,15 @@ def render_located(filename: str, line: int, column: int, message: str, source_l
 
 
 class CriteriaError(EligimatchError):
-    """A criteria text that cannot be compiled.  Carries one or more located problems."""
+    """A criteria text that cannot be compiled.  Carries one or more located problems.
+
+    >>> import eligimatch
+    >>> try:
+    ...     eligimatch.compile_trial('trial "X"\\ninclusion:\\n  - I1 "x": platelet >= 100 x10^9/L\\n')
+    ... except eligimatch.CriteriaError as exc:
+    ...     print(exc.line, exc.column, len(exc.problems))
+    3 13 1
+    """
 
     def __init__(self, problems: list[Problem] | Problem):
         if isinstance(problems, Problem):
@@ -85,15 +110,45 @@ class CriteriaError(EligimatchError):
 
 
 class CriteriaSyntaxError(CriteriaError):
-    """The text does not follow the grammar."""
+    """The text does not follow the grammar.
+
+    >>> import eligimatch
+    >>> try:
+    ...     eligimatch.compile_trial('trial "X"\\ninclusion:\\n  - I1 "x": age >= \\n')
+    ... except eligimatch.CriteriaSyntaxError as exc:
+    ...     print(exc)
+    <criteria>:3:19: unexpected end of text; expected a name, a number, a quoted text ("..."), ...
+          - I1 "x": age >=
+                          ^
+    """
 
 
 class CriteriaCheckError(CriteriaError):
-    """The text parses but names an unknown fact, or compares incompatible units."""
+    """The text parses but names an unknown fact, or compares incompatible units.
+
+    >>> import eligimatch
+    >>> try:
+    ...     eligimatch.compile_trial('trial "X"\\ninclusion:\\n  - I1 "x": platelet >= 100 x10^9/L\\n')
+    ... except eligimatch.CriteriaCheckError as exc:
+    ...     print(exc)
+    <criteria>:3:13: unknown fact or lab 'platelet'
+          - I1 "x": platelet >= 100 x10^9/L
+                    ^
+        did you mean 'platelets'?
+    """
 
 
 class CriteriaLimitError(CriteriaError):
-    """The text exceeds a configured size, nesting or count limit."""
+    """The text exceeds a configured size, nesting or count limit.
+
+    >>> import eligimatch
+    >>> text = 'trial "X"\\ninclusion:\\n  - I1 "x": ' + "(" * 80 + "age >= 18 years" + ")" * 80 + "\\n"
+    >>> try:
+    ...     eligimatch.compile_trial(text)
+    ... except eligimatch.CriteriaLimitError as exc:
+    ...     print(type(exc).__name__)
+    CriteriaLimitError
+    """
 
 
 class AnchorError(EligimatchError, ValueError):
@@ -105,7 +160,16 @@ class AnchorError(EligimatchError, ValueError):
 
 
 class PatientDataError(EligimatchError):
-    """A patient document that does not validate; the message names the field path."""
+    """A patient document that does not validate; the message names the field path.
+
+    >>> import eligimatch
+    >>> try:
+    ...     eligimatch.load_patient('{"id": "p", "birth_date": "2026-13-01"}')
+    ... except eligimatch.PatientDataError as exc:
+    ...     print(exc)
+    invalid patient data (1 problem):
+      birth_date: Value error, invalid date '2026-13-01': month 13 is not between 01 and 12
+    """
 
     def __init__(self, message: str, errors: list[dict] | None = None):
         self.errors = errors or []

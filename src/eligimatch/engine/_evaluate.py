@@ -55,6 +55,15 @@ class Policy:
     ``assume_absent``: a condition, therapy or procedure with no record counts
     as absent even where the profile does not mark that history complete.  Every
     outcome that rests on such an assumption says so in its evidence.
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
+    >>> with open("examples/patients/nct05621486-unknown.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1),
+    ...                           policy=eligimatch.Policy(assume_absent=True))
+    >>> result.policy
+    'assume_absent'
     """
 
     assume_absent: bool = False

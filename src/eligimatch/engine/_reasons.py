@@ -22,6 +22,10 @@ class ReasonCode(str, Enum):
     """Why one piece of evidence counted as it did (the ``code`` of an :class:`~eligimatch.engine._result.Evidence`).
 
     Values are the strings that appear in the result JSON; :attr:`description` says what each means.
+
+    >>> from eligimatch import ReasonCode
+    >>> ReasonCode("threshold_met").description
+    'A numeric value (converted to the criterion’s unit) satisfies the threshold.'
     """
 
     THRESHOLD_MET = "threshold_met"

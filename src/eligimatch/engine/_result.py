@@ -43,7 +43,12 @@ class Verdict(str, Enum):
 
 
 class Outcome(str, Enum):
-    """The three-valued outcome of one criterion's expression."""
+    """The three-valued outcome of one criterion's expression.
+
+    >>> from eligimatch import Outcome
+    >>> tuple(o.value for o in Outcome)
+    ('true', 'false', 'unknown')
+    """
 
     TRUE = "true"
     FALSE = "false"
@@ -55,7 +60,17 @@ class _Out(BaseModel):
 
 
 class Evidence(_Out):
-    """One fact used to reach an outcome: the value as recorded, how it was converted, against what."""
+    """One fact used to reach an outcome: the value as recorded, how it was converted, against what.
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
+    >>> with open("examples/patients/nct05621486-match-si.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> result = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1))
+    >>> evidence = result.criteria[1].evidence[0]
+    >>> evidence.code, evidence.note
+    ('in_range', 'age 58 years (completed) is between 18 and 70 years inclusive (born 1967-09-14, on 2026-03-01)')
+    """
 
     fact: str = Field(description="The fact, lab or record, e.g. 'anc' or 'condition malignancy'.")
     code: str = Field(description="Reason code (eligimatch.ReasonCode), e.g. 'threshold_met', "
@@ -74,7 +89,16 @@ class Evidence(_Out):
 
 
 class MissingFact(_Out):
-    """A fact whose value would settle an UNKNOWN."""
+    """A fact whose value would settle an UNKNOWN.
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
+    >>> with open("examples/patients/nct05621486-unknown.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> missing = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1)).missing[0]
+    >>> missing.fact, missing.detail, missing.criteria, missing.cause.value
+    ('tumor_bt001', 'BT-001 expression on the tumour (IHC)', ('I5c',), 'missing')
+    """
 
     fact: str
     detail: str
@@ -83,7 +107,16 @@ class MissingFact(_Out):
 
 
 class CriterionResult(_Out):
-    """The outcome of one criterion for one patient: whether it is met, why (evidence), and what is missing."""
+    """The outcome of one criterion for one patient: whether it is met, why (evidence), and what is missing.
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig")
+    >>> with open("examples/patients/nct05621486-match-si.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> criterion = eligimatch.match(patient, trial, as_of=datetime.date(2026, 3, 1)).criteria[1]
+    >>> criterion.id, criterion.kind, criterion.outcome.value, criterion.met
+    ('I2', 'inclusion', 'true', True)
+    """
 
     id: str
     kind: str = Field(description="'inclusion' or 'exclusion'.")

@@ -22,6 +22,10 @@ class TrialOptions:
 
     ``reference_ranges``: default reference ranges for ``x ULN`` / ``x LLN`` when a
     result carries none, as ``{analyte_id: (low, high, unit)}`` (low or high may be None).
+
+    >>> import eligimatch
+    >>> options = eligimatch.TrialOptions(reference_ranges={"alt": (None, 40.0, "U/L")})
+    >>> trial = eligimatch.load_trial("examples/trials/NCT05621486.elig", options=options)
     """
 
     reference_ranges: Mapping[str, tuple[float | None, float | None, str]] = field(default_factory=dict)

@@ -54,7 +54,15 @@ class _Model(BaseModel):
 
 
 class Answer(_Model):
-    """An answer to a question: a fact's value, or a test result (an analyte with a value and unit)."""
+    """An answer to a question: a fact's value, or a test result (an analyte with a value and unit).
+
+    >>> import datetime, eligimatch
+    >>> answer = eligimatch.Answer(fact="consent_signed", value=True, by="coordinator",
+    ...                            when=datetime.date(2026, 3, 1))
+    >>> record = eligimatch.ScreeningRecord(patient_id="NCT03754764-P01").with_answer(answer)
+    >>> record.answers[0].fact
+    'consent_signed'
+    """
 
     fact: str = Field(description="A fact of the catalog (pregnant, ecog ...) or an analyte (creatinine ...).")
     value: Scalar
@@ -67,7 +75,16 @@ class Answer(_Model):
 
 
 class Decision(_Model):
-    """The investigator's decision on one criterion of one trial."""
+    """The investigator's decision on one criterion of one trial.
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+    >>> with open("examples/patients/nct03754764-match.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> decision = eligimatch.decide(patient, trial, "I6", True, by="dr-lee", as_of=datetime.date(2026, 3, 1))
+    >>> decision.trial, decision.criterion, decision.met, decision.by
+    ('NCT03754764', 'I6', True, 'dr-lee')
+    """
 
     trial: str = Field(description="The trial's id.")
     criterion: str = Field(description="The criterion's id.")
@@ -79,7 +96,21 @@ class Decision(_Model):
 
 
 class ScreeningRecord(_Model):
-    """Answers and decisions for one patient, kept apart from the clinical profile."""
+    """Answers and decisions for one patient, kept apart from the clinical profile.
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+    >>> with open("examples/patients/nct03754764-match.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> day = datetime.date(2026, 3, 1)
+    >>> eligimatch.match(patient, trial, as_of=day).review
+    ('I6',)
+    >>> record = eligimatch.ScreeningRecord(patient_id=patient.id)
+    >>> record = record.with_decision(eligimatch.decide(patient, trial, "I6", True, by="dr-lee", as_of=day))
+    >>> result = eligimatch.match(patient, trial, as_of=day, decisions=record)
+    >>> result.review, result.decided
+    ((), ('I6',))
+    """
 
     schema_version: Literal["1"] | None = Field(default=None, description="The version of this JSON format "
                                                                           "(optional; '1').")
@@ -265,6 +296,15 @@ def decide(patient: Patient, trial: Any, criterion: str, met: bool, *, by: str, 
 
     The criterion is evaluated as ``match`` would (with the record's answers applied); it must be waiting on
     the investigator alone, or :class:`DecisionError` says why not (decided by the data, or data missing).
+
+    >>> import datetime, eligimatch
+    >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
+    >>> with open("examples/patients/nct03754764-match.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> decision = eligimatch.decide(patient, trial, "I6", True, by="dr-lee", note="seen in clinic",
+    ...                              as_of=datetime.date(2026, 3, 1))
+    >>> decision.met, decision.note
+    (True, 'seen in clinic')
     """
     from eligimatch.engine._matching import match
     from eligimatch.screening._screen import trial_label

@@ -73,7 +73,18 @@ class Question(_Out):
 
 
 class ScreenResult(_Out):
-    """One patient screened against many trials: ranked results and the next questions to ask."""
+    """One patient screened against many trials: ranked results and the next questions to ask.
+
+    >>> import datetime, eligimatch
+    >>> trials = [eligimatch.load_trial(f"examples/trials/{n}.elig") for n in ("NCT05621486", "NCT03754764")]
+    >>> with open("examples/patients/nct05621486-match-si.json", encoding="utf-8") as f:
+    ...     patient = eligimatch.load_patient(f.read())
+    >>> screened = eligimatch.screen(patient, trials, as_of=datetime.date(2026, 3, 1))
+    >>> for r in screened.results:
+    ...     print(r.trial_id, r.verdict.value)
+    NCT05621486 match
+    NCT03754764 no_match
+    """
 
     kind: Literal["result"] = "result"
     index: int = Field(default=0, description="Position of the patient in the input of screen_many.")
@@ -679,6 +690,15 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     Workers are started with ``forkserver`` where available (``spawn``
     elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
     script that calls this belongs under ``if __name__ == "__main__":``.
+
+    >>> import datetime, eligimatch
+    >>> from pathlib import Path
+    >>> trials = [eligimatch.load_trial(f"examples/trials/{n}.elig") for n in ("NCT05621486", "NCT03754764")]
+    >>> files = [Path("examples/patients/nct05621486-match-si.json"), Path("examples/patients/nct03754764-match.json")]
+    >>> for screened in eligimatch.screen_many(files, trials, as_of=datetime.date(2026, 3, 1), workers=1):
+    ...     print(screened.patient_id, *(f"{r.trial_id}={r.verdict.value}" for r in screened.results))
+    NCT05621486-P01-SI NCT05621486=match NCT03754764=no_match
+    NCT03754764-P01 NCT03754764=match NCT05621486=no_match
     """
     if with_criteria != "deciding" and not isinstance(with_criteria, bool):
         raise ValueError(f"with_criteria must be True, False or 'deciding', not {with_criteria!r}")
