@@ -74,10 +74,24 @@ def generate(name: str) -> dict[str, Any]:
     """
     model: Any = model_of(name)
     mode = "validation" if name in ("patient", "record") else "serialization"
-    schema = model.model_json_schema(mode=mode)
+    schema = _without_examples(model.model_json_schema(mode=mode))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"{_BASE_URI}/{SCHEMA_VERSION}/{name}.schema.json",
             "x-schema-version": SCHEMA_VERSION, **schema}
+
+
+def _without_examples(node: Any) -> Any:
+    """The schema with each model's description cut before its docstring example (``>>>`` lines run as
+    doctests; they document the Python API, not the document format)."""
+    if isinstance(node, dict):
+        out = {k: _without_examples(v) for k, v in node.items()}
+        text = out.get("description")
+        if isinstance(text, str) and ">>>" in text:
+            out["description"] = text[:text.index(">>>")].rstrip()
+        return out
+    if isinstance(node, list):
+        return [_without_examples(v) for v in node]
+    return node
 
 
 def render(name: str) -> str:
