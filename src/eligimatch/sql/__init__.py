@@ -6,12 +6,37 @@
 * :func:`run` / :func:`screen`: the query on a connection (DuckDB, or any :class:`Adapter`).
 """
 
-from eligimatch.sql._run import DIALECTS, Adapter, DuckDBAdapter, SqlCriterion, SqlTrial, compile_sql, prepare, run, screen
+from eligimatch.sql._run import (
+    DIALECTS,
+    Adapter,
+    DuckDBAdapter,
+    SqlCriterion,
+    SqlTrial,
+    compile_sql,
+    prepare,
+    run,
+    screen,
+)
 from eligimatch.sql._schema import TABLE_NAMES, TABLES, Column, Table, ddl
 from eligimatch.sql._writer import iter_rows, patient_rows, write_duckdb, write_parquet
 
 __all__ = [
-    "TABLES", "TABLE_NAMES", "Column", "Table", "ddl",
-    "patient_rows", "iter_rows", "write_duckdb", "write_parquet",
-    "compile_sql", "SqlTrial", "SqlCriterion", "DIALECTS", "Adapter", "DuckDBAdapter", "prepare", "run", "screen",
+    "DIALECTS",
+    "TABLES",
+    "TABLE_NAMES",
+    "Adapter",
+    "Column",
+    "DuckDBAdapter",
+    "SqlCriterion",
+    "SqlTrial",
+    "Table",
+    "compile_sql",
+    "ddl",
+    "iter_rows",
+    "patient_rows",
+    "prepare",
+    "run",
+    "screen",
+    "write_duckdb",
+    "write_parquet",
 ]
