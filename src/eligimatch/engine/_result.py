@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as _dt
 from enum import Enum
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +20,8 @@ from eligimatch.engine._reasons import reason_code_schema
 #: (``eligimatch schema NAME``); a document carries it as ``schema_version``.
 SCHEMA_VERSION = "1"
 
-__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION"]
+__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION",
+           "EvidenceRecord", "make_evidence", "evidence_model"]
 
 
 class Verdict(str, Enum):
@@ -221,7 +223,84 @@ def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
     return make
 
 
-make_evidence = _maker(Evidence, all_set=True)
+_EVIDENCE_FIELDS = tuple(Evidence.model_fields)
+
+
+class EvidenceRecord(NamedTuple):
+    """One :class:`Evidence` as a plain tuple with the same fields, in its order (checked below).
+
+    While an evaluation explains only some criteria (``match(..., evidence="deciding" | "none")``) the
+    evaluators' :func:`make_evidence` writes these; a pydantic :class:`Evidence` is made from one
+    (:func:`evidence_model`) only for the criteria whose evidence the caller asked for.
+    """
+
+    fact: str
+    code: str
+    note: str
+    value: float | int | bool | str | None = None
+    unit: str | None = None
+    converted: float | None = None
+    converted_unit: str | None = None
+    threshold: str | None = None
+    reference: str | None = None
+    date: _dt.date | None = None
+    source: str | None = None
+    passes_on: _dt.date | None = None
+
+
+if EvidenceRecord._fields != _EVIDENCE_FIELDS:  # pragma: no cover - a field added to one and not the other
+    raise TypeError(f"EvidenceRecord fields {EvidenceRecord._fields} are not Evidence's {_EVIDENCE_FIELDS}")
+
+_tuple_new = tuple.__new__
+_new_evidence = Evidence.__new__
+_ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
+
+#: True while an evaluation builds evidence for only some criteria (``evidence="deciding"``/``"none"``):
+#: the evaluators' evidence is then a plain :class:`EvidenceRecord`, made an :class:`Evidence` at the edge
+#: for the criteria asked for; otherwise (every criterion explained, the default) it is the
+#: :class:`Evidence` itself, made once.  Set by :func:`eligimatch.engine._matching.evaluate` for the span
+#: of one evaluation (a context variable: each thread and task has its own).
+records_only: ContextVar[bool] = ContextVar("eligimatch_evidence_records_only", default=False)
+_records_only = records_only.get
+
+
+def make_evidence(fact: str, code: str, note: str, value: Any = None, unit: str | None = None,
+                  converted: float | None = None, converted_unit: str | None = None, threshold: str | None = None,
+                  reference: str | None = None, date: _dt.date | None = None, source: str | None = None,
+                  passes_on: _dt.date | None = None, **ignored: Any) -> EvidenceRecord | Evidence:
+    """The evaluators' evidence: an :class:`Evidence`, or its plain :class:`EvidenceRecord` while
+    :data:`records_only` is set (what is not a field of Evidence is ignored, as ``model_construct`` does)."""
+    if _records_only():
+        return _tuple_new(EvidenceRecord, (fact, code, note, value, unit, converted, converted_unit, threshold,
+                                           reference, date, source, passes_on))
+    m = _new_evidence(Evidence)
+    _set_dict(m, {"fact": fact, "code": code, "note": note, "value": value, "unit": unit, "converted": converted,
+                  "converted_unit": converted_unit, "threshold": threshold, "reference": reference, "date": date,
+                  "source": source, "passes_on": passes_on})
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
+if (tuple(make_evidence.__code__.co_varnames[:len(_EVIDENCE_FIELDS)]) != _EVIDENCE_FIELDS
+        or tuple(make_evidence("f", "review", "n").__dict__) != _EVIDENCE_FIELDS):  # pragma: no cover
+    raise TypeError("make_evidence's parameters and the Evidence it makes are not Evidence's fields, in order")
+
+
+
+def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:
+    """The pydantic :class:`Evidence` of a record (every field counted as set, as before records existed)."""
+    if record.__class__ is not EvidenceRecord:
+        return record  # type: ignore[return-value]
+    m = _new_evidence(Evidence)
+    _set_dict(m, dict(zip(_EVIDENCE_FIELDS, record)))
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
 make_missing = _maker(MissingFact)
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)
