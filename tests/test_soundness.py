@@ -25,7 +25,7 @@ from hypothesis import event, given, note, settings
 import eligimatch
 from eligimatch import CriteriaError, MatchResult, Outcome, PatientDataError, Verdict, compile_trial, load_patient
 from eligimatch import match as match_
-from eligimatch.knowledge._dates import add_months
+from eligimatch.knowledge import add_months
 
 AS_OF = F.AS_OF
 
