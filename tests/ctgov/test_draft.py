@@ -108,7 +108,7 @@ def test_what_the_drafter_reads():
 * Not pregnant or breast-feeding
 * Signed written informed consent
 * No prior chemotherapy
-* At least 4 weeks since prior radiotherapy
+* At least 4 weeks since prior hormonal therapy
 
 Exclusion Criteria:
 * Pregnant or lactating women
@@ -129,7 +129,7 @@ Exclusion Criteria:
         "I8": "not (sex = female and (pregnant or breastfeeding))",
         "I9": "consent_signed",
         "I10": "not therapy cytotoxic_chemotherapy",
-        "I11": "not procedure radiotherapy within 4 weeks before enrollment",
+        "I11": "washout from endocrine_therapy of at least 4 weeks before enrollment",
         "E1": "sex = female and (pregnant or breastfeeding)",
         "E2": "history of hiv_infection",
         "E3": "condition brain_metastases",
@@ -241,3 +241,33 @@ def test_a_negation_anywhere_is_kept_or_the_item_is_left_to_judgment(kind, sente
     got = drafted(f"{kind.capitalize()} Criteria:\n* {sentence}\n")
     expr = next(iter(got.values()))
     assert expr == "judgment" or (kind == "inclusion" and expr.startswith("not ")), (sentence, expr)
+
+
+def test_at_least_n_since_is_a_completed_washout():
+    """"At least 4 weeks since prior X" means the washout has run its full length by the anchor (anchor − last
+    dose ≥ 28 days): a last dose exactly 28 days before is enough.  The exposure-window form `not therapy X within
+    4 weeks` counts both ends of the window and would refuse that day; it is kept for "more than N since" (where it
+    is exact).  A procedure has no completed form: "at least N since" a procedure is left to judgment."""
+    import datetime as dt
+
+    import eligimatch
+
+    got = drafted("Inclusion Criteria:\n* At least 4 weeks since prior chemotherapy\n"
+                  "* More than 4 weeks since prior hormonal therapy\n* At least 4 weeks since prior radiotherapy\n"
+                  "* At least 14 days since last dose of rituximab prior to screening\n")
+    assert got["I1"] == "washout from cytotoxic_chemotherapy of at least 4 weeks before enrollment"
+    assert got["I2"] == "not therapy endocrine_therapy within 4 weeks before enrollment"
+    assert got["I3"] == "judgment"
+    assert got["I4"] == "washout from rituximab of at least 14 days before screening"
+    d = draft_trial(record_of("Inclusion Criteria:\n* At least 4 weeks since prior chemotherapy\n"
+                              "* More than 4 weeks since prior chemotherapy\n"))
+    trial = eligimatch.compile_trial(d.text)
+    enrollment = dt.date(2026, 3, 1)
+    for days, at_least, more_than in ((28, "true", "false"), (27, "false", "false"), (29, "true", "true")):
+        last = (enrollment - dt.timedelta(days=days)).isoformat()
+        patient = eligimatch.load_patient(
+            '{"id": "P", "birth_date": "1970-01-01", "sex": "female", "therapies": [{"drug": "carboplatin", '
+            f'"start": "2025-10-01", "end": "{last}"}}], "complete": {{"therapies": true}}}}')
+        result = eligimatch.match(patient, trial, as_of=enrollment, anchors={"enrollment": enrollment})
+        assert (result.criterion("I1").outcome.value, result.criterion("I2").outcome.value) == (at_least, more_than), \
+            days

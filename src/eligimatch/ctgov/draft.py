@@ -101,14 +101,16 @@ def anchor_of(text: str, context: str = "") -> str:
 
 
 def _anchor_in(text: str) -> str | None:
-    m = re.search(r"\b(?:prior\s+to|before|of|preceding|from)\s+(?:the\s+)?(?P<w>[^;,.()]{0,50})", text, re.IGNORECASE)
-    words = m.group("w") if m else ""
-    if not m:
-        return None
-    for pat, anchor in _ANCHOR_WORDS:
-        if re.match(rf"\s*(?:the\s+)?(?:{pat})\b", words, re.IGNORECASE):
-            return anchor
-    return "enrollment"
+    """The first anchor named after "prior to"/"before"/"of"/... ("since last dose of rituximab prior to
+    screening": screening, not "of rituximab"); "enrollment" when such words name none."""
+    found = False
+    for m in re.finditer(r"\b(?:prior\s+to|before|of|preceding|from)\s+(?:the\s+)?(?=(?P<w>[^;,.()]{0,50}))", text,
+                         re.IGNORECASE):
+        found = True
+        for pat, anchor in _ANCHOR_WORDS:
+            if re.match(rf"\s*(?:the\s+)?(?:{pat})\b", m.group("w"), re.IGNORECASE):
+                return anchor
+    return "enrollment" if found else None
 
 
 # ---- the structure around an item ---------------------------------------------------------------------
