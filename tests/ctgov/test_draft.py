@@ -271,3 +271,42 @@ def test_at_least_n_since_is_a_completed_washout():
         result = eligimatch.match(patient, trial, as_of=enrollment, anchors={"enrollment": enrollment})
         assert (result.criterion("I1").outcome.value, result.criterion("I2").outcome.value) == (at_least, more_than), \
             days
+
+
+SITE_CATALOG = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "catalogs" / "breast-cancer.toml"
+SITE_TEXT = ("Inclusion Criteria:\n* Direct bilirubin ≤ 1.5 mg/dL\n\n"
+             "Exclusion Criteria:\n* History of chronic liver disease\n")
+
+
+def test_a_site_catalog_names_what_the_bundled_catalogs_lack():
+    """draft_trial(catalogs=...) reads names against a site's catalogs and compiles the drafts with them; the
+    bundled catalogs alone leave the same items to judgment (and a later draft without them is not changed by
+    an earlier one with them: the indexes are per catalog set)."""
+    from eligimatch import Catalogs
+    from eligimatch.ctgov import extract
+
+    site = Catalogs.load([SITE_CATALOG])
+    record = record_of(SITE_TEXT)
+    with_site = {d.id: d.expression for d in draft_trial(record, catalogs=site).items}
+    assert with_site == {"I1": "direct_bilirubin <= 1.5 mg/dL", "E1": "history of chronic_liver_disease"}
+    bundled = {d.id: d.expression for d in draft_trial(record).items}
+    assert bundled == {"I1": "judgment", "E1": "judgment"}
+    assert extract("Direct bilirubin ≤ 1.5 mg/dL", catalogs=site)[0].subject == "direct_bilirubin"
+    assert extract("Direct bilirubin ≤ 1.5 mg/dL")[0].subject != "direct_bilirubin"
+    compile_trial(draft_trial(record, catalogs=site).text, catalogs=site)
+
+
+def test_cli_draft_takes_site_catalogs(tmp_path, capsys):
+    src = tmp_path / "NCT00000001.json"
+    import json
+
+    src.write_text(json.dumps({"protocolSection": {"identificationModule": {"nctId": "NCT00000001"},
+                                                   "eligibilityModule": {"eligibilityCriteria": SITE_TEXT}}}))
+    out = tmp_path / "drafts"
+    assert main(["draft", str(src), "-o", str(out), "--catalog", str(SITE_CATALOG)]) == 0
+    text = (out / "NCT00000001.elig").read_text(encoding="utf-8")
+    assert "direct_bilirubin <= 1.5 mg/dL" in text and "history of chronic_liver_disease" in text
+    capsys.readouterr()
+    assert main(["check", "--catalog", str(SITE_CATALOG), str(out / "NCT00000001.elig")]) == 0
+    assert main(["draft", str(src), "--catalog", str(tmp_path / "missing.toml")]) == 2
+    assert "--catalog" in capsys.readouterr().err

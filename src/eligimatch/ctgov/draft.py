@@ -38,6 +38,8 @@ from eligimatch.ctgov.extract import Reading, normalise, readings
 from eligimatch.ctgov.history import read_history
 from eligimatch.ctgov.model import Item, RegistryRecord
 from eligimatch.ctgov.templates import read_template
+from eligimatch.ctgov.vocabulary import active_catalogs, using_catalogs
+from eligimatch.knowledge._catalogs import Catalogs
 
 __all__ = ["Draft", "DraftedItem", "draft_trial", "item_id", "quote"]
 
@@ -425,7 +427,7 @@ def _compiles(expr: str, anchors: Sequence[str]) -> str | None:
 
     text = f"anchors {', '.join(anchors)}\ninclusion:\n  - X: {expr}\n"
     try:
-        compile_trial(text, filename="<draft>")
+        compile_trial(text, filename="<draft>", catalogs=active_catalogs())
     except CriteriaError as exc:
         return exc.problems[0].message if getattr(exc, "problems", None) else str(exc)
     return None
@@ -434,11 +436,19 @@ def _compiles(expr: str, anchors: Sequence[str]) -> str | None:
 ANCHORS = ("screening", "consent", "apheresis", "enrollment")
 
 
-def draft_trial(record: RegistryRecord) -> Draft:
+def draft_trial(record: RegistryRecord, *, catalogs: Catalogs | None = None) -> Draft:
     """The drafted ``.elig`` of ``record`` (see the module docstring).
 
+    Names, units and drafted expressions are read and compiled against ``catalogs`` (a site's
+    catalogs, ``Catalogs.load([...])``; default: the bundled ones); check the draft with the same
+    catalogs (``eligimatch check --catalog FILE``).
     Raises :class:`~eligimatch.errors.RegistryError` when the record has no criteria text.
     """
+    with using_catalogs(catalogs):
+        return _draft_trial(record)
+
+
+def _draft_trial(record: RegistryRecord) -> Draft:
     if not record.items:
         raise RegistryError(f"{record.id}: the record has no eligibility criteria text; there is nothing to draft "
                             "(the registry's structured age and sex limits alone are not a trial's criteria)")
@@ -482,7 +492,7 @@ def _flagged(text: str, trial_id: str) -> dict[str, str]:
     from eligimatch.engine._compile import compile_trial
     from eligimatch.language._lint import lint
 
-    trial = compile_trial(text, filename=f"{trial_id}.elig")
+    trial = compile_trial(text, filename=f"{trial_id}.elig", catalogs=active_catalogs())
     by_line = {c.line: c.id for c in trial.all_criteria()}
     out: dict[str, str] = {}
     for f in lint(trial):
