@@ -310,3 +310,15 @@ def test_cli_draft_takes_site_catalogs(tmp_path, capsys):
     assert main(["check", "--catalog", str(SITE_CATALOG), str(out / "NCT00000001.elig")]) == 0
     assert main(["draft", str(src), "--catalog", str(tmp_path / "missing.toml")]) == 2
     assert "--catalog" in capsys.readouterr().err
+
+
+def test_both_sexes_named_is_no_constraint_and_one_sex_is_not_read():
+    """"Male or female, age 18 years and older": both sexes, so only the age is drafted.  "men age ≥55 years" is
+    left to judgment: a single sex may be one of several sub-group alternatives (NCT01174550 I4-I7)."""
+    got = drafted("Inclusion Criteria:\n* Male or female, age 18 years and older.\n"
+                  "* Men and women between 18 and 80 years of age\n* Adult participants above 18 years of age\n"
+                  "* men age ≥55 years\n* Women of 20 to 30 years of age inclusive\n")
+    assert got["I1"] == "age >= 18 years"
+    assert got["I2"] == "age between 18 and 80 years"
+    assert got["I3"] == "age > 18 years"
+    assert got["I4"] == "judgment" and got["I5"] == "judgment"

@@ -170,7 +170,7 @@ organization zubrod karnofsky ecog life expectancy expected survival age aged ye
 weeks week days day inclusive including included both limits limit upper lower uln lln time screening baseline
 registration enrollment enrolment study entry visit documented confirmed x times institution's site's test
 tests local within prior before hours least equal than greater less more no not exceed exceeding above below
-over under up or according formula equation using cockcroft gault cockcroft-gault based
+over under up or according formula equation using cockcroft gault cockcroft-gault based adult adults
 """.split())
 
 
@@ -354,6 +354,9 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
 
     for pat, _ident in _subject_index():  # the words naming the subjects are read
         spans.extend(m.span() for m in pat.finditer(text))
+    # "Male or female", "Men and women": both sexes, no constraint.  A single sex ("men age ≥55 years") is not
+    # read: it may be one of several sub-group alternatives
+    spans.extend(m.span() for m in _BOTH_SEXES.finditer(text))
     left = _leftover(text, spans + abbreviations + [(0, len(normalise(lead)))])
     if left:
         return None, "words the drafter does not read: " + " ".join(left[:6]), missing
@@ -361,6 +364,10 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         parts = [_add_recency(p, recency) for p in parts]
     joined = f" {joiners[0] if joiners else 'and'} ".join(parts)
     return joined, None, missing
+
+
+_BOTH_SEXES = re.compile(r"\b(?:males?|men)\s+(?:and/or|or|and|&)\s+(?:females?|women)\b|"
+                         r"\b(?:females?|women)\s+(?:and/or|or|and|&)\s+(?:males?|men)\b", re.IGNORECASE)
 
 
 def _add_recency(part: str, recency: str) -> str:
