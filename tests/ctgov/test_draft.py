@@ -15,8 +15,7 @@ from eligimatch.ctgov.draft import numbers_of
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import RegistryRecord
 from eligimatch.errors import RegistryError
-from eligimatch.language import format_text
-from eligimatch.language import lint
+from eligimatch.language import format_text, lint
 
 from .shared import CTGOV, corpus_records, need
 

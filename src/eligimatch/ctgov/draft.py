@@ -33,12 +33,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from eligimatch.errors import CriteriaError, RegistryError
 from eligimatch.ctgov.extract import Reading, normalise, readings
 from eligimatch.ctgov.history import read_history
 from eligimatch.ctgov.model import Item, RegistryRecord
 from eligimatch.ctgov.templates import read_template
 from eligimatch.ctgov.vocabulary import active_catalogs, using_catalogs
+from eligimatch.errors import CriteriaError, RegistryError
 from eligimatch.knowledge._catalogs import Catalogs
 
 __all__ = ["Draft", "DraftedItem", "draft_trial", "item_id", "quote"]
