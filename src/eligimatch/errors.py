@@ -17,14 +17,17 @@ __all__ = [
     "CriteriaLimitError",
     "UnitError",
     "CatalogError",
+    "PlanError",
     "PatientDataError",
     "FhirError",
+    "OmopError",
     "DecisionError",
     "RegistryError",
     "Problem",
     "render_located",
     "FormatError",
     "InputError",
+    "SqlNotExpressibleError",
 ]
 
 
@@ -131,6 +134,15 @@ class FhirError(PatientDataError):
         super().__init__(message, errors)
 
 
+class OmopError(PatientDataError):
+    """An OMOP CDM database that cannot be read as asked (:mod:`eligimatch.sources.omop`): not an OMOP CDM
+    database, no such person, a table or column missing.  ``table`` names the table when there is one."""
+
+    def __init__(self, message: str, *, table: str | None = None):
+        self.table = table
+        super().__init__(message)
+
+
 class RegistryError(EligimatchError):
     """A ClinicalTrials.gov record that cannot be read or drafted (its file, shape or missing parts)."""
 
@@ -174,6 +186,11 @@ class MissingAnchor(Exception):
         self.name = name
 
 
+class PlanError(EligimatchError):
+    """A plan that cannot be built or read: a tree that did not pass the checker reached the binder (a bug),
+    or a serialised plan names a node type or catalog entry that does not exist (:mod:`eligimatch.plan`)."""
+
+
 class ApiError(Exception):
     """An error answer of the web service (:mod:`eligimatch.service.app`): HTTP status, message, details."""
 
@@ -182,3 +199,8 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.errors = list(errors)
+
+
+class SqlNotExpressibleError(EligimatchError):
+    """A criterion the SQL backend cannot express for a dialect (issue 16): ``eligimatch.sql.compile_sql``
+    says so for that criterion instead of giving an answer that could differ from the row engine's."""
