@@ -27,6 +27,7 @@ __all__ = [
     "render_located",
     "FormatError",
     "InputError",
+    "SqlNotExpressibleError",
 ]
 
 
@@ -198,3 +199,8 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.errors = list(errors)
+
+
+class SqlNotExpressibleError(EligimatchError):
+    """A criterion the SQL backend cannot express for a dialect (issue 16): ``eligimatch.sql.compile_sql``
+    says so for that criterion instead of giving an answer that could differ from the row engine's."""
