@@ -13,7 +13,7 @@ take alternate chunks).  ``--summary`` prints the totals per property from the l
 
     PYTHONPATH=src:tests nice -n 19 python tests/longrun.py --log LOG --examples 100000 \\
         --props blurring,vocabulary,removal [--shard 0/2]
-    PYTHONPATH=src:tests python tests/longrun.py --log LOG --summary
+    PYTHONPATH=src:tests python tests/longrun.py --log LOG[,LOG2...] --summary
     PYTHONPATH=src:tests python tests/longrun.py --replay blurring 12345
 
 docs/reliability.md ("Long runs") has the last run.
@@ -148,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         first = SEED_BASE + args.seed + PROPS_INDEX[name] * 10_000_000 + k * args.chunk
         if (name, first) in done:
             continue
+        done = {(e["prop"], e["first_seed"]) for e in _read_log(log)}  # another process may have run it since
+        if (name, first) in done:
+            continue
         if deadline is not None and dt.datetime.now(dt.timezone.utc) >= deadline:
             print(f"stopped at the deadline {args.until} UTC", flush=True)
             return 0
@@ -167,8 +170,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(path: Path) -> int:
-    entries = _read_log(path)
+def summary(paths: list[Path]) -> int:
+    entries = [e for path in paths for e in _read_log(path)]
     per: dict[str, dict[str, Any]] = collections.defaultdict(
         lambda: {"examples": 0, "failures": 0, "cpu": 0.0, "wall": 0.0, "commits": set(), "first": None, "last": None})
     for e in entries:
@@ -201,7 +204,8 @@ def summary(path: Path) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--log", default="longrun.jsonl", help="the results log (JSON lines; resumed if it exists)")
+    ap.add_argument("--log", default="longrun.jsonl",
+                    help="the results log (JSON lines; resumed if it exists); with --summary, logs separated by commas")
     ap.add_argument("--props", default="soundness",
                     help="comma-separated property names, 'soundness' (default) or 'all'")
     ap.add_argument("--examples", type=int, default=100_000, help="examples per property")
@@ -213,7 +217,7 @@ def main() -> int:
     ap.add_argument("--replay", nargs=2, metavar=("PROP", "SEED"), help="run one example and print its failure")
     args = ap.parse_args()
     if args.summary:
-        return summary(Path(args.log))
+        return summary([Path(p) for p in args.log.split(",")])
     if args.replay:
         problem = run_one(args.replay[0], int(args.replay[1]))
         print(problem or "holds")

@@ -178,9 +178,10 @@ def test_classes_of_accepts_names_and_codes_and_refuses_unknowns():
 @pytest.mark.parametrize(
     ("drug", "cls", "expected"),
     [
-        ("cyclophosphamide", "cytotoxic_chemotherapy", True),
+        # chemotherapy only when given for a malignancy (conditional_classes; tests/test_indication_classes.py)
+        ("cyclophosphamide", "cytotoxic_chemotherapy", False),
         ("cyclophosphamide", "immunosuppressant", True),
-        ("cyclophosphamide", "anticancer_therapy", True),
+        ("cyclophosphamide", "anticancer_therapy", False),
         ("fludarabine", "immunosuppressant", False),
         ("methotrexate", "immunosuppressant", True),
         ("tacrolimus", "immunosuppressant", True),  # via calcineurin_inhibitor

@@ -7,7 +7,8 @@ comparison is made criterion by criterion, over the example trials and a
 *probe* trial whose criteria read what the patient holds (its facts,
 results, conditions and the concepts around them, drugs and their classes),
 so the one value a generator changed is read.  The CI profile is small and
-derandomized; the long run is ``HYPOTHESIS_PROFILE=long pytest
+derandomized; the long run is ``tests/longrun.py`` (these bodies on seeded
+randoms, chunked and resumable) or ``HYPOTHESIS_PROFILE=long pytest
 tests/test_soundness.py`` (docs/reliability.md has the last one).
 """
 

@@ -313,12 +313,60 @@ def test_plausibility_facts_ecog_7_and_age_250():
     assert verdict("age >= 18 years", {"birth_date": "1926-07-04"}) == "match"  # 99: possible
 
 
+@pytest.mark.parametrize("analyte,value,unit,crit", [
+    ("spo2", 0.97, "%", "spo2 >= 90%"),                              # a fraction sent as a percentage
+    ("lvef", 0.55, "%", "lvef >= 50%"),
+    ("physician_global", 150, None, "physician_global <= 3"),        # on no scale (0-3, 0-10, 0-100 mm)
+    ("pain_score", 11, None, "pain_score <= 4"),                     # the 0-10 rating scale
+    ("eular_acr_2019_sle_score", 60, None, "eular_acr_2019_sle_score >= 10"),  # the score's maximum is 51
+])
+def test_plausibility_spo2_lvef_and_global_scores(analyte, value, unit, crit):
+    o = {"analyte": analyte, "value": value, "date": "2026-02-20"}
+    if unit:
+        o["unit"] = unit
+    c = criterion(crit, {"observations": [o]})
+    assert c.outcome.value == "unknown" and "implausible" in c.missing[0].detail
+    # the same analyte with a possible value decides
+    o["value"] = {"spo2": 97, "lvef": 55, "physician_global": 2, "pain_score": 3,
+                  "eular_acr_2019_sle_score": 12}[analyte]
+    assert criterion(crit, {"observations": [o]}).outcome.value == "true"
+
+
+def test_plausibility_karnofsky_is_a_whole_number_on_its_scale():
+    assert verdict("karnofsky >= 70", {"facts": {"karnofsky": 80}}) == "match"
+    for bad in (0.8, 250, -10):
+        assert verdict("karnofsky >= 70", {"facts": {"karnofsky": bad}}) == "unknown", bad
+
+
+def test_plausibility_every_range_has_a_source_and_is_in_the_docs():
+    """Every `plausible` range names where it comes from (plausible_source in analytes.toml), and
+    docs/reliability.md lists it with its range."""
+    import pathlib
+    import re
+
+    from eligimatch.knowledge._analytes import AnalyteCatalog
+
+    doc = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text(encoding="utf-8")
+    ranged = [a for a in AnalyteCatalog.default() if a.plausible is not None]
+    assert len(ranged) >= 43
+    for a in ranged:
+        assert len(a.plausible_source.strip()) > 20, a.id
+        low, high = (f"{x:g}" for x in a.plausible)
+        assert re.search(rf"^\| `{a.id}` \| {re.escape(low)} to {re.escape(high)} ", doc, re.M), a.id
+    for aid in ("spo2", "lvef", "physician_global", "patient_global", "pain_score", "eular_acr_2019_sle_score"):
+        assert any(a.id == aid for a in ranged), aid
+
+
 def test_plausibility_catalog_ranges_are_checked():
     from eligimatch.knowledge import Analyte
     from eligimatch.errors import CatalogError
 
     with pytest.raises(CatalogError, match="plausible"):
-        Analyte(id="x", name="X", unit="g/L", plausible=(5.0, 1.0))
+        Analyte(id="x", name="X", unit="g/L", plausible=(5.0, 1.0), plausible_source="a source")
+    with pytest.raises(CatalogError, match="plausible_source"):
+        Analyte(id="x", name="X", unit="g/L", plausible=(1.0, 5.0))
+    with pytest.raises(CatalogError, match="plausible_source"):
+        Analyte(id="x", name="X", unit="g/L", plausible_source="a source, but no range")
     with pytest.raises(CatalogError, match="units"):
         Analyte(id="y", name="Y", unit="1", units=("kg",))
 

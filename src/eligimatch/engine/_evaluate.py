@@ -184,6 +184,22 @@ def _newest_first(o: Observation) -> tuple:
     return (o.date is not None, o.date or _dt.date.min)
 
 
+def indication_under(conditions_catalog: Any, indication: str | None, conditions: frozenset[str]) -> bool | None:
+    """Is a therapy record's indication (a kind of) one of ``conditions``?  None when no indication is
+    recorded, when it is not in the condition catalog, when it is broader than or overlaps one of them, or
+    when a condition is unknown to the catalog: only a known indication decides."""
+    if indication is None:
+        return None
+    concept = conditions_catalog.resolve(indication)
+    if concept is None:
+        return None
+    try:
+        kinds = [conditions_catalog.kind_of(concept.id, c) for c in sorted(conditions)]
+    except KeyError:
+        return None
+    return True if any(k is True for k in kinds) else None if any(k is None for k in kinds) else False
+
+
 class PatientIndex:
     """The patient's records, resolved against the catalogs once and reused across trials."""
 
@@ -252,6 +268,13 @@ class PatientIndex:
             drug = drug_id or t.drug
             status = self._memo(("match", drug, classes, selector), self.catalogs.drugs.match_status, drug, classes,
                                 selector)
+            if status is None and drug_id is not None:
+                # a drug in the class only for some indications (methotrexate is chemotherapy for a cancer)
+                conditions = self._memo(("conditional", drug_id, selector), self.catalogs.drugs.conditions_for,
+                                        drug_id, selector)
+                if conditions:
+                    status = self._memo(("indication", t.indication, conditions), indication_under,
+                                        self.catalogs.conditions, t.indication, conditions)
             hit = T if status is True else F if status is False else U
             self._match_cache[key] = hit
         return hit

@@ -37,10 +37,20 @@ def _allergen_truth(ctx: Context, rec: Any, allergens: tuple[str, ...]) -> tuple
     entry = drugs.resolve(str(name))
     if entry is None:
         return U, f"allergen {name} not in the drug catalog"
-    status = [drugs.match_status(entry.id, (), a) if isinstance(entry, Drug)
+    # a hypersensitivity is to the substance, whatever it was given for: a drug in a class only for some
+    # indications (methotrexate, chemotherapy for a cancer) is that class as an allergen
+    status = [_substance_is(drugs, entry.id, a) if isinstance(entry, Drug)
               else drugs.match_status(None, (entry.id,), a) for a in allergens]
     t = T if any(x is True for x in status) else U if any(x is None for x in status) else F
     return t, f"allergen {name} ({entry.id})"
+
+
+def _substance_is(drugs: Any, drug_id: str, selector: str) -> bool | None:
+    """Is the drug, as a substance, a ``selector``: its class membership whatever it was given for."""
+    status = drugs.match_status(drug_id, (), selector)
+    if status is None and drugs.conditions_for(drug_id, selector):
+        return True
+    return status
 
 
 def _onset_in(ctx: Context, rec: Any, w: P.Window) -> Truth:

@@ -108,8 +108,10 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
         label = rec.drug or ", ".join(rec.classes) or "investigational agent"
         n_violations = len(violations)
         qs: list[str] = []  # what would settle this record, when it is UNKNOWN
+        conditional = _conditional_on(ctx, drug_id, selectors) if kind_t != F else ()
         if kind_t == U:
-            qs.append(_kind_question(rec, drug_id, label, what))
+            qs.append(_indication_question(rec, conditional, what) if conditional
+                      else _kind_question(rec, drug_id, label, what))
         where_t = _therapy_where(pred.where, rec)
         if where_t == U:
             qs.extend(_where_questions(pred.where, _therapy_attrs(rec), label))
@@ -117,7 +119,10 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
         if indication:
             attrs_t = t_and(attrs_t, _indication_truth(ctx, rec, indication, pred.indication_negated))
             label += f" (for {rec.indication or 'an indication not recorded'})"
-        if kind_t == U:
+        if conditional:
+            label += (f" ({what} only when given for {' or '.join(conditional)}; indication "
+                      f"{'not recorded' if rec.indication is None else repr(rec.indication)})")
+        elif kind_t == U:
             label += f" (not in the drug catalog, or too broad to tell whether it is {what})"
         passes_on = None
         if kind is P.TherapyEver:
@@ -230,6 +235,24 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
         return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, q, "indeterminate") for q in questions)
                        or (missing(fact, f"start and stop dates of {what}", "indeterminate"),), shown)
     return _exists(ctx, results, "therapies", what, fact, later=later)
+
+
+def _conditional_on(ctx: Context, drug_id: str | None, selectors: tuple[str, ...]) -> tuple[str, ...]:
+    """The conditions a record's drug must be given for to be one of ``selectors`` (its catalog
+    ``conditional_classes``); empty when its membership does not depend on the indication."""
+    if drug_id is None:
+        return ()
+    drugs = ctx.catalogs.drugs
+    return tuple(sorted({c for s in selectors for c in drugs.conditions_for(drug_id, s)}))
+
+
+def _indication_question(rec: Any, conditions: tuple[str, ...], what: str) -> str:
+    """What would tell whether a drug that is ``what`` only for some indications was given for one."""
+    if rec.indication is None:
+        return (f"the indication of {rec.drug} (it is {what} only when given for {' or '.join(conditions)}; "
+                f"the record names no indication)")
+    return (f"the indication of {rec.drug}: whether {rec.indication!r} is {' or '.join(conditions)} (it is {what} "
+            f"only when given for it; the recorded indication is not in the condition catalog, or too broad)")
 
 
 def _kind_question(rec: Any, drug_id: str | None, label: str, what: str) -> str:

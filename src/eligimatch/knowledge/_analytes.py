@@ -47,7 +47,8 @@ _IGNORED_IN_NAMES = re.compile(r"[\s_\-\u2010-\u2015'\u2019]+")
 _MAX_NAME_LENGTH = 200
 
 _DEFAULT_PATH = Path(__file__).resolve().parent.parent / "catalog" / "analytes.toml"
-_FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "description", "signed", "units", "plausible")
+_FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "description", "signed", "units", "plausible",
+           "plausible_source")
 
 
 def normalize_name(text: str) -> str:
@@ -107,6 +108,8 @@ class Analyte:
     # (low, high) in `unit`: the physiologically possible range; a result outside it after conversion
     # is not compared (UNKNOWN, implausible: probably a unit error)
     plausible: tuple[float, float] | None = None
+    # where the range comes from (the extreme values reported, the instrument's range); required with it
+    plausible_source: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -160,6 +163,11 @@ class Analyte:
                 raise CatalogError(f"analyte {self.id!r}: plausible must be [low, high] in {self.unit}, low < high, "
                                    f"got {plausible!r}")
             plausible = (float(plausible[0]), float(plausible[1]))
+            if not isinstance(self.plausible_source, str) or not self.plausible_source.strip():
+                raise CatalogError(f"analyte {self.id!r}: plausible needs a plausible_source (the extreme values "
+                                   f"reported, or the instrument's range, and where)")
+        elif self.plausible_source:
+            raise CatalogError(f"analyte {self.id!r}: plausible_source without plausible")
         object.__setattr__(self, "units", units)
         object.__setattr__(self, "plausible", plausible)
         object.__setattr__(self, "synonyms", synonyms)

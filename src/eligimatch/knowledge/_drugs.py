@@ -28,6 +28,20 @@ Routes (systemic, inhaled, topical ...) and indications (prophylaxis,
 lymphodepletion) are properties of the patient's record, not of the drug: the
 catalog has a ``corticosteroid`` class, not a ``systemic_corticosteroid`` one.
 
+Indication-dependent classes
+============================
+
+Some drugs are in a class only when given for a given condition: methotrexate
+is ``cytotoxic_chemotherapy`` when given for a malignancy, not when given for
+rheumatoid arthritis (in an oncology protocol "prior chemotherapy" means
+anticancer treatment).  A drug declares these in ``conditional_classes``
+(``{ cytotoxic_chemotherapy = "malignancy" }``: class id -> condition concept
+id(s) of the condition catalog).  :meth:`DrugCatalog.match_status` answers
+None (undecided) for such a membership; :meth:`DrugCatalog.conditions_for`
+names the conditions that would make it TRUE, and the engine decides it from
+the record's indication (TRUE under one of them, FALSE when the recorded
+indication is under none, UNKNOWN when no indication is recorded).
+
 Names are matched as in :mod:`eligimatch.knowledge._concepts` (accents, case, spaces,
 hyphens, apostrophes ignored); RxNorm ingredient codes are accepted as
 ``RXNORM:121191`` or a bare ``121191``.
@@ -120,10 +134,18 @@ class Drug:
     rxnorm: tuple[str, ...] = ()
     half_life_source: str = ""
     description: str = ""
+    #: ``((class_id, (condition_id, ...)), ...)``: the drug is in ``class_id`` (and its ancestors) only when
+    #: given for one of the conditions (condition-catalog concept ids, or their descendants).
+    conditional_classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("synonyms", "classes", "targets", "rxnorm"):
             _as_tuple(self, name)
+        cc = self.conditional_classes
+        if isinstance(cc, dict):
+            cc = cc.items()
+        object.__setattr__(self, "conditional_classes", tuple(
+            (k, (v,) if isinstance(v, str) else tuple(v)) for k, v in cc))
 
 
 _CLASS_FIELDS = {f.name for f in fields(DrugClass)}
@@ -155,6 +177,7 @@ class DrugCatalog:
         "_rxnorm",
         "_class_ancestors",
         "_drug_facts",
+        "_conditional",
         "_targets",
         "_target_classes",
     )
@@ -184,6 +207,8 @@ class DrugCatalog:
             {cid: c.parents for cid, c in self._classes.items()}, self._fail, "drug class"
         )
         self._drug_facts: dict[str, frozenset[str]] = {}
+        # drug id -> {fact (class id) the drug has only for some indications -> those condition ids}
+        self._conditional: dict[str, dict[str, frozenset[str]]] = {}
         for position, drug in pending:
             self._finish_drug(drug, position)
         self._target_classes = {
@@ -271,6 +296,21 @@ class DrugCatalog:
                 raise fail(f"rxnorm {cui!r} is also held by {other!r}")
             self._rxnorm[cui] = drug.id
         self._drug_facts[drug.id] = frozenset(facts)
+        conditional: dict[str, set[str]] = {}
+        for cid, conditions in drug.conditional_classes:
+            if not isinstance(cid, str) or cid not in self._classes:
+                what = "a drug, not a class" if cid in self._drugs else "unknown"
+                hint = self._suggest_classes(cid) if isinstance(cid, str) else ""
+                raise fail(f"conditional class {cid!r} is {what}{hint}")
+            if cid in facts:
+                raise fail(f"conditional class {cid!r} is also one of the drug's classes (unconditionally)")
+            if not conditions or not all(isinstance(c, str) and _ID_RE.match(c) for c in conditions):
+                raise fail(f"conditional class {cid!r} must name condition concept ids (snake_case), "
+                           f"got {list(conditions)!r}")
+            for fact in self._class_ancestors[cid] - facts:
+                conditional.setdefault(fact, set()).update(conditions)
+        if conditional:
+            self._conditional[drug.id] = {k: frozenset(v) for k, v in conditional.items()}
 
     def _suggest_classes(self, name: str) -> str:
         sugg = [s for s in self.suggest(name, 6) if s in self._classes][:3]
@@ -531,14 +571,16 @@ class DrugCatalog:
         if selector.id in facts:
             return True
         if named_drug is not None:
-            return False
+            # in the selector class only for some indications: the caller decides it (conditions_for)
+            return None if selector.id in self._conditional.get(named_drug.id, {}) else False
         if unknown_drug or INVESTIGATIONAL_CLASS in record_class_ids:
             return None  # a drug the catalog does not know: its own classes cannot rule the others out
         if not facts:
             return None  # nothing in the record is known to the catalog
         # Only classes named: could a catalog drug that has all of them match?
-        for drug_facts in self._drug_facts.values():
-            if facts <= drug_facts and selector.id in drug_facts:
+        for drug_id, drug_facts in self._drug_facts.items():
+            if facts <= drug_facts and (selector.id in drug_facts
+                                        or selector.id in self._conditional.get(drug_id, {})):
                 return None
         # ... or is a named class broader than the selector class, or do they share a subclass (N5)?
         if isinstance(selector, DrugClass) and selector.id in self._class_ancestors:
@@ -549,6 +591,16 @@ class DrugCatalog:
                                         for anc in self._class_ancestors.values()):
                 return None
         return False
+
+    def conditions_for(self, drug_id: str, selector_id: str) -> frozenset[str]:
+        """The condition concept ids for which drug ``drug_id`` is a ``selector_id`` (its
+        ``conditional_classes``); empty when the membership does not depend on the indication (it always
+        or never holds).  Raises KeyError for an unknown selector or drug."""
+        drug = self._selector(drug_id)
+        selector = self._selector(selector_id)
+        if not isinstance(drug, Drug) or selector.id in self._drug_facts[drug.id]:
+            return frozenset()
+        return self._conditional.get(drug.id, {}).get(selector.id, frozenset())
 
     def matches(self, record_drug: str | None, record_classes: Iterable[str], selector_id: str) -> bool:
         """Does a medication record (a drug name and/or class names) match a selector?
@@ -626,9 +678,21 @@ def _item_from_table(
             float(entry["prednisone_equivalent_mg"]) if "prednisone_equivalent_mg" in entry else None
         ),
         rxnorm=_str_tuple(rxnorm, "'rxnorm'", efail),
+        conditional_classes=_conditional_from_table(entry.get("conditional_classes", {}), efail),
         half_life_source=entry.get("half_life_source", "").strip(),
         **common,
     )
+
+
+def _conditional_from_table(value: Any, efail: Callable[[str], CatalogError]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``conditional_classes = { class_id = "condition_id" | ["condition_id", ...] }``."""
+    if not isinstance(value, dict):
+        raise efail("'conditional_classes' must be a table: class id = condition concept id(s)")
+    out = []
+    for cid, conditions in value.items():
+        label = f"'conditional_classes.{cid}'"
+        out.append((cid, _str_tuple([conditions] if isinstance(conditions, str) else conditions, label, efail)))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=None)

@@ -115,9 +115,14 @@ class _Binder:
                 members = tuple(x for x in cat.drugs if cat.is_a(x.id, d.id))
                 classes = tuple(sorted(c.id for c in cat.classes if d.id in cat.class_ancestors(c.id)))
             rxnorm = tuple(sorted({code for x in members for code in x.rxnorm}))
+            # drugs that are it only for some indications (catalog `conditional_classes`)
+            conditional = () if isinstance(d, Drug) else tuple(
+                (x.id, tuple(sorted(conds))) for x in sorted(cat.drugs, key=lambda x: x.id)
+                if (conds := cat.conditions_for(x.id, d.id)))
             hit = refs[d.id] = P.DrugRef(
                 d.id, d.name, kind, tuple(sorted(x.id for x in members)), classes, rxnorm,  # type: ignore[arg-type]
-                getattr(d, "half_life_days", None), getattr(d, "prednisone_equivalent_mg", None), entry=d)
+                getattr(d, "half_life_days", None), getattr(d, "prednisone_equivalent_mg", None),
+                conditional, entry=d)
         return hit
 
     @staticmethod

@@ -96,7 +96,14 @@ class ConceptRef:
 @dataclass(frozen=True, slots=True)
 class DrugRef:
     """A drug, a drug class or a target selector (``kind``), expanded: ``drugs`` the catalog drugs that are it,
-    ``classes`` the classes below it (a class is its own), ``rxnorm`` the RxNorm codes of those drugs."""
+    ``classes`` the classes below it (a class is its own), ``rxnorm`` the RxNorm codes of those drugs.
+
+    ``conditional``: the drugs that are it only when given for some conditions (the catalog's
+    ``conditional_classes``: methotrexate is ``cytotoxic_chemotherapy`` only for a malignancy), as
+    ``(drug id, (condition concept id, ...))``; they are not in ``drugs``.  A record of one is it when its
+    indication is (under) one of the conditions, is not when its recorded indication is under none, and is
+    UNKNOWN when it records no indication.  A backend that cannot express this must refuse the plan, never
+    read these drugs as non-members."""
 
     id: str
     name: str
@@ -106,6 +113,7 @@ class DrugRef:
     rxnorm: tuple[str, ...] = ()
     half_life_days: float | None = None
     prednisone_equivalent_mg: float | None = None
+    conditional: tuple[tuple[str, tuple[str, ...]], ...] = ()
     entry: Any = _entry()
 
 
