@@ -435,7 +435,7 @@ def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial
 def _check_evidence(evidence: Any) -> EvidenceMode:
     if evidence not in EVIDENCE_MODES:
         raise ValueError(f"evidence must be one of {', '.join(map(repr, EVIDENCE_MODES))}, not {evidence!r}")
-    return evidence  # type: ignore[no-any-return]
+    return evidence
 
 
 # ---- many patients -----------------------------------------------------------------------------
