@@ -48,6 +48,7 @@ from eligimatch.knowledge._plausibility import (
     reference_problem,
 )
 from eligimatch.knowledge._sitecatalog import apply_site_catalog, load_site_catalogs
+from eligimatch.knowledge._staging import STAGE_VALUES, normalize_stage, normalize_tnm
 from eligimatch.knowledge._terminology import (
     Ancestor,
     Icd10cm,
@@ -56,7 +57,6 @@ from eligimatch.knowledge._terminology import (
     Terminology,
     default_terminology,
 )
-from eligimatch.knowledge._staging import STAGE_VALUES, normalize_stage, normalize_tnm
 from eligimatch.knowledge._tolerance import ABS_TOL, REL_TOL, compare
 from eligimatch.knowledge._units import (
     compatible,

@@ -26,13 +26,13 @@ import math
 import os
 import re
 import threading
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from eligimatch.errors import CatalogError, UnitError
+from eligimatch.knowledge._catalog_files import read_catalog
 from eligimatch.knowledge._units import compatible, conversion_factor, parse_unit
 
 __all__ = ["Analyte", "AnalyteCatalog", "KINDS", "is_valid_loinc", "normalize_name"]
@@ -273,26 +273,7 @@ class AnalyteCatalog:
         UTF-8 TOML; a ``str`` containing a newline or ``=`` is TOML text, any
         other ``str`` is a file path.
         """
-        source = "<toml text>"
-        try:
-            if isinstance(path_or_text, bytes):
-                text = path_or_text.decode("utf-8")
-            elif isinstance(path_or_text, os.PathLike) or (
-                isinstance(path_or_text, str) and "\n" not in path_or_text and "=" not in path_or_text
-            ):
-                source = os.fspath(path_or_text)
-                text = Path(source).read_text(encoding="utf-8")
-            elif isinstance(path_or_text, str):
-                text = path_or_text
-            else:
-                raise CatalogError(f"expected a path or TOML text, got {type(path_or_text).__name__}")
-            data = tomllib.loads(text)
-        except CatalogError:
-            raise
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"cannot read analyte catalog {source}: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"analyte catalog {source} is not valid TOML: {exc}") from exc
+        data, source = read_catalog(path_or_text, "analyte")
         return cls(_analytes_from_mapping(data, source))
 
     def extended(self, analytes: Iterable[Analyte] | AnalyteCatalog) -> AnalyteCatalog:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-import tomllib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import bundled_catalog_text, read_catalog
 from eligimatch.knowledge._staging import normalize_stage, normalize_tnm
 
 __all__ = ["AttributeCatalog", "AttributeDef"]
@@ -120,16 +119,12 @@ class AttributeCatalog:
     @classmethod
     @functools.cache
     def default(cls) -> AttributeCatalog:
-        text = resources.files("eligimatch").joinpath("catalog", "attributes.toml").read_text(encoding="utf-8")
-        return cls.from_toml(text)
+        return cls.from_toml(bundled_catalog_text("attributes"))
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> AttributeCatalog:
-        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"attribute catalog is not valid TOML: {exc}") from None
+    def from_toml(cls, source: str | os.PathLike[str] | bytes) -> AttributeCatalog:
+        """The catalog of a TOML file or text (:func:`~eligimatch.knowledge._catalog_files.read_catalog`)."""
+        data, _ = read_catalog(source, "attribute")
         out = []
         others = []
         for aid, entry in data.items():

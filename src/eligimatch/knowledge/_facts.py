@@ -7,15 +7,14 @@ compile-time error with a did-you-mean, never a silently UNKNOWN criterion.
 from __future__ import annotations
 
 import difflib
-import re
 import functools
-import tomllib
+import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import bundled_catalog_text, read_catalog
 
 __all__ = ["FactDef", "FactCatalog"]
 
@@ -125,16 +124,12 @@ class FactCatalog:
     @classmethod
     @functools.cache
     def default(cls) -> FactCatalog:
-        text = resources.files("eligimatch").joinpath("catalog", "facts.toml").read_text(encoding="utf-8")
-        return cls.from_toml(text)
+        return cls.from_toml(bundled_catalog_text("facts"))
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> FactCatalog:
-        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"fact catalog is not valid TOML: {exc}") from None
+    def from_toml(cls, source: str | os.PathLike[str] | bytes) -> FactCatalog:
+        """The catalog of a TOML file or text (:func:`~eligimatch.knowledge._catalog_files.read_catalog`)."""
+        data, _ = read_catalog(source, "fact")
         facts = []
         for fid, entry in data.items():
             if not isinstance(entry, dict):
