@@ -67,3 +67,25 @@ def test_a_site_catalog_is_read_by_the_same_reader(tmp_path):
         load_site_catalogs([bad])
     with pytest.raises(CatalogError, match=r"no such catalog file"):
         load_site_catalogs([tmp_path / "missing.toml"])
+
+
+# ---- one name normaliser
+
+
+def test_every_catalog_compares_names_with_the_one_normaliser():
+    from eligimatch.knowledge import Catalogs, normalize_name
+
+    cats = Catalogs.default()
+    assert normalize_name("Sjögren's  Syndrome") == normalize_name("sjogren_syndrome") == "sjogrensyndrome"
+    assert cats.facts.resolve("E.C.O.G") is cats.facts.resolve("ecog") is not None
+    assert cats.analytes.resolve("Absolute-Neutrophil_Count") is cats.analytes.resolve("ANC") is not None
+    assert cats.conditions.resolve("Sjögren's syndrome") is cats.conditions.resolve("sjogren syndrome")
+    assert cats.drugs.resolve("Pembrolizumab") is cats.drugs.resolve("pembrolizumab") is not None
+
+
+def test_a_symbol_that_tells_names_apart_is_kept():
+    from eligimatch.knowledge import ANALYTE_NAME_SYMBOLS, ATTRIBUTE_VALUE_SYMBOLS, normalize_name
+
+    assert normalize_name("CD4 %", ANALYTE_NAME_SYMBOLS) != normalize_name("CD4", ANALYTE_NAME_SYMBOLS)
+    assert normalize_name("2+", ATTRIBUTE_VALUE_SYMBOLS) != normalize_name("2", ATTRIBUTE_VALUE_SYMBOLS)
+    assert normalize_name("CD4 %") == normalize_name("CD4")  # without the symbol kept, the two are one key

@@ -21,13 +21,14 @@ from typing import Any
 
 from eligimatch.errors import CatalogError
 from eligimatch.knowledge._catalog_files import bundled_catalog_text, read_catalog
+from eligimatch.knowledge._names import ATTRIBUTE_VALUE_SYMBOLS, normalize_name
 from eligimatch.knowledge._staging import normalize_stage, normalize_tnm
 
 __all__ = ["AttributeCatalog", "AttributeDef"]
 
 
 def _key(text: str) -> str:
-    return "".join(ch for ch in str(text).casefold() if ch.isalnum() or ch == "+")
+    return normalize_name(str(text), ATTRIBUTE_VALUE_SYMBOLS)
 
 
 _NORMALIZERS: dict[str, Callable[[str], str | None]] = {

@@ -49,7 +49,6 @@ import difflib
 import functools
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -57,6 +56,7 @@ from typing import Any
 
 from eligimatch.errors import CatalogError
 from eligimatch.knowledge._catalog_files import read_catalog
+from eligimatch.knowledge._names import normalize_name
 
 __all__ = ["Concept", "ConceptCatalog", "normalize_name", "CODE_SYSTEMS"]
 
@@ -67,15 +67,7 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
 
 # --------------------------------------------------------------------------- names
 
-_POSSESSIVE = re.compile(r"['\u2019\u02bc`\u00b4]s(?![^\W_])")  # "Bowen's_disease" too: '_' ends a word here
-
-
-def normalize_name(text: str) -> str:
-    """The key under which a name is compared (see the module docstring)."""
-    t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c))
-    t = _POSSESSIVE.sub("", t.casefold())
-    return "".join(c for c in t if c.isalnum())
+# normalize_name is the one name normaliser of the catalogs (eligimatch.knowledge._names)
 
 
 def _plural_fallbacks(key: str) -> list[str]:

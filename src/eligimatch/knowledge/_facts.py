@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from eligimatch.errors import CatalogError
 from eligimatch.knowledge._catalog_files import bundled_catalog_text, read_catalog
+from eligimatch.knowledge._names import normalize_name
 
 __all__ = ["FactDef", "FactCatalog"]
 
@@ -67,7 +68,7 @@ class FactDef:
 
 
 def _norm(name: str) -> str:
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
+    return normalize_name(name)
 
 
 _JOINERS = re.compile(r"(?<=\w)[\s_\-]+(?=\w)")
