@@ -89,3 +89,16 @@ def test_a_symbol_that_tells_names_apart_is_kept():
     assert normalize_name("CD4 %", ANALYTE_NAME_SYMBOLS) != normalize_name("CD4", ANALYTE_NAME_SYMBOLS)
     assert normalize_name("2+", ATTRIBUTE_VALUE_SYMBOLS) != normalize_name("2", ATTRIBUTE_VALUE_SYMBOLS)
     assert normalize_name("CD4 %") == normalize_name("CD4")  # without the symbol kept, the two are one key
+
+
+@pytest.mark.parametrize("text, located", [
+    ("[ecog_x]\nname = 'X'\nsynonyms = 'one'\n", "<text>: fact 'ecog_x': synonyms: Input should be a valid list"),
+    ("[x]\nname = 'X'\ntype = 'enum'\nvalues = [1, 2]\n", "<text>: fact 'x': values.0: Input should be a valid string"),
+    ("[x]\nname = 'X'\nsynonym = ['y']\n", "<text>: fact 'x': synonym: unknown key"),
+    ("[x]\nname = 'X'\nmin = '0'\n", "<text>: fact 'x': min: "),
+    ("x = 3\n", "<text>: fact 'x': must be a table, not int"),
+])
+def test_a_fact_entry_of_the_wrong_shape_is_located_by_entry_and_field(text, located):
+    with pytest.raises(CatalogError) as info:
+        FactCatalog.from_toml(text)
+    assert str(info.value).startswith(located), str(info.value)

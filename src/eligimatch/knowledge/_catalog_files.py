@@ -15,9 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from eligimatch.errors import CatalogError
 
-__all__ = ["TEXT_SOURCE", "read_catalog", "bundled_catalog_text"]
+__all__ = ["TEXT_SOURCE", "read_catalog", "bundled_catalog_text", "Entry", "validate_entry"]
 
 #: The label of a catalog given as TOML text rather than a file.
 TEXT_SOURCE = "<text>"
@@ -68,3 +70,36 @@ def read_catalog(source: str | os.PathLike[str] | bytes, what: str) -> tuple[dic
 def bundled_catalog_text(name: str) -> str:
     """The text of a catalog shipped in the package (``eligimatch/catalog/NAME.toml``)."""
     return resources.files("eligimatch").joinpath("catalog", f"{name}.toml").read_text(encoding="utf-8")
+
+
+class Entry(BaseModel):
+    """The shape of one catalog entry (a TOML table): each catalog's entry model derives from it.
+
+    Unknown keys are refused (a misspelt ``synonym`` is an error, not an entry without synonyms), and values
+    are not coerced between kinds (``values = [1, 2]`` where texts are expected is an error).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def validate_entry(model: type[Entry], table: Any, where: str) -> Any:
+    """``table`` checked against ``model``; a :class:`CatalogError` naming ``where`` (file and entry) and the
+    field for each problem otherwise."""
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: must be a table, not {type(table).__name__}")
+    try:
+        return model.model_validate(table)
+    except ValidationError as exc:
+        problems: dict[str, list[str]] = {}
+        for err in exc.errors(include_url=False):
+            loc = list(err["loc"])
+            if len(loc) > 1 and loc[-1] in _UNION_TAGS:  # one branch of `int | float`: one problem per field
+                loc.pop()
+            field = ".".join(str(part) for part in loc) or "(entry)"
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.setdefault(field, []).append(message)
+        raise CatalogError(f"{where}: " + "; ".join(f"{field}: {' or '.join(dict.fromkeys(msgs))}"
+                                                     for field, msgs in problems.items())) from None
+
+
+_UNION_TAGS = frozenset({"int", "float", "str", "bool"})
