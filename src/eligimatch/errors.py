@@ -17,6 +17,7 @@ __all__ = [
     "CriteriaLimitError",
     "UnitError",
     "CatalogError",
+    "PlanError",
     "PatientDataError",
     "FhirError",
     "OmopError",
@@ -182,6 +183,11 @@ class MissingAnchor(Exception):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
+
+
+class PlanError(EligimatchError):
+    """A plan that cannot be built or read: a tree that did not pass the checker reached the binder (a bug),
+    or a serialised plan names a node type or catalog entry that does not exist (:mod:`eligimatch.plan`)."""
 
 
 class ApiError(Exception):

@@ -15,7 +15,7 @@ from typing import Any
 
 from eligimatch.language import ast as A
 from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.errors import CriteriaCheckError, Problem, UnitError
+from eligimatch.errors import CriteriaCheckError, PlanError, Problem, UnitError
 from eligimatch.knowledge._units import compatible, dimension_name
 
 __all__ = ["check", "MeasureInfo", "resolve_measure", "STANDARD_ANCHORS", "COMPUTED"]
@@ -25,6 +25,7 @@ STANDARD_ANCHORS = ("screening", "consent", "apheresis", "leukapheresis", "enrol
 TIME_UNITS = ("day", "week", "month", "year")
 COMPUTED = {("crcl", "cockcroft_gault"), ("egfr", "ckd_epi_2021")}
 SEXES = ("male", "female")
+_LOGIC = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment)  # checked through their operands
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class _Checker:
                 self.concepts(n.indication, self.cats.conditions, "condition")
             if n.window is not None:
                 self.window(n.window, allow_half_life=True)
-            if n.timing == "started":
+            if n.timing == "started" and n.started is not None:
                 self.anchor(n.anchor, n.span)
                 self.duration(n.started, allow_half_life=False)
         elif isinstance(n, A.DosePred):
@@ -213,6 +214,9 @@ class _Checker:
             self.drugs(n.selectors)
             self.duration(n.duration, allow_half_life=False)
             self.anchor(n.anchor, n.span)
+        elif not isinstance(n, _LOGIC):
+            # a node type with no rule here is a bug, never a silently accepted criterion
+            raise PlanError(f"the checker has no rule for {type(n).__name__}")
 
     def bool_fact(self, n: A.BoolFact) -> None:
         fact = self.cats.facts.resolve(n.name)
@@ -281,7 +285,8 @@ class _Checker:
 
     def value(self, info: MeasureInfo, v: A.Value) -> str | None:
         if isinstance(v, (A.Symbol, A.Text)):
-            self.error(v.span, f"{info.label} is compared with a number, not {getattr(v, 'name', None) or v.value!r}")
+            self.error(v.span, f"{info.label} is compared with a number, not "
+                               f"{(v.name if isinstance(v, A.Symbol) else v.value)!r}")
             return None
         if isinstance(v, A.RefMultiple):
             if info.kind != "analyte":
