@@ -34,7 +34,7 @@ from eligimatch.knowledge._tolerance import REL_TOL, compare
 from eligimatch.logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from eligimatch.errors import MissingAnchor  # noqa: F401  (defined in errors.py; importable from here as before)
 from eligimatch.sources._patient import Condition, Observation, Patient, Procedure, Therapy
-from eligimatch.engine._result import EvidenceRecord, make_evidence
+from eligimatch.engine._result import Evidence, EvidenceRecord, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
@@ -80,7 +80,7 @@ def op_symbol(op: str) -> str:
     return _SYMBOLS.get(op, op)
 
 
-def ev(fact: str, code: str, note: str, **kw: Any) -> EvidenceRecord:
+def ev(fact: str, code: str, note: str, **kw: Any) -> EvidenceRecord | Evidence:
     return make_evidence(fact=fact, code=code, note=note, **kw)
 
 
