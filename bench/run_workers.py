@@ -73,7 +73,7 @@ def trial_texts(n: int) -> list[str]:
 def child(n_patients: int, n_trials: int, workers: int, seed: int, evidence: str) -> None:
     """A run, in this (fresh) process: print one JSON line."""
     import eligimatch
-    from eligimatch.screening._screen import screen_many
+    from eligimatch.screening import screen_many
 
     trials = [eligimatch.compile_trial(t) for t in trial_texts(n_trials)]
     me = os.getpid()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch.knowledge._analytes import normalize_name
+from eligimatch.knowledge import ANALYTE_NAME_SYMBOLS, normalize_name
 from eligimatch.knowledge import Analyte, AnalyteCatalog, is_valid_loinc
 from eligimatch.errors import CatalogError, UnitError
 from eligimatch.knowledge import parse_unit
@@ -120,7 +120,7 @@ def test_names_and_synonyms_do_not_collide_across_analytes(cat):
     owner: dict[str, str] = {}
     for analyte in cat:
         for name in (analyte.id, analyte.name, *analyte.synonyms):
-            key = normalize_name(name)
+            key = normalize_name(name, ANALYTE_NAME_SYMBOLS)
             assert owner.setdefault(key, analyte.id) == analyte.id, f"{name!r}: {owner[key]} vs {analyte.id}"
     assert len(owner) > 3 * len(cat)
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 import eligimatch
 from eligimatch import Verdict
 from eligimatch.engine import evaluate
-from eligimatch.engine import _result
-from eligimatch.screening._gc import BATCH_THRESHOLDS, batch_gc
+from eligimatch.engine import _result  # white-box: counts the evidence objects built
+from eligimatch.screening import BATCH_THRESHOLDS, batch_gc
 from eligimatch.screening import screen, screen_many
 
 ROOT = Path(__file__).resolve().parent.parent

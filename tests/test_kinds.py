@@ -117,7 +117,8 @@ def test_a_toy_kind_is_one_module(toy_kind):
     from eligimatch.engine._compile import _Compiler, _needs
 
     fn = _Compiler(plan).expr(plan.criteria[0].expr)
-    from eligimatch.engine._evaluate import Context, PatientIndex, Policy
+    from eligimatch.engine._evaluate import Context
+    from eligimatch.engine import PatientIndex, Policy
     from eligimatch.logic import Truth
 
     index = PatientIndex(eligimatch.load_patient("{}"), base.catalogs)

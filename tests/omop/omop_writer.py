@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from eligimatch.knowledge._dates import PartialDate
+from eligimatch.knowledge import PartialDate
 from eligimatch.sources._codes import ROUTES
-from eligimatch.sources._patient import Condition, Observation, Patient, Procedure, Therapy
+from eligimatch.sources import Condition, Observation, Patient, Procedure, Therapy
 
 OMOP_VOCAB = {"SNOMED": "SNOMED", "ICD10CM": "ICD10CM", "LOINC": "LOINC", "RXNORM": "RxNorm", "CPT": "CPT4",
               "UCUM": "UCUM"}

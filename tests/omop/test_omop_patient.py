@@ -11,8 +11,8 @@ import pytest
 
 import eligimatch
 from eligimatch.errors import OmopError
-from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.sources._patient import Completeness
+from eligimatch.knowledge import Catalogs
+from eligimatch.sources import Completeness
 
 from . import eunomia as eunomia_db
 from .omop_writer import project, write

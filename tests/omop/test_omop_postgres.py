@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.knowledge import Catalogs
 
 from .omop_writer import project, write
 from .test_omop_views import _from_patient, _from_views

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.knowledge import Catalogs
 
 from . import eunomia as eunomia_db
 from .omop_writer import project, write

@@ -1,5 +1,6 @@
 """Clinical knowledge: the catalogs, units, analytes, drugs, conditions, formulas and dates a trial is read with.
 
+* :func:`normalize_name` is the one key under which catalog names are compared;
 * :class:`Catalogs` bundles the vocabularies a trial is checked and a patient evaluated against:
   :class:`FactCatalog`, :class:`AnalyteCatalog`, :class:`ConceptCatalog` (conditions, procedures),
   :class:`DrugCatalog`, :class:`AttributeCatalog`; :func:`load_site_catalogs` adds a site's own (docs/catalogs.md);
@@ -20,7 +21,7 @@ from eligimatch.knowledge._analytes import KINDS as ANALYTE_KINDS
 from eligimatch.knowledge._analytes import Analyte, AnalyteCatalog, is_valid_loinc
 from eligimatch.knowledge._attributes import AttributeCatalog, AttributeDef
 from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.knowledge._concepts import CODE_SYSTEMS, Concept, ConceptCatalog, normalize_name
+from eligimatch.knowledge._concepts import CODE_SYSTEMS, Concept, ConceptCatalog
 from eligimatch.knowledge._dates import (
     PartialDate,
     PartialDateField,
@@ -39,6 +40,7 @@ from eligimatch.knowledge._dates import (
 from eligimatch.knowledge._drugs import CORTICOSTEROID_CLASS, PREDNISONE_REFERENCE_MG, Drug, DrugCatalog, DrugClass
 from eligimatch.knowledge._facts import FactCatalog, FactDef
 from eligimatch.knowledge._formulas import bmi, bsa_mosteller, ckd_epi_2021, cockcroft_gault
+from eligimatch.knowledge._names import ANALYTE_NAME_SYMBOLS, ATTRIBUTE_VALUE_SYMBOLS, normalize_name
 from eligimatch.knowledge._plausibility import (
     MAX_AGE_YEARS,
     age_problem,
@@ -48,6 +50,7 @@ from eligimatch.knowledge._plausibility import (
     reference_problem,
 )
 from eligimatch.knowledge._sitecatalog import apply_site_catalog, load_site_catalogs
+from eligimatch.knowledge._staging import STAGE_VALUES, normalize_stage, normalize_tnm
 from eligimatch.knowledge._terminology import (
     Ancestor,
     Icd10cm,
@@ -56,7 +59,6 @@ from eligimatch.knowledge._terminology import (
     Terminology,
     default_terminology,
 )
-from eligimatch.knowledge._staging import STAGE_VALUES, normalize_stage, normalize_tnm
 from eligimatch.knowledge._tolerance import ABS_TOL, REL_TOL, compare
 from eligimatch.knowledge._units import (
     compatible,
@@ -72,7 +74,8 @@ __all__ = [
     # catalogs
     "Catalogs", "FactCatalog", "FactDef", "AnalyteCatalog", "Analyte", "ANALYTE_KINDS", "is_valid_loinc",
     "ConceptCatalog", "Concept", "CODE_SYSTEMS", "DrugCatalog", "Drug", "DrugClass", "CORTICOSTEROID_CLASS",
-    "PREDNISONE_REFERENCE_MG", "AttributeCatalog", "AttributeDef", "normalize_name", "load_site_catalogs",
+    "PREDNISONE_REFERENCE_MG", "AttributeCatalog", "AttributeDef", "normalize_name", "ANALYTE_NAME_SYMBOLS",
+    "ATTRIBUTE_VALUE_SYMBOLS", "load_site_catalogs",
     "apply_site_catalog",
     # cancer staging
     "STAGE_VALUES", "normalize_stage", "normalize_tnm",

@@ -26,16 +26,16 @@ import math
 import os
 import re
 import threading
-import tomllib
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from eligimatch.errors import CatalogError, UnitError
+from eligimatch.knowledge._catalog_files import read_catalog
+from eligimatch.knowledge._names import ANALYTE_NAME_SYMBOLS, normalize_name
 from eligimatch.knowledge._units import compatible, conversion_factor, parse_unit
 
-__all__ = ["Analyte", "AnalyteCatalog", "KINDS", "is_valid_loinc", "normalize_name"]
+__all__ = ["Analyte", "AnalyteCatalog", "KINDS", "is_valid_loinc", "analyte_key"]
 
 #: The allowed values of :attr:`Analyte.kind`.
 KINDS = frozenset({"lab", "vital", "score", "measurement", "computed"})
@@ -43,7 +43,6 @@ KINDS = frozenset({"lab", "vital", "score", "measurement", "computed"})
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _LOINC_RE = re.compile(r"^\d{1,7}-\d$")
 _LOINC_QUERY_RE = re.compile(r"^\s*(?:loinc\s*[:|#]?\s*)?(\d{1,7}-\d)\s*$", re.IGNORECASE)
-_IGNORED_IN_NAMES = re.compile(r"[\s_\-\u2010-\u2015'\u2019]+")
 _MAX_NAME_LENGTH = 200
 
 _DEFAULT_PATH = Path(__file__).resolve().parent.parent / "catalog" / "analytes.toml"
@@ -51,9 +50,10 @@ _FIELDS = ("name", "unit", "synonyms", "loinc", "molar_mass", "kind", "descripti
            "plausible_source")
 
 
-def normalize_name(text: str) -> str:
-    """The matching key of a name: NFKC, case-folded, without spaces, ``_``, hyphens or apostrophes."""
-    return _IGNORED_IN_NAMES.sub("", unicodedata.normalize("NFKC", text)).casefold()
+def analyte_key(text: str) -> str:
+    """The matching key of an analyte name: :func:`~eligimatch.knowledge._names.normalize_name` keeping
+    ``%``, ``+`` and ``/``."""
+    return normalize_name(text, ANALYTE_NAME_SYMBOLS)
 
 
 def is_valid_loinc(code: str) -> bool:
@@ -226,7 +226,7 @@ class Analyte:
 class AnalyteCatalog:
     """An immutable, indexed collection of :class:`Analyte`.
 
-    Names are matched with :func:`normalize_name` (so ``"ANC"``, ``"anc"``,
+    Names are matched with :func:`analyte_key` (so ``"ANC"``, ``"anc"``,
     ``"Absolute-Neutrophil_Count"`` are one key); no two analytes may share a
     matching key or a LOINC code, and ids are unique (:class:`CatalogError`).
     """
@@ -244,7 +244,7 @@ class AnalyteCatalog:
                 raise CatalogError(f"duplicate analyte id {analyte.id!r}")
             by_id[analyte.id] = analyte
             for name in analyte.names:
-                key = normalize_name(name)
+                key = analyte_key(name)
                 if not key:
                     raise CatalogError(f"analyte {analyte.id!r}: name {name!r} is empty once normalised")
                 owner = by_key.setdefault(key, analyte.id)
@@ -281,26 +281,7 @@ class AnalyteCatalog:
         UTF-8 TOML; a ``str`` containing a newline or ``=`` is TOML text, any
         other ``str`` is a file path.
         """
-        source = "<toml text>"
-        try:
-            if isinstance(path_or_text, bytes):
-                text = path_or_text.decode("utf-8")
-            elif isinstance(path_or_text, os.PathLike) or (
-                isinstance(path_or_text, str) and "\n" not in path_or_text and "=" not in path_or_text
-            ):
-                source = os.fspath(path_or_text)
-                text = Path(source).read_text(encoding="utf-8")
-            elif isinstance(path_or_text, str):
-                text = path_or_text
-            else:
-                raise CatalogError(f"expected a path or TOML text, got {type(path_or_text).__name__}")
-            data = tomllib.loads(text)
-        except CatalogError:
-            raise
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"cannot read analyte catalog {source}: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"analyte catalog {source} is not valid TOML: {exc}") from exc
+        data, source = read_catalog(path_or_text, "analyte")
         return cls(_analytes_from_mapping(data, source))
 
     def extended(self, analytes: Iterable[Analyte] | AnalyteCatalog) -> AnalyteCatalog:
@@ -333,14 +314,14 @@ class AnalyteCatalog:
             analyte_id = self._by_loinc.get(m.group(1))
             if analyte_id is not None:
                 return self._by_id[analyte_id]
-        analyte_id = self._by_key.get(normalize_name(name_or_code))
+        analyte_id = self._by_key.get(analyte_key(name_or_code))
         return None if analyte_id is None else self._by_id[analyte_id]
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` ids of analytes whose names are close to ``name`` (did-you-mean)."""
         if not isinstance(name, str) or n <= 0 or len(name) > _MAX_NAME_LENGTH:
             return []
-        key = normalize_name(name)
+        key = analyte_key(name)
         if not key:
             return []
         out: list[str] = []

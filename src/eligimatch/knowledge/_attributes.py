@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import difflib
 import functools
-import tomllib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import Entry, bundled_catalog_text, read_catalog, validate_entry
+from eligimatch.knowledge._names import ATTRIBUTE_VALUE_SYMBOLS, normalize_name
 from eligimatch.knowledge._staging import normalize_stage, normalize_tnm
 
 __all__ = ["AttributeCatalog", "AttributeDef"]
 
 
 def _key(text: str) -> str:
-    return "".join(ch for ch in str(text).casefold() if ch.isalnum() or ch == "+")
+    return normalize_name(str(text), ATTRIBUTE_VALUE_SYMBOLS)
 
 
 _NORMALIZERS: dict[str, Callable[[str], str | None]] = {
@@ -96,6 +96,17 @@ class AttributeName:
     name: str
 
 
+class _AttributeEntry(Entry):
+    """One ``[ID]`` table of catalog/attributes.toml."""
+
+    kind: str = "coded"  # one of KINDS: checked by the catalog, which names them
+    name: str | None = None
+    values: list[str] = []
+    normalizer: str | None = None
+    descriptors: list[str] = []
+    synonyms: dict[str, str] = {}
+
+
 @dataclass(frozen=True)
 class AttributeCatalog:
     attributes: tuple[AttributeDef, ...] = ()
@@ -120,37 +131,28 @@ class AttributeCatalog:
     @classmethod
     @functools.cache
     def default(cls) -> AttributeCatalog:
-        text = resources.files("eligimatch").joinpath("catalog", "attributes.toml").read_text(encoding="utf-8")
-        return cls.from_toml(text)
+        return cls.from_toml(bundled_catalog_text("attributes"))
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> AttributeCatalog:
-        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"attribute catalog is not valid TOML: {exc}") from None
+    def from_toml(cls, source: str | os.PathLike[str] | bytes) -> AttributeCatalog:
+        """The catalog of a TOML file or text (:func:`~eligimatch.knowledge._catalog_files.read_catalog`)."""
+        data, where = read_catalog(source, "attribute")
         out = []
         others = []
-        for aid, entry in data.items():
-            kind = entry.get("kind", "coded") if isinstance(entry, dict) else "coded"
-            if kind not in KINDS:
-                raise CatalogError(f"attribute {aid!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
-            if kind != "coded":
-                if not entry.get("name"):
+        for aid, table in data.items():
+            entry = validate_entry(_AttributeEntry, table, f"{where}: attribute {aid!r}")
+            if entry.kind not in KINDS:
+                raise CatalogError(f"attribute {aid!r}: kind {entry.kind!r} is not one of {', '.join(KINDS)}")
+            if entry.kind != "coded":
+                if not entry.name:
                     raise CatalogError(f"attribute {aid!r} needs a name (a one-line description)")
-                others.append(AttributeName(id=aid, kind=kind, name=str(entry["name"])))
+                others.append(AttributeName(id=aid, kind=entry.kind, name=entry.name))
                 continue
-            if not isinstance(entry, dict) or not isinstance(entry.get("values"), list) or not entry["values"]:
+            if not entry.values:
                 raise CatalogError(f"attribute {aid!r} must be a table with a non-empty list of values")
-            synonyms = entry.get("synonyms", {})
-            if not isinstance(synonyms, dict):
-                raise CatalogError(f"attribute {aid!r}: synonyms must be a table of synonym = value")
-            out.append(AttributeDef(id=aid, name=str(entry.get("name", aid)),
-                                    values=tuple(str(v) for v in entry["values"]),
-                                    normalizer=entry.get("normalizer"),
-                                    descriptors=tuple(str(v) for v in entry.get("descriptors", ())),
-                                    synonyms={str(k): str(v) for k, v in synonyms.items()}))
+            out.append(AttributeDef(id=aid, name=entry.name if entry.name is not None else aid,
+                                    values=tuple(entry.values), normalizer=entry.normalizer,
+                                    descriptors=tuple(entry.descriptors), synonyms=dict(entry.synonyms)))
         return cls(tuple(out), tuple(others))
 
     def get(self, name: str) -> AttributeDef | None:

@@ -49,14 +49,14 @@ import difflib
 import functools
 import os
 import re
-import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import read_catalog
+from eligimatch.knowledge._names import normalize_name
 
 __all__ = ["Concept", "ConceptCatalog", "normalize_name", "CODE_SYSTEMS"]
 
@@ -67,15 +67,7 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
 
 # --------------------------------------------------------------------------- names
 
-_POSSESSIVE = re.compile(r"['\u2019\u02bc`\u00b4]s(?![^\W_])")  # "Bowen's_disease" too: '_' ends a word here
-
-
-def normalize_name(text: str) -> str:
-    """The key under which a name is compared (see the module docstring)."""
-    t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c))
-    t = _POSSESSIVE.sub("", t.casefold())
-    return "".join(c for c in t if c.isalnum())
+# normalize_name is the one name normaliser of the catalogs (eligimatch.knowledge._names)
 
 
 def _plural_fallbacks(key: str) -> list[str]:
@@ -234,38 +226,6 @@ def _ancestor_closure(
 
 
 # --------------------------------------------------------------------------- TOML
-
-
-def _read_toml(path_or_text: Any, what: str) -> tuple[dict[str, Any], str]:
-    """Parse TOML from a path (str/PathLike) or TOML text; returns (data, source label).
-
-    A ``str`` is taken as TOML text when it contains a newline, ``=`` or
-    starts with ``[``; otherwise as a file path.
-    """
-    if isinstance(path_or_text, bytes):
-        path_or_text = path_or_text.decode("utf-8")
-    if isinstance(path_or_text, os.PathLike) or (
-        isinstance(path_or_text, str)
-        and "\n" not in path_or_text
-        and "=" not in path_or_text
-        and not path_or_text.lstrip().startswith("[")
-    ):
-        path = Path(path_or_text)
-        source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CatalogError(f"{what} catalog file not found: {source}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"cannot read {what} catalog {source}: {exc}") from None
-    elif isinstance(path_or_text, str):
-        text, source = path_or_text, "<text>"
-    else:
-        raise TypeError(f"expected a path or TOML text, got {type(path_or_text).__name__}")
-    try:
-        return tomllib.loads(text), source
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{source}: {what} catalog is not valid TOML: {exc}") from None
 
 
 def _str_tuple(value: Any, field: str, fail: Callable[[str], Exception]) -> tuple[str, ...]:
@@ -451,7 +411,7 @@ class ConceptCatalog:
         ``description``.  ``kind`` (``"condition"``, ``"procedure"``) is used
         in messages and must match ``[catalog].kind`` when that is given.
         """
-        data, source = _read_toml(path_or_text, kind)
+        data, source = read_catalog(path_or_text, kind)
 
         def fail(message: str) -> CatalogError:
             return CatalogError(f"{source}: {kind} catalog: {message}")

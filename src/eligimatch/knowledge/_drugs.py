@@ -57,19 +57,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import read_catalog
 from eligimatch.knowledge._concepts import (
+    _ID_RE,
     CATALOG_DIR,
     MIN_SYNONYM_KEY_LENGTH,
-    _ID_RE,
-    _KeyIndex,
     _ancestor_closure,
     _as_tuple,
-    _read_toml,
+    _KeyIndex,
     _str_tuple,
     _suggest,
     normalize_name,
 )
-from eligimatch.errors import CatalogError
 
 __all__ = ["Drug", "DrugClass", "DrugCatalog", "PREDNISONE_REFERENCE_MG", "CORTICOSTEROID_CLASS"]
 
@@ -333,7 +333,7 @@ class DrugCatalog:
         ``targets``, ``half_life_days``, ``half_life_source``,
         ``prednisone_equivalent_mg``, ``rxnorm``, ``description``).
         """
-        data, source = _read_toml(path_or_text, "drug")
+        data, source = read_catalog(path_or_text, "drug")
 
         def fail(message: str) -> CatalogError:
             return CatalogError(f"{source}: drug catalog: {message}")

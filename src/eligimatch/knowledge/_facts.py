@@ -7,15 +7,15 @@ compile-time error with a did-you-mean, never a silently UNKNOWN criterion.
 from __future__ import annotations
 
 import difflib
-import re
 import functools
-import tomllib
+import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import Entry, bundled_catalog_text, read_catalog, validate_entry
+from eligimatch.knowledge._names import normalize_name
 
 __all__ = ["FactDef", "FactCatalog"]
 
@@ -68,7 +68,7 @@ class FactDef:
 
 
 def _norm(name: str) -> str:
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
+    return normalize_name(name)
 
 
 _JOINERS = re.compile(r"(?<=\w)[\s_\-]+(?=\w)")
@@ -94,6 +94,22 @@ def _value_synonyms(fid: str, entry: dict) -> tuple[tuple[str, str], ...]:
             raise CatalogError(f"fact '{fid}': value synonym {spelling!r} is also the value of another")
         out.append((str(spelling), str(target)))
     return tuple(out)
+
+
+class _FactEntry(Entry):
+    """One ``[ID]`` table of a fact catalog (catalog/facts.toml, a site catalog's ``[facts.ID]``)."""
+
+    name: str | None = None
+    type: str = "bool"  # one of _TYPES: checked by the catalog, which names the types
+    unit: str | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    integer: bool = False
+    values: list[str] = []
+    ordered: bool = False
+    synonyms: list[str] = []
+    description: str = ""
+    value_synonyms: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -125,31 +141,21 @@ class FactCatalog:
     @classmethod
     @functools.cache
     def default(cls) -> FactCatalog:
-        text = resources.files("eligimatch").joinpath("catalog", "facts.toml").read_text(encoding="utf-8")
-        return cls.from_toml(text)
+        return cls.from_toml(bundled_catalog_text("facts"))
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> FactCatalog:
-        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"fact catalog is not valid TOML: {exc}") from None
+    def from_toml(cls, source: str | os.PathLike[str] | bytes) -> FactCatalog:
+        """The catalog of a TOML file or text (:func:`~eligimatch.knowledge._catalog_files.read_catalog`)."""
+        data, where = read_catalog(source, "fact")
         facts = []
-        for fid, entry in data.items():
-            if not isinstance(entry, dict):
-                raise CatalogError(f"fact '{fid}' must be a table")
-            try:
-                facts.append(FactDef(
-                    id=fid, name=str(entry.get("name", fid)), type=str(entry.get("type", "bool")),
-                    unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
-                    integer=bool(entry.get("integer", False)), values=tuple(entry.get("values", ())),
-                    ordered=bool(entry.get("ordered", False)),
-                    synonyms=tuple(entry.get("synonyms", ())), description=str(entry.get("description", "")),
-                    value_synonyms=_value_synonyms(fid, entry),
-                ))
-            except TypeError as exc:
-                raise CatalogError(f"fact '{fid}': {exc}") from None
+        for fid, table in data.items():
+            entry = validate_entry(_FactEntry, table, f"{where}: fact '{fid}'")
+            facts.append(FactDef(
+                id=fid, name=entry.name if entry.name is not None else fid, type=entry.type, unit=entry.unit,
+                min=entry.min, max=entry.max, integer=entry.integer, values=tuple(entry.values), ordered=entry.ordered,
+                synonyms=tuple(entry.synonyms), description=entry.description,
+                value_synonyms=_value_synonyms(fid, table),
+            ))
         return cls(tuple(facts))
 
     def extended(self, facts: Iterable[FactDef] | FactCatalog) -> FactCatalog:

@@ -38,12 +38,12 @@ import dataclasses
 import json
 import math
 import os
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eligimatch.errors import CatalogError
+from eligimatch.knowledge._catalog_files import TEXT_SOURCE, read_catalog
 
 if TYPE_CHECKING:  # pragma: no cover
     from eligimatch.knowledge._catalogs import Catalogs
@@ -70,16 +70,9 @@ def load_site_catalogs(paths: Iterable[str | os.PathLike[str]], base: Catalogs |
 def apply_site_catalog(cats: Catalogs, path: str | os.PathLike[str]) -> Catalogs:
     """``cats`` with the entries of one site catalog file added (or replacing those of the same id)."""
     where = os.fspath(path)
-    try:
-        text = Path(where).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError(f"{where}: no such catalog file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{where}: cannot read the catalog file: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{where}: not valid TOML: {exc}") from None
+    if not Path(where).exists():
+        raise CatalogError(f"{where}: no such catalog file")
+    data, _ = read_catalog(Path(where), "site")
     unknown = sorted(set(data) - set(SECTIONS) - {"catalog"})
     if unknown:
         raise CatalogError(f"{where}: unknown section(s) {', '.join(unknown)}; a site catalog has "
@@ -107,7 +100,7 @@ def apply_site_catalog(cats: Catalogs, path: str | os.PathLike[str]) -> Catalogs
 
 
 def _located(message: str, where: str, section: str) -> str:
-    for placeholder in ("<toml text>", "<text>"):
+    for placeholder in (TEXT_SOURCE,):
         message = message.replace(f"{placeholder}: ", "").replace(placeholder, where)
     return message if message.startswith(f"{where}: ") else f"{where}: {section}: {message}"
 

@@ -8,6 +8,7 @@
 * the grouped, capped, ordered question plan (:func:`question_plan`);
 * the screening record (:class:`ScreeningRecord`, :class:`Answer`, :class:`Decision`, :func:`decide`) and its
   fingerprints;
+* :func:`batch_gc` tunes the garbage collector for a batch (what the workers of :func:`screen_many` do);
 * the self-contained HTML report (:func:`render_html_report`, :func:`write_html_report`).
 
 See docs/screening.md.
@@ -27,6 +28,7 @@ from eligimatch.screening._decisions import (
     load_record,
 )
 from eligimatch.screening._disease import DiseaseProfile, describe, disease_profile
+from eligimatch.screening._gc import BATCH_THRESHOLDS, batch_gc
 from eligimatch.screening._html import render_report as render_html_report
 from eligimatch.screening._html import write_report as write_html_report
 from eligimatch.screening._questions import DEFAULT_QUESTIONS, PlannedQuestion, question_plan
@@ -53,4 +55,4 @@ __all__ = ["screen", "screen_many", "match_each", "rank", "ScreenResult", "Scree
            "PlannedQuestion", "question_plan", "DEFAULT_QUESTIONS",
            "Answer", "Decision", "DecisionError", "ScreeningRecord", "decide", "load_record", "apply_answers",
            "fingerprint", "clinical_digest",
-           "render_html_report", "write_html_report"]
+           "render_html_report", "write_html_report", "batch_gc", "BATCH_THRESHOLDS"]

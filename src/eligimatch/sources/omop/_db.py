@@ -82,6 +82,7 @@ class Database:
         return self._columns[table]
 
     def _read_columns(self, table: str) -> frozenset[str] | None:
+        params: tuple[str, ...]
         if self.schema:
             where, params = " AND lower(table_schema) = ?", (table.lower(), self.schema.lower())
         elif self.paramstyle == "qmark":  # DuckDB: the current schema of the current database
