@@ -3,6 +3,8 @@
     eligimatch check TRIAL...                 compile and lint criteria files
     eligimatch match PATIENT TRIAL...         the readable report for one patient (or --json)
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
+    eligimatch screen-db DATABASE TRIAL...    a whole database (DuckDB, PostgreSQL, OMOP): counts, rows,
+                                              attrition, what-if
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
     eligimatch draft RECORD... [-o DIR]       draft criteria files from ClinicalTrials.gov records
@@ -252,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     from eligimatch.ctgov.command import add_parser as add_draft_parser
 
     add_draft_parser(sub, _Formatter)
+
+    from eligimatch.cli._screen_db import add_parser as add_screen_db_parser
+
+    add_screen_db_parser(sub, _Formatter)
 
     p = sub.add_parser("coverage", formatter_class=_Formatter, help="computable versus judgment-only criteria",
                        description="For each trial: which criteria eligimatch computes from data, which only "

@@ -219,11 +219,19 @@ class Population:
             raise
         return n
 
-    def attrition(self, trial: str | CompiledTrial | None = None) -> Any:
-        """Criterion-by-criterion attrition of ``trial``: see :class:`eligimatch.sql.Attrition`."""
+    def rows_frame(self, trials: Iterable[str] | None = None) -> Any:
+        """Spark only: the rows of :meth:`write` as a DataFrame, for Spark's own writers on a cluster
+        (``pop.rows_frame().write.parquet("s3://.../rows")``)."""
+        if self.backend.dialect != "spark":
+            raise PopulationError("rows_frame() is for a Spark population; use rows() or write()")
+        return self.backend.handle.sql(self.sql(self.rows_sql(trials)))
+
+    def attrition(self, trial: str | CompiledTrial | None = None, *, order: Sequence[str] | None = None) -> Any:
+        """Criterion-by-criterion attrition of ``trial`` (in file order, or ``order``: every general
+        criterion's id once): see :class:`eligimatch.sql.Attrition`."""
         from eligimatch.sql._attrition import attrition
 
-        return attrition(self, self.run(trial))
+        return attrition(self, self.run(trial), order=order)
 
     def what_if(self, trial: str | CompiledTrial | None = None, *, drop: Iterable[str] = (),
                 thresholds: Iterable[str] = (), replace: Iterable[str] = (), examples: int = 20) -> Any:
