@@ -143,7 +143,7 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
         while not stop.wait(0.5):
             try:
                 out = subprocess.run(["ps", "-u", os.environ.get("ELIGIMATCH_PG_USER", "postgres"), "-o", "rss="],
-                                     capture_output=True, text=True, timeout=5).stdout
+                                     check=False, capture_output=True, text=True, timeout=5).stdout
                 server_peak[0] = max(server_peak[0], sum(int(x) for x in out.split()) / 1024.0)
             except (OSError, subprocess.SubprocessError, ValueError):
                 pass
@@ -169,8 +169,9 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
 
 
 def measure_rows(sample: int, seed: int = 1) -> dict[str, Any]:
-    import eligimatch
     from generate import patients
+
+    import eligimatch
 
     trials = _trials()
     ps = patients(sample, seed=seed)
@@ -188,10 +189,10 @@ def measure_rows(sample: int, seed: int = 1) -> dict[str, Any]:
 def measure_agreement(db: str, n: int, seed: int = 1, chunk: int = 2000) -> dict[str, Any]:
     """Row engine against the SQL run on DuckDB, patient by patient and criterion by criterion."""
     import duckdb
+    from generate import iter_patients
 
     import eligimatch
     from eligimatch.sql import screen_population
-    from generate import iter_patients
 
     trials = _trials()
     con = duckdb.connect(db, read_only=True)
@@ -234,7 +235,8 @@ def _row_of(r: Any) -> dict[str, set[str]]:
 # ---- driver -----------------------------------------------------------------------------------------
 
 def _child(*args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "_child", *args], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, "_child", *args], check=False, capture_output=True,
+                         text=True)
     if out.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -243,8 +245,8 @@ def _child(*args: str) -> dict[str, Any]:
 def _export_parquet(db: str, n: int, total: int, folder: Path) -> None:
     import duckdb
 
-    from eligimatch.sql._spark import spark_tables  # noqa: F401  (checks pyspark is importable later)
     from eligimatch.sql import TABLES
+    from eligimatch.sql._spark import spark_tables  # noqa: F401  (checks pyspark is importable later)
 
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(db, read_only=True)
@@ -296,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
 
     total = duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM patients").fetchone()[0]
     n = min(a.patients, total)
-    results: dict[str, Any] = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "cpus": os.cpu_count(), "db": str(db), "patients": n}
     print(f"population benchmark: {n:,} patients in {db}, 5 trials, {os.cpu_count()} CPUs", file=sys.stderr)
     results["duckdb"] = _child("duckdb", str(db), str(n), str(total), "1")

@@ -30,9 +30,9 @@ CHUNK = 20_000
 def _write_shard(args: tuple[int, int, int, str]) -> tuple[str, float]:
     start, n, seed, path = args
     import duckdb
+    from generate import iter_patients
 
     from eligimatch.sql import write_duckdb
-    from generate import iter_patients
 
     t0 = time.perf_counter()
     con = duckdb.connect(path)

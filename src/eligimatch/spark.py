@@ -20,12 +20,13 @@ Needs the ``spark`` extra (``pip install 'eligimatch[spark]'``) and Java 17 or l
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from eligimatch.sql._population import Population, screen_population
 from eligimatch.sql._spark import local_session, spark_tables
 
-__all__ = ["local_session", "tables", "screen"]
+__all__ = ["local_session", "screen", "tables"]
 
 
 def tables(spark: Any, source: Any, *, prefix: str = "") -> dict[str, Any]:

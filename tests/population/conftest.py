@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from pgserver import PostgresServer, unavailable
 
 

@@ -28,9 +28,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 _TIMEOUT = 60.0
 
@@ -91,7 +91,7 @@ class PostgresServer:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls) -> Iterator["PostgresServer"]:
+    def start(cls) -> Iterator[PostgresServer]:
         external = os.environ.get("ELIGIMATCH_TEST_POSTGRES")
         if external:
             yield cls(conninfo=external)
@@ -131,7 +131,8 @@ class PostgresServer:
         argv = [str(self._bindir / tool), *args]
         if self._user is not None:
             argv = ["runuser", "-u", self._user, "--", *argv]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT + 30, cwd="/")
+        done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=_TIMEOUT + 30,
+                              cwd="/")
         if done.returncode != 0:
             log = ""
             if self._folder is not None and (self._folder / "server.log").exists():

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import eligimatch
 from eligimatch.logic import Cause

@@ -15,20 +15,22 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 
-import eligimatch  # noqa: E402
-from eligimatch.errors import PopulationError  # noqa: E402
-from eligimatch.logic import t_and  # noqa: E402
-from eligimatch.logic import Truth  # noqa: E402
-from eligimatch.sql._attrition import attrition  # noqa: E402
-from eligimatch.sql._backends import DuckDBBackend  # noqa: E402
-from eligimatch.sql._chart import attrition_html, attrition_png  # noqa: E402
-from eligimatch.sql._population import Population  # noqa: E402
+from rowruns import review_only, row_engine_run
 
-from rowruns import review_only, row_engine_run  # noqa: E402
+import eligimatch
+from eligimatch.errors import PopulationError
+from eligimatch.logic import (
+    Truth,
+    t_and,
+)
+from eligimatch.sql._attrition import attrition
+from eligimatch.sql._backends import DuckDBBackend
+from eligimatch.sql._chart import attrition_html, attrition_png
+from eligimatch.sql._population import Population
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-import generate  # noqa: E402
+import generate
 
 AS_OF = dt.date(2026, 3, 1)
 TRIALS = sorted((ROOT / "examples" / "trials").glob("*.elig"))

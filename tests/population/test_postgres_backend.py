@@ -16,15 +16,15 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 
-import eligimatch  # noqa: E402
-from eligimatch.logic import Truth, t_and, t_not, t_or  # noqa: E402
-from eligimatch.sql import TABLES, write_duckdb  # noqa: E402
-from eligimatch.sql._backends import PostgresBackend  # noqa: E402
-from eligimatch.sql._postgres import copy_to_postgres, write_postgres  # noqa: E402
+import eligimatch
+from eligimatch.logic import Truth, t_and, t_not, t_or
+from eligimatch.sql import TABLES, write_duckdb
+from eligimatch.sql._backends import PostgresBackend
+from eligimatch.sql._postgres import copy_to_postgres, write_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-import generate  # noqa: E402
+import generate
 
 _SQL = {Truth.TRUE: "TRUE", Truth.FALSE: "FALSE", Truth.UNKNOWN: "CAST(NULL AS BOOLEAN)"}
 _BACK = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}

@@ -15,15 +15,15 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 
-import eligimatch  # noqa: E402
-from eligimatch.logic import Truth, t_and, t_not, t_or  # noqa: E402
-from eligimatch.sql import TABLES, write_duckdb, write_parquet  # noqa: E402
-from eligimatch.sql._backends import SparkBackend, connect_backend  # noqa: E402
-from eligimatch.sql._spark import spark_tables  # noqa: E402
+import eligimatch
+from eligimatch.logic import Truth, t_and, t_not, t_or
+from eligimatch.sql import TABLES, write_duckdb, write_parquet
+from eligimatch.sql._backends import SparkBackend, connect_backend
+from eligimatch.sql._spark import spark_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-import generate  # noqa: E402
+import generate
 
 _SQL = {Truth.TRUE: "TRUE", Truth.FALSE: "FALSE", Truth.UNKNOWN: "CAST(NULL AS BOOLEAN)"}
 _BACK = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}

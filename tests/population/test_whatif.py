@@ -15,7 +15,7 @@ from eligimatch.sql._whatif import Threshold, WhatIf, edit_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-import generate  # noqa: E402
+import generate
 
 AS_OF = dt.date(2026, 3, 1)
 NCT05621486 = ROOT / "examples" / "trials" / "NCT05621486.elig"

@@ -20,12 +20,13 @@ unknown at and waits for review at; the cumulative numbers are summed from those
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from eligimatch.errors import PopulationError
 
-__all__ = ["Step", "Attrition", "attrition"]
+__all__ = ["Attrition", "Step", "attrition"]
 
 
 @dataclass(frozen=True)
@@ -135,14 +136,14 @@ def attrition(population: Any, run: Any, order: Sequence[str] | None = None) -> 
     alone = population.backend.rows(population.sql(f"SELECT COUNT(*), {', '.join(alone_cols)} FROM {run.table}"))[0]
     total = int(alone[0])
 
-    groups = Counter()
+    groups: Counter[tuple[int | None, int | None, int | None]] = Counter()
     for f, u, r, n in grouped:
         groups[(f, u, r)] += int(n)
     out: list[Step] = []
     prev_excluded = 0
     big = len(steps) + 1
     for k, (cid, kind, text, _, _) in enumerate(steps, 1):
-        excluded = unknown = review = 0
+        excluded, unknown, pending = 0, 0, 0
         for (f, u, r), n in groups.items():
             f_ = f if f is not None else big
             u_ = u if u is not None else big
@@ -152,12 +153,12 @@ def attrition(population: Any, run: Any, order: Sequence[str] | None = None) -> 
             elif u_ <= k:
                 unknown += n
             elif r_ <= k:
-                review += n
+                pending += n
         passing = total - excluded - unknown
-        m, nm, ua = (int(x or 0) for x in alone[1 + 3 * (k - 1): 4 + 3 * (k - 1)])
+        n_met, n_not, n_unk = (int(x or 0) for x in alone[1 + 3 * (k - 1): 4 + 3 * (k - 1)])
         out.append(Step(criterion=cid, kind=kind, text=text, passing=passing, unknown=unknown, excluded=excluded,
-                        removed=excluded - prev_excluded, pending_review=review, met=m, not_met=nm,
-                        unknown_alone=ua))
+                        removed=excluded - prev_excluded, pending_review=pending, met=n_met, not_met=n_not,
+                        unknown_alone=n_unk))
         prev_excluded = excluded
     counts = population.counts()[run.label]
     last = out[-1]

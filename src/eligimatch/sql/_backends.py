@@ -14,8 +14,9 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 from eligimatch.errors import PopulationError
 
@@ -134,8 +135,7 @@ class PostgresBackend:
         n = 0
         with self.conn.cursor() as cur, open(path, "wb") as fh:
             with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true)") as cp:
-                for block in cp:
-                    fh.write(block)
+                fh.writelines(cp)
             n = cur.rowcount
         return max(n, 0)
 

@@ -9,12 +9,13 @@ in the table below the chart.
 from __future__ import annotations
 
 import html as _html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from eligimatch.errors import PopulationError
 
-__all__ = ["attrition_html", "attrition_png", "COLORS"]
+__all__ = ["COLORS", "attrition_html", "attrition_png"]
 
 #: passing, unknown, excluded (colour-blind safe: blue, orange, grey)
 COLORS = ("#1f77b4", "#ff9f1c", "#b8b8b8")
@@ -22,7 +23,7 @@ _LEGEND = ("passing", "unknown", "excluded")
 
 
 def _bars(att: Any) -> list[tuple[str, str | None, int, int, int]]:
-    rows = [("(all patients)", None, att.total, 0, 0)]
+    rows: list[tuple[str, str | None, int, int, int]] = [("(all patients)", None, att.total, 0, 0)]
     rows += [(s.criterion, s.text, s.passing, s.unknown, s.excluded) for s in att.steps]
     return rows
 
@@ -32,9 +33,9 @@ def _svg(att: Any) -> str:
     label_w, bar_w, row_h, top = 130, 560, 22, 30
     width, height = label_w + bar_w + 90, top + row_h * len(rows) + 10
     total = max(att.total, 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="attrition of {_html.escape(att.trial)}" font-family="sans-serif" font-size="12">']
-    x = label_w
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+              f'aria-label="attrition of {_html.escape(att.trial)}" font-family="sans-serif" font-size="12">')]
+    x: float = label_w
     for color, name in zip(COLORS, _LEGEND):
         parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{color}"/>'
                      f'<text x="{x + 16}" y="16">{name}</text>')
@@ -102,7 +103,7 @@ def attrition_png(att: Any, path: str | Path) -> None:
     try:
         left = [0] * len(rows)
         for idx, (color, name) in enumerate(zip(COLORS, _LEGEND)):
-            values = [r[2 + idx] for r in rows]
+            values = [(r[2], r[3], r[4])[idx] for r in rows]
             ax.barh(labels, values, left=left, color=color, label=name)
             left = [a + b for a, b in zip(left, values)]
         for y, r in enumerate(rows):

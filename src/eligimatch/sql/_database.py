@@ -23,7 +23,7 @@ from eligimatch.errors import PopulationError
 from eligimatch.sql._backends import Backend, connect_backend
 from eligimatch.sql._schema import TABLES
 
-__all__ = ["Database", "open_database", "detect"]
+__all__ = ["Database", "detect", "open_database"]
 
 
 @dataclass
@@ -41,10 +41,10 @@ class Database:
         if close is not None:
             close()
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Database:  # noqa: PYI034
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -78,7 +78,7 @@ def detect(backend: Backend, schema: str | None = None) -> str:
 
 def _omop_views(backend: Backend, schema: str | None) -> None:
     try:
-        from eligimatch.sources.omop import canonical_views  # type: ignore[attr-defined]
+        from eligimatch.sources.omop import canonical_views  # type: ignore[attr-defined,import-untyped,unused-ignore]
     except ImportError:
         raise PopulationError("this is an OMOP CDM database, and reading OMOP as the canonical tables needs "
                               "eligimatch.sources.omop.canonical_views, which this version does not have") from None

@@ -25,15 +25,16 @@ import datetime as _dt
 import itertools
 import os
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.errors import PopulationError
 from eligimatch.sql._backends import Backend, connect_backend
 
-__all__ = ["CriterionColumn", "TrialRun", "Population", "screen_population", "ROW_COLUMNS", "VERDICTS"]
+__all__ = ["ROW_COLUMNS", "VERDICTS", "CriterionColumn", "Population", "TrialRun", "screen_population"]
 
 #: the verdicts as the result tables spell them, best first
 VERDICTS = ("match", "unknown", "no_match")
@@ -248,10 +249,10 @@ class Population:
             self.backend.drop(r.table)
         self.runs = []
 
-    def __enter__(self) -> "Population":
+    def __enter__(self) -> Population:  # noqa: PYI034
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -20,13 +20,14 @@ Needs the ``postgres`` extra (``pip install 'eligimatch[postgres]'``: psycopg 3 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from eligimatch.errors import EligimatchError
 from eligimatch.sql._schema import TABLES, ddl
 
-__all__ = ["copy_to_postgres", "write_postgres", "require_psycopg"]
+__all__ = ["copy_to_postgres", "require_psycopg", "write_postgres"]
 
 _CHUNK = 1 << 20
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from eligimatch.errors import EligimatchError
 from eligimatch.sql._schema import TABLES
 
-__all__ = ["local_session", "spark_tables", "require_pyspark"]
+__all__ = ["local_session", "require_pyspark", "spark_tables"]
 
 _SPARK_TYPES = {"TEXT": "STRING", "DATE": "DATE", "TIME": "STRING", "DOUBLE": "DOUBLE", "BIGINT": "BIGINT",
                 "INTEGER": "INT", "BOOLEAN": "BOOLEAN"}
@@ -89,15 +90,15 @@ def spark_tables(spark: Any, source: Any, *, prefix: str = "", staging: str | os
             df = spark.read.parquet(path) if path is not None else _empty(spark, t.name)
             frames[t.name] = df
     else:
-        out = Path(staging) if staging is not None else Path(tempfile.mkdtemp(prefix="eligimatch-spark-"))
+        out: Path = Path(staging) if staging is not None else Path(tempfile.mkdtemp(prefix="eligimatch-spark-"))
         out.mkdir(parents=True, exist_ok=True)
         for t in TABLES:
             cols = ", ".join(f'CAST("{c.name}" AS VARCHAR) AS "{c.name}"' if c.type == "TIME" else f'"{c.name}"'
                              for c in t.columns)
-            path = out / f"{t.name}.parquet"
-            quoted = str(path).replace("'", "''")
+            staged = out / f"{t.name}.parquet"
+            quoted = str(staged).replace("'", "''")
             source.execute(f"COPY (SELECT {cols} FROM {t.name}) TO '{quoted}' (FORMAT parquet)")
-            frames[t.name] = spark.read.parquet(str(path))
+            frames[t.name] = spark.read.parquet(str(staged))
     for name, df in frames.items():
         df.createOrReplaceTempView(prefix + name)
     return frames

@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.errors import PopulationError
 from eligimatch.language import ast as A
 
-__all__ = ["Threshold", "WhatIf", "EditedTrial", "edit_trial"]
+__all__ = ["EditedTrial", "Threshold", "WhatIf", "edit_trial"]
 
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 
@@ -46,7 +47,7 @@ class Threshold:
     old: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Threshold":
+    def parse(cls, text: str) -> Threshold:
         """``ID=VALUE`` or ``ID:OLD=VALUE``."""
         head, sep, new = text.partition("=")
         if not sep or not head.strip() or not new.strip():
@@ -72,7 +73,7 @@ class WhatIf:
     replace: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def parse(cls, drop: Iterable[str] = (), thresholds: Iterable[str] = (), replace: Iterable[str] = ()) -> "WhatIf":
+    def parse(cls, drop: Iterable[str] = (), thresholds: Iterable[str] = (), replace: Iterable[str] = ()) -> WhatIf:
         """From the command line's spelling: criterion ids, ``ID=VALUE`` / ``ID:OLD=VALUE``, ``ID=EXPR``."""
         reps = []
         for r in replace:

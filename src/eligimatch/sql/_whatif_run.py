@@ -54,8 +54,8 @@ class WhatIfResult:
         lines = [f"{self.trial}, what if: {'; '.join(self.changes) or self.change}"]
         lines.append(f"  {'verdict':<10} {'before':>10} {'after':>10} {'change':>10}")
         for v in _ORDER:
-            b, a = self.before.get(v, 0), self.after.get(v, 0)
-            lines.append(f"  {v:<10} {b:>10,} {a:>10,} {a - b:>+10,}")
+            nb, na = self.before.get(v, 0), self.after.get(v, 0)
+            lines.append(f"  {v:<10} {nb:>10,} {na:>10,} {na - nb:>+10,}")
         lines.append(f"  newly eligible: {self.newly_eligible:,}; no longer eligible: {self.no_longer_eligible:,}")
         for (b, a), ids in self.examples.items():
             n = self.moves[(b, a)]
@@ -85,9 +85,9 @@ def what_if(population: Any, run: Any, what: WhatIf, *, examples: int = 20) -> W
     try:
         join = (f"FROM {run.table} b JOIN {new.table} n ON b.{run.patient} = n.{new.patient}")
         moves = {(b, a): 0 for b in _ORDER for a in _ORDER}
-        for b, a, n in population.backend.rows(population.sql(
+        for before_v, after_v, n in population.backend.rows(population.sql(
                 f"SELECT b.verdict, n.verdict, COUNT(*) {join} GROUP BY 1, 2")):
-            moves[(str(b), str(a))] = int(n)
+            moves[(str(before_v), str(after_v))] = int(n)
         ex: dict[tuple[str, str], tuple[str, ...]] = {}
         if examples > 0:
             for (b, a), n in moves.items():
