@@ -81,6 +81,12 @@ def cmd_screen_db(args: argparse.Namespace) -> int:
     from eligimatch.sql._population import screen_population
 
     what_if = bool(args.drop or args.threshold or args.replace)
+    if not args.database.startswith(("postgresql://", "postgres://")):
+        db_path = Path(args.database)
+        if not db_path.exists():
+            raise UsageError(f"{args.database}: no such file (give a DuckDB file or a postgresql:// URL)")
+        if not db_path.is_file():
+            raise UsageError(f"{args.database}: not a file (give a DuckDB file or a postgresql:// URL)")
     paths = _trial_paths(args.trials)
     if args.output and Path(args.output).suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(f"--output {args.output}: give a .parquet or .csv file")

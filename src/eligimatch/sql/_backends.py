@@ -198,7 +198,7 @@ def connect_backend(target: Any) -> Backend:
     is returned as it is)."""
     if isinstance(target, (DuckDBBackend, PostgresBackend, SparkBackend)):
         return target
-    module = type(target).__module__.split(".")[0]
+    module = type(target).__module__.split(".")[0].lstrip("_")  # duckdb's connection class lives in _duckdb
     if module == "duckdb":
         return DuckDBBackend(target)
     if module == "psycopg":

@@ -1,0 +1,72 @@
+"""``eligimatch screen-db``: what it refuses, and how (usage errors exit 2, database errors exit 1, one
+line each, never a traceback).  Runs on compiled SQL are in test_population_sql.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
+
+from eligimatch.cli import main  # noqa: E402
+from eligimatch.errors import PopulationError  # noqa: E402
+from eligimatch.sql._database import open_database  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIAL = str(ROOT / "examples" / "trials" / "NCT05621486.elig")
+OTHER = str(ROOT / "examples" / "trials" / "NCT03754764.elig")
+
+
+def _run(capsys, *argv):
+    code = main(["screen-db", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_usage_errors_exit_2(capsys, tmp_path):
+    db = tmp_path / "empty.duckdb"
+    duckdb.connect(str(db)).close()
+    code, _, err = _run(capsys, str(tmp_path / "absent.duckdb"), TRIAL)
+    assert code == 2 and "absent.duckdb: no such file" in err
+    code, _, err = _run(capsys, str(tmp_path), TRIAL)
+    assert code == 2 and "not a file" in err
+    code, _, err = _run(capsys, str(db), TRIAL, "-o", str(tmp_path / "rows.txt"))
+    assert code == 2 and ".parquet or .csv" in err
+    code, _, err = _run(capsys, str(db), TRIAL, OTHER, "--drop", "I8")
+    assert code == 2 and "exactly one" in err
+    code, _, err = _run(capsys, str(db), TRIAL, "--anchor", "apheresys=2026-03-01")
+    assert code == 1 and "did you mean 'apheresis'" in err
+    assert "Traceback" not in err
+
+
+def test_a_database_without_patients_is_named_not_guessed(capsys, tmp_path):
+    db = tmp_path / "empty.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE patients (patient_id VARCHAR)")
+    con.close()
+    code, _, err = _run(capsys, str(db), TRIAL)
+    assert code == 1
+    assert "neither the canonical patient tables nor an OMOP CDM database" in err
+    assert "observations" in err and "Traceback" not in err
+    not_db = tmp_path / "notes.duckdb"
+    not_db.write_text("hello")
+    code, _, err = _run(capsys, str(not_db), TRIAL)
+    assert code == 1 and "not a DuckDB database" in err
+
+
+def test_open_database_recognises_omop(tmp_path):
+    con = duckdb.connect(str(tmp_path / "cdm.duckdb"))
+    con.execute("CREATE TABLE person (person_id BIGINT, gender_concept_id INT, year_of_birth INT)")
+    con.execute("CREATE TABLE observation_period (person_id BIGINT, observation_period_start_date DATE, "
+                "observation_period_end_date DATE)")
+    con.execute("CREATE TABLE concept (concept_id INT, vocabulary_id VARCHAR, concept_code VARCHAR)")
+    con.close()
+    from eligimatch.sql._backends import connect_backend
+    from eligimatch.sql._database import detect
+
+    ro = duckdb.connect(str(tmp_path / "cdm.duckdb"), read_only=True)
+    assert detect(connect_backend(ro)) == "omop"
+    ro.close()
+    with pytest.raises(PopulationError, match="no such file"):
+        open_database(tmp_path / "nope.duckdb")
