@@ -104,7 +104,7 @@ def cmd_screen_db(args: argparse.Namespace) -> int:
     as_of = args.as_of or _dt.date.today()
     report: dict[str, Any] = {"database": args.database, "as_of": as_of.isoformat()}
     out = _console(sys.stdout)
-    with open_database(args.database, schema=args.schema) as db:
+    with open_database(args.database, schema=args.schema, as_of=as_of) as db:
         report["kind"] = db.kind
         with screen_population(db.backend, trials, as_of=as_of, anchors=dict(args.anchor), source=db.name) as pop:
             counts, tiers = pop.counts(), pop.tiers()

@@ -14,6 +14,7 @@ Anything else is a :class:`~eligimatch.errors.PopulationError` naming what is mi
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,18 +77,22 @@ def detect(backend: Backend, schema: str | None = None) -> str:
         + " (write patients with eligimatch.sql.write_duckdb, or give an OMOP CDM database)")
 
 
-def _omop_views(backend: Backend, schema: str | None) -> None:
-    try:
-        from eligimatch.sources.omop import canonical_views  # type: ignore[attr-defined,import-untyped,unused-ignore]
-    except ImportError:
-        raise PopulationError("this is an OMOP CDM database, and reading OMOP as the canonical tables needs "
-                              "eligimatch.sources.omop.canonical_views, which this version does not have") from None
-    canonical_views(backend.handle, schema=schema)
+def _omop_views(backend: Backend, schema: str | None, as_of: _dt.date | None) -> None:
+    """TEMP views presenting the OMOP tables as the canonical ones (:func:`eligimatch.omop.create_views`:
+    the same mapping as ``eligimatch.omop.patient``, completeness as of ``as_of``)."""
+    if backend.dialect == "spark":
+        raise PopulationError("OMOP views are made for DuckDB and PostgreSQL; on Spark, register the canonical "
+                              "tables (eligimatch.spark.tables)")
+    from eligimatch.sources.omop import create_views
+
+    create_views(backend.handle, as_of=as_of, schema=schema)
 
 
-def open_database(target: Any, *, schema: str | None = None, read_only: bool = True) -> Database:
+def open_database(target: Any, *, schema: str | None = None, read_only: bool = True,
+                  as_of: _dt.date | None = None) -> Database:
     """Open ``target`` -- a DuckDB file path, a ``postgresql://`` (or ``postgres://``) URL, or an open
-    connection / Spark session -- and make its patients readable as the canonical tables."""
+    connection / Spark session -- and make its patients readable as the canonical tables.  ``as_of``
+    (default today) is the date an OMOP database's observation periods are read at (completeness)."""
     name = ""
     if isinstance(target, (str, os.PathLike)):
         text = os.fspath(target)
@@ -120,7 +125,7 @@ def open_database(target: Any, *, schema: str | None = None, read_only: bool = T
             backend.execute(f'SET search_path TO "{schema}", public')
         kind = detect(backend, schema)
         if kind == "omop":
-            _omop_views(backend, schema)
+            _omop_views(backend, schema, as_of)
     except BaseException:
         if handle is not target:
             handle.close()
