@@ -45,6 +45,14 @@ class Backend(Protocol):
         """Write the rows of ``sql`` (text and number columns only) to ``path`` as ``csv`` or
         ``parquet``; the number of rows."""
 
+    # the SQL compiler's runner interface (eligimatch.sql.Adapter): its mapping tables are made through these
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def columns(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None: ...
+
 
 def _q(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
@@ -75,10 +83,27 @@ class DuckDBBackend:
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.rows(sql)
+
+    def columns(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.con.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+        cols = ", ".join(f"{c} {t}" for c, t in columns)
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} ({cols})")
+        if rows:
+            self.con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' for _ in columns)})", rows)
+
     def export(self, sql: str, columns: Sequence[str], path: Path, fmt: str) -> int:
         opts = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
         self.con.execute(f"COPY ({sql}) TO {_q(path)} ({opts})")
         return int(self.con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
+
+
+_PG_TYPES = {"DOUBLE": "DOUBLE PRECISION", "VARCHAR": "TEXT", "STRING": "TEXT"}
+_SPARK_TYPES = {"VARCHAR": "STRING", "TEXT": "STRING", "INTEGER": "INT"}
 
 
 class PostgresBackend:
@@ -113,6 +138,24 @@ class PostgresBackend:
 
     def drop(self, name: str) -> None:
         self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.rows(sql)
+
+    def columns(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            return [d.name for d in cur.description or ()], list(cur.fetchall())
+
+    def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+        cols = ", ".join(f"{c} {_PG_TYPES.get(t.upper(), t)}" for c, t in columns)
+        with self.conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            cur.execute(f"CREATE TEMP TABLE {name} ({cols})")
+            if rows:
+                with cur.copy(f"COPY {name} ({', '.join(c for c, _ in columns)}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row(row)
 
     def export(self, sql: str, columns: Sequence[str], path: Path, fmt: str) -> int:
         if fmt == "csv":
@@ -165,6 +208,18 @@ class SparkBackend:
         if self.spark.catalog.tableExists(name):
             self.spark.table(name).unpersist()
             self.spark.catalog.dropTempView(name)
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.rows(sql)
+
+    def columns(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        df = self.spark.sql(sql)
+        return list(df.columns), [tuple(r) for r in df.collect()]
+
+    def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+        schema = ", ".join(f"`{c}` {_SPARK_TYPES.get(t.upper(), t)}" for c, t in columns)
+        df = self.spark.createDataFrame(rows, schema)
+        df.createOrReplaceTempView(name)
 
     def export(self, sql: str, columns: Sequence[str], path: Path, fmt: str) -> int:
         """One local file (the rows pass through the driver); on a cluster write the DataFrame of

@@ -51,6 +51,7 @@ def local_session(master: str = "local[2]", app_name: str = "eligimatch", conf: 
 
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", os.environ.get("ELIGIMATCH_SPARK_PARTITIONS", "4"))
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.timeType.enabled", "true"))
