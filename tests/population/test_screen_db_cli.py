@@ -70,3 +70,53 @@ def test_open_database_recognises_omop(tmp_path):
     ro.close()
     with pytest.raises(PopulationError, match="no such file"):
         open_database(tmp_path / "nope.duckdb")
+
+
+def _canonical_db(tmp_path):
+    import sys
+
+    import eligimatch
+    from eligimatch.sql import write_duckdb
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import generate
+
+    db = tmp_path / "patients.duckdb"
+    con = duckdb.connect(str(db))
+    patients = [eligimatch.load_patient(p.read_text()) for p in sorted((ROOT / "examples" / "patients").glob("*.json"))]
+    write_duckdb(con, patients + generate.patients(40, seed=21))
+    con.close()
+    return db
+
+
+def test_screen_db_counts_rows_attrition_and_charts(capsys, tmp_path):
+    import json
+
+    db = _canonical_db(tmp_path)
+    rows_csv, rows_pq = tmp_path / "rows.csv", tmp_path / "rows.parquet"
+    code, out, err = _run(capsys, str(db), TRIAL, OTHER, "--as-of", "2026-03-01", "-o", str(rows_csv),
+                          "--attrition", "--html", str(tmp_path / "a.html"), "--png", str(tmp_path / "w.png"))
+    assert code == 0, err
+    assert "NCT05621486" in out and "NCT03754764" in out and "canonical tables" in out
+    assert "(start)" in out and "passing" in out
+    n = 2 * duckdb.connect().execute(f"SELECT count(*) FROM '{rows_csv}'").fetchone()[0] // 2
+    assert n == 2 * (len(list((ROOT / "examples" / "patients").glob("*.json"))) + 40)
+    page = (tmp_path / "a.html").read_text()
+    assert page.count("<svg") == 2
+    assert (tmp_path / "w-NCT05621486.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, err = _run(capsys, str(db), TRIAL, "--as-of", "2026-03-01", "-o", str(rows_pq), "--json",
+                          "--drop", "I8", "--threshold", "I7a=1.0", "--examples", "3")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kind"] == "canonical" and doc["rows_written"] == n // 2
+    counts = doc["counts"]["NCT05621486"]
+    assert doc["what_if"]["before"] == counts
+    assert sum(doc["what_if"]["after"].values()) == sum(counts.values())
+    assert doc["what_if"]["changes"][0].startswith("I8 dropped")
+    assert all(len(e["patients"]) <= 3 for e in doc["what_if"]["examples"])
+    back = duckdb.connect().execute(f"SELECT verdict, count(*) FROM '{rows_pq}' GROUP BY 1").fetchall()
+    assert dict(back) == {k: v for k, v in counts.items() if v}
+    # the database was opened read-only: nothing of the run is left in it
+    con = duckdb.connect(str(db), read_only=True)
+    assert {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()} == \
+        set(__import__("eligimatch.sql", fromlist=["TABLE_NAMES"]).TABLE_NAMES)

@@ -144,8 +144,9 @@ def _print(out: Any, report: dict[str, Any], attritions: list[Any], wi: Any, kin
     counts, tiers = report["counts"], report["tiers"]
     total = next(iter(counts.values())) if counts else {}
     n = sum(total.values()) if total else 0
-    table = Table(title=f"{n:,} patients in {name} ({'OMOP CDM' if kind == 'omop' else 'canonical tables'}), "
-                        f"on {report['as_of']}", title_justify="left")
+    out.print(f"{n:,} patients in {name} ({'OMOP CDM' if kind == 'omop' else 'canonical tables'}), "
+              f"on {report['as_of']}", markup=False, highlight=False, soft_wrap=True)
+    table = Table()
     for head in ("trial", "match", "unknown", "no match", "eligible", "pending review", "possible", "not eligible"):
         table.add_column(head, justify="left" if head == "trial" else "right")
     for label, c in counts.items():

@@ -69,7 +69,7 @@ class Attrition:
         head = (f"{'step':<{w}}  {'kind':<9}  {'passing':>9}  {'unknown':>9}  {'excluded':>9}  {'removed':>8}"
                 f"  {'review':>7}  {'alone: met / not met / unknown'}")
         lines = [f"{self.trial}: {self.total:,} patients on {self.as_of}", head, "-" * len(head)]
-        lines.append(f"{'(start)':<{w}}  {'':<9}  {self.total:>9,}  {0:>9,}  {0:>9,}  {'':>8}  {'':>7}")
+        lines.append(f"{'(start)':<{w}}  {'':<9}  {self.total:>9,}  {0:>9,}  {0:>9,}")
         for s in self.steps:
             lines.append(f"{s.criterion:<{w}}  {s.kind:<9}  {s.passing:>9,}  {s.unknown:>9,}  {s.excluded:>9,}  "
                          f"{s.removed:>8,}  {s.pending_review:>7,}  {s.met:,} / {s.not_met:,} / {s.unknown_alone:,}")
