@@ -98,8 +98,8 @@ class DuckDBBackend:
 
     def export(self, sql: str, columns: Sequence[str], path: Path, fmt: str) -> int:
         opts = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-        self.con.execute(f"COPY ({sql}) TO {_q(path)} ({opts})")
-        return int(self.con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
+        row = self.con.execute(f"COPY ({sql}) TO {_q(path)} ({opts})").fetchone()  # COPY answers its row count
+        return int(row[0]) if row else 0
 
 
 _PG_TYPES = {"DOUBLE": "DOUBLE PRECISION", "VARCHAR": "TEXT", "STRING": "TEXT"}
