@@ -105,6 +105,22 @@ def _not_after_evaluation(value: Any) -> bool:
     return isinstance(value, str) and value[:10] <= AS_OF.isoformat()
 
 
+def _surely_not_after_evaluation(value: Any) -> bool:
+    """A date whose every possible day is on or before the evaluation date.  A partial date that may fall
+    after it ("2026" on 2026-03-01) may mark an error as much as a later date does (the engine leaves what
+    it decides UNKNOWN); removing it would hide that, not blur the record.  (Found by the long run: a
+    condition with onset "2026" against `history of X within 6 years before enrollment`, enrollment
+    2026-03-05, was UNKNOWN; without its onset, TRUE.)"""
+    if not _not_after_evaluation(value):
+        return False
+    if len(value) == 4:
+        return dt.date(int(value), 12, 31) <= AS_OF
+    if len(value) == 7:
+        y, m = int(value[:4]), int(value[5:7])
+        return dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1) <= AS_OF
+    return True
+
+
 def _coarser(value: str) -> str:
     """The date with its day removed (its month if it has no day)."""
     return value[:7] if len(value) == 10 else value[:4]
@@ -225,7 +241,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
     for f, v in doc.get("facts", {}).items():
         if isinstance(v, dict):
             # (a date after the evaluation date makes the fact invalid: removing it hides an error)
-            if _not_after_evaluation(v.get("date")):
+            if _surely_not_after_evaluation(v.get("date")):
                 options.append(("fact.date", f))
             if v.get("unit") is not None:
                 options.append(("fact.unit", f))
@@ -238,7 +254,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         for key in ("status", "end"):
             if key in c:
                 options.append((f"condition.{key}", i))
-        if _not_after_evaluation(c.get("onset")):
+        if _surely_not_after_evaluation(c.get("onset")):
             options.append(("condition.onset", i))
         for key in ("onset", "end"):
             if _date_text(c.get(key)) and len(c[key]) > 4 and _not_after_evaluation(c[key]):
@@ -255,7 +271,7 @@ def _blur_options(doc: dict) -> list[tuple[str, Any]]:
         for key in ("end", "ongoing", "route"):
             if key in t:
                 options.append((f"therapy.{key}", i))
-        if _not_after_evaluation(t.get("start")):
+        if _surely_not_after_evaluation(t.get("start")):
             options.append(("therapy.start", i))
         for key in ("start", "end"):
             if _date_text(t.get(key)) and len(t[key]) > 4 and _not_after_evaluation(t[key]):

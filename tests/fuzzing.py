@@ -723,10 +723,19 @@ class PatientGen:
             if dose["unit"] in ("mg", "g") and self.some(0.7):
                 dose["per_day"] = r.choice([1, 2, 3, 0.5]) if not self.some(self.extreme) else r.choice([1e308, 1e-308])
             rec["dose"] = dose
+            recent = self.some(self.messy)
+            if recent:  # a course begun shortly before the evaluation date: stable-dose windows read its start
+                rec["start"] = (AS_OF - dt.timedelta(days=r.randint(1, 60))).isoformat()
+                rec.pop("end", None)
+                rec["ongoing"] = True
             start, end = rec.get("start"), rec.get("end")
-            if isinstance(start, str) and len(start) == 10 and (end is None or len(end) == 10) and self.some(0.2):
+            if isinstance(start, str) and len(start) == 10 and (end is None or len(end) == 10) and (
+                    self.some(0.2) or (recent and self.some(0.6))):
                 began = dt.date.fromisoformat(start)  # a dose change, up to 200 days into the course
-                since = began + dt.timedelta(days=min(r.randint(0, 200), (dt.date.max - began).days))
+                # (or dose_since on the start day, as sources fill it: no change; blurring the start's day
+                # then leaves a dose_since that may be the start)
+                days = 0 if self.some(0.3) else r.randint(0, 30 if recent else 200)
+                since = began + dt.timedelta(days=min(days, (dt.date.max - began).days))
                 rec["dose_since"] = min(since, dt.date.fromisoformat(end)).isoformat() if end else since.isoformat()
         if self.some(0.4):
             rec["route"] = r.choice(ROUTES)

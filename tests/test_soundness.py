@@ -323,8 +323,12 @@ def test_the_generators_reach_every_kind_of_issue_18_input():
     """The generators write each kind of input issue 18 lists (a guard: a widened generator stays wide)."""
     rng = random.Random(18)
     blurs, spellings, refusals = set(), set(), set()
+    recent_since_at_start = 0  # dose_since on a recent start's day: blurring its day leaves "may be the start"
     for _ in range(3000):
         doc = F.PatientGen(rng, extreme=0.01, bad_units=0.02).patient()
+        recent_since_at_start += any(
+            t.get("dose_since") is not None and t.get("dose_since") == t.get("start")
+            and (AS_OF - dt.date.fromisoformat(t["start"])).days <= 60 for t in doc.get("therapies", ()))
         _, what, _ = B.blur(doc, rng)
         blurs |= {w.split(" ")[0] for w in what}
         _, _, w, declared, _ = B.respell(doc, rng)
@@ -340,3 +344,4 @@ def test_the_generators_reach_every_kind_of_issue_18_input():
     if any(getattr(a, "plausible", None) for a in F.ANALYTES):  # physiological ranges declared in the catalog
         assert "result:undeclared" in spellings
     assert refusals == {"a number for a date", "a duplicated key", "a number with underscores"}
+    assert recent_since_at_start >= 5, recent_since_at_start

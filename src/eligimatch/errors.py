@@ -17,6 +17,7 @@ __all__ = [
     "CriteriaLimitError",
     "UnitError",
     "CatalogError",
+    "PlanError",
     "PatientDataError",
     "FhirError",
     "DecisionError",
@@ -25,6 +26,7 @@ __all__ = [
     "render_located",
     "FormatError",
     "InputError",
+    "SqlNotExpressibleError",
     "PopulationError",
 ]
 
@@ -181,6 +183,11 @@ class MissingAnchor(Exception):
         self.name = name
 
 
+class PlanError(EligimatchError):
+    """A plan that cannot be built or read: a tree that did not pass the checker reached the binder (a bug),
+    or a serialised plan names a node type or catalog entry that does not exist (:mod:`eligimatch.plan`)."""
+
+
 class ApiError(Exception):
     """An error answer of the web service (:mod:`eligimatch.service.app`): HTTP status, message, details."""
 
@@ -189,3 +196,8 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.errors = list(errors)
+
+
+class SqlNotExpressibleError(EligimatchError):
+    """A criterion the SQL backend cannot express for a dialect (issue 16): ``eligimatch.sql.compile_sql``
+    says so for that criterion instead of giving an answer that could differ from the row engine's."""

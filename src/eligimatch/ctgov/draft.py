@@ -139,8 +139,9 @@ def _structure_reason(item: Item, items: Sequence[Item]) -> str | None:
     else:  # flattened text: the nearest item above ending in ':' leads a list
         before = [i for i in items[:items.index(item)] if i.kind == item.kind and i.heading == item.heading
                   and i.level == 0]
-        if before and before[-1].text.rstrip().endswith(":"):
-            lead = before[-1]
+        if (before and before[-1].text.rstrip().endswith(":")
+                and not any(i.parent == before[-1].number and i.kind == item.kind for i in items)):
+            lead = before[-1]  # (an item whose list was read as its sub-items leads only them)
     if lead is not None:
         if _ALTERNATIVES.search(lead.text) and item.kind == "inclusion":
             return "one of alternatives ('one of the following')"
@@ -400,7 +401,7 @@ def _lead_in(item: Item, items: Sequence[Item]) -> str:
         return parent.text if parent is not None else ""
     before = [i for i in items[:items.index(item)] if i.kind == item.kind and i.heading == item.heading]
     for i in reversed(before):
-        if i.text.rstrip().endswith(":"):
+        if i.text.rstrip().endswith(":") and not any(c.parent == i.number and c.kind == i.kind for c in items):
             return i.text
     return ""
 

@@ -96,10 +96,15 @@ def _clean_text(text: str | None) -> str | None:
     return text if text and text.strip() else None
 
 
-def _record(**fields: Any) -> RegistryRecord:
+def _record(*, markdown: str | None = None, **fields: Any) -> RegistryRecord:
+    """The record; its items split from ``markdown`` (the registry's Markdown, escapes kept) when given,
+    else from the criteria text."""
     text = fields.get("criteria_text")
     wrapped = fields["source_format"] == "legacy-xml"
-    items, cohorts = split_items(text, wrapped=wrapped) if text else ((), ())
+    if markdown:
+        items, cohorts = split_items(markdown, markdown=True)
+    else:
+        items, cohorts = split_items(text, wrapped=wrapped) if text else ((), ())
     return RegistryRecord(items=items, cohorts=cohorts, **fields)
 
 
@@ -121,7 +126,7 @@ def _from_v2(data: Mapping[str, Any], source: str | None) -> RegistryRecord:
         sex=_sex(elig.get("sex")), minimum_age=parse_age(elig.get("minimumAge")),
         maximum_age=parse_age(elig.get("maximumAge")), healthy_volunteers=_healthy(elig.get("healthyVolunteers")),
         criteria_text=_clean_text(_MD_ESCAPE.sub(r"\1", text) if text else None),
-        source_format="api-v2-json", source=source)
+        markdown=text if _clean_text(text) else None, source_format="api-v2-json", source=source)
 
 
 # ---- classic JSON API --------------------------------------------------------------------
@@ -193,18 +198,47 @@ _PAGE_SEX = re.compile(r"Sexes\s+Eligible\s+for\s+Study\s*:\s*\|\s*(?P<v>[^|\n]*
 _PAGE_HEALTHY = re.compile(r"Accepts\s+Healthy\s+Volunteers\s*:\s*\|\s*(?P<v>[^|\n]*)")
 _PAGE_END = re.compile(r"^\s*(?:To learn more about this study|Contacts and Locations|Layout table for location)|"
                        r"^\s*(?:Study & Design|Minimum Eligible Age|Maximum Eligible Age|Eligible Sex|Study Design|"
-                       r"Outcome Measures|Trial Locations|Sponsors?)\s*$", re.MULTILINE)
+                       r"Outcome Measures|Trial Locations|Sponsors?|Primary purpose|Interventional model|"
+                       r"Central trial contact)\s*$", re.MULTILINE | re.IGNORECASE)
+# the newer page layouts: a field's label alone on its line, its value on the next non-empty line
+# ("Minimum Eligible Age" / "18 Years", "- Sex" / "- All")
+
+
+def _page_field(text: str, labels: str) -> str | None:
+    m = re.search(rf"^[ \t]*-?[ \t]*(?:{labels})[ \t]*:?[ \t]*\n(?:[ \t]*\n)*[ \t]*-?[ \t]*(?P<v>[^\n]+?)[ \t]*$",
+                  text, re.IGNORECASE | re.MULTILINE)
+    return m.group("v") if m else None
+
+
+def _page_value(text: str, labels: str, read: Any) -> Any:
+    """The field read by ``read``, or None when the page does not give it or gives something else
+    (a fragment's "Sex" followed by the next label, "Ages")."""
+    v = _page_field(text, labels)
+    if v is None:
+        return None
+    try:
+        return read(v)
+    except RegistryError:
+        return None
+
+
+_FILE_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+){0,4}")
 
 
 def _from_page(text: str, source: str | None) -> RegistryRecord:
     """The ClinicalTrials.gov study page (classic web layout) saved as plain text."""
     m = _PAGE_ID.search(text) or re.search(r"\b(NCT\d{8})\b", text)
-    if not m:
+    if m:
+        trial_id = m.group(1)
+    elif source and _FILE_ID.fullmatch(Path(source).stem):
+        trial_id = Path(source).stem  # a page naming no registry number: the file's name is all there is
+    else:
         raise RegistryError(f"{source or 'record'}: a text record without an NCT number")
     start = re.search(r"^\s*(?:Key\s+)?Inclusion\s+Criteria\s*:?\s*$", text, re.IGNORECASE | re.MULTILINE)
     if not start:
-        raise RegistryError(f"{source or 'record'}: no 'Inclusion Criteria' line: the criteria cannot be told from "
-                            "the rest of the page")
+        raise RegistryError(f"{source or 'record'}: no 'Inclusion Criteria' line: which items include and which "
+                            "exclude cannot be told from the rest of the page (a page that lists the criteria "
+                            "without their headings is not drafted)")
     criteria = None
     if start:
         end = _PAGE_END.search(text, start.start())
@@ -220,12 +254,19 @@ def _from_page(text: str, source: str | None) -> RegistryRecord:
             low = parse_age(v[: -len("and older")])
         elif v.lower().startswith("up to"):
             high = parse_age(v[len("up to"):])
-    sex = _PAGE_SEX.search(text)
-    healthy = _PAGE_HEALTHY.search(text)
+    else:
+        low = _page_value(text, r"Minimum\s+(?:Eligible\s+)?Age", parse_age)
+        high = _page_value(text, r"Maximum\s+(?:Eligible\s+)?Age", parse_age)
+    sex_m = _PAGE_SEX.search(text)
+    sex = _sex(sex_m.group("v")) if sex_m else _page_value(text, r"(?:Eligible\s+)?Sex(?:es)?", _sex)
+    healthy_m = _PAGE_HEALTHY.search(text)
+    healthy = (_healthy(healthy_m.group("v").strip()) if healthy_m
+               else _page_value(text, r"Accepts\s+Healthy\s+Volunteers", _healthy))
     title = next((ln.strip() for ln in text.splitlines() if ln.strip()), None)
-    return _record(id=m.group(1), title=title, sex=_sex(sex.group("v")) if sex else None, minimum_age=low,
-                   maximum_age=high, healthy_volunteers=_healthy(healthy.group("v").strip()) if healthy else None,
-                   criteria_text=criteria, source_format="text", source=source)
+    markdown = criteria if criteria and _MD_ESCAPE.search(criteria) else None  # the registry's Markdown, kept
+    return _record(id=trial_id, title=title, sex=sex, minimum_age=low, maximum_age=high, healthy_volunteers=healthy,
+                   criteria_text=_MD_ESCAPE.sub(r"\1", criteria) if markdown else criteria, markdown=markdown,
+                   source_format="text", source=source)
 
 
 def _missing(path: str) -> str:

@@ -430,6 +430,9 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
         raise CriteriaLimitError(Problem(f"the file has {n_criteria} criteria, more than the limit of "
                                          f"{limits.max_criteria}", 1, 1, "", "raise Limits.max_criteria", filename))
     check(trial, cats, text, filename)
+    from eligimatch.plan._bind import bind
+
+    plan = bind(trial, cats, opts)
     comp = _Compiler(trial, cats, opts)
 
     def crit(c: A.Criterion, cohort: str | None) -> CompiledCriterion:
@@ -442,7 +445,8 @@ def _compile_trial(text: str, *, filename: str, catalogs: Catalogs | None, optio
     cohorts = tuple((co.id, co.title, tuple(crit(c, co.id) for c in co.criteria)) for co in trial.cohorts)
     return CompiledTrial(id=trial.id, title=trial.title, anchors=trial.anchors, lab_recency=trial.lab_recency,
                          criteria=criteria, cohorts=cohorts, ast=trial, text=text, filename=filename,
-                         catalogs=cats, options=opts, limits=limits, fact_recency=trial.fact_recency)
+                         catalogs=cats, options=opts, limits=limits, fact_recency=trial.fact_recency,
+                         plan=plan)
 
 
 def load_trial(path: str | Path, *, catalogs: Catalogs | None = None, options: TrialOptions | None = None,

@@ -19,7 +19,9 @@ Rules (documented in ``docs/language.md``; issue 18 and issue 13, finding 3):
   :func:`eligimatch.engine._history._last_dose_range`); a record without a start was
   certainly taken on its last dose day, and maybe on any day before it.
 * **Dose changes.** ``dose_since`` is the day the record's current dose began;
-  before it the dose is not known from the record.  On the day a record of a
+  before it the dose is not known from the record.  It is a sure change only
+  when it is surely after the record's start; one that may be the start
+  (start "2026-01", dose_since 2026-01-15) may be the course's first day.  On the day a record of a
   drug ends, another record of the same drug that may start that day is maybe a
   change of dose, not a second dose: that day counts at least the lower of the
   two doses, and (when the new record surely starts that day) at most the
@@ -366,6 +368,7 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     covers: dict[str, Truth] = {}  # per drug: its dose began on or before the window's first day
     late_unsure: list[tuple[str, str]] = []  # (drug, why that is not known), for the missing fact
     changed: set[str] = set()  # drugs whose record says the dose changed inside the window (dose_since)
+    maybe_changed: dict[str, str] = {}  # drugs whose record may say so (dose_since may be its start), and why
     uncertain = False
     unsure: set[str] = set()  # drugs with a record of unknown dose or dates
     evidence = []
@@ -389,10 +392,14 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
                                                 + (f" (course from {rec.start})" if since is not None else ""),
                            value=mg, unit="mg/day", source=src_label(rec)))
         key = drug_id or label
-        is_change = since is not None and (rec.start is None or since.text != rec.start.text)
-        if is_change and since.earliest > start and active == T:  # type: ignore[union-attr]
-            changed.add(key)
-        if active == U or mg is None or (is_change and since.earliest <= start < since.latest):  # type: ignore[union-attr]
+        is_change = _dose_changed(rec)
+        if is_change != F and since.earliest > start and active == T:  # type: ignore[union-attr]
+            if is_change == T:
+                changed.add(key)
+            else:  # dose_since may be the start itself: a change, or the course beginning (both after `start`)
+                maybe_changed[key] = (f"whether the dose of {label} changed on {since} (dose_since) or its course "
+                                      f"began then (recorded start: {rec.start or 'unknown'})")
+        if active == U or mg is None or (is_change != F and since.earliest <= start < since.latest):  # type: ignore[union-attr]
             uncertain = True
             unsure.add(key)
             continue
@@ -443,8 +450,33 @@ def eval_stable_dose(ctx: Context, selectors: tuple[str, ...], pred: A.StableDos
     if not doses:
         evidence.append(ev(fact, "not_exposed", f"no {what} between {start} and {anchor}"))
         return (F, NOFLAG, (), tuple(evidence))
+    if maybe_changed:
+        # stable only if each such dose_since is its record's start (a course continuing an earlier record);
+        # a change of dose inside the window if it is not
+        return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, why, "indeterminate")
+                                                      for why in maybe_changed.values()), tuple(evidence))
     evidence.append(ev(fact, "dose_stable", f"one daily dose since {start}"))
     return (T, NOFLAG, (), tuple(evidence))
+
+
+def _dose_changed(rec: Any) -> Truth:
+    """Three-valued: the record's ``dose_since`` is a change of dose during its course, not its start.
+
+    TRUE when ``dose_since`` is surely after the start; FALSE without one, or when both are the same exact
+    day; UNKNOWN when they may be the same day (start "2026-01" and dose_since 2026-01-15, or no start at
+    all: the course may have begun on dose_since).  Reading a possible start as a sure change gave a wrong
+    NO MATCH (issue 18, dose_since)."""
+    since = rec.dose_since
+    if since is None:
+        return F
+    began = rec.start
+    if began is None:
+        return U
+    if since.earliest > began.latest:
+        return T
+    if since.latest <= began.earliest:  # the same day (validation keeps dose_since on or after the start)
+        return F
+    return U
 
 
 def _active_in(ctx: Context, rec: Any, start: _dt.date, end: _dt.date) -> Truth:

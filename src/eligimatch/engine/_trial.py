@@ -81,6 +81,8 @@ class CompiledTrial:
     options: TrialOptions = field(default_factory=TrialOptions, repr=False)
     limits: Any = field(default=None, repr=False, compare=False)
     fact_recency: A.Window | None = None
+    #: the resolved plan (:class:`eligimatch.plan.Plan`): the input of every backend
+    plan: Any = field(default=None, repr=False, compare=False)
 
     def all_criteria(self) -> tuple[CompiledCriterion, ...]:
         return self.criteria + tuple(c for _, _, cs in self.cohorts for c in cs)

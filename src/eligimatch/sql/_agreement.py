@@ -1,0 +1,69 @@
+"""One engine, two backends, proven equal: compare the SQL backend with the row engine.
+
+:func:`disagreements` runs trials on the patients already written to a database (through any
+connection :func:`eligimatch.sql.run` accepts: DuckDB, or a PostgreSQL / Spark adapter) and with
+:func:`eligimatch.match` on the same ``Patient`` objects, and lists every patient, trial and criterion
+where the two differ: the verdict, or a criterion's outcome (TRUE / FALSE / UNKNOWN).  The property tests
+(tests/sql/test_agreement.py) require the list to be empty; the PostgreSQL and Spark runners reuse it
+with their connections.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from eligimatch.sql._run import SqlTrial, compile_sql, run
+
+__all__ = ["Disagreement", "disagreements"]
+
+_OUTCOME = {True: "true", False: "false", None: "unknown"}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    trial: str | None
+    patient: str
+    what: str  # "verdict" or a criterion id
+    row_engine: str
+    sql: str
+
+    def __str__(self) -> str:
+        return f"{self.trial} / {self.patient} / {self.what}: row engine {self.row_engine}, SQL {self.sql}"
+
+
+def disagreements(connection: Any, trials: Iterable[Any], patients: Iterable[Any], as_of: _dt.date,
+                  anchors: Mapping[str, _dt.date] | None = None, *, dialect: str | None = None,
+                  strict: bool = True) -> list[Disagreement]:
+    """Every difference between the row engine and the SQL backend, for ``patients`` (already written to
+    ``connection``'s canonical tables, with the same ids) and ``trials`` (compiled trials).
+
+    ``strict=False`` compares only the criteria the backend expresses (and the verdict when all are)."""
+    from eligimatch.engine._matching import match
+
+    out: list[Disagreement] = []
+    patients = list(patients)
+    keys = [p.id if p.id is not None else f"#{n}" for n, p in enumerate(patients)]
+    for trial in trials:
+        st = trial if isinstance(trial, SqlTrial) else compile_sql(
+            trial, dialect or getattr(connection, "dialect", "duckdb"), strict=strict)
+        compiled = trial if not isinstance(trial, SqlTrial) else None
+        if compiled is None:
+            raise TypeError("disagreements() needs the compiled trials (the row engine runs them too)")
+        rows = {r["patient_id"]: r for r in run(connection, st, as_of, anchors)}
+        ids = [c.id for c in st.criteria if c.expressible]
+        for key, p in zip(keys, patients):
+            got = rows.get(key)
+            if got is None:
+                out.append(Disagreement(st.id, key, "patient", "present", "missing"))
+                continue
+            result = match(p, compiled, as_of=as_of, anchors=anchors)
+            outcomes = {c.id: c.outcome.value for c in result.criteria}
+            for cid in ids:
+                sql_value = _OUTCOME[got[cid]]
+                if outcomes[cid] != sql_value:
+                    out.append(Disagreement(st.id, key, cid, outcomes[cid], sql_value))
+            if st.complete and result.verdict.value != got["verdict"]:
+                out.append(Disagreement(st.id, key, "verdict", result.verdict.value, got["verdict"]))
+    return out

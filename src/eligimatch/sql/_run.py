@@ -1,0 +1,239 @@
+"""Compiled trials, and running them on a database: :func:`compile_sql`, :class:`SqlTrial`, :func:`screen`.
+
+A :class:`SqlTrial` holds a trial's plan and the dialect it is rendered in.  Its queries depend on the
+evaluation date (``query(as_of)``): windows, ages and anchors are counted with the row engine's own
+calendar functions before the query is written, so each dialect receives plain date comparisons.
+
+Running needs a connection; any database is reached through a small :class:`Adapter` (DuckDB's is
+:class:`DuckDBAdapter`; the PostgreSQL and Spark runners provide theirs).  :func:`run` builds the mapping
+tables the query reads (unit factors and coded values, from the data's own distinct units) and returns one
+row per patient.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+import sqlglot
+
+from eligimatch.errors import SqlNotExpressibleError
+from eligimatch.plan import _nodes as P
+from eligimatch.sql._compiler import build_query
+from eligimatch.sql._context import Needs
+from eligimatch.sql._mappings import build_rows
+
+__all__ = ["SqlTrial", "SqlCriterion", "compile_sql", "Adapter", "DuckDBAdapter", "run", "screen", "DIALECTS"]
+
+#: The dialects the backend is tested on (any sqlglot dialect renders; these are the supported ones).
+DIALECTS = ("duckdb", "postgres", "spark")
+
+
+@dataclass(frozen=True)
+class SqlCriterion:
+    """One criterion of a :class:`SqlTrial`: ``expressible`` False with ``reason`` when the backend cannot
+    express it (the row engine still can)."""
+
+    id: str
+    kind: str
+    cohort: str | None
+    expressible: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SqlTrial:
+    """A trial compiled for a SQL dialect.
+
+    ``criteria``: every criterion, expressible or not; ``complete``: all are, so the query has a verdict.
+    :meth:`query` renders the query for an evaluation date; :meth:`sql` each criterion's column.
+    """
+
+    plan: P.Plan
+    catalogs: Any
+    dialect: str
+    criteria: tuple[SqlCriterion, ...]
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def id(self) -> str | None:
+        return self.plan.trial_id
+
+    @property
+    def complete(self) -> bool:
+        return all(c.expressible for c in self.criteria)
+
+    @property
+    def unsupported(self) -> dict[str, str]:
+        """The criteria the backend cannot express, with why."""
+        return {c.id: c.reason or "" for c in self.criteria if not c.expressible}
+
+    def _built(self, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None) -> tuple[str, Any, Any]:
+        key = (as_of, tuple(sorted((anchors or {}).items())))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = build_query(self.plan, self.catalogs, as_of, anchors)
+            if len(self._cache) > 16:
+                self._cache.pop(next(iter(self._cache)))
+        return hit
+
+    def query(self, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None, *,
+              pretty: bool = False) -> str:
+        """The query on ``as_of`` in this trial's dialect: one row per patient (``patient_id``, one column per
+        expressible criterion with TRUE/FALSE/NULL, ``<id>:review`` for a criterion with a judgment, and,
+        when :attr:`complete`, ``cohort:<id>`` per cohort and ``verdict``: match / no_match / unknown).
+        ``anchors``: dates of named anchors for every patient (else each patient's own, else ``as_of``
+        for a visit anchor)."""
+        text, _, _ = self._built(as_of, anchors)
+        return _render(text, self.dialect, pretty)
+
+    def sql(self, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None) -> dict[str, str]:
+        """Each expressible criterion's column expression in this dialect (it reads the query's aliases:
+        ``p`` the patient, ``anch`` the anchors, and the common table expressions of :meth:`query`)."""
+        _, compiled, _ = self._built(as_of, anchors)
+        return {c.id: _render_expr(truth, self.dialect) for c, truth, _ in compiled.columns}
+
+    def needs(self, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None) -> Needs:
+        """What the query reads from the mapping tables (see :mod:`eligimatch.sql._mappings`)."""
+        return self._built(as_of, anchors)[2].needs
+
+
+def _render(text: str, dialect: str, pretty: bool = False) -> str:
+    return sqlglot.transpile(text, read="duckdb", write=dialect, pretty=pretty)[0]
+
+
+def _render_expr(text: str, dialect: str) -> str:
+    return sqlglot.parse_one(text, read="duckdb").sql(dialect=dialect)
+
+
+def compile_sql(trial: Any, dialect: str = "duckdb", *, strict: bool = True) -> SqlTrial:
+    """Compile a trial (a :class:`~eligimatch.CompiledTrial`, or a :class:`~eligimatch.plan.Plan`) for
+    ``dialect``.
+
+    ``strict`` (default): a criterion the backend cannot express raises
+    :class:`~eligimatch.errors.SqlNotExpressibleError` naming every such criterion; ``strict=False`` keeps
+    them listed in :attr:`SqlTrial.unsupported` and leaves them (and the verdict) out of the query.
+
+        >>> import datetime, eligimatch
+        >>> from eligimatch.sql import compile_sql
+        >>> trial = eligimatch.compile_trial('''
+        ... trial "DEMO"
+        ... inclusion:
+        ...   - I1 "Adults": age >= 18 years
+        ...   - I2 "ANC": anc >= 1.5 x10^9/L
+        ... ''')
+        >>> st = compile_sql(trial)
+        >>> st.complete, [c.id for c in st.criteria]
+        (True, ['I1', 'I2'])
+        >>> print(st.sql(datetime.date(2026, 3, 1))["I1"][:60])
+        CASE WHEN p.birth_earliest IS NULL OR p.birth_earliest > CAS
+    """
+    plan = trial if isinstance(trial, P.Plan) else trial.plan
+    catalogs = getattr(trial, "catalogs", None)
+    if catalogs is None:
+        from eligimatch.knowledge._catalogs import Catalogs
+
+        catalogs = Catalogs.default()
+    # compile once on a reference date to learn which criteria are expressible (what is expressible does
+    # not depend on the date)
+    text, compiled, _ = build_query(plan, catalogs, _dt.date(2000, 1, 1), {})
+    reasons = {c.id: why for c, why in compiled.unsupported}
+    criteria = tuple(SqlCriterion(c.id, c.kind, c.cohort, c.id not in reasons, reasons.get(c.id))
+                     for c in plan.all_criteria())
+    if strict and reasons:
+        lines = "\n".join(f"  {cid}: {why}" for cid, why in reasons.items())
+        raise SqlNotExpressibleError(f"trial {plan.trial_id or '(no id)'}: {len(reasons)} criteria cannot be "
+                                     f"expressed in SQL ({dialect}):\n{lines}")
+    _render(text, dialect)  # a dialect sqlglot cannot write fails here, at compile time
+    return SqlTrial(plan, catalogs, dialect, criteria)
+
+
+# ---- running ---------------------------------------------------------------------------------------------
+
+class Adapter(Protocol):
+    """How the runner reaches a database: what the PostgreSQL and Spark runners implement."""
+
+    dialect: str
+
+    def fetch(self, sql: str) -> list[tuple]:
+        """Run a query; its rows as tuples."""
+
+    def columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Run a query; its column names and rows."""
+
+    def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+        """(Re)create a table ``name`` (temporary where the database has them) holding ``rows``."""
+
+
+class DuckDBAdapter:
+    """A DuckDB connection (``duckdb.connect(...)``) as an :class:`Adapter`."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: Any):
+        self.con = con
+
+    def fetch(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
+
+    def columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+        cur = self.con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return names, cur.fetchall()
+
+    def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+        cols = ", ".join(f"{c} {t}" for c, t in columns)
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} ({cols})")
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            self.con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+
+def _adapter(connection: Any) -> Any:
+    if hasattr(connection, "replace_table") and hasattr(connection, "fetch"):
+        return connection
+    mod = type(connection).__module__
+    if mod.startswith("duckdb") or mod.startswith("_duckdb"):
+        return DuckDBAdapter(connection)
+    raise TypeError(f"no SQL adapter for {type(connection).__name__}: pass a duckdb connection or an object "
+                    f"with fetch/columns/replace_table (eligimatch.sql.Adapter)")
+
+
+def prepare(connection: Any, trial: SqlTrial, as_of: _dt.date,
+            anchors: Mapping[str, _dt.date] | None = None) -> None:
+    """Build the mapping tables ``trial``'s query on ``as_of`` reads, from the data's own units and values."""
+    adapter = _adapter(connection)
+    for name, (columns, rows) in build_rows(trial.needs(as_of, anchors), adapter.fetch).items():
+        adapter.replace_table(name, columns, rows)
+
+
+def run(connection: Any, trial: SqlTrial, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None
+        ) -> list[dict[str, Any]]:
+    """Run ``trial`` on ``as_of``: one dict per patient (``patient_id``, each criterion's TRUE/FALSE/None,
+    ``verdict`` when the trial is complete), ordered by ``patient_id``.  ``connection``: a DuckDB
+    connection or an :class:`Adapter` (PostgreSQL, Spark)."""
+    adapter = _adapter(connection)
+    prepare(adapter, trial, as_of, anchors)
+    sql = trial.query(as_of, anchors) if adapter.dialect == trial.dialect else _render(
+        trial._built(as_of, anchors)[0], adapter.dialect)
+    names, rows = adapter.columns(sql + " ORDER BY patient_id")
+    return [dict(zip(names, r)) for r in rows]
+
+
+def screen(connection: Any, trials: Iterable[Any], as_of: _dt.date,
+           anchors: Mapping[str, _dt.date] | None = None) -> list[dict[str, Any]]:
+    """Every patient against every trial: one dict per (patient, trial) with ``trial``, ``patient_id``,
+    ``verdict`` and ``criteria`` (criterion id -> True/False/None).  ``trials``: compiled trials or
+    :class:`SqlTrial`; each must be expressible in SQL whole (see :func:`compile_sql`)."""
+    out = []
+    for t in trials:
+        st = t if isinstance(t, SqlTrial) else compile_sql(t, _adapter(connection).dialect)
+        if not st.complete:
+            raise SqlNotExpressibleError(f"trial {st.id}: criteria {', '.join(st.unsupported)} cannot be "
+                                         f"expressed in SQL; screen() needs whole trials")
+        ids = [c.id for c in st.criteria]
+        for row in run(connection, st, as_of, anchors):
+            out.append({"trial": st.id, "patient_id": row["patient_id"], "verdict": row["verdict"],
+                        "criteria": {i: row[i] for i in ids}})
+    return out
