@@ -44,7 +44,7 @@ def row_engine_run(con: Any, trial: Any, patients: Sequence[Any], as_of: dt.date
     marks = ", ".join("?" * (2 + 2 * len(crits)))
     con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     columns = tuple(CriterionColumn(id=c.id, kind=c.kind, cohort=c.cohort, text=c.text, outcome=f"o{k}",
-                                    review=f"r{k}") for k, c in enumerate(crits))
+                                    review=f"r{k}", exception=c.judgment_exception) for k, c in enumerate(crits))
     from eligimatch.screening._screen import trial_label
 
     run = TrialRun(trial=trial, label=trial_label(trial), table=table, criteria=columns,

@@ -147,12 +147,14 @@ def _print(out: Any, report: dict[str, Any], attritions: list[Any], wi: Any, kin
     out.print(f"{n:,} patients in {name} ({'OMOP CDM' if kind == 'omop' else 'canonical tables'}), "
               f"on {report['as_of']}", markup=False, highlight=False, soft_wrap=True)
     table = Table()
-    for head in ("trial", "match", "unknown", "no match", "eligible", "pending review", "possible", "not eligible"):
+    for head in ("trial", "match", "unknown", "no match", "eligible", "pending review", "possible", "unlikely",
+                 "not eligible"):
         table.add_column(head, justify="left" if head == "trial" else "right")
     for label, c in counts.items():
         t = tiers[label]
         table.add_row(label, f"{c['match']:,}", f"{c['unknown']:,}", f"{c['no_match']:,}", f"{t['eligible']:,}",
-                      f"{t['eligible_pending_review']:,}", f"{t['possible']:,}", f"{t['not_eligible']:,}")
+                      f"{t['eligible_pending_review']:,}", f"{t['possible']:,}", f"{t['unlikely']:,}",
+                      f"{t['not_eligible']:,}")
     out.print(table)
     for a in attritions:
         out.print()

@@ -41,12 +41,13 @@ def compile_run(backend: Any, trial: CompiledTrial, *, as_of: _dt.date, anchors:
     names, _ = backend.columns(f"SELECT * FROM {table} LIMIT 0")
     present = set(names)
     texts = {c.id: c.text for c in trial.all_criteria()}
+    exceptions = {c.id for c in trial.all_criteria() if c.judgment_exception}
     criteria = []
     for c in st.criteria:
         if c.id not in present:  # pragma: no cover - a complete SqlTrial has every column
             raise PopulationError(f"internal error: the query of {label} has no column for {c.id}")
         review = quote(f"{c.id}:review") if f"{c.id}:review" in present else None
         criteria.append(CriterionColumn(id=c.id, kind=c.kind, cohort=c.cohort, text=texts.get(c.id),
-                                        outcome=quote(c.id), review=review))
+                                        outcome=quote(c.id), review=review, exception=c.id in exceptions))
     return TrialRun(trial=trial, label=label, table=table, criteria=tuple(criteria),
                     cohorts=tuple((cid, title) for cid, title, _ in trial.cohorts))

@@ -34,10 +34,12 @@ from eligimatch.engine._trial import CompiledTrial
 from eligimatch.errors import PopulationError
 from eligimatch.sql._backends import Backend, connect_backend
 
-__all__ = ["ROW_COLUMNS", "VERDICTS", "CriterionColumn", "Population", "TrialRun", "screen_population"]
+__all__ = ["ROW_COLUMNS", "TIERS", "VERDICTS", "CriterionColumn", "Population", "TrialRun", "screen_population"]
 
 #: the verdicts as the result tables spell them, best first
 VERDICTS = ("match", "unknown", "no_match")
+#: the tiers of :meth:`Population.tiers`, best first
+TIERS = ("eligible", "eligible_pending_review", "possible", "unlikely", "not_eligible")
 #: the columns of :meth:`Population.write` and :meth:`Population.rows`
 ROW_COLUMNS = ("patient", "trial", "verdict", "not_met", "unknown", "review", "met", "matched_cohorts")
 
@@ -60,6 +62,9 @@ class CriterionColumn:
     text: str | None
     outcome: str
     review: str | None = None
+    #: an exclusion written ``<data> and judgment``: met data part = excluded unless the investigator
+    #: judges the exception applies (the ``unlikely`` tier)
+    exception: bool = False
 
     @property
     def met(self) -> str:
@@ -163,19 +168,24 @@ class Population:
         return out
 
     def tiers(self) -> dict[str, dict[str, int]]:
-        """Patients by trial and the tiers the SQL results can tell: ``eligible`` (MATCH, nothing to
-        review), ``eligible_pending_review`` (MATCH once the investigator reviews), ``possible``
-        (UNKNOWN), ``not_eligible`` (NO_MATCH).  The row engine's ``unlikely`` tier needs the disease
-        probes of :mod:`eligimatch.screening` (a competing diagnosis, an exception pending judgment):
-        those patients are counted here as ``possible`` or ``eligible_pending_review``."""
+        """Patients by trial and screening tier (docs/screening.md), as far as the SQL results tell:
+        ``eligible`` (MATCH, nothing to review), ``eligible_pending_review`` (MATCH once the investigator
+        decides the criteria only they can), ``possible`` (UNKNOWN), ``unlikely`` (an exclusion whose data
+        part is met, excluded unless the investigator judges the exception applies), ``not_eligible``
+        (NO_MATCH).  The row engine also puts in ``unlikely`` a patient whose trial disease is not
+        recorded while a competing primary diagnosis is: that needs the screening's disease probes, so
+        such patients count here as ``possible`` (or ``eligible_pending_review``)."""
         out: dict[str, dict[str, int]] = {}
         for r in self.runs:
             review = " OR ".join(f"COALESCE({c.review}, FALSE)" for c in r.criteria if c.review) or "FALSE"
-            q = (f"SELECT CASE WHEN {r.verdict} = 'match' AND NOT ({review}) THEN 'eligible' "
+            excepted = " OR ".join(f"COALESCE({c.review}, FALSE)" for c in r.criteria
+                                   if c.review and c.exception) or "FALSE"
+            q = (f"SELECT CASE WHEN {r.verdict} = 'no_match' THEN 'not_eligible' "
+                 f"WHEN {excepted} THEN 'unlikely' "
+                 f"WHEN {r.verdict} = 'match' AND NOT ({review}) THEN 'eligible' "
                  f"WHEN {r.verdict} = 'match' THEN 'eligible_pending_review' "
-                 f"WHEN {r.verdict} = 'unknown' THEN 'possible' ELSE 'not_eligible' END AS t, COUNT(*) "
-                 f"FROM {r.table} GROUP BY 1")
-            got = dict.fromkeys(("eligible", "eligible_pending_review", "possible", "not_eligible"), 0)
+                 f"ELSE 'possible' END AS t, COUNT(*) FROM {r.table} GROUP BY 1")
+            got = dict.fromkeys(TIERS, 0)
             for tier, n in self.backend.rows(self.sql(q)):
                 got[str(tier)] = int(n)
             out[r.label] = got
