@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from eligimatch import compile_trial
 from eligimatch.ctgov import draft_trial, load_record
 from eligimatch.errors import EligimatchError, RegistryError
-from eligimatch.language._lint import lint
+from eligimatch.language import lint
 
 
 def _reason_class(reason: str) -> str:

@@ -34,7 +34,7 @@ from leaf_gold import GoldCriterion, GoldNumber, load_leaf
 
 from eligimatch.ctgov.extract import Constraint, extract
 from eligimatch.errors import UnitError
-from eligimatch.knowledge._units import conversion_factor
+from eligimatch.knowledge import conversion_factor
 
 TIME_UNITS = {"hours", "days", "weeks", "months", "years"}
 DIRECTION = {"<": -1, "<=": -1, ">": 1, ">=": 1, "==": 0, "between": 0}

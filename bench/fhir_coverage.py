@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from eligimatch.sources.fhir._coverage import bundle_paths, measure, render
+from eligimatch.sources.fhir import bundle_paths, measure_coverage as measure, render_coverage as render
 
 
 def main(argv: list[str] | None = None) -> int:

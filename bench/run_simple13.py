@@ -103,7 +103,9 @@ def describe(pats: list[Any]) -> dict[str, float]:
 
 def verdict_only(trial: Any) -> Callable[[Any], tuple[str, tuple[str, ...]]]:
     """The engine's truths without its result objects (see the module's docstring)."""
-    from eligimatch.engine._evaluate import Context, PatientIndex, Policy
+    from eligimatch.engine._evaluate import Context
+    from eligimatch.engine import PatientIndex
+    from eligimatch.engine import Policy
     from eligimatch.logic import Truth
     from eligimatch.engine._matching import resolve_anchors
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from fuzzing import AS_OF, CATS, CLASSES, CONDITIONS, DRUGS, MONTH_ENDS, PROCEDURES, UNITS_OF, YES_NO_ATTRIBUTES
 
-from eligimatch.knowledge._dates import add_months
+from eligimatch.knowledge import add_months
 
 # Spellings with an obvious meaning: an engine may read them (then as this) or not (then it must not decide).
 YES_SPELLINGS: list[Any] = ["yes", "Yes", "YES", "Y", "y", "true", "True", "TRUE", 1, True]

@@ -30,9 +30,9 @@ from typing import Any
 
 from eligimatch import Catalogs
 from eligimatch.language import ast as A
-from eligimatch.plan._check import STANDARD_ANCHORS
-from eligimatch.knowledge._dates import add_months
-from eligimatch.language._parser import grammar_text
+from eligimatch.engine import STANDARD_ANCHORS
+from eligimatch.knowledge import add_months
+from eligimatch.language import grammar_text
 
 CATS = Catalogs.default()
 HERE = Path(__file__).resolve().parent
@@ -762,7 +762,7 @@ def _factor(analyte, unit: str, to: str) -> float | None:
 
 
 def _start_latest(text: str) -> dt.date | None:
-    from eligimatch.knowledge._dates import PartialDate
+    from eligimatch.knowledge import PartialDate
 
     try:
         return PartialDate.parse(text).latest

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch.knowledge._analytes import Analyte, AnalyteCatalog, is_valid_loinc, normalize_name
+from eligimatch.knowledge._analytes import normalize_name
+from eligimatch.knowledge import Analyte, AnalyteCatalog, is_valid_loinc
 from eligimatch.errors import CatalogError, UnitError
-from eligimatch.knowledge._units import parse_unit
+from eligimatch.knowledge import parse_unit
 
 CATALOG_FILE = Path(__file__).resolve().parents[1] / "src" / "eligimatch" / "catalog" / "analytes.toml"
 

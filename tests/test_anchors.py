@@ -68,7 +68,7 @@ def test_an_anchor_is_unknown_only_where_it_is_used():
 def test_several_trials_take_the_anchors_each_declares():
     other = eligimatch.compile_trial('trial "T-2"\nanchors screening\ninclusion:\n  - I1 "Age": age >= 18 years\n')
     trial = eligimatch.compile_trial(TRIAL)
-    from eligimatch.screening._screen import match_each
+    from eligimatch.screening import match_each
     results, _ = match_each(eligimatch.load_patient(PATIENT), [trial, other], as_of=AS_OF,
                             anchors={"diagnosis": dt.date(2024, 6, 1)})
     assert [r.verdict.value for r in results] == ["match", "match"]

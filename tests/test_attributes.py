@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import eligimatch
-from eligimatch.knowledge._attributes import AttributeCatalog
+from eligimatch.knowledge import AttributeCatalog
 from eligimatch.errors import CatalogError
 
 VOCAB = AttributeCatalog.default()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligimatch.knowledge._concepts import Concept, ConceptCatalog, normalize_name
+from eligimatch.knowledge import Concept, ConceptCatalog, normalize_name
 from eligimatch.errors import CatalogError, EligimatchError
 
 CONDITIONS = ConceptCatalog.conditions()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligimatch.knowledge._dates import (
+from eligimatch.knowledge import (
     PartialDate,
     PartialDateField,
     add_months,

@@ -10,9 +10,8 @@ import pytest
 
 import eligimatch
 from eligimatch import PatientDataError, Verdict, screen
-from eligimatch.screening._decisions import (Answer, Decision, DecisionError, ScreeningRecord, decide,
-                                            load_record)
-from eligimatch.screening._ranking import Tier
+from eligimatch.screening import Answer, Decision, DecisionError, ScreeningRecord, decide, load_record
+from eligimatch.screening import Tier
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AS_OF = dt.date(2026, 3, 1)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MODULES = ["eligimatch.engine._compile", "eligimatch.sources._patient", "eligimatch.engine._matching", "eligimatch.screening._screen",
            "eligimatch.engine._result", "eligimatch.engine._reasons", "eligimatch._schemas", "eligimatch.knowledge._catalogs",
-           "eligimatch.engine._trial", "eligimatch.knowledge._facts"]
+           "eligimatch.engine._trial", "eligimatch.knowledge._facts", "eligimatch.language"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligimatch.knowledge._drugs import Drug, DrugCatalog, DrugClass
+from eligimatch.knowledge import Drug, DrugCatalog, DrugClass
 from eligimatch.errors import CatalogError, EligimatchError
 
 CAT = DrugCatalog.default()

@@ -19,7 +19,7 @@ import pytest
 
 import eligimatch
 from eligimatch.errors import EligimatchError, FhirError, PatientDataError
-from eligimatch.sources.fhir._bundle import MappingReport, load_patient_file, patient_from_bundle, patient_from_ndjson, sniff
+from eligimatch.sources.fhir import MappingReport, load_patient_file, patient_from_bundle, patient_from_ndjson, sniff
 
 HERE = Path(__file__).resolve().parent / "fhir"
 RULES = HERE / "rules.json"
@@ -811,7 +811,7 @@ def test_fhir_twin_gets_the_same_verdict(trial_id, case):
 
 def test_inputs_load_patient_file_reads_fhir(tmp_path):
     """The command line and screen_many read patients through eligimatch.sources._inputs.load_patient_file."""
-    from eligimatch.sources._inputs import load_patient_file as cli_load
+    from eligimatch.sources import load_patient_file as cli_load
 
     assert cli_load(RULES) == patient_from_bundle(RULES).patient
     assert cli_load(EXAMPLES / "fhir" / "nct06350110-match.json").id == "NCT06350110-P01"

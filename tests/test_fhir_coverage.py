@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eligimatch.cli import main
-from eligimatch.sources.fhir._coverage import bundle_paths, measure, relevant_kind, render
+from eligimatch.sources.fhir import bundle_paths, measure_coverage as measure, relevant_kind, render_coverage as render
 
 HERE = Path(__file__).resolve().parent
 CORPUS = Path(os.environ.get("ELIGIMATCH_SHARED", HERE.parent.parent / "shared")) / "corpora" / "fhir"
@@ -67,7 +67,7 @@ def test_match_complete_and_report_options(tmp_path, capsys):
             "code": {"coding": [{"system": S, "code": "55464009"}]}, "onsetDateTime": "2019-04-01"}
     f = tmp_path / "b.json"
     f.write_text(json.dumps(_bundle(cond)))
-    from eligimatch.sources._inputs import load_patient_file
+    from eligimatch.sources import load_patient_file
 
     assert load_patient_file(f, complete={"conditions": True}).complete.conditions is True
     assert main(["match", str(f), str(TRIAL), "--as-of", "2026-03-02", "--complete", "conditions",

@@ -15,7 +15,7 @@ pytest.importorskip("fhir.resources")
 
 import eligimatch
 from eligimatch.errors import FhirError
-from eligimatch.sources.fhir._bundle import load_patient_file, patient_from_bundle, patient_from_ndjson
+from eligimatch.sources.fhir import load_patient_file, patient_from_bundle, patient_from_ndjson
 
 PATIENT = {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1980-01-01"}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from eligimatch.errors import FhirError
-from eligimatch.sources.fhir._bundle import patient_from_bundle
-from eligimatch.sources.fhir._summary import resource_outcomes, summary
+from eligimatch.sources.fhir import patient_from_bundle
+from eligimatch.sources.fhir import resource_outcomes, report_summary as summary
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.sources.fhir._bundle import patient_from_bundle
-from eligimatch.sources.fhir._oncology import normalize_stage, normalize_tnm
+from eligimatch.sources.fhir import patient_from_bundle
+from eligimatch.knowledge import normalize_stage, normalize_tnm
 
 HERE = Path(__file__).resolve().parent
 MCODE = HERE / "fhir" / "mcode_breast.json"
@@ -136,14 +136,19 @@ def test_order_comparisons_need_an_ordered_fact():
         eligimatch.compile_trial('trial "T"\ninclusion:\n  - I1: ecog <= 2+\n')
 
 
-def test_ranked_values_of_an_ordered_fact():
-    from eligimatch.engine._compile import _ranked
-
-    order = ("0", "1+", "2+", "3+")
-    assert _ranked(order, "2+", ">=") == ("2+", "3+")
-    assert _ranked(order, "2+", ">") == ("3+",)
-    assert _ranked(order, "1+", "<=") == ("0", "1+")
-    assert _ranked(order, "0", "<") == ()
+@pytest.mark.parametrize("op,threshold,holds_for", [
+    (">=", "2+", {"2+", "3+"}),
+    (">", "2+", {"3+"}),
+    ("<=", "1+", {"0", "1+"}),
+    ("<", "0", set()),
+])
+def test_ranked_values_of_an_ordered_fact(op, threshold, holds_for):
+    # her2_ihc is ordered 0 < 1+ < 2+ < 3+: a comparison holds for the values ranked on its side of the threshold
+    trial = eligimatch.compile_trial(f'trial "T"\ninclusion:\n  - I1: her2_ihc {op} "{threshold}"\n')
+    for value in ("0", "1+", "2+", "3+"):
+        patient = eligimatch.load_patient({"id": "p", "facts": {"her2_ihc": value}})
+        outcome = eligimatch.match(patient, trial, as_of=dt.date(2026, 3, 1)).criteria[0].outcome
+        assert outcome == (eligimatch.Outcome.TRUE if value in holds_for else eligimatch.Outcome.FALSE), (value, op)
 
 
 def test_an_undeclared_marker_value_is_a_compile_error():

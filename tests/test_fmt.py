@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.language._fmt import format_text
+from eligimatch.language import format_text
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples" / "trials").glob("*.elig"))
 
@@ -71,7 +71,7 @@ def test_comments_stay_where_they_belong():
 
 
 def test_a_file_without_comments_is_render_trial():
-    from eligimatch.language._render import render_trial
+    from eligimatch.language import render_trial
 
     text = 'trial "X"\ninclusion:\n  - I1 "a":   ecog<=1\n'
     assert format_text(text) == render_trial(eligimatch.compile_trial(text).ast)

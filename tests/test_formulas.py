@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch.knowledge._formulas import bmi, bsa_mosteller, ckd_epi_2021, cockcroft_gault
-from eligimatch.knowledge._units import convert
+from eligimatch.knowledge import bmi, bsa_mosteller, ckd_epi_2021, cockcroft_gault
+from eligimatch.knowledge import convert
 
 CREATININE_MOLAR_MASS = 113.12
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.language._lint import CODES, Finding, lint
+from eligimatch.language import LINT_CODES as CODES, Finding, lint
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples" / "trials").glob("*.elig"))
 

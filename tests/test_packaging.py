@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.language._parser import _grammar_path
+from eligimatch.language import grammar_path as _grammar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 

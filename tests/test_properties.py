@@ -28,7 +28,7 @@ from hypothesis import event, given, note, settings
 import eligimatch
 from eligimatch import CriteriaError, MatchResult, Outcome, PatientDataError, Verdict, compile_trial, load_patient
 from eligimatch import match as match_
-from eligimatch.language._render import render_trial
+from eligimatch.language import render_trial
 
 import fuzzing as F
 
@@ -276,7 +276,7 @@ def test_removing_information_never_creates_a_match(r):
 
 def _in_other_units(doc: dict, r) -> dict:
     """Each observation (and duration fact) expressed in another unit of the same quantity."""
-    from eligimatch.knowledge._units import conversion_factor
+    from eligimatch.knowledge import conversion_factor
 
     doc = json.loads(json.dumps(doc))
     for o in doc.get("observations", []):
@@ -382,7 +382,7 @@ def test_deterministic_in_process(r):
         return
     first = match(p, t1).model_dump_json()
     assert match(load_patient(json.dumps(doc)), t2).model_dump_json() == first
-    index = eligimatch.engine._evaluate.PatientIndex(p, t1.catalogs)
+    index = eligimatch.engine.PatientIndex(p, t1.catalogs)
     assert match(p, t1, index=index).model_dump_json() == first
     assert match(p, t1, index=index).model_dump_json() == first
 

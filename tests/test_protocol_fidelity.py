@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import eligimatch
-from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.knowledge import Catalogs
 
 TRIALS = Path(__file__).resolve().parent.parent / "examples" / "trials"
 AS_OF = dt.date(2026, 3, 2)
@@ -195,7 +195,7 @@ def test_nct07301164_obinutuzumab_washout_is_decided():
 # ---- finding 12: participation in another study, from FHIR ResearchSubject ----------------------------
 
 def test_fhir_research_subject_is_a_study_record():
-    from eligimatch.sources.fhir._bundle import patient_from_bundle
+    from eligimatch.sources.fhir import patient_from_bundle
 
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01", "gender": "female"}},

@@ -12,8 +12,8 @@ import pytest
 import eligimatch
 from eligimatch import CriteriaError, Verdict, screen
 from eligimatch.cli import main
-from eligimatch.screening._disease import describe, disease_profile
-from eligimatch.screening._ranking import Tier
+from eligimatch.screening import describe, disease_profile
+from eligimatch.screening import Tier
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -165,7 +165,7 @@ def test_disease_header_is_checked(header, message):
 
 
 def test_disease_header_round_trips_through_fmt():
-    from eligimatch.language._fmt import format_text
+    from eligimatch.language import format_text
 
     text = ('trial "T"\ndisease breast_cancer, solid_tumor\ndefining I1\n\ninclusion:\n'
             '  - I1 "breast cancer":\n      condition breast_cancer\n')
@@ -255,7 +255,7 @@ BREAST_BUNDLES = ["inferno/Bundle-IPS-examples-Bundle-01.json"]  # IPS: breast c
 @pytest.mark.parametrize("name", BREAST_BUNDLES + ["<examples>/breast-cancer-screening.json"])
 def test_breast_cancer_bundles_rank_the_solid_tumour_trial_first_with_a_short_plan(trials, name):
     pytest.importorskip("fhir.resources", reason="FHIR input needs fhir.resources (the fhir extra)")
-    from eligimatch.sources.fhir._bundle import patient_from_bundle
+    from eligimatch.sources.fhir import patient_from_bundle
 
     path = EXAMPLES / "fhir" / name.split("/", 1)[1] if name.startswith("<examples>") else CORPUS / name
     if not path.is_file():

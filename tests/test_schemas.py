@@ -11,9 +11,11 @@ import pytest
 
 import eligimatch
 from eligimatch.cli import main
-from eligimatch.language._coverage import coverage
-from eligimatch.engine._reasons import REASON_DESCRIPTIONS, ReasonCode
-from eligimatch._schemas import SCHEMA_NAMES, SCHEMA_VERSION, generate, render, schema_text
+from eligimatch.language import coverage
+from eligimatch.engine import REASON_DESCRIPTIONS, ReasonCode
+from eligimatch import SCHEMA_NAMES, SCHEMA_VERSION, schema_text
+from eligimatch import generate_schema as generate
+from eligimatch import render_schema as render
 
 jsonschema = pytest.importorskip("jsonschema", reason="the test extra installs jsonschema")
 

@@ -9,7 +9,7 @@ import pytest
 
 import eligimatch
 from eligimatch import Verdict, screen_many, screen
-from eligimatch.screening._screen import ScreenError, ScreenResult
+from eligimatch.screening import ScreenError, ScreenResult
 
 AS_OF = dt.date(2026, 3, 1)
 

@@ -10,7 +10,7 @@ import pytest
 
 import eligimatch
 from eligimatch.cli import main
-from eligimatch.screening._screen import SMALL_BATCH_PAIRS, default_workers, workers_for
+from eligimatch.screening import SMALL_BATCH_PAIRS, default_workers, workers_for
 
 # the module (``eligimatch.screen`` as an attribute is the function of that name)
 screen_mod = importlib.import_module("eligimatch.screening._screen")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pathlib
 import stat
 import threading
 
@@ -16,7 +17,7 @@ import pytest
 
 import eligimatch
 from eligimatch import PatientDataError, compile_trial, load_patient, match
-from eligimatch.sources._inputs import load_patient_file
+from eligimatch.sources import load_patient_file
 
 AS_OF = dt.date(2026, 3, 1)
 
@@ -143,14 +144,11 @@ def test_d15_named_pipe_does_not_hang(tmp_path):
 
 
 def test_d15_size_bound_counts_bytes_read(tmp_path, monkeypatch):
-    from eligimatch.sources import _inputs as inputs
-    from eligimatch import _safeio as safeio
-
     p = tmp_path / "p.json"
     p.write_text(json.dumps({"id": "x" * 100}))
-    monkeypatch.setattr(inputs, "PATIENT_FILE_LIMIT", 50)
+    small = eligimatch.InputLimits(max_bytes=50)
     with pytest.raises(PatientDataError, match="too large"):
-        load_patient_file(p)
+        load_patient_file(p, limits=small)
     # a file that claims a smaller size than it has (as /proc files claim 0) is still bounded
     real_stat = os.stat
 
@@ -158,9 +156,9 @@ def test_d15_size_bound_counts_bytes_read(tmp_path, monkeypatch):
         def __init__(self, st):
             self.st_mode, self.st_size = st.st_mode, 0
 
-    monkeypatch.setattr(safeio.Path, "stat", lambda self: Claims(real_stat(self)))
+    monkeypatch.setattr(pathlib.Path, "stat", lambda self: Claims(real_stat(self)))
     with pytest.raises(PatientDataError, match="too large"):
-        load_patient_file(p)
+        load_patient_file(p, limits=small)
     assert stat.S_ISREG(real_stat(p).st_mode)
 
 
@@ -192,7 +190,7 @@ def test_d1_enum_in_set_and_not_equal_never_decided_by_an_undeclared_value():
 
 def test_d1_value_synonyms_must_name_a_declared_value():
     from eligimatch.errors import CatalogError
-    from eligimatch.knowledge._facts import FactCatalog
+    from eligimatch.knowledge import FactCatalog
 
     with pytest.raises(CatalogError, match="not one of its values"):
         FactCatalog.from_toml('[x]\ntype = "enum"\nvalues = ["positive", "negative"]\n'
@@ -316,7 +314,7 @@ def test_plausibility_facts_ecog_7_and_age_250():
 
 
 def test_plausibility_catalog_ranges_are_checked():
-    from eligimatch.knowledge._analytes import Analyte
+    from eligimatch.knowledge import Analyte
     from eligimatch.errors import CatalogError
 
     with pytest.raises(CatalogError, match="plausible"):
@@ -459,9 +457,8 @@ def test_d15_screen_refuses_a_named_pipe(batch, capsys):
 
 def test_d15_jsonl_line_over_the_limit_is_an_error_row_not_a_memory_error(batch, monkeypatch, capsys):
     from eligimatch.cli import _main as cli
-    from eligimatch import _limits as limits
 
-    monkeypatch.setattr(cli, "INPUT_LIMITS", limits.InputLimits(max_line_bytes=100))
+    monkeypatch.setattr(cli, "INPUT_LIMITS", eligimatch.InputLimits(max_line_bytes=100))
     p = batch / "big.jsonl"
     p.write_text('{"id": "ok", "facts": {"ecog": 0}}\n{"id": "' + "x" * 1000 + '"}\n{"id": "ok2"}\n')
     out = batch / "rows.jsonl"

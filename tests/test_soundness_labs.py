@@ -35,7 +35,7 @@ def test_D8_fhir_keeps_the_time_of_day_so_the_1800_result_is_the_latest(order):
     """D8: the FHIR path kept only the date of effectiveDateTime, so two results of one day were decided by
     the order of the bundle's entries.  The 18:00 result (1.0) is the latest, whatever the order."""
     pytest.importorskip("fhir.resources")
-    from eligimatch.sources.fhir._bundle import patient_from_bundle
+    from eligimatch.sources.fhir import patient_from_bundle
 
     morning = _anc("morning", "2026-02-20T08:00:00+01:00", 2.0)
     evening = _anc("evening", "2026-02-20T18:00:00+01:00", 1.0)
@@ -50,7 +50,7 @@ def test_D8_fhir_keeps_the_time_of_day_so_the_1800_result_is_the_latest(order):
 
 def test_D8_fhir_results_of_one_day_without_times_that_disagree_are_conflicting():
     pytest.importorskip("fhir.resources")
-    from eligimatch.sources.fhir._bundle import patient_from_bundle
+    from eligimatch.sources.fhir import patient_from_bundle
 
     patient = patient_from_bundle(_bundle(_anc("a", "2026-02-20", 2.0), _anc("b", "2026-02-20", 1.0))).patient
     trial = eligimatch.compile_trial('inclusion:\n  - C1: anc >= 1.5 x10^9/L')
@@ -140,8 +140,8 @@ exclusion:
 def test_D11_the_new_forms_format_and_check_cleanly():
     """D11: `facts within ...` in the header and a recency window on facts: fmt keeps them (and the comment),
     a second fmt changes nothing, and the formatted text compiles to the same trial."""
-    from eligimatch.language._fmt import format_text
-    from eligimatch.language._lint import lint
+    from eligimatch.language import format_text
+    from eligimatch.language import lint
 
     once = format_text(FACTS_TRIAL)
     assert format_text(once) == once

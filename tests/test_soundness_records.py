@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import eligimatch
-from eligimatch.knowledge._ages import age_bounds, interval_truth
-from eligimatch.knowledge._dates import PartialDate, window_end, window_start
+from eligimatch.knowledge import age_bounds, interval_truth
+from eligimatch.knowledge import PartialDate, window_end, window_start
 from eligimatch.errors import PatientDataError
 
 AS_OF = dt.date(2026, 3, 1)
@@ -101,7 +101,7 @@ def test_d5_calendar_window_counts_back_from_anchor():
 # ---- D2 / D3 / D4 / D9: the settling fact is named -------------------------------------------------------
 
 def test_d2_yes_no_recognises_only_declared_spellings():
-    from eligimatch.engine._history import yes_no
+    from eligimatch.engine import yes_no
     assert [yes_no(v) for v in (True, False, "yes", " No ", "TRUE", "false")] == [True, False, True, False, True,
                                                                                   False]
     assert [yes_no(v) for v in ("unknown", 1, 0, "Y", "N", "", None, 1.0)] == [None] * 8
@@ -170,7 +170,7 @@ def _fhir_condition(**extra):
 
 
 def _fhir_patient(*resources):
-    from eligimatch.sources.fhir._bundle import patient_from_bundle
+    from eligimatch.sources.fhir import patient_from_bundle
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1980-01-01"}},
         *({"resource": r} for r in resources)]}
@@ -226,8 +226,8 @@ _OPS = ("<", "<=", ">", ">=", "=", "!=")
        st.sampled_from(_OPS), st.sampled_from([0.5, 1, 17.5, 18, 57, 58, 65.25, 70]),
        st.sampled_from(["year", "month"]))
 def test_partial_birth_date_decides_only_when_every_day_agrees(year, month, on, op, threshold, unit):
-    from eligimatch.knowledge._ages import age_value, is_whole
-    from eligimatch.engine._evaluate import compare
+    from eligimatch.knowledge import age_value, is_whole
+    from eligimatch.knowledge import compare
     text = f"{year}" if month is None else f"{year}-{month:02d}"
     birth = PartialDate.parse(text)
     if unit == "month":

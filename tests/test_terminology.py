@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.sources.fhir._bundle import patient_from_bundle
-from eligimatch.knowledge._terminology import Icd10cm, OmopVocabulary, Terminologies
+from eligimatch.knowledge import Catalogs
+from eligimatch.sources.fhir import patient_from_bundle
+from eligimatch.knowledge import Icd10cm, OmopVocabulary, Terminologies
 
 S = "http://snomed.info/sct"
 RX = "http://www.nlm.nih.gov/research/umls/rxnorm"

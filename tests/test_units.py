@@ -1,4 +1,4 @@
-"""Tests for eligimatch.knowledge._units."""
+"""Tests for the units of eligimatch.knowledge (parse_unit, conversion_factor, ...)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch.knowledge import _units as units
 from eligimatch.errors import EligimatchError, UnitError
-from eligimatch.knowledge._units import (
+from eligimatch.knowledge import _units as units  # white-box: the registry singleton and the parse cache
+from eligimatch.knowledge import (
     compatible,
     conversion_factor,
     convert,
@@ -313,7 +313,7 @@ ALTERNATE_SPELLINGS = [
 
 
 def _catalog_pairs():
-    from eligimatch.knowledge._analytes import AnalyteCatalog
+    from eligimatch.knowledge import AnalyteCatalog
 
     pairs = []
     for analyte in AnalyteCatalog.default():

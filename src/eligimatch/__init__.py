@@ -16,8 +16,25 @@ with ``_`` are internal; the public API is what this module exports.
 
 from __future__ import annotations
 
-from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.engine._compile import compile_trial, load_trial
+from eligimatch._limits import InputLimits, Limits
+from eligimatch._schemas import SCHEMA_NAMES, SCHEMA_VERSION, schema_text
+from eligimatch._schemas import generate as generate_schema
+from eligimatch._schemas import render as render_schema
+from eligimatch.engine import (
+    CompiledTrial,
+    CriterionResult,
+    Evidence,
+    MatchResult,
+    MissingFact,
+    Outcome,
+    Policy,
+    ReasonCode,
+    TrialOptions,
+    Verdict,
+    compile_trial,
+    load_trial,
+    match,
+)
 from eligimatch.errors import (
     CriteriaCheckError,
     CriteriaError,
@@ -27,16 +44,9 @@ from eligimatch.errors import (
     PatientDataError,
     UnitError,
 )
-from eligimatch.engine._evaluate import Policy
-from eligimatch.knowledge._facts import FactCatalog
-from eligimatch.engine._matching import match
-from eligimatch._limits import Limits
-from eligimatch.sources._patient import Patient, load_patient
-from eligimatch.engine._reasons import ReasonCode
-from eligimatch.engine._result import CriterionResult, Evidence, MatchResult, MissingFact, Outcome, Verdict
-from eligimatch.screening._screen import ScreenResult, screen, screen_many
-from eligimatch.screening import Answer, Decision, ScreeningRecord, decide
-from eligimatch.engine._trial import CompiledTrial, TrialOptions
+from eligimatch.knowledge import Catalogs, FactCatalog
+from eligimatch.screening import Answer, Decision, ScreeningRecord, ScreenResult, decide, screen, screen_many
+from eligimatch.sources import Patient, load_patient
 
 __version__ = "0.1.0"
 
@@ -55,6 +65,7 @@ __all__ = [
     "EligimatchError",
     "Evidence",
     "FactCatalog",
+    "InputLimits",
     "Limits",
     "MatchResult",
     "MissingFact",
@@ -73,6 +84,11 @@ __all__ = [
     "match",
     "screen",
     "screen_many",
+    "SCHEMA_NAMES",
+    "SCHEMA_VERSION",
+    "schema_text",
+    "generate_schema",
+    "render_schema",
 ]
 
 

@@ -15,8 +15,8 @@ from eligimatch.ctgov.draft import numbers_of
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import RegistryRecord
 from eligimatch.errors import RegistryError
-from eligimatch.language._fmt import format_text
-from eligimatch.language._lint import lint
+from eligimatch.language import format_text
+from eligimatch.language import lint
 
 from .shared import CTGOV, corpus_records, need
 

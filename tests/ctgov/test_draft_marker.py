@@ -6,9 +6,9 @@ import pytest
 
 from eligimatch import compile_trial
 from eligimatch.cli import main
-from eligimatch.language._coverage import coverage
+from eligimatch.language import coverage
 from eligimatch.errors import CriteriaSyntaxError
-from eligimatch.language._fmt import format_text
+from eligimatch.language import format_text
 
 TEXT = '''trial "X"
 inclusion:

@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from eligimatch import Catalogs, load_patient
-from eligimatch.knowledge._units import parse_unit
+from eligimatch.knowledge import parse_unit
 
 ROOT = Path(__file__).resolve().parents[2]
 NATIVE = ROOT / "examples" / "patients"

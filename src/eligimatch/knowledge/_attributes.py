@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from eligimatch.errors import CatalogError
-from eligimatch.sources.fhir._oncology import normalize_stage, normalize_tnm
+from eligimatch.knowledge._staging import normalize_stage, normalize_tnm
 
 __all__ = ["AttributeCatalog", "AttributeDef"]
 

@@ -21,7 +21,7 @@ from lark.lexer import PatternStr
 from eligimatch.errors import CriteriaLimitError, CriteriaSyntaxError, Problem
 from eligimatch._limits import DEFAULT_LIMITS, Limits  # defined apart so that `import eligimatch` need not import lark
 
-__all__ = ["Limits", "parse", "grammar_text", "get_parser"]
+__all__ = ["Limits", "parse", "grammar_text", "grammar_path", "get_parser"]
 
 GRAMMAR_NAME = "criteria.lark"
 
@@ -46,6 +46,11 @@ def _grammar_path() -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def grammar_path() -> Path | None:
+    """Where the criteria grammar of this installation is (``None`` if the installation is broken)."""
+    return _grammar_path()
 
 
 def grammar_text() -> str:

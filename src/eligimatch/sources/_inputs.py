@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from eligimatch.errors import PatientDataError
-from eligimatch._limits import INPUT_LIMITS
+from eligimatch._limits import INPUT_LIMITS, InputLimits
 from eligimatch.sources._patient import Patient, load_patient
 from eligimatch._safeio import InputError, read_bounded
 
@@ -26,7 +26,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def load_patient_file(path: str | os.PathLike[str], *, strict: bool = False, complete: Any = None,
-                      reports: list[Any] | None = None) -> Patient:
+                      reports: list[Any] | None = None, limits: InputLimits | None = None) -> Patient:
     """Read and validate one patient document: an eligimatch JSON file, or FHIR R4
     (a Bundle or Bulk Data NDJSON, read by :mod:`eligimatch.sources.fhir._bundle`; the mapping
     report is dropped -- call :func:`eligimatch.sources.fhir._bundle.patient_from_bundle` to see it).
@@ -40,11 +40,13 @@ def load_patient_file(path: str | os.PathLike[str], *, strict: bool = False, com
     with the file name and names each bad field's path (also for a file that is
     too large -- :data:`PATIENT_FILE_LIMIT` bytes, counted as they are read --
     or is not a regular file: a named pipe, ``/dev/zero``); ``OSError`` when the
-    file cannot be read.
+    file cannot be read.  ``limits`` bounds an eligimatch document (:class:`~eligimatch.InputLimits`; its
+    ``max_bytes`` is :data:`PATIENT_FILE_LIMIT` by default).
     """
     p = Path(path)
+    max_bytes = PATIENT_FILE_LIMIT if limits is None else limits.max_bytes
     try:  # bounded by the bytes read, not the size the file claims; a pipe or a device is refused
-        data = read_bounded(p, PATIENT_FILE_LIMIT, "patient file")
+        data = read_bounded(p, max_bytes, "patient file")
     except InputError as exc:
         raise PatientDataError(str(exc)) from None
     if b'"resourceType"' in data:  # FHIR (a Bundle, or NDJSON): recognised by content, not by name
@@ -55,7 +57,7 @@ def load_patient_file(path: str | os.PathLike[str], *, strict: bool = False, com
             reports.append(report)
         return patient
     try:
-        return load_patient(data)
+        return load_patient(data) if limits is None else load_patient(data, limits=limits)
     except PatientDataError as exc:
         raise PatientDataError(f"{p}: {exc}", exc.errors) from None
 
