@@ -63,6 +63,10 @@ class DuckDBBackend:
 
     def __init__(self, con: Any):
         self.handle = self.con = con
+        try:  # no progress bar on the terminal of a library call (DuckDB draws one for long queries)
+            con.execute("SET enable_progress_bar = false")
+        except Exception:  # noqa: BLE001 -- an old DuckDB without the setting: harmless
+            pass
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
