@@ -20,11 +20,13 @@ and min-max of the rounds:
 
 * ``hand-written``: ``simple13.evaluate(patient, as_of)`` (verdict and
   deciding criteria);
-* ``verdicts only``: the engine without the result objects: the patient's
-  index, the evaluation context, each compiled criterion's function, the
-  verdict from the truths (what ``match()`` does before it builds
-  ``CriterionResult`` and ``MatchResult``; today the criterion functions
-  still build their evidence);
+* ``verdicts only``: ``eligimatch.engine.evaluate(patient, trial,
+  evidence="none")``, the verdict as plain data (an ``Evaluation``: no pydantic
+  object, no ``Evidence``); the criterion functions still write their
+  evidence records (plain tuples) until the row engine gets a verdict-only path;
+* ``match(evidence="none")``: the same with its ``MatchResult`` (the criteria's
+  outcomes, causes and missing facts; no evidence);
+* ``match(evidence="deciding")``: evidence for the criteria behind the verdict;
 * ``full``: ``eligimatch.match()`` with its full ``MatchResult``.
 
 Agreement: the verdict and the deciding criteria of ``match()`` and of the
@@ -102,32 +104,12 @@ def describe(pats: list[Any]) -> dict[str, float]:
 
 
 def verdict_only(trial: Any) -> Callable[[Any], tuple[str, tuple[str, ...]]]:
-    """The engine's truths without its result objects (see the module's docstring)."""
-    from eligimatch.engine._evaluate import Context
-    from eligimatch.engine import PatientIndex
-    from eligimatch.engine import Policy
-    from eligimatch.logic import Truth
-    from eligimatch.engine._matching import resolve_anchors
-
-    cats = trial.catalogs
-    pol = Policy()
-    crits = [(c.id, c.kind == "inclusion", c.fn) for c in trial.criteria]
-    FALSE, TRUE = Truth.FALSE, Truth.TRUE
+    """The engine's verdict without result objects: ``evaluate(..., evidence="none")``."""
+    from eligimatch.engine import evaluate
 
     def run(p: Any) -> tuple[str, tuple[str, ...]]:
-        index = PatientIndex(p, cats)
-        resolved, _ = resolve_anchors(trial, p, AS_OF, None)
-        ctx = Context(index, AS_OF, resolved, pol, trial.lab_recency, trial.fact_recency)
-        failed, open_ = [], []
-        for cid, inclusion, fn in crits:
-            truth = fn(ctx)[0]
-            if truth == (FALSE if inclusion else TRUE):
-                failed.append(cid)
-            elif truth != TRUE and truth != FALSE:
-                open_.append(cid)
-        if failed:
-            return "no_match", tuple(failed)
-        return ("unknown", tuple(open_)) if open_ else ("match", ())
+        e = evaluate(p, trial, as_of=AS_OF, evidence="none")
+        return e.verdict.value, e.deciding
     return run
 
 
@@ -194,7 +176,10 @@ def main() -> int:
     fast = verdict_only(trial)
     runs: dict[str, Callable[[Any], Any]] = {
         "hand-written": lambda p: simple13.evaluate(p, AS_OF),
-        "eligimatch, verdicts only": fast,
+        "eligimatch, verdicts only (evaluate, evidence='none')": fast,
+        "eligimatch, match(evidence='none')": lambda p: eligimatch.match(p, trial, as_of=AS_OF, evidence="none"),
+        "eligimatch, match(evidence='deciding')": lambda p: eligimatch.match(p, trial, as_of=AS_OF,
+                                                                             evidence="deciding"),
         "eligimatch, match() full": lambda p: eligimatch.match(p, trial, as_of=AS_OF),
     }
     for fn in runs.values():  # warm up

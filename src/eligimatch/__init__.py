@@ -95,8 +95,8 @@ __all__ = [
 def __getattr__(name: str):
     # `eligimatch.fhir` (the package eligimatch.sources.fhir) on first use: FHIR input needs the optional fhir.resources,
     # which a plain `import eligimatch` must not load.
-    if name == "fhir":
+    if name in ("fhir", "omop"):  # `eligimatch.omop` is eligimatch.sources.omop (OMOP CDM), loaded on first use too
         import importlib
 
-        return importlib.import_module("eligimatch.sources.fhir")
+        return importlib.import_module(f"eligimatch.sources.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

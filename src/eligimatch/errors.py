@@ -20,6 +20,7 @@ __all__ = [
     "PlanError",
     "PatientDataError",
     "FhirError",
+    "OmopError",
     "DecisionError",
     "RegistryError",
     "Problem",
@@ -132,6 +133,15 @@ class FhirError(PatientDataError):
         self.path = path
         self.file = file
         super().__init__(message, errors)
+
+
+class OmopError(PatientDataError):
+    """An OMOP CDM database that cannot be read as asked (:mod:`eligimatch.sources.omop`): not an OMOP CDM
+    database, no such person, a table or column missing.  ``table`` names the table when there is one."""
+
+    def __init__(self, message: str, *, table: str | None = None):
+        self.table = table
+        super().__init__(message)
 
 
 class RegistryError(EligimatchError):

@@ -16,88 +16,33 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-from collections import OrderedDict
 from typing import Any, Iterable, Mapping
 
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.plan._check import STANDARD_ANCHORS
 from eligimatch.errors import AnchorError, EligimatchError
 from eligimatch.engine._evaluate import Context, PatientIndex, Policy
-from eligimatch.logic import FLAG_VALUES, Cause, CauseFlag, Truth
+from eligimatch.engine._evaluation import (EVIDENCE_MODES, CohortRow, Evaluation, EvidenceMode, MissingItem, Row,
+                                           criterion_result, merge_missing, row_of,
+                                           row_of_result)
 from eligimatch.sources._patient import Patient
-from eligimatch.engine._result import (CohortResult, CriterionResult, MatchResult, MissingFact, Outcome, Verdict, criterion_row,
-                     make_cohort, make_match, make_missing)
-from eligimatch.engine._trial import CompiledCriterion, CompiledTrial
+from eligimatch.engine._result import CriterionResult, MatchResult, Verdict
+from eligimatch.engine._trial import CompiledTrial
 
-__all__ = ["match", "Policy", "check_anchor_names", "declared_anchors", "DEFAULTED_ANCHORS"]
+__all__ = ["match", "evaluate", "Evaluation", "EvidenceMode", "Policy", "check_anchor_names", "declared_anchors",
+           "DEFAULTED_ANCHORS"]
 
-_OUTCOME = {Truth.TRUE: Outcome.TRUE, Truth.FALSE: Outcome.FALSE, Truth.UNKNOWN: Outcome.UNKNOWN}
 _RANK = {Verdict.NO_MATCH: 0, Verdict.UNKNOWN: 1, Verdict.MATCH: 2}
 
 
-# the causes an UNKNOWN's flag stands for, by flag value (0..31)
-_CAUSES = tuple(tuple(CauseFlag(i).causes()) for i in FLAG_VALUES)
-_CAUSE_VALUES = tuple(tuple(c.value for c in causes) for causes in _CAUSES)
-
-
-def _evaluate(c: CompiledCriterion, ctx: Context) -> CriterionResult:
-    truth, flag, miss, evidence = c.fn(ctx)
-    if len(evidence) > 1:
-        # the same record seen by two predicates is one line; equal evidence has equal notes, so
-        # hashing whole Evidence objects is needed only when two notes are the same
-        if len({e.note for e in evidence}) < len(evidence):
-            evidence = dict.fromkeys(evidence)
-        codes = tuple(dict.fromkeys([e.code for e in evidence]))
-    else:
-        codes = (evidence[0].code,) if evidence else ()
-    if truth == Truth.UNKNOWN:
-        met = None
-        causes = _CAUSES[flag]
-        reasons = tuple(dict.fromkeys(codes + _CAUSE_VALUES[flag]))
-    else:
-        met = (truth == Truth.TRUE) if c.kind == "inclusion" else (truth == Truth.FALSE)
-        causes = ()
-        reasons = codes
-    if miss:
-        ids = (c.id,)
-        miss = tuple(make_missing(fact=m.fact, detail=m.detail, cause=m.cause, criteria=ids)
-                     for m in dict.fromkeys(miss))
-    else:
-        miss = ()
-    return criterion_row(c.id, c.kind, c.text, c.cohort, _OUTCOME[truth], met, causes, reasons, tuple(evidence),
-                         miss, c.line)
-
-
-def _blocking(r: CriterionResult) -> bool:
-    return r.met is None and any(cause != Cause.REVIEW for cause in r.causes)
-
-
-def _verdict(results: list[CriterionResult]) -> tuple[Verdict, tuple[str, ...], tuple[MissingFact, ...]]:
-    failed = [r.id for r in results if r.met is False]
+def _verdict(rows: list[Row]) -> tuple[Verdict, tuple[str, ...], tuple[MissingItem, ...]]:
+    failed = tuple(r.id for r in rows if r.met is False)
     if failed:
-        return Verdict.NO_MATCH, tuple(failed), ()
-    open_ = [r for r in results if _blocking(r)]
+        return Verdict.NO_MATCH, failed, ()
+    open_ = [r for r in rows if r.blocking]
     if open_:
-        return Verdict.UNKNOWN, tuple(r.id for r in open_), _merge_missing(open_)
+        return Verdict.UNKNOWN, tuple(r.id for r in open_), merge_missing(open_)
     return Verdict.MATCH, (), ()
-
-
-def _merge_missing(results: Iterable[CriterionResult]) -> tuple[MissingFact, ...]:
-    # one entry per fact and cause, with every criterion it would settle
-    merged: "OrderedDict[tuple[str, Any], list[str]]" = OrderedDict()
-    details: dict[tuple[str, Any], str] = {}
-    for r in results:
-        for m in r.missing:
-            key = (m.fact, m.cause)
-            merged.setdefault(key, [])
-            details.setdefault(key, m.detail)
-            for cid in m.criteria:
-                if cid not in merged[key]:
-                    merged[key].append(cid)
-    items = [make_missing(fact=f, detail=details[(f, c)], cause=c, criteria=tuple(ids))
-             for (f, c), ids in merged.items()]
-    items.sort(key=lambda m: -len(m.criteria))
-    return tuple(items)
 
 
 #: Anchors that are visit dates of the screening itself: when the caller does not give one, the
@@ -152,7 +97,7 @@ def resolve_anchors(trial: CompiledTrial, patient: Patient, as_of: _dt.date,
 def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = None,
           anchors: Mapping[str, _dt.date] | None = None, policy: Policy | None = None,
           assume_absent: bool | None = None, index: PatientIndex | None = None,
-          decisions: Any = None) -> MatchResult:
+          decisions: Any = None, evidence: EvidenceMode = "all") -> MatchResult:
     """Evaluate ``trial`` for ``patient`` on ``as_of`` (default: today).
 
     ``anchors`` gives the dates of named anchors (screening, apheresis, ...);
@@ -164,6 +109,12 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     ``decisions``: a :class:`~eligimatch.screening._decisions.ScreeningRecord` (or a list of its
     decisions): its answers are added to the profile, and each investigator's decision settles its
     criterion while the data it saw are unchanged (see docs/screening.md).
+
+    ``evidence``: which criteria carry their :class:`~eligimatch.Evidence` (the values, units, dates
+    and thresholds behind their outcome): ``"all"`` (default), ``"deciding"`` (those behind the
+    verdict: for a NO_MATCH or UNKNOWN the deciding criteria and every unknown one, for a MATCH all)
+    or ``"none"``.  The verdict, the deciding criteria, the missing facts and every criterion's
+    outcome are the same in the three modes; fewer objects are made.
 
         >>> import datetime, eligimatch
         >>> trial = eligimatch.load_trial("examples/trials/NCT03754764.elig")
@@ -178,11 +129,23 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
         patient NCT03754764-P03 on 2026-03-01: UNKNOWN
         ...
     """
+    return evaluate(patient, trial, as_of=as_of, anchors=anchors, policy=policy, assume_absent=assume_absent,
+                    index=index, decisions=decisions, evidence=evidence).result()
+
+
+def evaluate(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = None,
+             anchors: Mapping[str, _dt.date] | None = None, policy: Policy | None = None,
+             assume_absent: bool | None = None, index: PatientIndex | None = None,
+             decisions: Any = None, evidence: EvidenceMode = "all", trial_id: str | None = None) -> Evaluation:
+    """:func:`match` without the result objects: the same verdict as plain data (an :class:`Evaluation`);
+    its ``result()`` is what :func:`match` returns.  ``trial_id`` stands in for a trial without an id."""
     if not isinstance(patient, Patient):
         raise TypeError(f"match() takes a Patient, not {type(patient).__name__}; "
                         f"use eligimatch.load_patient() to validate a document")
     if not isinstance(trial, CompiledTrial):
         raise TypeError(f"match() takes a CompiledTrial, not {type(trial).__name__}; use eligimatch.compile_trial()")
+    if evidence not in EVIDENCE_MODES:
+        raise ValueError(f"evidence must be one of {', '.join(map(repr, EVIDENCE_MODES))}, not {evidence!r}")
     if as_of is None:
         as_of = _dt.date.today()
     if isinstance(as_of, _dt.datetime):
@@ -201,60 +164,62 @@ def match(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None = No
     resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
     ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency)
     try:
-        general = [_evaluate(c, ctx) for c in trial.criteria]
-        per_cohort = [(cid, title, [_evaluate(c, ctx) for c in crits]) for cid, title, crits in trial.cohorts]
+        general = [row_of(c, c.fn(ctx)) for c in trial.criteria]
+        per_cohort = [(cid, title, [row_of(c, c.fn(ctx)) for c in crits]) for cid, title, crits in trial.cohorts]
     except RecursionError:  # pragma: no cover - nesting is bounded at compile time
         raise EligimatchError("the criteria are nested too deeply to evaluate") from None
     decided: tuple[str, ...] = ()
     lapsed: tuple[str, ...] = ()
     if prepared is not None and prepared.decisions:
         general, per_cohort, decided, lapsed = _decide(trial, general, per_cohort, prepared)
-    cohort_results: list[CohortResult] = []
-    all_results = list(general)
+    cohort_rows: list[CohortRow] = []
+    all_rows = list(general)
     for cid, title, rs in per_cohort:
-        all_results.extend(rs)
+        all_rows.extend(rs)
         v, deciding, miss = _verdict(rs)
-        cohort_results.append(make_cohort(id=cid, title=title, verdict=v, deciding=deciding, missing=miss))
+        cohort_rows.append(CohortRow(cid, title, v, deciding, miss))
 
     verdict, deciding, miss = _verdict(general)
-    matched = tuple(c.id for c in cohort_results if c.verdict == Verdict.MATCH)
-    if cohort_results and verdict != Verdict.NO_MATCH:
-        best = max(cohort_results, key=lambda c: _RANK[c.verdict]).verdict
+    matched = tuple(c.id for c in cohort_rows if c.verdict == Verdict.MATCH)
+    if cohort_rows and verdict != Verdict.NO_MATCH:
+        best = max(cohort_rows, key=lambda c: _RANK[c.verdict]).verdict
         if _RANK[best] < _RANK[verdict]:
             verdict = best
             if best == Verdict.NO_MATCH:
-                deciding = tuple(f"cohort {c.id}" for c in cohort_results)
+                deciding = tuple(f"cohort {c.id}" for c in cohort_rows)
             else:
-                open_cohorts = [c for c in cohort_results if c.verdict == Verdict.UNKNOWN]
+                open_cohorts = [c for c in cohort_rows if c.verdict == Verdict.UNKNOWN]
+                open_ids = {c.id for c in open_cohorts}
                 deciding = deciding + tuple(i for c in open_cohorts for i in c.deciding)
-                miss = _merge_missing([r for r in all_results if _blocking(r)
-                                       and (r.cohort is None or r.cohort in {c.id for c in open_cohorts})])
-    review = tuple(r.id for r in all_results if r.met is None and not _blocking(r))
+                miss = merge_missing([r for r in all_rows if r.blocking and (r.cohort is None or r.cohort in open_ids)])
+    review = tuple(r.id for r in all_rows if r.met is None and not r.blocking)
     excluded_unless: tuple[str, ...] = ()
     if review:
         exceptions = {c.id for c in trial.all_criteria() if c.judgment_exception}
-        excluded_unless = tuple(r.id for r in all_results if r.id in exceptions and r.met is None
-                                and not _blocking(r))
-    return make_match(
-        trial_id=trial.id, title=trial.title, patient_id=patient.id, as_of=as_of, anchors=resolved,
-        anchors_defaulted=defaulted, verdict=verdict, deciding=deciding, criteria=tuple(all_results),
-        missing=miss, review=review, excluded_unless=excluded_unless, cohorts=tuple(cohort_results),
-        matched_cohorts=matched, warnings=tuple(index.warnings) + (prepared.warnings if prepared else ()),
-        policy=pol.name, decided=decided, decisions_invalidated=lapsed)
+        excluded_unless = tuple(r.id for r in all_rows if r.id in exceptions and r.met is None and not r.blocking)
+    return Evaluation(
+        trial.id if trial.id is not None else trial_id, trial.title, patient.id, as_of, resolved, defaulted,
+        verdict, deciding, tuple(all_rows), tuple(cohort_rows), miss, review, excluded_unless, matched,
+        tuple(index.warnings) + (prepared.warnings if prepared else ()), pol.name, decided, lapsed, evidence)
 
 
-def _decide(trial: CompiledTrial, general: list[CriterionResult], per_cohort: list, prepared: Any) -> tuple:
-    """Apply the investigator's decisions of ``prepared`` to the criterion results."""
+def _decide(trial: CompiledTrial, general: list[Row], per_cohort: list, prepared: Any) -> tuple:
+    """Apply the investigator's decisions of ``prepared`` to the criterion rows (on their full results:
+    a decision is checked against the evidence the investigator saw)."""
     from eligimatch.screening._screen import trial_label
     from eligimatch.screening._decisions import apply_decisions
 
+    def full(rows: list[Row]) -> list[CriterionResult]:
+        return [criterion_result(r, True) for r in rows]
+
     label = trial_label(trial)
     judgment_only = {c.id: c.judgment for c in trial.all_criteria()}
-    general, decided, lapsed = apply_decisions(label, general, judgment_only, prepared)
+    results, decided, lapsed = apply_decisions(label, full(general), judgment_only, prepared)
+    general = [row_of_result(r) for r in results]
     cohorts = []
     for cid, title, rs in per_cohort:
-        rs, d, lp = apply_decisions(label, rs, judgment_only, prepared)
+        results, d, lp = apply_decisions(label, full(rs), judgment_only, prepared)
         decided += d
         lapsed += lp
-        cohorts.append((cid, title, rs))
+        cohorts.append((cid, title, [row_of_result(r) for r in results]))
     return general, cohorts, decided, lapsed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +19,8 @@ from eligimatch.engine._reasons import reason_code_schema
 #: (``eligimatch schema NAME``); a document carries it as ``schema_version``.
 SCHEMA_VERSION = "1"
 
-__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION"]
+__all__ = ["Verdict", "Outcome", "Evidence", "MissingFact", "CriterionResult", "CohortResult", "MatchResult", "SCHEMA_VERSION",
+           "EvidenceRecord", "make_evidence", "evidence_model"]
 
 
 class Verdict(str, Enum):
@@ -221,7 +222,66 @@ def _maker(cls: type[BaseModel], all_set: bool = False) -> Any:
     return make
 
 
-make_evidence = _maker(Evidence, all_set=True)
+_EVIDENCE_FIELDS = tuple(Evidence.model_fields)
+
+
+class EvidenceRecord(NamedTuple):
+    """One :class:`Evidence`, as the evaluators build it: a plain tuple with the same fields.
+
+    The evaluators build a record for every fact they read; a pydantic :class:`Evidence` is made from it
+    (:func:`evidence_model`) only for the criteria whose evidence the caller asked for
+    (``match(..., evidence="all" | "deciding" | "none")``).  The fields are Evidence's, in its order
+    (checked below).
+    """
+
+    fact: str
+    code: str
+    note: str
+    value: float | int | bool | str | None = None
+    unit: str | None = None
+    converted: float | None = None
+    converted_unit: str | None = None
+    threshold: str | None = None
+    reference: str | None = None
+    date: _dt.date | None = None
+    source: str | None = None
+    passes_on: _dt.date | None = None
+
+
+if EvidenceRecord._fields != _EVIDENCE_FIELDS:  # pragma: no cover - a field added to one and not the other
+    raise TypeError(f"EvidenceRecord fields {EvidenceRecord._fields} are not Evidence's {_EVIDENCE_FIELDS}")
+
+_tuple_new = tuple.__new__
+
+
+def make_evidence(fact: str, code: str, note: str, value: Any = None, unit: str | None = None,
+                  converted: float | None = None, converted_unit: str | None = None, threshold: str | None = None,
+                  reference: str | None = None, date: _dt.date | None = None, source: str | None = None,
+                  passes_on: _dt.date | None = None, **ignored: Any) -> EvidenceRecord:
+    """An :class:`EvidenceRecord` (what is not a field of Evidence is ignored, as ``model_construct`` does)."""
+    return _tuple_new(EvidenceRecord, (fact, code, note, value, unit, converted, converted_unit, threshold,
+                                       reference, date, source, passes_on))
+
+
+if tuple(make_evidence.__code__.co_varnames[:len(_EVIDENCE_FIELDS)]) != _EVIDENCE_FIELDS:  # pragma: no cover
+    raise TypeError("make_evidence's parameters are not Evidence's fields, in order")
+
+_new_evidence = Evidence.__new__
+_ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
+
+
+def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:
+    """The pydantic :class:`Evidence` of a record (every field counted as set, as before records existed)."""
+    if record.__class__ is not EvidenceRecord:
+        return record  # type: ignore[return-value]
+    m = _new_evidence(Evidence)
+    _set_dict(m, dict(zip(_EVIDENCE_FIELDS, record)))
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
 make_missing = _maker(MissingFact)
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)

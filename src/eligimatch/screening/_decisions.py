@@ -40,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from eligimatch.errors import DecisionError, PatientDataError
 from eligimatch.logic import Cause
 from eligimatch.sources._patient import Patient, load_patient
-from eligimatch.engine._result import CriterionResult, Evidence, MatchResult, Outcome, criterion_row, make_evidence
+from eligimatch.engine._result import (CriterionResult, Evidence, MatchResult, Outcome, criterion_row, evidence_model,
+                                     make_evidence)
 
 __all__ = ["Answer", "Decision", "ScreeningRecord", "DecisionError", "decide", "apply_answers", "fingerprint",
            "clinical_digest", "Prepared", "prepare"]
@@ -237,17 +238,17 @@ def apply_decisions(trial_id: str, results: list[CriterionResult], judgment_only
         fp = fingerprint(trial_id, c, judgment_only.get(c.id, False), prepared.clinical)
         if fp != d.fingerprint:
             lapsed.append(c.id)
-            ev = make_evidence(fact="judgment", code="decision_invalidated",
-                               note=f"the investigator's decision of {d.when} ({'met' if d.met else 'not met'}, "
-                                    f"by {d.by}) no longer applies: the patient data it saw have changed; "
-                                    f"decide again")
+            ev = evidence_model(make_evidence(
+                fact="judgment", code="decision_invalidated",
+                note=f"the investigator's decision of {d.when} ({'met' if d.met else 'not met'}, by {d.by}) "
+                     f"no longer applies: the patient data it saw have changed; decide again"))
             out.append(criterion_row(c.id, c.kind, c.text, c.cohort, c.outcome, c.met, c.causes,
                                      c.reasons + ("decision_invalidated",), c.evidence + (ev,), c.missing, c.line))
             continue
         decided.append(c.id)
         truth = d.met if c.kind == "inclusion" else not d.met
-        ev = make_evidence(fact="judgment", code="decision", note=_decision_note(d), value=d.met,
-                           source=f"screening record ({d.by}, {d.when})")
+        ev = evidence_model(make_evidence(fact="judgment", code="decision", note=_decision_note(d), value=d.met,
+                                          source=f"screening record ({d.by}, {d.when})"))
         evidence = tuple(e for e in c.evidence if e.code != "review") + (ev,)
         out.append(criterion_row(c.id, c.kind, c.text, c.cohort, Outcome.TRUE if truth else Outcome.FALSE, d.met,
                                  (), tuple(r for r in c.reasons if r != "review") + ("decided_by_investigator",),

@@ -37,9 +37,11 @@ from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.errors import EligimatchError, PatientDataError
 from eligimatch.engine._evaluate import PatientIndex, Policy
 from eligimatch.logic import Cause
-from eligimatch.engine._matching import check_anchor_names, declared_anchors, match
+from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode
+from eligimatch.engine._matching import check_anchor_names, declared_anchors, evaluate
 from eligimatch.sources._patient import Patient, load_patient
 from eligimatch.engine._result import MatchResult, Verdict
+from eligimatch.screening._gc import batch_gc, tune_worker
 from eligimatch.screening._questions import PlannedQuestion
 from eligimatch.screening._ranking import Ranking
 from eligimatch.engine._trial import CompiledTrial
@@ -278,19 +280,23 @@ def _as_patient(item: Any) -> Patient:
 
 def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial, *, as_of: _dt.date | None = None,
                anchors: Mapping[str, _dt.date] | None = None,
-               policy: Policy | None = None) -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
+               policy: Policy | None = None,
+               evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
     """``match`` for each trial, in the trials' order, indexing the patient's records once per catalog bundle.
 
     Returns the results and the warnings about the patient's records (each once).
-    A trial that declares no id gets its file name as ``trial_id``.
+    A trial that declares no id gets its file name as ``trial_id``.  ``evidence``: as for
+    :func:`~eligimatch.match`.
     """
-    results, warnings, _ = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy)
+    results, warnings, _ = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
+                                       evidence=_check_evidence(evidence))
     return results, warnings
 
 
 def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None,
-                decisions: Any = None) -> tuple[tuple[MatchResult, ...], tuple[str, ...], list[PatientIndex]]:
+                decisions: Any = None,
+                evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...], list[PatientIndex]]:
     """``match_each``, also returning the patient index each trial was matched with (for the ranking)."""
     indexes: dict[int, PatientIndex] = {}
     results = []
@@ -310,9 +316,8 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
         idx = indexes.get(id(cats))
         if idx is None:
             idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        r = match(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, **extra)
-        if r.trial_id is None:
-            r = r.model_copy(update={"trial_id": trial_label(trial)})
+        r = evaluate(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, evidence=evidence,
+                     trial_id=trial_label(trial), **extra).result()
         results.append(r)
         used.append(idx)
     warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
@@ -332,10 +337,16 @@ def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
                 source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
-                max_questions: int | None = None) -> ScreenResult:
+                max_questions: int | None = None, evidence: EvidenceMode = "all") -> ScreenResult:
     from eligimatch.screening._ranking import rank_result
 
-    results, warnings, indexes = _match_each(patient, trials, as_of, anchors, policy, decisions)
+    # what the results keep decides what is worth building: no criteria, no evidence; the deciding
+    # criteria, their evidence (the criteria dropped below are the ones "deciding" leaves bare)
+    if not with_criteria:
+        evidence = "none"
+    elif with_criteria == "deciding" and evidence == "all":
+        evidence = "deciding"
+    results, warnings, indexes = _match_each(patient, trials, as_of, anchors, policy, decisions, evidence)
     rankings = tuple(rank_result(r, t, idx, as_of, i) for i, (r, t, idx) in enumerate(zip(results, trials, indexes)))
     if with_criteria == "deciding":
         results = tuple(_deciding_only(r) for r in results)
@@ -385,7 +396,8 @@ def _questions(results: Iterable[MatchResult]) -> tuple[Question, ...]:
 
 def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial] | CompiledTrial, *,
            as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
-           policy: Policy | None = None, decisions: Any = None, questions: int | None = None) -> ScreenResult:
+           policy: Policy | None = None, decisions: Any = None, questions: int | None = None,
+           evidence: EvidenceMode = "all") -> ScreenResult:
     """Match one patient against many compiled trials and rank the answers.
 
     ``patient`` is a :class:`~eligimatch.sources._patient.Patient` or a document for
@@ -393,7 +405,9 @@ def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial
     :class:`~eligimatch.errors.PatientDataError` if it does not validate).
     ``as_of``, ``anchors``, ``policy`` and ``decisions`` (a screening record) mean what they mean
     for :func:`~eligimatch.match`, and apply to every trial.  ``questions``: how many questions the
-    plan keeps (default 10).  Each result gets a tier and a score (``ranking``).
+    plan keeps (default 10).  Each result gets a tier and a score (``ranking``).  ``evidence``: which
+    criteria of each result carry their evidence, as for :func:`~eligimatch.match` (``"all"``, ``"deciding"``,
+    ``"none"``); the verdicts, rankings and questions are the same in each.
 
         >>> import datetime, eligimatch
         >>> trials = [eligimatch.load_trial(f"examples/trials/{t}.elig") for t in ("NCT05621486", "NCT03754764")]
@@ -404,7 +418,13 @@ def screen(patient: Patient | dict | str | bytes, trials: Iterable[CompiledTrial
     """
     p = _as_patient(patient)
     return _screen_one(p, _as_trials(trials), _as_date(as_of), anchors, policy, decisions=decisions,
-                       max_questions=questions)
+                       max_questions=questions, evidence=_check_evidence(evidence))
+
+
+def _check_evidence(evidence: Any) -> EvidenceMode:
+    if evidence not in EVIDENCE_MODES:
+        raise ValueError(f"evidence must be one of {', '.join(map(repr, EVIDENCE_MODES))}, not {evidence!r}")
+    return evidence  # type: ignore[no-any-return]
 
 
 # ---- many patients -----------------------------------------------------------------------------
@@ -419,6 +439,7 @@ class _Job:
     policy: Policy | None
     with_criteria: bool | str = True
     as_json: bool = False
+    evidence: EvidenceMode = "all"
 
 
 def _guess_id(item: Any) -> str | None:
@@ -463,7 +484,7 @@ def _screen_item(job: _Job, index: int, item: Any) -> ScreenResult | ScreenError
     try:
         patient = _as_patient(item)
         return _screen_one(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
-                           source=source, with_criteria=job.with_criteria)
+                           source=source, with_criteria=job.with_criteria, evidence=job.evidence)
     except (EligimatchError, OSError) as exc:
         return _error(index, source, item, exc)
 
@@ -474,6 +495,7 @@ _WORKER_JOB: _Job | None = None  # set in worker processes only, by the pool's i
 def _init_worker(job: _Job) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
+    tune_worker()  # the trials are compiled (on unpickling): freeze them, raise the thresholds
 
 
 def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
@@ -578,7 +600,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
                 with_criteria: bool | Literal["deciding"] = True, as_json: Literal[False] = False,
-                progress: ProgressFn | bool | None = None,
+                evidence: EvidenceMode = "all", progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[ScreenResult | ScreenError]: ...
 
 
@@ -587,7 +609,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
                 with_criteria: bool | Literal["deciding"] = True, as_json: Literal[True],
-                progress: ProgressFn | bool | None = None,
+                evidence: EvidenceMode = "all", progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[str]: ...
 
 
@@ -595,7 +617,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
                 as_of: _dt.date | None = None, anchors: Mapping[str, _dt.date] | None = None,
                 policy: Policy | None = None, workers: int | None = None, chunksize: int = 16,
                 with_criteria: bool | Literal["deciding"] = True, as_json: bool = False,
-                progress: ProgressFn | bool | None = None,
+                evidence: EvidenceMode = "all", progress: ProgressFn | bool | None = None,
                 mp_context: Any = None) -> Iterator[ScreenResult | ScreenError] | Iterator[str]:
     """Screen a stream of patients against ``trials``: one record per patient, in input order.
 
@@ -623,7 +645,11 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     results of the criteria that decided each verdict (for a NO_MATCH or an
     UNKNOWN, those named in ``deciding``; every criterion of a MATCH): the
     values, units, dates and thresholds behind each answer, at a fraction of
-    the full size.
+    the full size.  ``evidence`` (``"all"``, ``"deciding"``, ``"none"``, as for
+    :func:`~eligimatch.match`) keeps every criterion's result but builds the
+    evidence of only the criteria behind each verdict, or of none; the less the
+    records keep, the less the workers build (``with_criteria=False`` builds no
+    evidence at all).
 
     ``as_json=True`` yields each record as its JSON text (a ``str``, the same
     as ``record.model_dump_json()``), made in the workers: the way to write a
@@ -644,7 +670,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     if with_criteria != "deciding" and not isinstance(with_criteria, bool):
         raise ValueError(f"with_criteria must be True, False or 'deciding', not {with_criteria!r}")
     job = _Job(_as_trials(trials), _as_date(as_of), tuple(dict(anchors or {}).items()), policy, with_criteria,
-               bool(as_json))
+               bool(as_json), _check_evidence(evidence))
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
     if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
@@ -684,9 +710,11 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             numbered = chain(first, numbered)
         if here is not None:  # in this process
             for i, item in here:
-                record = _screen_item(job, i, item)
+                with batch_gc():
+                    record = _screen_item(job, i, item)
+                    out = record.model_dump_json() if job.as_json else record
                 reporter(i + 1)
-                yield record.model_dump_json() if job.as_json else record
+                yield out
             return
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
                                    initializer=_init_worker, initargs=(job,))
@@ -712,7 +740,12 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                 done += len(texts)
                 reporter(done)
                 for ok, text in texts:
-                    yield text if job.as_json else _rebuild(ok, text)
+                    if job.as_json:
+                        yield text
+                        continue
+                    with batch_gc():
+                        record = _rebuild(ok, text)
+                    yield record
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:

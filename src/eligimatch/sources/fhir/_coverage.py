@@ -85,7 +85,7 @@ def _codes(raw: dict) -> list[tuple[str, str, str]]:
 
 
 def _system_name(system: Any) -> str:
-    from eligimatch.sources.fhir._bundle import _SYSTEMS
+    from eligimatch.sources._codes import SYSTEMS as _SYSTEMS
 
     return _SYSTEMS.get(system or "", system or "no system")
 
