@@ -24,7 +24,7 @@ from eligimatch.sql import _history as H
 from eligimatch.sql import _labs as L
 from eligimatch.sql import _values as V
 from eligimatch.sql._context import Ctx, not_expressible
-from eligimatch.sql._sqltext import ident, num
+from eligimatch.sql._sqltext import ident
 
 __all__ = ["REGISTRY", "compile_expr", "build_query", "CompiledColumns"]
 
@@ -128,7 +128,7 @@ def c_threshold(ctx: Ctx, n: P.Threshold) -> str:
     if isinstance(n.measure, P.AgeMeasure):
         return V.age_truth(ctx, n.measure, n.op, n.value)
     return _numeric(ctx, n.measure, n.unit, n.recency, V.number_test(n.op, n.value),
-                    lambda lo, hi: L.interval_truth(lo, hi, n.op, num(n.value)))
+                    lambda lo, hi: L.interval_truth(lo, hi, n.op, n.value))
 
 
 def c_between(ctx: Ctx, n: P.Between) -> str:
@@ -137,8 +137,8 @@ def c_between(ctx: Ctx, n: P.Between) -> str:
         return f"(({V.age_truth(ctx, n.measure, lo_op, n.low)}) AND ({V.age_truth(ctx, n.measure, hi_op, n.high)}))"
 
     def interval(lo: str, hi: str) -> str:
-        return (f"(({L.interval_truth(lo, hi, lo_op, num(n.low))}) AND "
-                f"({L.interval_truth(lo, hi, hi_op, num(n.high))}))")
+        return (f"(({L.interval_truth(lo, hi, lo_op, n.low)}) AND "
+                f"({L.interval_truth(lo, hi, hi_op, n.high)}))")
     return _numeric(ctx, n.measure, n.unit, n.recency, V.between_test(n.low, n.high, n.inclusive), interval)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
-from eligimatch.sql._sqltext import below, compare, date, kleene_same, num, text
+from eligimatch.sql._sqltext import above_const, below_const, compare, compare_const, date, kleene_same, num, text
 from eligimatch.sql._values import units_join
 
 __all__ = ["latest", "lab_value", "ref_multiple", "each_result", "ratio", "formula", "interval_truth"]
@@ -55,11 +55,11 @@ def problem(entry: Any, v: str, u: str) -> str:
     if getattr(entry, "plausible", None) is not None:
         low, high = entry.plausible
         own = f"({v} * {u}.own_factor)"
-        parts.append(f"({u}.own_factor IS NOT NULL AND ({below(own, num(low))} OR {below(num(high), own)}))")
+        parts.append(f"({u}.own_factor IS NOT NULL AND ({below_const(own, low)} OR {above_const(own, high)}))")
     if entry.unit.strip() == "%":
         pct = f"({v} * {u}.pct_factor)"
         lowp = -100.0 if getattr(entry, "signed", False) else 0.0
-        parts.append(f"({u}.pct_factor IS NOT NULL AND ({below(num(100), pct)} OR {below(pct, num(lowp))}))")
+        parts.append(f"({u}.pct_factor IS NOT NULL AND ({above_const(pct, 100.0)} OR {below_const(pct, lowp)}))")
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
 
@@ -73,6 +73,13 @@ def _converted(ctx: Ctx, analyte: P.AnalyteRef, target: str, row: str, alias: st
     return join, invalid, f"({row}.value * {alias}.factor)"
 
 
+def _per_patient(rows: str) -> str:
+    """(patient_id, d, v) from ``rows`` (patient_id, date, ans): the results that may each be the latest,
+    decided when they agree."""
+    return (f"SELECT a.patient_id, MAX(a.date) AS d, {kleene_same('a.ans')} AS v FROM ({rows}) a "
+            f"GROUP BY a.patient_id")
+
+
 def _lab_window(ctx: Ctx, recency: P.Window | None) -> P.Window | None:
     return recency if recency is not None else ctx.plan.lab_recency
 
@@ -83,8 +90,7 @@ def lab_value(ctx: Ctx, analyte: P.AnalyteRef, target: str, test: Callable[[str]
     lat = latest(ctx, analyte)
     join, invalid, value = _converted(ctx, analyte, target, "l", "u")
     answer = f"CASE WHEN {invalid} THEN NULL ELSE {test(value)} END"
-    q = ctx.cte("q", f"SELECT l.patient_id, MAX(l.date) AS d, {kleene_same(answer)} AS v FROM {lat} l {join} "
-                     f"GROUP BY l.patient_id")
+    q = ctx.cte("q", _per_patient(f"SELECT l.patient_id, l.date, {answer} AS ans FROM {lat} l {join}"))
     return ctx.recent(f"{q}.v", f"{q}.d", _lab_window(ctx, recency))
 
 
@@ -127,8 +133,7 @@ def _reference_answer(ctx: Ctx, analyte: P.AnalyteRef, op: str, factor: float, l
 def ref_multiple(ctx: Ctx, node: P.RefMultiple) -> str:
     lat = latest(ctx, node.analyte)
     joins, answer = _reference_answer(ctx, node.analyte, node.op, node.factor, node.limit, "l")
-    q = ctx.cte("q", f"SELECT l.patient_id, MAX(l.date) AS d, {kleene_same(answer)} AS v FROM {lat} l {joins} "
-                     f"GROUP BY l.patient_id")
+    q = ctx.cte("q", _per_patient(f"SELECT l.patient_id, l.date, {answer} AS ans FROM {lat} l {joins}"))
     return ctx.recent(f"{q}.v", f"{q}.d", _lab_window(ctx, node.recency))
 
 
@@ -139,7 +144,7 @@ def each_result(ctx: Ctx, node: P.EachResult) -> str:
     else:
         bound = node.bound
         joins, invalid, value = _converted(ctx, node.analyte, bound.unit, "o", "u")
-        answer = f"CASE WHEN {invalid} THEN NULL ELSE {compare(value, node.op, num(bound.value))} END"
+        answer = f"CASE WHEN {invalid} THEN NULL ELSE {compare_const(value, node.op, bound.value)} END"
     anchor = ctx.anchor(node.window.anchor)
     start = ctx.window_start(node.window, anchor)
     inside = f"(o.date IS NOT NULL AND o.date >= {start} AND o.date <= LEAST({anchor}, {date(ctx.as_of)}))"
@@ -159,14 +164,15 @@ def each_result(ctx: Ctx, node: P.EachResult) -> str:
             f"ELSE {other} END")
 
 
-def interval_truth(lo: str, hi: str, op: str, threshold: str) -> str:
+def interval_truth(lo: str, hi: str, op: str, threshold: float) -> str:
     """``v op threshold`` for ``v`` known to lie in [lo, hi] (:func:`eligimatch.knowledge._ages.interval_truth`);
     lo <= hi."""
     if op in ("=", "!="):
-        outside = f"({compare(threshold, '<', lo)} OR {compare(threshold, '>', hi)})"
-        return (f"CASE WHEN {compare(lo, '=', hi)} THEN {compare(lo, op, threshold)} "
+        # threshold < lo  <=>  lo > threshold;  threshold > hi  <=>  hi < threshold (the tolerance is symmetric)
+        outside = f"({compare_const(lo, '>', threshold)} OR {compare_const(hi, '<', threshold)})"
+        return (f"CASE WHEN {compare(lo, '=', hi)} THEN {compare_const(lo, op, threshold)} "
                 f"WHEN {outside} THEN {'TRUE' if op == '!=' else 'FALSE'} ELSE NULL END")
-    a, b = compare(lo, op, threshold), compare(hi, op, threshold)
+    a, b = compare_const(lo, op, threshold), compare_const(hi, op, threshold)
     return f"CASE WHEN {a} AND {b} THEN TRUE WHEN NOT {a} AND NOT {b} THEN FALSE ELSE NULL END"
 
 
@@ -179,11 +185,12 @@ def ratio(ctx: Ctx, m: P.RatioMeasure, test: Callable[[str, str], str], recency:
         join, invalid, value = _converted(ctx, a, a.unit, f"r{i}", f"ru{i}")
         parts.append((lat, join, invalid, value))
     (l0, j0, i0, v0), (l1, j1, i1, v1) = parts
-    answer = (f"CASE WHEN {i0} OR {i1} OR {v1} = {num(0)} THEN NULL "
-              f"ELSE {test(f'({v0} / {v1})', f'({v0} / {v1})')} END")
-    q = ctx.cte("q", f"SELECT r0.patient_id, MAX(r0.date) AS d0, MAX(r1.date) AS d1, COUNT(*) AS n, "
-                     f"{kleene_same(answer)} AS v FROM {l0} r0 JOIN {l1} r1 ON r1.patient_id = r0.patient_id "
-                     f"{j0} {j1} GROUP BY r0.patient_id")
+    value = f"CASE WHEN {i0} OR {i1} OR {v1} = {num(0)} THEN NULL ELSE {v0} / {v1} END"
+    combos = (f"SELECT r0.patient_id, r0.date AS d0, r1.date AS d1, {value} AS x FROM {l0} r0 "
+              f"JOIN {l1} r1 ON r1.patient_id = r0.patient_id {j0} {j1}")
+    answer = f"CASE WHEN k.x IS NULL THEN NULL ELSE {test('k.x', 'k.x')} END"
+    q = ctx.cte("q", f"SELECT k.patient_id, MAX(k.d0) AS d0, MAX(k.d1) AS d1, COUNT(*) AS n, "
+                     f"{kleene_same(answer)} AS v FROM ({combos}) k GROUP BY k.patient_id")
     w = _lab_window(ctx, recency)
     value = f"CASE WHEN {q}.n > {_MAX_COMBINATIONS} THEN NULL ELSE {q}.v END"
     return ctx.recent(ctx.recent(value, f"{q}.d0", w), f"{q}.d1", w)

@@ -13,6 +13,7 @@ row per patient.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
@@ -91,8 +92,12 @@ class SqlTrial:
     def sql(self, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None) -> dict[str, str]:
         """Each expressible criterion's column expression in this dialect (it reads the query's aliases:
         ``p`` the patient, ``anch`` the anchors, and the common table expressions of :meth:`query`)."""
-        _, compiled, _ = self._built(as_of, anchors)
-        return {c.id: _render_expr(truth, self.dialect) for c, truth, _ in compiled.columns}
+        _, compiled, ctx = self._built(as_of, anchors)
+        leaves = {name: sql for sql, name in ctx.leaves.items()}
+
+        def expand(truth: str) -> str:  # the predicates' own SQL in place of their columns
+            return re.sub(r"\bL\.(l\d+)\b", lambda m: f"({leaves[m.group(1)]})", truth)
+        return {c.id: _render_expr(expand(truth), self.dialect) for c, truth, _ in compiled.columns}
 
     def needs(self, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None) -> Needs:
         """What the query reads from the mapping tables (see :mod:`eligimatch.sql._mappings`)."""
@@ -127,7 +132,7 @@ def compile_sql(trial: Any, dialect: str = "duckdb", *, strict: bool = True) -> 
         >>> st.complete, [c.id for c in st.criteria]
         (True, ['I1', 'I2'])
         >>> print(st.sql(datetime.date(2026, 3, 1))["I1"][:60])
-        CASE WHEN p.birth_earliest IS NULL OR p.birth_earliest > CAS
+        (CASE WHEN p.birth_earliest IS NULL OR p.birth_earliest > CA
     """
     plan = trial if isinstance(trial, P.Plan) else trial.plan
     catalogs = getattr(trial, "catalogs", None)

@@ -11,6 +11,7 @@ patient value with a threshold is the documented tolerant comparison
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 from eligimatch.knowledge._tolerance import ABS_TOL, REL_TOL
 
@@ -80,3 +81,83 @@ def kleene_same(answer: str) -> str:
 def truth_of(pred_true: str, pred_false: str) -> str:
     """TRUE when ``pred_true``, FALSE when ``pred_false``, else NULL."""
     return f"CASE WHEN {pred_true} THEN TRUE WHEN {pred_false} THEN FALSE ELSE NULL END"
+
+
+# ---- comparisons with a constant: the tolerance resolved before the query runs ----------------------
+
+def _key(x: float) -> int:
+    """Doubles in order as integers (the IEEE bit pattern, negatives mirrored)."""
+    import struct
+
+    i = struct.unpack("<q", struct.pack("<d", x))[0]
+    return i if i >= 0 else -(i & 0x7FFFFFFFFFFFFFFF)
+
+
+def _float(k: int) -> float:
+    import struct
+
+    i = k if k >= 0 else (-k) | -0x8000000000000000
+    return struct.unpack("<d", struct.pack("<q", i))[0]
+
+
+_LO, _HI = _key(-1.7976931348623157e308), _key(1.7976931348623157e308)
+
+
+def _first(pred: Any) -> float | None:
+    """The least finite double where the monotone (False..True) ``pred`` holds, or None."""
+    lo, hi = _LO, _HI
+    if not pred(_float(hi)):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pred(_float(mid)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return _float(lo)
+
+
+def _last(pred: Any) -> float | None:
+    """The greatest finite double where the monotone (True..False) ``pred`` holds, or None."""
+    lo, hi = _LO, _HI
+    if not pred(_float(lo)):
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if pred(_float(mid)):
+            lo = mid
+        else:
+            hi = mid - 1
+    return _float(lo)
+
+
+def compare_const(a: str, op: str, b: float) -> str:
+    """``a op b`` for a constant ``b``, exactly as :func:`compare` (tolerance included), written as a plain
+    comparison with the cut-off double found by bisection: ``a >= 1.4999999985`` instead of the tolerance
+    arithmetic, so that every dialect compares the same IEEE doubles the row engine does."""
+    from eligimatch.knowledge._tolerance import compare as py
+
+    b = float(b)
+    if op in (">=", ">"):
+        c = _first(lambda x: py(x, op, b))
+        return "FALSE" if c is None else f"(({a}) >= {num(c)})"
+    if op in ("<=", "<"):
+        c = _last(lambda x: py(x, op, b))
+        return "FALSE" if c is None else f"(({a}) <= {num(c)})"
+    lo = _first(lambda x: py(x, ">=", b))
+    hi = _last(lambda x: py(x, "<=", b))
+    if op == "=":
+        return f"(({a}) >= {num(lo)} AND ({a}) <= {num(hi)})"
+    if op == "!=":
+        return f"(({a}) < {num(lo)} OR ({a}) > {num(hi)})"
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def below_const(a: str, b: float) -> str:
+    """``a < b and not close`` for a constant ``b`` (:func:`below`)."""
+    return compare_const(a, "<", b)
+
+
+def above_const(a: str, b: float) -> str:
+    """``b < a and not close`` (``below(b, a)``) for a constant ``b``."""
+    return compare_const(a, ">", b)

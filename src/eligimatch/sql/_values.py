@@ -18,7 +18,7 @@ from eligimatch.knowledge._plausibility import age_problem
 from eligimatch.knowledge._tolerance import compare as py_compare
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import FACT_VALUES_TABLE, UNITS_TABLE, Ctx, not_expressible
-from eligimatch.sql._sqltext import below, compare, date, num, text
+from eligimatch.sql._sqltext import above_const, below_const, compare_const, date, num, text
 
 __all__ = ["age_truth", "sex_in", "fact_bool", "fact_number", "fact_in", "units_join", "number_test", "between_test"]
 
@@ -145,9 +145,9 @@ def fact_number(ctx: Ctx, fact: P.FactRef, target: str | None, test: Callable[[s
     subject = f"fact:{fact.id}"
     ctx.needs.targets.add((subject, target))
     own = "(f.value_number * u.own_factor)"
-    problems = [f"{own} < {num(0)}" if getattr(fdef, "min", None) is None else below(own, num(fdef.min))]
+    problems = [f"{own} < {num(0)}" if getattr(fdef, "min", None) is None else below_const(own, fdef.min)]
     if getattr(fdef, "max", None) is not None:
-        problems.append(below(num(fdef.max), own))
+        problems.append(above_const(own, fdef.max))
     if getattr(fdef, "integer", False):
         problems.append(f"{own} <> FLOOR({own})")
     answer = (f"CASE WHEN f.value_type <> 'number' OR u.factor IS NULL OR u.own_factor IS NULL THEN NULL "
@@ -170,10 +170,10 @@ def fact_in(ctx: Ctx, fact: P.FactRef, values: tuple[str, ...], negated: bool, r
 
 
 def number_test(op: str, threshold: float) -> Callable[[str], str]:
-    return lambda v: compare(v, op, num(threshold))
+    return lambda v: compare_const(v, op, threshold)
 
 
 def between_test(low: float, high: float, inclusive: bool) -> Callable[[str], str]:
     lo_op, hi_op = (">=", "<=") if inclusive else (">", "<")
-    return lambda v: f"({compare(v, lo_op, num(low))} AND {compare(v, hi_op, num(high))})"
+    return lambda v: f"({compare_const(v, lo_op, low)} AND {compare_const(v, hi_op, high)})"
 
