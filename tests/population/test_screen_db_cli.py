@@ -14,7 +14,8 @@ from eligimatch.errors import PopulationError  # noqa: E402
 from eligimatch.sql._database import open_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-TRIAL = str(ROOT / "examples" / "trials" / "NCT05621486.elig")
+# a trial the SQL backend expresses whole (tests/population/test_population_sql.py), and a seed trial
+TRIAL = str(Path(__file__).resolve().parent / "feasibility.elig")
 OTHER = str(ROOT / "examples" / "trials" / "NCT03754764.elig")
 
 
@@ -35,8 +36,8 @@ def test_usage_errors_exit_2(capsys, tmp_path):
     assert code == 2 and ".parquet or .csv" in err
     code, _, err = _run(capsys, str(db), TRIAL, OTHER, "--drop", "I8")
     assert code == 2 and "exactly one" in err
-    code, _, err = _run(capsys, str(db), TRIAL, "--anchor", "apheresys=2026-03-01")
-    assert code == 1 and "did you mean 'apheresis'" in err
+    code, _, err = _run(capsys, str(db), TRIAL, "--anchor", "screaning=2026-03-01")
+    assert code == 1 and "did you mean 'screening'" in err
     assert "Traceback" not in err
 
 
@@ -93,26 +94,29 @@ def test_screen_db_counts_rows_attrition_and_charts(capsys, tmp_path):
     import json
 
     db = _canonical_db(tmp_path)
+    other = tmp_path / "feasibility-2.elig"
+    other.write_text(Path(TRIAL).read_text().replace('trial "FEAS-1"', 'trial "FEAS-2"'))
     rows_csv, rows_pq = tmp_path / "rows.csv", tmp_path / "rows.parquet"
-    code, out, err = _run(capsys, str(db), TRIAL, OTHER, "--as-of", "2026-03-01", "-o", str(rows_csv),
+    code, out, err = _run(capsys, str(db), TRIAL, str(other), "--as-of", "2026-03-01", "-o", str(rows_csv),
                           "--attrition", "--html", str(tmp_path / "a.html"), "--png", str(tmp_path / "w.png"))
     assert code == 0, err
-    assert "NCT05621486" in out and "NCT03754764" in out and "canonical tables" in out
+    assert "FEAS-1" in out and "FEAS-2" in out and "canonical tables" in out
     assert "(start)" in out and "passing" in out
     n = 2 * duckdb.connect().execute(f"SELECT count(*) FROM '{rows_csv}'").fetchone()[0] // 2
     assert n == 2 * (len(list((ROOT / "examples" / "patients").glob("*.json"))) + 40)
     page = (tmp_path / "a.html").read_text()
     assert page.count("<svg") == 2
-    assert (tmp_path / "w-NCT05621486.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "w-FEAS-1.png").read_bytes()[:4] == b"\x89PNG"
     code, out, err = _run(capsys, str(db), TRIAL, "--as-of", "2026-03-01", "-o", str(rows_pq), "--json",
-                          "--drop", "I8", "--threshold", "I7a=1.0", "--examples", "3")
+                          "--drop", "I3", "--threshold", "I4=1.0", "--examples", "3")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["kind"] == "canonical" and doc["rows_written"] == n // 2
-    counts = doc["counts"]["NCT05621486"]
+    counts = doc["counts"]["FEAS-1"]
     assert doc["what_if"]["before"] == counts
     assert sum(doc["what_if"]["after"].values()) == sum(counts.values())
-    assert doc["what_if"]["changes"][0].startswith("I8 dropped")
+    assert doc["what_if"]["changes"][0].startswith("I3 dropped")
+    assert doc["what_if"]["newly_eligible"] > 0 and doc["what_if"]["no_longer_eligible"] == 0
     assert all(len(e["patients"]) <= 3 for e in doc["what_if"]["examples"])
     back = duckdb.connect().execute(f"SELECT verdict, count(*) FROM '{rows_pq}' GROUP BY 1").fetchall()
     assert dict(back) == {k: v for k, v in counts.items() if v}
