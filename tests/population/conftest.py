@@ -59,9 +59,10 @@ def spark_unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    """One ``local[2]`` Spark session per test module (start-up takes seconds), stopped after."""
+    """One ``local[2]`` Spark session for the population tests (start-up takes seconds), stopped after.
+    Each test registers the views it reads (``eligimatch.spark.tables``)."""
     reason = spark_unavailable()
     if reason:
         _missing(reason)
