@@ -415,7 +415,8 @@ def test_d14_output_inside_the_folder_of_patients_refused(batch, capsys):
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
 def test_d18_no_partial_output_after_an_interruption(batch, monkeypatch, exc):
-    from eligimatch.cli import _main as cli
+    from eligimatch.cli import _screen as cli  # white-box: the row sink and the line limit of `screen`
+    from eligimatch.cli import main
 
     out = batch / "rows.jsonl"
     written = []
@@ -429,18 +430,18 @@ def test_d18_no_partial_output_after_an_interruption(batch, monkeypatch, exc):
 
     monkeypatch.setattr(cli._Sink, "write", write)
     code = 130 if exc is KeyboardInterrupt else 1  # "interrupted" / "internal error", without a traceback
-    assert cli.main(["screen", str(batch / "p.jsonl"), str(batch / "a.elig"), "--output", str(out),
+    assert main(["screen", str(batch / "p.jsonl"), str(batch / "a.elig"), "--output", str(out),
                      "--format", "jsonl", "--workers", "1"]) == code
     assert written and not out.exists()
     assert sorted(p.name for p in batch.iterdir()) == ["a.elig", "p.jsonl"]  # no temporary file left either
     # an earlier output is kept whole until a run finishes
     out.write_text("earlier\n")
     written.clear()
-    assert cli.main(["screen", str(batch / "p.jsonl"), str(batch / "a.elig"), "--output", str(out),
+    assert main(["screen", str(batch / "p.jsonl"), str(batch / "a.elig"), "--output", str(out),
                      "--format", "jsonl", "--workers", "1"]) == code
     assert out.read_text() == "earlier\n"
     monkeypatch.setattr(cli._Sink, "write", real)
-    assert cli.main(["screen", str(batch / "p.jsonl"), str(batch / "a.elig"), "--output", str(out),
+    assert main(["screen", str(batch / "p.jsonl"), str(batch / "a.elig"), "--output", str(out),
                      "--format", "jsonl", "--workers", "1"]) == 0
     assert len(out.read_text().splitlines()) == 22
 
@@ -456,13 +457,14 @@ def test_d15_screen_refuses_a_named_pipe(batch, capsys):
 
 
 def test_d15_jsonl_line_over_the_limit_is_an_error_row_not_a_memory_error(batch, monkeypatch, capsys):
-    from eligimatch.cli import _main as cli
+    from eligimatch.cli import _screen as cli  # white-box: the row sink and the line limit of `screen`
+    from eligimatch.cli import main
 
     monkeypatch.setattr(cli, "INPUT_LIMITS", eligimatch.InputLimits(max_line_bytes=100))
     p = batch / "big.jsonl"
     p.write_text('{"id": "ok", "facts": {"ecog": 0}}\n{"id": "' + "x" * 1000 + '"}\n{"id": "ok2"}\n')
     out = batch / "rows.jsonl"
-    assert cli.main(["screen", str(p), str(batch / "a.elig"), "--output", str(out), "--format", "jsonl",
+    assert main(["screen", str(p), str(batch / "a.elig"), "--output", str(out), "--format", "jsonl",
                      "--workers", "1"]) == 1
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["verdict"] for r in rows] == ["match", "error", "unknown"]

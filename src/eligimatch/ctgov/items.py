@@ -228,20 +228,21 @@ def split_items(text: str, *, wrapped: bool = False,
     # number the pieces: top-level items per section, sub-items under their parent
     numbers: dict[int, str] = {}
     children: dict[int, int] = {}
-    top: dict[str, int] = {"inclusion": 0, "exclusion": 0}
+    top_count: dict[str, int] = {"inclusion": 0, "exclusion": 0}
     items: list[Item] = []
-    for b, label, piece in pieces:
+    for b, piece_label, piece in pieces:
+        parent_number: str | None
         if b.parent is None:
-            top[b.kind] += 1
-            number = str(top[b.kind])
-            parent = None
+            top_count[b.kind] += 1
+            number = str(top_count[b.kind])
+            parent_number = None
         else:
-            parent = numbers[id(b.parent)]
+            parent_number = numbers[id(b.parent)]
             children[id(b.parent)] = children.get(id(b.parent), 0) + 1
-            number = f"{parent}.{children[id(b.parent)]}"
+            number = f"{parent_number}.{children[id(b.parent)]}"
         numbers[id(b)] = number  # a run-on piece's children (none) would follow the last piece
-        level = 0 if parent is None else parent.count(".") + 1
-        items.append(Item(kind=b.kind, number=number, label=label, level=level, parent=parent, text=piece,
+        level = 0 if parent_number is None else parent_number.count(".") + 1
+        items.append(Item(kind=b.kind, number=number, label=piece_label, level=level, parent=parent_number, text=piece,
                           heading=b.heading, cohort=b.cohort))
     return tuple(items), tuple(cohorts)
 

@@ -71,7 +71,7 @@ class CompiledTrial:
     id: str | None
     title: str | None
     anchors: tuple[str, ...]
-    lab_recency: A.Window | None
+    lab_recency: Any  # the plan's Window (eligimatch.plan.Window) of `labs within ...`, or None
     criteria: tuple[CompiledCriterion, ...]
     cohorts: tuple[tuple[str, str | None, tuple[CompiledCriterion, ...]], ...]
     ast: A.TrialAst = field(repr=False)
@@ -80,7 +80,7 @@ class CompiledTrial:
     catalogs: Any = field(default=None, repr=False, compare=False)
     options: TrialOptions = field(default_factory=TrialOptions, repr=False)
     limits: Any = field(default=None, repr=False, compare=False)
-    fact_recency: A.Window | None = None
+    fact_recency: Any = None  # the plan's Window of `facts within ...`, or None
     #: the resolved plan (:class:`eligimatch.plan.Plan`): the input of every backend
     plan: Any = field(default=None, repr=False, compare=False)
 

@@ -414,17 +414,17 @@ class ConceptCatalog:
             if not _ICD_CODE_RE.match(value):
                 raise fail(f"code {code!r} is not an ICD-10-CM code (e.g. M32, M32.14) or range (e.g. C00-C96)")
             key = value.replace(".", "")
-            other = self._icd.get(key)
-            if other is not None:
-                raise fail(f"code {code!r} is also held by {other!r}")
+            holder = self._icd.get(key)
+            if holder is not None:
+                raise fail(f"code {code!r} is also held by {holder!r}")
             self._icd[key] = cid
             return
         pattern = _SNOMED_RE if system == "SNOMED" else _CPT_RE
         if not pattern.match(value):
             raise fail(f"code {code!r} is not a valid {system} code")
-        other = self._exact_codes.get((system, value))
-        if other is not None:
-            raise fail(f"code {code!r} is also held by {other!r}")
+        holder = self._exact_codes.get((system, value))
+        if holder is not None:
+            raise fail(f"code {code!r} is also held by {holder!r}")
         self._exact_codes[(system, value)] = cid
 
     def _check_ranges(self) -> None:

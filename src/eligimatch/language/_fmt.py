@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token
 from lark.exceptions import VisitError
@@ -80,6 +80,11 @@ class _Element:
     head: int = -1  # output line of its first line
     body: int = -1  # output line of a criterion's expression
     criterion: Any = None
+
+
+def _at(tok: Token) -> tuple[int, int, int]:
+    """(start, end, line) of a token from the lexer, which always positions them."""
+    return cast(int, tok.start_pos), cast(int, tok.end_pos), cast(int, tok.line)
 
 
 def _labels(t: A.TrialAst) -> list[tuple[str, Any]]:
@@ -294,10 +299,12 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
             elements.append(_Element(obj.span.start_pos, obj.span.start_pos + 1, "cohort", obj.span.line, i))
     for tok in tokens:
         if tok.type in _HEADER and _HEADER[tok.type] in by_header:
-            elements.append(_Element(tok.start_pos, tok.end_pos, "header", tok.line, by_header[_HEADER[tok.type]]))
+            start, end, line = _at(tok)
+            elements.append(_Element(start, end, "header", line, by_header[_HEADER[tok.type]]))
             del by_header[_HEADER[tok.type]]  # the first, should a header item repeat
         elif tok.type in ("INCLUSION", "EXCLUSION"):
-            elements.append(_Element(tok.start_pos, tok.end_pos, "section", tok.line))
+            start, end, line = _at(tok)
+            elements.append(_Element(start, end, "section", line))
     elements.sort(key=lambda e: e.start)
     # a section header leads to the criterion after it; an empty section is not an element
     kept: list[_Element] = []
@@ -320,7 +327,7 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
         if ch == "\n":
             line_starts.append(k + 1)
     for tok in comments:
-        pos, line = tok.start_pos, tok.line
+        pos, _, line = _at(tok)
         item = (str(tok).rstrip(), line)
         before = text[line_starts[line - 1]:pos]
         if before.strip():  # code before it on its line: the last element that started before it
@@ -353,11 +360,11 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
     def blank_before(line: int) -> bool:  # a blank line above it in the source is kept
         return 1 < line <= len(src_lines) + 1 and not src_lines[line - 2].strip()
 
-    for i, line in enumerate(out_lines):
+    for i, text_line in enumerate(out_lines):
         if labels[i][0] == "blank":
             blank()
             continue
-        indent = line[:len(line) - len(line.lstrip())]
+        indent = text_line[:len(text_line) - len(text_line.lstrip())]
         lead = list(leading.get(i, ()))
         trail = trailing.get(i, [])
         if len(trail) > 1:
@@ -371,16 +378,16 @@ def format_text(text: str, *, filename: str = "<criteria>", limits: Limits = DEF
             blank()
         if labels[i][0] == "body":
             body = _wrap(labels[i][1].expr, indent, width)
-        elif labels[i][0] == "head" and labels[i][1].text is not None and len(line) > width:
+        elif labels[i][0] == "head" and labels[i][1].text is not None and len(text_line) > width:
             c = labels[i][1]
             body = _wrap_strings(f"{indent}- {c.id} ", c.text, " draft:" if c.drafted else ":", indent + "    ",
                                  width)
-        elif labels[i] == ("header", "title") and len(line) > width:
-            body = _wrap_strings("title ", trial.title, "", "      ", width)
-        elif labels[i][0] == "header" and len(line) > width:
-            body = _fill(line, "", width)
+        elif labels[i] == ("header", "title") and len(text_line) > width:
+            body = _wrap_strings("title ", trial.title or "", "", "      ", width)
+        elif labels[i][0] == "header" and len(text_line) > width:
+            body = _fill(text_line, "", width)
         else:
-            body = [line]
+            body = [text_line]
         if trail:
             body[-1] += "  " + trail[0][0]
         result.extend(body)

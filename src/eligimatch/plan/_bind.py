@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from eligimatch.errors import PlanError
-from eligimatch.knowledge._ages import is_whole
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.knowledge._drugs import TARGET_PREFIX, Drug
 from eligimatch.knowledge._units import conversion_factor
@@ -173,34 +172,12 @@ class _Binder:
 
     # ---- expressions ---------------------------------------------------------------------------------------
     def expr(self, n: Any) -> P.Expr:
-        method: Callable[[Any], P.Expr] | None = getattr(self, "b_" + type(n).__name__, None)
-        if method is None:
-            raise BindError(f"no binder for {type(n).__name__}")
-        return method(n)
+        """The plan node of an expression: bound by the kind that claims its AST type (PlanError for none)."""
+        from eligimatch.kinds import for_syntax
 
-    def b_And(self, n: A.And) -> P.Expr:
-        return P.And(tuple(self.expr(i) for i in n.items))
-
-    def b_Or(self, n: A.Or) -> P.Expr:
-        return P.Or(tuple(self.expr(i) for i in n.items))
-
-    def b_Not(self, n: A.Not) -> P.Expr:
-        return P.Not(self.expr(n.item))
-
-    def b_AtLeast(self, n: A.AtLeast) -> P.Expr:
-        return P.AtLeast(n.n, tuple(self.expr(i) for i in n.items))
-
-    def b_IfThenElse(self, n: A.IfThenElse) -> P.Expr:
-        return P.IfThenElse(self.expr(n.cond), self.expr(n.then), self.expr(n.otherwise))
-
-    def b_Const(self, n: A.Const) -> P.Expr:
-        return P.Const(n.value)
-
-    def b_Judgment(self, n: A.Judgment) -> P.Expr:
-        return P.Judgment()
-
-    def b_BoolFact(self, n: A.BoolFact) -> P.Expr:
-        return P.BoolFact(self.fact(self._resolved(self.cats.facts.resolve(n.name), n)), self.window(n.recency))
+        bind = for_syntax(n).bind
+        assert bind is not None  # register() refuses a kind with syntax and no binder
+        return bind(self, n)  # type: ignore[no-any-return]
 
     def info(self, m: A.Measure) -> MeasureInfo:
         info = resolve_measure(m, self.cats)
@@ -240,124 +217,6 @@ class _Binder:
 
     def symbol_measure(self, info: MeasureInfo) -> P.SymbolMeasure:
         return P.SexMeasure() if info.kind == "sex" else P.FactMeasure(self.fact(info.fact))
-
-    def b_Compare(self, n: A.Compare) -> P.Expr:
-        info = self.info(n.measure)
-        recency = self.window(n.recency)
-        if info.kind == "sex" or (info.kind == "fact" and info.fact.type == "enum"):
-            word = symbol_word(n.value)
-            if n.op in ("=", "!="):
-                return P.InSet(self.symbol_measure(info), (word,), n.op == "!=", recency)
-            # an ordered enum (checked): the values on the right side of the threshold
-            return P.InSet(self.symbol_measure(info), ranked(info.fact.values, word, n.op), False, recency)
-        v = n.value
-        if isinstance(v, A.RefMultiple):
-            return P.RefMultiple(self.analyte(info.analyte), n.op, float(v.factor), v.limit,  # type: ignore[arg-type]
-                                 fmt_num(float(v.factor)), recency)
-        if not isinstance(v, A.Quantity):
-            raise BindError("a number threshold is required here (checked)")
-        threshold = float(v.number)
-        measure, unit = self.numeric(info, v.unit, exact=not is_whole(threshold))
-        cv, cu = self.canonical(measure, threshold, unit)
-        text = f"{fmt_num(threshold)} {unit_text(v.unit)}".strip()
-        return P.Threshold(measure, n.op, threshold, unit, cv, cu, text, recency)  # type: ignore[arg-type]
-
-    def b_Between(self, n: A.Between) -> P.Expr:
-        info = self.info(n.measure)
-        low, high = n.low, n.high
-        if not isinstance(low, A.Quantity) or not isinstance(high, A.Quantity):
-            raise BindError("between takes numbers (checked)")
-        unit = high.unit or low.unit
-        lo, hi = float(low.number), float(high.number)
-        if info.kind == "age" and is_whole(lo) != is_whole(hi):
-            # `age between 17.5 and 70 years`: each bound read as it would be alone (the exact age against
-            # 17.5, completed years against 70), both required
-            ops = (">=", "<=") if n.inclusive else (">", "<")
-            parts = []
-            for op, bound in zip(ops, (lo, hi)):
-                measure, u = self.numeric(info, unit, exact=not is_whole(bound))
-                parts.append(P.Threshold(measure, op, bound, u, bound, u,  # type: ignore[arg-type]
-                                         f"{fmt_num(bound)} {unit_text(unit)}".strip(), None))
-            return P.And(tuple(parts))
-        measure, cmp_unit = self.numeric(info, unit, exact=not (is_whole(lo) and is_whole(hi)))
-        if info.kind != "age" and low.unit and high.unit and low.unit != high.unit:
-            lo = lo * conversion_factor(low.unit, high.unit, molar_mass=getattr(info.analyte, "molar_mass", None))
-        low_text = fmt_num(float(low.number)) + ("" if low.unit == unit else f" {unit_text(low.unit)}")
-        text = (f"{low_text.strip()} and {fmt_num(hi)} {unit_text(unit)}".strip()
-                + (" inclusive" if n.inclusive else " exclusive"))
-        clo, cu = self.canonical(measure, lo, cmp_unit)
-        chi, _ = self.canonical(measure, hi, cmp_unit)
-        return P.Between(measure, lo, hi, cmp_unit, n.inclusive, clo, chi, cu, text, self.window(n.recency))
-
-    def b_InSet(self, n: A.InSet) -> P.Expr:
-        info = self.info(n.measure)
-        return P.InSet(self.symbol_measure(info), tuple(symbol_word(v) for v in n.values), n.negated,
-                       self.window(n.recency))
-
-    def b_ResultQuant(self, n: A.ResultQuant) -> P.Expr:
-        analyte = self.analyte(self.info(n.measure).analyte)
-        v = n.value
-        bound: P.ResultBound | P.ResultMultiple
-        if isinstance(v, A.RefMultiple):
-            bound = P.ResultMultiple(float(v.factor), v.limit, fmt_num(float(v.factor)))  # type: ignore[arg-type]
-        elif isinstance(v, A.Quantity):
-            threshold, target = float(v.number), v.unit or analyte.unit
-            cv, _ = self.canonical(P.AnalyteMeasure(analyte), threshold, target)
-            bound = P.ResultBound(threshold, target, cv, f"{fmt_num(threshold)} {unit_text(v.unit)}".strip())
-        else:
-            raise BindError("a result is compared with a number (checked)")
-        return P.EachResult(n.quantifier, analyte, n.op, bound, self.window_of(n.window))  # type: ignore[arg-type]
-
-    def b_ParticipationPred(self, n: A.ParticipationPred) -> P.Expr:
-        return P.Participation(self.window(n.window), self.trial.id)
-
-    def b_ConditionPred(self, n: A.ConditionPred) -> P.Expr:
-        timing: Any
-        if n.diagnosed:
-            timing = P.DiagnosedWithin(self.window_of(n.window), still_present=not n.history)
-        elif not n.history:
-            timing = P.Present()
-        elif n.window is not None:
-            timing = P.Within(self.window_of(n.window))
-        else:
-            timing = P.Ever()
-        return P.Condition(self.concepts(n.concepts, "condition"), timing, self.concepts(n.excepted, "condition"),
-                           self.where(n.where), self.drugs(n.allergens))
-
-    def b_ProcedurePred(self, n: A.ProcedurePred) -> P.Expr:
-        timing = P.Within(self.window_of(n.window)) if n.window is not None else P.Ever()
-        return P.Procedure(self.concepts(n.concepts, "procedure"), timing, self.concepts(n.excepted, "procedure"),
-                           self.where(n.where))
-
-    def b_TherapyPred(self, n: A.TherapyPred) -> P.Expr:
-        timing: P.TherapyTiming
-        if n.timing == "ever":
-            timing = P.TherapyEver()
-        elif n.timing == "window":
-            timing = P.TherapyWithin(self.window_of(n.window))
-        elif n.timing == "ongoing":
-            timing = P.TherapyOngoing()
-        elif n.timing == "started":
-            if n.anchor is None:
-                raise BindError("`started at least ... before` names an anchor (the grammar always gives one)")
-            timing = P.TherapyStarted(self.duration(n.started), n.anchor)
-        elif n.timing == "washout":
-            timing = P.WashoutComplete(self.window_of(n.window))
-        else:
-            raise BindError(f"unknown therapy timing {n.timing!r}")
-        return P.Therapy(self.drugs(n.selectors), timing, self.drugs(n.excepted), self.where(n.where), n.conjunct,
-                         self.concepts(n.indication, "condition"), n.indication_negated)
-
-    def b_DosePred(self, n: A.DosePred) -> P.Expr:
-        v = n.value
-        if not isinstance(v, A.Quantity):
-            raise BindError("a dose is a number of mg (checked)")
-        threshold = float(v.number) * (1000 if v.unit == "g" else 1)
-        return P.Dose(self.drugs(n.selectors), n.equivalent, n.op, threshold, n.total,  # type: ignore[arg-type]
-                      self.window(n.window), self.where(n.where))
-
-    def b_StableDosePred(self, n: A.StableDosePred) -> P.Expr:
-        return P.StableDose(self.drugs(n.selectors), self.duration(n.duration), n.anchor, self.where(n.where))
 
     # ---- the file -------------------------------------------------------------------------------------------
     def criterion(self, c: A.Criterion, cohort: str | None) -> P.Criterion:

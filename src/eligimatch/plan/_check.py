@@ -15,7 +15,7 @@ from typing import Any
 
 from eligimatch.language import ast as A
 from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.errors import CriteriaCheckError, Problem, UnitError
+from eligimatch.errors import CriteriaCheckError, PlanError, Problem, UnitError
 from eligimatch.knowledge._units import compatible, dimension_name
 
 __all__ = ["check", "MeasureInfo", "resolve_measure", "STANDARD_ANCHORS", "COMPUTED"]
@@ -25,6 +25,7 @@ STANDARD_ANCHORS = ("screening", "consent", "apheresis", "leukapheresis", "enrol
 TIME_UNITS = ("day", "week", "month", "year")
 COMPUTED = {("crcl", "cockcroft_gault"), ("egfr", "ckd_epi_2021")}
 SEXES = ("male", "female")
+_LOGIC = (A.And, A.Or, A.Not, A.AtLeast, A.IfThenElse, A.Const, A.Judgment)  # checked through their operands
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,9 @@ class _Checker:
             self.drugs(n.selectors)
             self.duration(n.duration, allow_half_life=False)
             self.anchor(n.anchor, n.span)
+        elif not isinstance(n, _LOGIC):
+            # a node type with no rule here is a bug, never a silently accepted criterion
+            raise PlanError(f"the checker has no rule for {type(n).__name__}")
 
     def bool_fact(self, n: A.BoolFact) -> None:
         fact = self.cats.facts.resolve(n.name)

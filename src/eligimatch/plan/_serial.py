@@ -178,51 +178,9 @@ def _timing(t: Any) -> str:
 
 
 def _leaf(n: Any) -> str:
-    rec = f" ({_window(n.recency)})" if getattr(n, "recency", None) is not None else ""
-    if isinstance(n, P.BoolFact):
-        return f"BoolFact {_ref(n.fact)}{rec}"
-    if isinstance(n, P.Threshold):
-        canon = (f" [= {_num(n.canonical_value)} {n.canonical_unit or ''}]".rstrip("]").rstrip() + "]"
-                 if n.canonical_unit != n.unit or n.canonical_value != n.value else "")
-        return f"Threshold {_measure(n.measure)} {n.op} {_num(n.value)} {n.unit or ''}".rstrip() + canon + rec
-    if isinstance(n, P.Between):
-        return (f"Between {_measure(n.measure)} {_num(n.low)}..{_num(n.high)} {n.unit or ''}".rstrip()
-                + f" {'inclusive' if n.inclusive else 'exclusive'}{rec}")
-    if isinstance(n, P.InSet):
-        return f"InSet {_measure(n.measure)} {'not in' if n.negated else 'in'} ({', '.join(n.values)}){rec}"
-    if isinstance(n, P.RefMultiple):
-        return f"RefMultiple latest {_ref(n.analyte)} {n.op} {n.text} x {n.limit}{rec}"
-    if isinstance(n, P.EachResult):
-        b = n.bound
-        bound = (f"{_num(b.value)} {b.unit}" if isinstance(b, P.ResultBound) else f"{b.text} x {b.limit}")
-        return f"EachResult {n.quantifier} {_ref(n.analyte)} {n.op} {bound} {_window(n.window)}"
-    if isinstance(n, P.Condition):
-        return (f"Condition ({_names(n.concepts)}) {_timing(n.timing)}"
-                + (f" except ({_names(n.excepted)})" if n.excepted else "")
-                + (f" allergy to ({_names(n.allergens)})" if n.allergens else "") + _tests(n.where))
-    if isinstance(n, P.Procedure):
-        return (f"Procedure ({_names(n.concepts)}) {_timing(n.timing)}"
-                + (f" except ({_names(n.excepted)})" if n.excepted else "") + _tests(n.where))
-    if isinstance(n, P.Therapy):
-        sel = (" and " if n.conjunct else ", ").join(r.id for r in n.selectors)
-        ind = (f" {'not ' if n.indication_negated else ''}for ({_names(n.indication)})" if n.indication else "")
-        return (f"Therapy ({sel}) {_timing(n.timing)}" + (f" except ({_names(n.excepted)})" if n.excepted else "")
-                + ind + _tests(n.where))
-    if isinstance(n, P.Dose):
-        return (f"Dose {'total' if n.total else 'highest daily'} of ({_names(n.selectors)})"
-                + (f" as {n.equivalent}" if n.equivalent else "")
-                + f" {n.op} {_num(n.threshold_mg)} mg{'' if n.total else '/day'}"
-                + (f" {_window(n.window)}" if n.window else "") + _tests(n.where))
-    if isinstance(n, P.StableDose):
-        return (f"StableDose of ({_names(n.selectors)}) for {_num(n.duration.amount)} {n.duration.unit} "
-                f"before {n.anchor}{_tests(n.where)}")
-    if isinstance(n, P.Participation):
-        return "Participation in another study" + (f" {_window(n.window)}" if n.window else "")
-    if isinstance(n, P.Const):
-        return "true" if n.value else "false"
-    if isinstance(n, P.Judgment):
-        return "Judgment (the investigator decides)"
-    return repr(n)
+    from eligimatch.kinds import for_node  # the kinds render their own nodes
+
+    return for_node(n).render(n)
 
 
 def format_expr(expr: Any, indent: str = "") -> str:

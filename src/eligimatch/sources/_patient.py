@@ -470,7 +470,7 @@ def _field_path(loc: tuple) -> tuple[tuple, bool]:
 def patient_errors(exc: ValidationError) -> list[dict]:
     """One error per field: ``{"path": "facts.ecog", "loc": (...), "msg": ..., "type": ...}``."""
     raw = exc.errors(include_url=False)
-    groups: dict[tuple, list[tuple[dict, bool]]] = {}
+    groups: dict[tuple, list[tuple[Any, bool]]] = {}
     for err in raw:
         path, union = _field_path(tuple(err["loc"]))
         groups.setdefault(path, []).append((err, union))

@@ -132,8 +132,8 @@ def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str
             out["record_attributes"].append((pid, "procedures", i, n, *_typed(v)))
     for i, s in enumerate(patient.studies):
         out["studies"].append((pid, i, s.study, *_partial(s.start), *_partial(s.end), *_source(s)))
-    for n, d in patient.anchors.items():
-        out["anchors"].append((pid, n, d))
+    for n, day in patient.anchors.items():
+        out["anchors"].append((pid, n, day))
     return out
 
 
