@@ -25,7 +25,7 @@ __all__ = ["add_parser", "cmd_screen_db"]
 
 
 def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
-    from eligimatch.cli._main import _add_catalog, _anchor, _date
+    from eligimatch.cli._common import _add_catalog, _anchor, _date
 
     p = sub.add_parser(
         "screen-db", formatter_class=formatter, help="screen every patient of a database (DuckDB, PostgreSQL)",
@@ -75,7 +75,7 @@ def _png_path(base: Path, label: str, several: bool) -> Path:
 def cmd_screen_db(args: argparse.Namespace) -> int:
     import datetime as _dt
 
-    from eligimatch.cli._main import _catalogs, _console, _load_trials, _trial_paths
+    from eligimatch.cli._common import _catalogs, _console, _distinct_trial_ids, _load_trials, _trial_paths
     from eligimatch.errors import UsageError
     from eligimatch.sql._database import open_database
     from eligimatch.sql._population import screen_population
@@ -93,6 +93,7 @@ def cmd_screen_db(args: argparse.Namespace) -> int:
     if args.examples < 0:
         raise UsageError("--examples: expected a whole number >= 0")
     trials = _load_trials(paths, _catalogs(args))
+    _distinct_trial_ids(trials)
     if what_if and len(trials) != 1:
         raise UsageError("--drop, --threshold and --replace ask about one trial: give exactly one")
     if args.output and any(Path(args.output).resolve() == p.resolve() for p in paths):
