@@ -22,18 +22,18 @@ import pytest
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 pytest.importorskip("sqlglot", reason="the sql extra (sqlglot) is not installed")
 
-import eligimatch  # noqa: E402
-from eligimatch.errors import PopulationError  # noqa: E402
-from eligimatch.sql import write_duckdb  # noqa: E402
-from eligimatch.sql._agreement import disagreements  # noqa: E402
-from eligimatch.sql._backends import DuckDBBackend, PostgresBackend, SparkBackend  # noqa: E402
-from eligimatch.sql._population import screen_population  # noqa: E402
+from rowruns import review_only
 
-from rowruns import review_only  # noqa: E402
+import eligimatch
+from eligimatch.errors import PopulationError
+from eligimatch.sql import write_duckdb
+from eligimatch.sql._agreement import disagreements
+from eligimatch.sql._backends import DuckDBBackend, PostgresBackend, SparkBackend
+from eligimatch.sql._population import screen_population
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-import generate  # noqa: E402
+import generate
 
 AS_OF = dt.date(2026, 3, 1)
 SEED_TRIALS = sorted((ROOT / "examples" / "trials").glob("*.elig"))

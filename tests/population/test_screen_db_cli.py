@@ -9,9 +9,9 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 
-from eligimatch.cli import main  # noqa: E402
-from eligimatch.errors import PopulationError  # noqa: E402
-from eligimatch.sql._database import open_database  # noqa: E402
+from eligimatch.cli import main
+from eligimatch.errors import PopulationError
+from eligimatch.sql._database import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 # a trial the SQL backend expresses whole (tests/population/test_population_sql.py), and a seed trial

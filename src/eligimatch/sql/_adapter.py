@@ -12,7 +12,8 @@ judgment, ``verdict``.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.errors import PopulationError, SqlNotExpressibleError

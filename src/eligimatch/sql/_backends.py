@@ -11,6 +11,7 @@ and what-if comparisons: only aggregates and the rows asked for come back to Pyt
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
@@ -63,10 +64,10 @@ class DuckDBBackend:
 
     def __init__(self, con: Any):
         self.handle = self.con = con
-        try:  # no progress bar on the terminal of a library call (DuckDB draws one for long queries)
+        # no progress bar on the terminal of a library call (DuckDB draws one for long queries); an old
+        # DuckDB without the setting keeps its default, harmlessly
+        with contextlib.suppress(Exception):
             con.execute("SET enable_progress_bar = false")
-        except Exception:  # noqa: BLE001 -- an old DuckDB without the setting: harmless
-            pass
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
