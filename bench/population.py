@@ -138,7 +138,7 @@ def measure_spark(folder: str) -> dict[str, Any]:
 
     trials = _trials()
     t_start = time.perf_counter()
-    spark = es.local_session("local[2]", "eligimatch-bench", {"spark.driver.memory": "3g",
+    spark = es.local_session("local[2]", "eligimatch-bench", {"spark.driver.memory": "6g",
                                                                "spark.sql.shuffle.partitions": "4"})
     spark.sparkContext.setLogLevel("ERROR")
     start_s = time.perf_counter() - t_start
