@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,8 @@ from hypothesis import strategies as st
 
 import eligimatch
 from eligimatch import Verdict
+from eligimatch.engine import evaluate
+from eligimatch.engine import _result
 from eligimatch.screening._gc import BATCH_THRESHOLDS, batch_gc
 from eligimatch.screening import screen, screen_many
 
@@ -66,6 +69,17 @@ def check_modes(patient: eligimatch.Patient, trial: eligimatch.CompiledTrial) ->
             assert a == b, a.id
         else:
             assert b.evidence == () and b.reasons == tuple(c.value for c in b.causes), a.id
+    # with evidence for only some criteria, the evaluators write plain records: no Evidence is made
+    # (what they share, worded once by an earlier evaluation, may already be one)
+    made = []
+    real = _result._new_evidence
+    with mock.patch.object(_result, "_new_evidence", lambda cls: made.append(1) or real(cls)):
+        e = evaluate(patient, trial, as_of=AS_OF, evidence="none")
+        assert made == []
+        assert e.result() == none and made == []
+        e = evaluate(patient, trial, as_of=AS_OF, evidence="deciding")
+        assert made == []
+    assert e.result() == deciding
     # the explanation of what the mode keeps reads the same
     assert none.explain().splitlines()[:2] == full.explain().splitlines()[:2]
 
@@ -152,3 +166,16 @@ def test_a_batch_in_this_process_leaves_the_collector_as_it_was():
     assert (gc.get_threshold(), gc.get_freeze_count()) == before  # between records: the caller's settings
     list(it)
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_the_evidence_counter_sees_what_all_makes():
+    """The counter of ``check_modes`` does see the Evidence an explained evaluation makes."""
+    made = []
+    real = _result._new_evidence
+    patient = eligimatch.Patient.model_validate(generate.patient_dict(1, seed=9))
+    trial = eligimatch.load_trial(ROOT / "bench" / "simple13.elig")
+    with mock.patch.object(_result, "_new_evidence", lambda cls: made.append(1) or real(cls)):
+        evaluate(patient, trial, as_of=AS_OF, evidence="none")
+        assert made == []
+        evaluate(patient, trial, as_of=AS_OF, evidence="all")
+    assert made

@@ -138,3 +138,16 @@ def test_bind_trial_reads_text_and_files():
     assert P.bind_trial(path) == eligimatch.load_trial(path).plan
     with pytest.raises(eligimatch.CriteriaError):
         P.bind_trial('trial "X"\ninclusion:\n  - I1: anc >= 1.5 mg\n')
+
+
+def test_a_plan_over_site_catalogs_round_trips_with_them():
+    """A site's own entries (examples/catalogs/breast-cancer.toml) bind, and read back only with those catalogs."""
+    cats = eligimatch.Catalogs.load([ROOT / "examples" / "catalogs" / "breast-cancer.toml"])
+    trial = eligimatch.load_trial(ROOT / "examples" / "catalogs" / "breast-cancer-trial.elig", catalogs=cats)
+    data = json.loads(json.dumps(P.to_dict(trial.plan)))
+    again = P.from_dict(data, cats)
+    assert again == trial.plan
+    site_facts = {n.id for n in _walk(again) if isinstance(n, P.FactRef)} - {f.id for f in eligimatch.Catalogs.default().facts}
+    assert site_facts, "the example trial reads a fact only the site catalog declares"
+    with pytest.raises(PlanError):
+        P.from_dict(data)  # the bundled catalogs do not know the site's entries

@@ -111,7 +111,8 @@ def _coded(vocab: _Vocabulary, code: str | None, name: str | None, domain: str) 
     return vocab.concept("eligimatch", f"{domain}:{name}", name or "", domain, standard=None)
 
 
-def write(con: Any, patients: list[Patient], catalogs: Any, *, period: tuple[dt.date, dt.date] | None = None) -> list[int]:
+def write(con: Any, patients: list[Patient], catalogs: Any, *,
+          period: tuple[dt.date, dt.date] | None = None) -> list[int]:
     """Write ``patients`` into OMOP CDM tables in the DuckDB connection; their person_ids (1, 2, ...).
     ``period`` is each person's observation period (default: 1900-01-01 to 2100-12-31)."""
     con.execute(DDL)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import eligimatch
-from eligimatch.sources._patient import Completeness
 from eligimatch.errors import OmopError
 from eligimatch.knowledge._catalogs import Catalogs
+from eligimatch.sources._patient import Completeness
 
 from .omop_writer import project, write
 
@@ -191,7 +191,8 @@ def test_eunomia_person_conditions_and_drugs_through_the_vocabulary(eunomia):
 
 
 def test_eunomia_a_washout_criterion_decides_on_omop(eunomia):
-    trial = eligimatch.compile_trial('trial "T"\nexclusion:\n  - E1: therapy naproxen within 30 days before enrollment\n')
+    trial = eligimatch.compile_trial('trial "T"\nexclusion:\n'
+                                     '  - E1: therapy naproxen within 30 days before enrollment\n')
     imp = eligimatch.omop.patient(eunomia, 6, "2005-07-30")
     assert eligimatch.match(imp.patient, trial, as_of=dt.date(2005, 7, 30)).verdict.value == "no_match"
     imp = eligimatch.omop.patient(eunomia, 6, "2006-07-30")

@@ -28,8 +28,7 @@ def _from_views(con, pid: str) -> dict:
                      "complete_therapies, complete_procedures, complete_studies FROM patients WHERE patient_id = ?"),
         "observations": q("SELECT analyte_id, value, unit, date, ref_low, ref_high FROM observations "
                           "WHERE patient_id = ?"),
-        "facts": q("SELECT name, coalesce(CAST(value_bool AS VARCHAR), CAST(value_number AS VARCHAR)), "
-                   "date_earliest FROM facts WHERE patient_id = ?"),
+        "facts": q("SELECT name, value_bool, value_number, date_earliest FROM facts WHERE patient_id = ?"),
         "conditions": q("SELECT concept_id, code, onset_earliest, end_earliest FROM conditions WHERE patient_id = ?"),
         "therapies": q("SELECT drug_id, start_earliest, end_earliest, route FROM therapies WHERE patient_id = ?"),
         "procedures": q("SELECT concept_id, code, date_earliest FROM procedures WHERE patient_id = ?"),
@@ -54,7 +53,8 @@ def _from_patient(p) -> dict:
     facts = []
     for name, v in p.facts.items():
         value = v.value
-        facts.append((name, str(value).lower() if isinstance(value, bool) else str(float(value)), _day(v.date)))
+        is_bool = isinstance(value, bool)
+        facts.append((name, value if is_bool else None, None if is_bool else float(value), _day(v.date)))
     return {
         "patient": [(*birth, p.sex, c.conditions, c.therapies, c.procedures, c.studies)],
         "observations": sorted([(o.analyte, o.value, o.unit, o.date, o.reference_range and o.reference_range.low,

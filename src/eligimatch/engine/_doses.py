@@ -177,7 +177,7 @@ def _totals(ctx: Context, selectors: tuple[str, ...], pred: P.Dose, fact: str, w
 def _record_evidence(fact: str, rec: Any, label: str, mg: float | None, equivalent: str | None,
                      certain: Days | None, possible: Days, pred: Any) -> Any:
     if certain == possible:
-        days = f"taken {certain[0]} to {certain[1]}" if certain[0] != certain[1] else f"taken {certain[0]}"  # type: ignore[index]
+        days = f"taken {certain[0]} to {certain[1]}" if certain[0] != certain[1] else f"taken {certain[0]}"
     elif certain is not None:
         days = f"surely taken {certain[0]} to {certain[1]}, maybe {possible[0]} to {possible[1]}"
     else:

@@ -34,7 +34,7 @@ from eligimatch.knowledge._tolerance import REL_TOL, compare
 from eligimatch.logic import FLAG_VALUES, Cause, CauseFlag, Truth
 from eligimatch.errors import MissingAnchor  # noqa: F401  (defined in errors.py; importable from here as before)
 from eligimatch.sources._patient import Condition, Observation, Patient, Procedure, Therapy
-from eligimatch.engine._result import Evidence, make_evidence
+from eligimatch.engine._result import EvidenceRecord, make_evidence
 
 __all__ = ["Policy", "Context", "PatientIndex", "compare", "REL_TOL"]
 
@@ -80,7 +80,7 @@ def op_symbol(op: str) -> str:
     return _SYMBOLS.get(op, op)
 
 
-def ev(fact: str, code: str, note: str, **kw: Any) -> Evidence:
+def ev(fact: str, code: str, note: str, **kw: Any) -> EvidenceRecord:
     return make_evidence(fact=fact, code=code, note=note, **kw)
 
 
@@ -249,13 +249,20 @@ class PatientIndex:
 
 
 class Context:
-    """One evaluation: a patient, a date, the anchors' dates, a policy."""
+    """One evaluation: a patient, a date, the anchors' dates, a policy.
+
+    ``short_circuit``: the caller wants verdicts, not explanations (``evidence="none"``).  Then ``and``,
+    ``or`` and ``at least N of`` stop at the first operands that decide them (a FALSE of an ``and``, a TRUE of
+    an ``or``) and leave the others unevaluated: the truth, causes and missing facts are the same, the
+    evidence holds only what was evaluated.
+    """
 
     __slots__ = ("patient", "index", "as_of", "anchors", "policy", "catalogs", "default_recency", "fact_recency",
-                 "starts")
+                 "starts", "short_circuit")
 
     def __init__(self, index: PatientIndex, as_of: _dt.date, anchors: dict[str, _dt.date], policy: Policy,
-                 default_recency: Any = None, fact_recency: Any = None):
+                 default_recency: Any = None, fact_recency: Any = None, *, short_circuit: bool = False):
+        self.short_circuit = short_circuit
         self.index = index
         self.patient = index.patient
         self.catalogs = index.catalogs

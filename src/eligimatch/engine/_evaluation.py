@@ -2,11 +2,14 @@
 
 :func:`eligimatch.engine._matching.evaluate` reaches the verdict on plain
 tuples: one :class:`Row` per criterion (its truth, cause flag, whether it is
-met, its missing facts and the evaluators' :class:`EvidenceRecord`\\ s), one
-:class:`CohortRow` per cohort, and an :class:`Evaluation` for the whole.  No
-pydantic object is made on the way.  :meth:`Evaluation.result` makes the
-:class:`MatchResult` at the API edge, with :class:`Evidence` for the criteria
-the evaluation was asked to explain:
+met, its missing facts and the evaluators' evidence), one :class:`CohortRow`
+per cohort, and an :class:`Evaluation` for the whole.  When only some criteria
+are to be explained (``"deciding"``, ``"none"``) the evaluators' evidence is a
+plain :class:`EvidenceRecord` and no pydantic object is made on the way; when
+every criterion is (``"all"``, the default) it is the :class:`Evidence` itself,
+made once (:data:`~eligimatch.engine._result.records_only`).
+:meth:`Evaluation.result` makes the :class:`MatchResult` at the API edge, with
+:class:`Evidence` for the criteria the evaluation was asked to explain:
 
 * ``"all"`` (the default of :func:`eligimatch.match`): every criterion;
 * ``"deciding"``: the criteria behind the verdict — for a NO_MATCH or an
@@ -146,12 +149,13 @@ def criterion_result(r: Row, explained: bool) -> CriterionResult:
     c = r.criterion
     assert c is not None
     truth, flag = r.truth, r.flag
-    evidence: Any = r.evidence if explained else ()
+    # the evaluators' evidence is already Evidence when every criterion is explained (the default)
+    evidence: Any = tuple(map(evidence_model, r.evidence)) if explained and r.evidence else ()
     if not evidence:
         codes: tuple[str, ...] = ()
     elif len(evidence) > 1:
         # the same record seen by two predicates is one line; equal evidence has equal notes, so
-        # hashing whole records is needed only when two notes are the same
+        # hashing whole models is needed only when two notes are the same
         if len({e.note for e in evidence}) < len(evidence):
             evidence = tuple(dict.fromkeys(evidence))
         codes = tuple(dict.fromkeys([e.code for e in evidence]))
@@ -165,7 +169,7 @@ def criterion_result(r: Row, explained: bool) -> CriterionResult:
         reasons = codes
     missing = _missing_models(r.missing) if r.missing else ()
     return criterion_row(c.id, c.kind, c.text, c.cohort, _OUTCOME[truth], r.met, causes, reasons,
-                         tuple(map(evidence_model, evidence)) if evidence else (), missing, c.line)
+                         evidence, missing, c.line)
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,7 @@ def read_enum_fact(name: str, label: str, recency: Any = None,
 
 
 def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: str | None,
-                     factor_of: Callable[[str, str], float] | None, recency: Any = None) -> ReadFn:
+                     factor_of: Callable[[str, str], float], recency: Any = None) -> ReadFn:
     """A numeric fact, converted to the threshold's unit when the fact records a unit."""
     factors: dict[tuple[str, str], float | str] = {}  # remembered conversion factors (or the error's text)
 
@@ -133,7 +133,7 @@ def read_number_fact(name: str, label: str, fact_unit: str | None, target_unit: 
             if len(factors) >= 512:
                 factors.clear()
             factors[(src, dst)] = hit
-        if hit.__class__ is str:
+        if isinstance(hit, str):
             raise UnitError(hit)
         return hit
 

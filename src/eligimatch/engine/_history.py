@@ -91,15 +91,15 @@ def attr_truth(test: P.YesNoTest | P.CodedTest | P.ValueTest, attrs: dict[str, A
     actual = attrs.get(test.name)
     if actual is None:
         return U
-    if test.__class__ is P.CodedTest:
-        return _vocabulary_truth(test, actual)  # type: ignore[arg-type]
-    if test.__class__ is P.YesNoTest:
+    if isinstance(test, P.CodedTest):
+        return _vocabulary_truth(test, actual)
+    if isinstance(test, P.YesNoTest):
         # only a recognised yes/no decides: "unknown", 1, "Y" say nothing (D2)
         yes = yes_no(actual)
         if yes is None:
             return U
-        return T if yes == test.expected else F  # type: ignore[union-attr]
-    op, values = test.op, test.values  # type: ignore[union-attr]
+        return T if yes == test.expected else F
+    op, values = test.op, test.values
     if op == "in" or op == "not in":
         a_num = _number(actual)
         a_norm = None
@@ -119,7 +119,7 @@ def attr_truth(test: P.YesNoTest | P.CodedTest | P.ValueTest, attrs: dict[str, A
         num = _number(actual)
         if num is None:
             return U
-        return T if compare(num, op, target.raw) else F  # type: ignore[arg-type]
+        return T if compare(num, op, float(target.raw)) else F
     a_num = _number(actual)
     if target.raw.__class__ is float and a_num is None:
         return U
@@ -169,8 +169,8 @@ def _where(tests: tuple[P.WhereTest, ...], attrs: dict[str, Any]) -> Truth:
     """A ``where``: every test holds; an :class:`~eligimatch.plan.AnyTest` holds when one of its options does."""
     if not tests:
         return T
-    return t_and(*(t_or(*[_where(o, attrs) for o in t.options]) if t.__class__ is P.AnyTest
-                  else attr_truth(t, attrs) for t in tests))  # type: ignore[arg-type, union-attr]
+    return t_and(*(t_or(*[_where(o, attrs) for o in t.options]) if isinstance(t, P.AnyTest)
+                  else attr_truth(t, attrs) for t in tests))
 
 
 # ---- combining records -------------------------------------------------------------------------

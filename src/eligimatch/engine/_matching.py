@@ -26,7 +26,7 @@ from eligimatch.engine._evaluation import (EVIDENCE_MODES, CohortRow, Evaluation
                                            criterion_result, merge_missing, row_of,
                                            row_of_result)
 from eligimatch.sources._patient import Patient
-from eligimatch.engine._result import CriterionResult, MatchResult, Verdict
+from eligimatch.engine._result import CriterionResult, MatchResult, Verdict, records_only
 from eligimatch.engine._trial import CompiledTrial
 
 __all__ = ["match", "evaluate", "Evaluation", "EvidenceMode", "Policy", "check_anchor_names", "declared_anchors",
@@ -162,12 +162,17 @@ def evaluate(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None =
     if index is None or index.patient is not patient or index.catalogs is not cats:
         index = PatientIndex(patient, cats)
     resolved, defaulted = resolve_anchors(trial, patient, as_of, anchors)
-    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency)
+    # verdicts only (no evidence kept, no decision to check against it): `and`/`or` stop at a deciding operand
+    ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency,
+                  short_circuit=evidence == "none" and prepared is None)
+    token = records_only.set(evidence != "all")  # evidence for some criteria: plain records until the edge
     try:
         general = [row_of(c, c.fn(ctx)) for c in trial.criteria]
         per_cohort = [(cid, title, [row_of(c, c.fn(ctx)) for c in crits]) for cid, title, crits in trial.cohorts]
     except RecursionError:  # pragma: no cover - nesting is bounded at compile time
         raise EligimatchError("the criteria are nested too deeply to evaluate") from None
+    finally:
+        records_only.reset(token)
     decided: tuple[str, ...] = ()
     lapsed: tuple[str, ...] = ()
     if prepared is not None and prepared.decisions:

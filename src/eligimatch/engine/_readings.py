@@ -207,6 +207,7 @@ def select_observations(ctx: Context, analyte_id: str, label: str, recency: Any)
     if not results:
         return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result recorded"),))
     chosen = None
+    day = _dt.date.min
     k = 0
     for k, o in enumerate(results):  # newest first, undated last
         if o.date is None:
@@ -214,7 +215,7 @@ def select_observations(ctx: Context, analyte_id: str, label: str, recency: Any)
             return unknown(CauseFlag.STALE, (missing(analyte_id, f"{label}: a dated result (the recorded one "
                                                                  f"has no date)", "stale"),))
         if o.date <= ctx.as_of:
-            chosen = o
+            chosen, day = o, o.date
             break
     if chosen is None:
         return unknown(CauseFlag.MISSING, (missing(analyte_id, f"{label}: no result on or before {ctx.as_of} "
@@ -225,7 +226,7 @@ def select_observations(ctx: Context, analyte_id: str, label: str, recency: Any)
         if start is None:
             d = window.durations[0]
             start = ctx.starts[id(window)] = window_start(ctx, d.amount, d.unit, window.anchor)
-        if chosen.date < start:
+        if day < start:
             e = ev(analyte_id, "stale", f"latest {label} result is from {chosen.date}, before {start} "
                                         f"({_window_text(window)})", value=chosen.value, unit=chosen.unit,
                    date=chosen.date, source=src_label(chosen))
@@ -250,7 +251,7 @@ def _latest_of_day(same: list[Observation]) -> tuple[Observation, ...]:
         aware = {o.time.utcoffset() is not None for o in timed}  # type: ignore[union-attr]
         if len(aware) == 1:
             if aware == {True}:
-                key: Callable[[Observation], Any] = lambda o: _dt.datetime.combine(o.date, o.time)  # noqa: E731
+                key: Callable[[Observation], Any] = lambda o: _dt.datetime.combine(o.date, o.time)  # type: ignore[arg-type]  # noqa: E731
             else:
                 key = lambda o: o.time  # noqa: E731
             latest = max(key(o) for o in timed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from enum import Enum
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -226,12 +227,11 @@ _EVIDENCE_FIELDS = tuple(Evidence.model_fields)
 
 
 class EvidenceRecord(NamedTuple):
-    """One :class:`Evidence`, as the evaluators build it: a plain tuple with the same fields.
+    """One :class:`Evidence` as a plain tuple with the same fields, in its order (checked below).
 
-    The evaluators build a record for every fact they read; a pydantic :class:`Evidence` is made from it
-    (:func:`evidence_model`) only for the criteria whose evidence the caller asked for
-    (``match(..., evidence="all" | "deciding" | "none")``).  The fields are Evidence's, in its order
-    (checked below).
+    While an evaluation explains only some criteria (``match(..., evidence="deciding" | "none")``) the
+    evaluators' :func:`make_evidence` writes these; a pydantic :class:`Evidence` is made from one
+    (:func:`evidence_model`) only for the criteria whose evidence the caller asked for.
     """
 
     fact: str
@@ -252,22 +252,41 @@ if EvidenceRecord._fields != _EVIDENCE_FIELDS:  # pragma: no cover - a field add
     raise TypeError(f"EvidenceRecord fields {EvidenceRecord._fields} are not Evidence's {_EVIDENCE_FIELDS}")
 
 _tuple_new = tuple.__new__
+_new_evidence = Evidence.__new__
+_ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
+
+#: True while an evaluation builds evidence for only some criteria (``evidence="deciding"``/``"none"``):
+#: the evaluators' evidence is then a plain :class:`EvidenceRecord`, made an :class:`Evidence` at the edge
+#: for the criteria asked for; otherwise (every criterion explained, the default) it is the
+#: :class:`Evidence` itself, made once.  Set by :func:`eligimatch.engine._matching.evaluate` for the span
+#: of one evaluation (a context variable: each thread and task has its own).
+records_only: ContextVar[bool] = ContextVar("eligimatch_evidence_records_only", default=False)
+_records_only = records_only.get
 
 
 def make_evidence(fact: str, code: str, note: str, value: Any = None, unit: str | None = None,
                   converted: float | None = None, converted_unit: str | None = None, threshold: str | None = None,
                   reference: str | None = None, date: _dt.date | None = None, source: str | None = None,
-                  passes_on: _dt.date | None = None, **ignored: Any) -> EvidenceRecord:
-    """An :class:`EvidenceRecord` (what is not a field of Evidence is ignored, as ``model_construct`` does)."""
-    return _tuple_new(EvidenceRecord, (fact, code, note, value, unit, converted, converted_unit, threshold,
-                                       reference, date, source, passes_on))
+                  passes_on: _dt.date | None = None, **ignored: Any) -> EvidenceRecord | Evidence:
+    """The evaluators' evidence: an :class:`Evidence`, or its plain :class:`EvidenceRecord` while
+    :data:`records_only` is set (what is not a field of Evidence is ignored, as ``model_construct`` does)."""
+    if _records_only():
+        return _tuple_new(EvidenceRecord, (fact, code, note, value, unit, converted, converted_unit, threshold,
+                                           reference, date, source, passes_on))
+    m = _new_evidence(Evidence)
+    _set_dict(m, {"fact": fact, "code": code, "note": note, "value": value, "unit": unit, "converted": converted,
+                  "converted_unit": converted_unit, "threshold": threshold, "reference": reference, "date": date,
+                  "source": source, "passes_on": passes_on})
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
 
 
-if tuple(make_evidence.__code__.co_varnames[:len(_EVIDENCE_FIELDS)]) != _EVIDENCE_FIELDS:  # pragma: no cover
-    raise TypeError("make_evidence's parameters are not Evidence's fields, in order")
+if (tuple(make_evidence.__code__.co_varnames[:len(_EVIDENCE_FIELDS)]) != _EVIDENCE_FIELDS
+        or tuple(make_evidence("f", "review", "n").__dict__) != _EVIDENCE_FIELDS):  # pragma: no cover
+    raise TypeError("make_evidence's parameters and the Evidence it makes are not Evidence's fields, in order")
 
-_new_evidence = Evidence.__new__
-_ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
 
 
 def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:

@@ -12,8 +12,7 @@ import datetime as _dt
 from typing import Any
 
 from eligimatch.engine._evaluate import Context, F, T, U, _date_of, ev, src_label, window_start
-from eligimatch.engine._history import (_RECORD_CODE, _after, _attrs_note, _exists, _ge, _hi, _kind, _le, _lo,
-                                        _where,
+from eligimatch.engine._history import (_RECORD_CODE, _after, _attrs_note, _exists, _ge, _kind, _le, _where,
                                         _where_questions)
 from eligimatch.knowledge._dates import shift_clamped as shift  # windows saturate at years 1 and 9999
 from eligimatch.kinds._base import Fn, Kind, register
@@ -71,7 +70,7 @@ def eval_condition(ctx: Context, pred: P.Condition) -> tuple:
         if concept is None:
             unmapped += 1
             continue
-        label = rec.name or rec.code
+        label = rec.name or rec.code or ""  # the patient model refuses a record with neither
         kind = _kind(cat, concept.id, selectors, excepted, label)
         if kind is None:
             continue
@@ -131,7 +130,7 @@ def _condition_timing(ctx: Context, rec: Any, timing: P.Present | P.Ever | P.Wit
     UNKNOWN (D9), and in a window it counts only where its onset alone places it there.  One without an
     onset began on or before the evaluation date (it is in the chart)."""
     as_of = ctx.as_of
-    onset_lo, onset_hi = (_lo(rec.onset), _hi(rec.onset)) if rec.onset else (_dt.date.min, as_of)
+    onset_lo, onset_hi = (rec.onset.earliest, rec.onset.latest) if rec.onset else (_dt.date.min, as_of)
     started = _le(onset_lo, min(onset_hi, as_of) if onset_hi else as_of, as_of) if rec.onset else T
     dates_q = "more precise onset or end dates of {label}"
     if timing.__class__ is P.Present:
@@ -146,7 +145,7 @@ def _condition_timing(ctx: Context, rec: Any, timing: P.Present | P.Ever | P.Wit
         return t_and(started, _ge(rec.end.earliest, rec.end.latest, shift(as_of, 1, "day"))), dates_q
     if timing.__class__ is not P.Within:
         return started, dates_q
-    w = timing.window  # type: ignore[union-attr]
+    w = timing.window
     anchor = ctx.anchor(w.anchor)
     start = window_start(ctx, w.durations[0].amount, w.durations[0].unit, w.anchor)
     if rec.onset is not None:

@@ -54,12 +54,20 @@ def _and(c: Any, n: P.And) -> Fn:
         g1, g2 = fns
 
         def f2(ctx: Context) -> tuple:
-            r1, r2 = g1(ctx), g2(ctx)
+            r1 = g1(ctx)
+            if r1[0] == F and ctx.short_circuit:  # a FALSE operand decides an `and`
+                return r1
+            r2 = g2(ctx)
             return combine((r1, r2), t_and2(r1[0], r2[0]))
         return f2
 
     def f(ctx: Context) -> tuple:
-        rs = [g(ctx) for g in fns]
+        rs = []
+        for g in fns:
+            r = g(ctx)
+            if r[0] == F and ctx.short_circuit:
+                return r
+            rs.append(r)
         return combine(rs, t_and(*[r[0] for r in rs]))
     return f
 
@@ -70,12 +78,20 @@ def _or(c: Any, n: P.Or) -> Fn:
         g1, g2 = fns
 
         def f2(ctx: Context) -> tuple:
-            r1, r2 = g1(ctx), g2(ctx)
+            r1 = g1(ctx)
+            if r1[0] == T and ctx.short_circuit:  # a TRUE operand decides an `or`
+                return r1
+            r2 = g2(ctx)
             return combine((r1, r2), t_or2(r1[0], r2[0]))
         return f2
 
     def f(ctx: Context) -> tuple:
-        rs = [g(ctx) for g in fns]
+        rs = []
+        for g in fns:
+            r = g(ctx)
+            if r[0] == T and ctx.short_circuit:
+                return r
+            rs.append(r)
         return combine(rs, t_or(*[r[0] for r in rs]))
     return f
 
@@ -94,7 +110,20 @@ def _at_least(c: Any, n: P.AtLeast) -> Fn:
     need = n.n
 
     def f(ctx: Context) -> tuple:
-        rs = [g(ctx) for g in fns]
+        if not ctx.short_circuit:
+            rs = [g(ctx) for g in fns]
+            return combine(rs, t_at_least(need, [r[0] for r in rs]))
+        # verdict only: stop once `need` are TRUE, or once too few are left to reach it
+        rs, true, left = [], 0, len(fns)
+        for g in fns:
+            r = g(ctx)
+            rs.append(r)
+            left -= 1
+            true += r[0] == T
+            if true >= need:
+                return (T, CauseFlag.NONE, (), ())
+            if true + left + sum(1 for x in rs if x[0] == U) < need:
+                return (F, CauseFlag.NONE, (), ())
         return combine(rs, t_at_least(need, [r[0] for r in rs]))
     return f
 
@@ -153,7 +182,7 @@ _COMPILERS: dict[type, Any] = {P.And: _and, P.Or: _or, P.Not: _not, P.AtLeast: _
 
 
 def _compile_row(c: Any, n: Any) -> Fn:
-    return _COMPILERS[type(n)](c, n)  # type: ignore[no-any-return]
+    return _COMPILERS[type(n)](c, n)
 
 
 def _render(n: Any) -> str:

@@ -18,7 +18,7 @@ from eligimatch.plan._serial import _names, _tests, _timing
 def eval_procedure(ctx: Context, pred: P.Procedure) -> tuple:
     selectors = tuple(r.id for r in pred.concepts)
     excepted = tuple(r.id for r in pred.excepted)
-    window = pred.timing.window if pred.timing.__class__ is P.Within else None  # type: ignore[union-attr]
+    window = pred.timing.window if pred.timing.__class__ is P.Within else None
     cat = ctx.catalogs.procedures
     what = " or ".join(selectors)
     fact = f"procedure {what}"
@@ -28,7 +28,7 @@ def eval_procedure(ctx: Context, pred: P.Procedure) -> tuple:
         if concept is None:
             unmapped += 1
             continue
-        label = rec.name or rec.code
+        label = rec.name or rec.code or ""  # the patient model refuses a record with neither
         kind = _kind(cat, concept.id, selectors, excepted, label)
         if kind is None:
             continue

@@ -78,7 +78,7 @@ def _reference_answer(o: Observation, analyte: Any, label: str, op: str, factor:
     # worked out once per predicate and remembered (the patient's value is compared below)
     key = (bound, range_unit, o.unit, origin)
     limits = units.limits
-    hit = limits.get(key)
+    hit: tuple | str | None = limits.get(key)
     if hit is None:
         hit = _reference_limit(analyte, label, op, factor, limit, factor_text, bound, range_unit, o.unit, origin,
                                units)
@@ -104,7 +104,7 @@ def _reference_limit(analyte: Any, label: str, op: str, factor: float, limit: st
     """``factor x limit`` in the result's unit and its texts: (threshold, "≤ 1.5 x ULN = 1.8",
     "ULN 1.2", (unit as shown in a note, threshold field, reference field)); or why the range cannot be used."""
     f = units(range_unit or analyte.unit, unit or analyte.unit) if range_unit != unit else 1.0
-    if f.__class__ is str:
+    if isinstance(f, str):
         return f
     limit_value = bound * f
     problem = reference_problem(analyte, limit_value, limit)

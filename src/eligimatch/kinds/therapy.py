@@ -180,19 +180,19 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
                 end_lo, arith = _window_length_end(last[0], durations, half_life, washout=washout)
                 end_hi, _ = _window_length_end(last[1], durations, half_life, text=False, washout=washout)
                 if rec.start:
-                    began = _le(rec.start.earliest, rec.start.latest, anchor)
+                    began_t = _le(rec.start.earliest, rec.start.latest, anchor)
                 else:
                     # no start: the course began on or before its last dose, perhaps after the anchor (N1);
                     # it counts only when a known day of it -- the last dose -- is on or before the anchor
-                    began = T if _le(last[0], last[1], anchor) == T else U
-                    if began == U:
+                    began_t = T if _le(last[0], last[1], anchor) == T else U
+                    if began_t == U:
                         when_q = (f"the start date of {label} (not recorded; it may have begun after "
                                   f"{window.anchor}, {anchor}: its last dose is not known to be before)")
-                if end_lo is None:
+                if end_lo is None or end_hi is None:
                     # the half-life part is unknown: decided only if the fixed part already covers the anchor
                     fixed = tuple(d for d in durations if d.unit != "half-life")
                     f_end, _ = _window_length_end(last[0], fixed, None, washout=washout) if fixed else (None, "")
-                    t = t_and(began, T) if f_end is not None and f_end >= limit else U
+                    t = t_and(began_t, T) if f_end is not None and f_end >= limit else U
                     note = f"{label}: last dose {last[0]}; half-life of {drug_id or label} unknown"
                     when_q = f"the half-life of {drug_id or label} (not in the drug catalog)"
                     if f_end is not None:
@@ -201,7 +201,7 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
                                     else f", before {anchor} ({window.anchor}): the half-life decides"))
                 else:
                     # inside the window while anchor <= end (the washout has not run out by the anchor)
-                    t = t_and(began, _ge(end_lo, end_hi, limit))
+                    t = t_and(began_t, _ge(end_lo, end_hi, limit))
                     last_txt = str(last[0]) if last[0] == last[1] else f"between {last[0]} and {last[1]}"
                     if washout:
                         note = f"{label}: last dose {last_txt}; {arith}; the washout is complete on {end_hi}"

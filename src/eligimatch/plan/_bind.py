@@ -72,7 +72,7 @@ class _Binder:
         if hit is None:
             hit = self._refs[key] = P.AnalyteRef(a.id, a.name, a.unit, tuple(a.loinc), a.molar_mass, a.unit_free,
                                                  entry=a)
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def fact(self, f: Any) -> P.FactRef:
         key = ("fact", f.id)
@@ -80,7 +80,7 @@ class _Binder:
         if hit is None:
             hit = self._refs[key] = P.FactRef(f.id, f.name, f.type, f.unit, tuple(f.values), bool(f.ordered),
                                               entry=f)
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def concepts(self, refs: tuple[A.Ref, ...], domain: str) -> tuple[P.ConceptRef, ...]:
         cat = self.cats.conditions if domain == "condition" else self.cats.procedures
@@ -96,7 +96,7 @@ class _Binder:
             may_be = sorted(o.id for o in cat if o.id not in covers and cat.overlaps(o.id, c.id))
             hit = refs[c.id] = P.ConceptRef(c.id, c.name, domain, tuple(sorted(covers)),  # type: ignore[arg-type]
                                                  tuple(codes), tuple(may_be), entry=c)
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def drugs(self, refs: tuple[A.Ref, ...]) -> tuple[P.DrugRef, ...]:
         return tuple(self.drug(self._resolved(self.cats.drugs.resolve(r.name), r)) for r in refs)
@@ -118,7 +118,7 @@ class _Binder:
             hit = refs[d.id] = P.DrugRef(
                 d.id, d.name, kind, tuple(sorted(x.id for x in members)), classes, rxnorm,  # type: ignore[arg-type]
                 getattr(d, "half_life_days", None), getattr(d, "prednisone_equivalent_mg", None), entry=d)
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     @staticmethod
     def _resolved(entry: Any, ref: A.Ref | A.Measure | A.BoolFact) -> Any:
@@ -177,7 +177,7 @@ class _Binder:
 
         bind = for_syntax(n).bind
         assert bind is not None  # register() refuses a kind with syntax and no binder
-        return bind(self, n)  # type: ignore[no-any-return]
+        return bind(self, n)
 
     def info(self, m: A.Measure) -> MeasureInfo:
         info = resolve_measure(m, self.cats)
@@ -266,7 +266,7 @@ def bind_trial(source: str | Path, catalogs: Catalogs | None = None, options: An
         trial = load_trial(source, catalogs=catalogs, options=options)
     else:
         trial = compile_trial(source, catalogs=catalogs, options=options)
-    return trial.plan  # type: ignore[no-any-return]
+    return trial.plan
 
 
 # ---- values -------------------------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ class _Checker:
                 self.concepts(n.indication, self.cats.conditions, "condition")
             if n.window is not None:
                 self.window(n.window, allow_half_life=True)
-            if n.timing == "started":
+            if n.timing == "started" and n.started is not None:
                 self.anchor(n.anchor, n.span)
                 self.duration(n.started, allow_half_life=False)
         elif isinstance(n, A.DosePred):
@@ -285,7 +285,8 @@ class _Checker:
 
     def value(self, info: MeasureInfo, v: A.Value) -> str | None:
         if isinstance(v, (A.Symbol, A.Text)):
-            self.error(v.span, f"{info.label} is compared with a number, not {getattr(v, 'name', None) or v.value!r}")
+            self.error(v.span, f"{info.label} is compared with a number, not "
+                               f"{(v.name if isinstance(v, A.Symbol) else v.value)!r}")
             return None
         if isinstance(v, A.RefMultiple):
             if info.kind != "analyte":

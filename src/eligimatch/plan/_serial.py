@@ -19,8 +19,8 @@ __all__ = ["to_dict", "from_dict", "format_plan", "format_expr"]
 FORMAT = "eligimatch.plan/1"
 
 
-def _fields(cls: type) -> tuple[dataclasses.Field, ...]:  # type: ignore[type-arg]
-    return dataclasses.fields(cls)  # type: ignore[arg-type]
+def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)
 
 
 def to_dict(node: Any) -> Any:

@@ -520,6 +520,13 @@ def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
     return out
 
 
+def _here(job: _Job, index: int, item: Any) -> Any:
+    """Screen one item in this process: its record (its JSON text with ``as_json``)."""
+    with batch_gc():
+        record = _screen_item(job, index, item)
+        return record.model_dump_json() if job.as_json else record
+
+
 def _rebuild(ok: bool, text: str) -> ScreenResult | ScreenError:
     return ScreenResult.model_validate_json(text) if ok else ScreenError.model_validate_json(text)
 
@@ -662,6 +669,12 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     has no length), ``True`` for a progress bar on stderr when stderr is a
     terminal (nothing otherwise), or None.
 
+    With a pool, this process does not sit idle: when the next record is not
+    back from the workers yet, it screens the next chunk itself (its records are
+    yielded in their turn, and need neither sending nor rebuilding).  Workers
+    freeze what they have loaded from the garbage collector's walks
+    (:mod:`eligimatch.screening._gc`).
+
     Closing the iterator early (``break``, ``.close()``) stops the workers.
     Workers are started with ``forkserver`` where available (``spawn``
     elsewhere; ``mp_context`` overrides): as with any multiprocessing code, a
@@ -710,33 +723,55 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             numbered = chain(first, numbered)
         if here is not None:  # in this process
             for i, item in here:
-                with batch_gc():
-                    record = _screen_item(job, i, item)
-                    out = record.model_dump_json() if job.as_json else record
+                out = _here(job, i, item)
                 reporter(i + 1)
                 yield out
             return
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
                                    initializer=_init_worker, initargs=(job,))
         try:
-            pending: deque[Future] = deque()
+            # chunks in input order: a worker's (a Future of its texts) or one screened here (its records);
+            # at most 2 x workers chunks read ahead, one of them for this process
+            slots: deque[Future | list[Any]] = deque()
             limit = 2 * workers
             exhausted = False
+            futures = 0
 
-            def submit() -> bool:
+            def take() -> list[tuple[int, Any]]:
+                nonlocal exhausted
                 chunk = list(islice(numbered, chunksize))
-                if not chunk:
-                    return False
-                pending.append(pool.submit(_work, chunk))
-                return True
+                exhausted = not chunk
+                return chunk
 
-            while not exhausted and len(pending) < limit:
-                exhausted = not submit()
+            def feed() -> None:
+                nonlocal futures
+                while not exhausted and futures < limit - 1 and len(slots) < limit:
+                    chunk = take()
+                    if chunk:
+                        slots.append(pool.submit(_work, chunk))
+                        futures += 1
+
+            feed()
             done = 0
-            while pending:
-                texts = pending.popleft().result()
-                if not exhausted:
-                    exhausted = not submit()
+            while slots:
+                head = slots[0]
+                if isinstance(head, Future) and not head.done() and not exhausted and len(slots) < limit:
+                    # rather than wait for the workers, screen the next chunk here (yielded in its turn):
+                    # its records need no sending and no rebuilding
+                    chunk = take()
+                    if chunk:
+                        slots.append([_here(job, i, item) for i, item in chunk])
+                    continue
+                slots.popleft()
+                if isinstance(head, list):
+                    feed()
+                    done += len(head)
+                    reporter(done)
+                    yield from head
+                    continue
+                futures -= 1
+                texts = head.result()
+                feed()
                 done += len(texts)
                 reporter(done)
                 for ok, text in texts:

@@ -82,10 +82,16 @@ class Database:
         return self._columns[table]
 
     def _read_columns(self, table: str) -> frozenset[str] | None:
+        if self.schema:
+            where, params = " AND lower(table_schema) = ?", (table.lower(), self.schema.lower())
+        elif self.paramstyle == "qmark":  # DuckDB: the current schema of the current database
+            where, params = " AND table_schema = current_schema() AND table_catalog = current_database()", \
+                (table.lower(),)
+        else:  # PostgreSQL: the schemas of the search path
+            where, params = " AND table_schema = ANY (current_schemas(false))", (table.lower(),)
         try:
             rows = self.query("SELECT column_name FROM information_schema.columns WHERE lower(table_name) = ?"
-                              + (" AND lower(table_schema) = ?" if self.schema else ""),
-                              (table.lower(), self.schema.lower()) if self.schema else (table.lower(),))
+                              + where, params)
         except Exception:  # noqa: BLE001 -- no information_schema (SQLite): ask the table itself
             self._rollback()
             try:

@@ -33,7 +33,8 @@ _MAPS = {
     "measurement": "concept_id BIGINT, source_concept_id BIGINT, unit_concept_id BIGINT, unit_source_value VARCHAR, "
                    "analyte_id VARCHAR, unit VARCHAR",
     "fact": "tbl VARCHAR, concept_id BIGINT, source_concept_id BIGINT, value_as_concept_id BIGINT, "
-            "value_as_number DOUBLE, name VARCHAR, value_type VARCHAR, value_bool BOOLEAN, value_number DOUBLE",
+            "value_as_number DOUBLE PRECISION, name VARCHAR, value_type VARCHAR, value_bool BOOLEAN, "
+            "value_number DOUBLE PRECISION",
 }
 
 
@@ -141,7 +142,8 @@ def _maps(db: Database, m: Any) -> dict[str, list[tuple]]:
         entries, _ = m.terms.drugs_of(codings, [n for _, _, n in codings if n])
         for rank, entry in enumerate(entries):
             is_class = not hasattr(entry, "rxnorm")
-            out["drug"].append((cid or 0, sid or 0, rank, None if is_class else entry.id, entry.id if is_class else None))
+            out["drug"].append((cid or 0, sid or 0, rank, None if is_class else entry.id,
+                                entry.id if is_class else None))
     routes = [r for (r,) in _distinct(db, "drug_exposure", "route_concept_id") if r]
     m.concept.update(db.concepts(routes))
     for rid in routes:
@@ -228,10 +230,12 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
         "observations": (
             "SELECT CAST(x.person_id AS VARCHAR) AS patient_id, CAST(ROW_NUMBER() OVER (PARTITION BY x.person_id "
             "ORDER BY x.measurement_date, x.measurement_id) - 1 AS INTEGER) AS seq, mm.analyte_id AS analyte, "
-            "mm.analyte_id, CAST(x.value_as_number AS DOUBLE) AS value, mm.unit, x.measurement_date AS date, "
+            "mm.analyte_id, CAST(x.value_as_number AS DOUBLE PRECISION) AS value, mm.unit, x.measurement_date AS date, "
             + _none("time:TIME", "utc_offset_s:INTEGER", "time_key_us:BIGINT") + ", "
-            "CASE WHEN x.range_low > x.range_high THEN NULL ELSE CAST(x.range_low AS DOUBLE) END AS ref_low, "
-            "CASE WHEN x.range_low > x.range_high THEN NULL ELSE CAST(x.range_high AS DOUBLE) END AS ref_high, "
+            "CASE WHEN x.range_low > x.range_high THEN NULL ELSE CAST(x.range_low AS DOUBLE PRECISION) END "
+            "AS ref_low, "
+            "CASE WHEN x.range_low > x.range_high THEN NULL ELSE CAST(x.range_high AS DOUBLE PRECISION) END "
+            "AS ref_high, "
             + _none("ref_unit:VARCHAR", "method:VARCHAR") + ", 'measurement' AS source_type, "
             "CAST(x.measurement_id AS VARCHAR) AS source_id "
             f"FROM {p}measurement x JOIN {out}eligimatch_omop_measurement_map mm "
@@ -265,7 +269,8 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
             f"FROM {p}procedure_occurrence x JOIN {pmap}"),
         "record_attributes": ("SELECT " + _none("patient_id:VARCHAR", "history:VARCHAR", "seq:INTEGER",
                                                 "name:VARCHAR", "value_type:VARCHAR", "value_bool:BOOLEAN",
-                                                "value_number:DOUBLE", "value_text:VARCHAR") + " WHERE 1 = 0"),
+                                                "value_number:DOUBLE PRECISION", "value_text:VARCHAR")
+                              + " WHERE 1 = 0"),
         "studies": ("SELECT " + _none("patient_id:VARCHAR", "seq:INTEGER", "study:VARCHAR", "start_earliest:DATE",
                                       "start_latest:DATE", "start_precision:VARCHAR", "end_earliest:DATE",
                                       "end_latest:DATE", "end_precision:VARCHAR", "source_type:VARCHAR",
@@ -277,7 +282,8 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
         "ORDER BY x.drug_exposure_start_date, x.drug_exposure_id, dm.rank) - 1 AS INTEGER) AS seq, "
         "dm.drug_id AS drug, dm.drug_id, dm.class_id, FALSE AS investigational, "
         + _partial("x.drug_exposure_start_date", "start") + ", " + _partial("x.drug_exposure_end_date", "end")
-        + ", " + _none("ongoing:BOOLEAN", "dose_value:DOUBLE", "dose_unit:VARCHAR", "dose_per_day:DOUBLE",
+        + ", " + _none("ongoing:BOOLEAN", "dose_value:DOUBLE PRECISION", "dose_unit:VARCHAR",
+                       "dose_per_day:DOUBLE PRECISION",
                        "dose_since_earliest:DATE", "dose_since_latest:DATE", "dose_since_precision:VARCHAR")
         + ", rm.route, CAST(NULL AS VARCHAR) AS indication, 'drug_exposure' AS source_type, "
         "CAST(x.drug_exposure_id AS VARCHAR) AS source_id "
