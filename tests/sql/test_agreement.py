@@ -20,20 +20,20 @@ import pytest
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 pytest.importorskip("sqlglot", reason="the sql extra (sqlglot) is not installed")
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import eligimatch  # noqa: E402
-from eligimatch.errors import CriteriaError, PatientDataError  # noqa: E402
-from eligimatch.sql import compile_sql, write_duckdb  # noqa: E402
-from eligimatch.sql._agreement import disagreements  # noqa: E402
+import eligimatch
+from eligimatch.errors import CriteriaError, PatientDataError
+from eligimatch.sql import compile_sql, write_duckdb
+from eligimatch.sql._agreement import disagreements
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import fuzzing as F  # noqa: E402
+import fuzzing as F
 
 AS_OF = dt.date(2026, 3, 1)
 

@@ -13,13 +13,13 @@ import pytest
 duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 sqlglot = pytest.importorskip("sqlglot", reason="the sql extra (sqlglot) is not installed")
 
-import eligimatch  # noqa: E402
-from eligimatch import plan as P  # noqa: E402
-from eligimatch.errors import SqlNotExpressibleError  # noqa: E402
-from eligimatch.knowledge._tolerance import compare  # noqa: E402
-from eligimatch.sql import DIALECTS, compile_sql  # noqa: E402
-from eligimatch.sql._compiler import REGISTRY, build_query  # noqa: E402  (the registry itself is what is tested)
-from eligimatch.sql._sqltext import compare_const  # noqa: E402
+import eligimatch
+from eligimatch import plan as P
+from eligimatch.errors import SqlNotExpressibleError
+from eligimatch.knowledge._tolerance import compare
+from eligimatch.sql import DIALECTS, compile_sql
+from eligimatch.sql._compiler import REGISTRY, build_query
+from eligimatch.sql._sqltext import compare_const
 
 HERE = Path(__file__).resolve().parent
 AS_OF = dt.date(2026, 3, 1)

@@ -14,7 +14,7 @@ sqlglot = pytest.importorskip("sqlglot", reason="the sql extra (sqlglot) is not 
 
 import eligimatch
 from eligimatch import sql
-from eligimatch.sql import _run, _schema, _writer  # noqa: E402  (the modules whose docstring examples run)
+from eligimatch.sql import _run, _schema, _writer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.json"))

@@ -11,7 +11,17 @@ tier, one row per patient and trial, :class:`Attrition`, what-if as :class:`What
 PostgreSQL (:func:`write_postgres`, :func:`copy_to_postgres`) or Spark (:mod:`eligimatch.spark`).
 """
 
-from eligimatch.sql._run import DIALECTS, Adapter, DuckDBAdapter, SqlCriterion, SqlTrial, compile_sql, prepare, run, screen
+from eligimatch.sql._run import (
+    DIALECTS,
+    Adapter,
+    DuckDBAdapter,
+    SqlCriterion,
+    SqlTrial,
+    compile_sql,
+    prepare,
+    run,
+    screen,
+)
 from eligimatch.sql._schema import TABLE_NAMES, TABLES, Column, Table, ddl
 from eligimatch.sql._writer import iter_rows, patient_rows, write_duckdb, write_parquet
 
@@ -25,9 +35,36 @@ from eligimatch.sql._whatif import WhatIf
 from eligimatch.sql._whatif_run import WhatIfResult
 
 __all__ = [
-    "TABLES", "TABLE_NAMES", "Column", "Table", "ddl",
-    "patient_rows", "iter_rows", "write_duckdb", "write_parquet",
-    "compile_sql", "SqlTrial", "SqlCriterion", "DIALECTS", "Adapter", "DuckDBAdapter", "prepare", "run", "screen",
-    "open_database", "Database", "screen_population", "Population", "TrialRun", "Attrition", "Step", "WhatIf",
-    "WhatIfResult", "Backend", "connect_backend", "write_postgres", "copy_to_postgres",
+    "DIALECTS",
+    "TABLES",
+    "TABLE_NAMES",
+    "Adapter",
+    "Column",
+    "DuckDBAdapter",
+    "SqlCriterion",
+    "SqlTrial",
+    "Table",
+    "compile_sql",
+    "ddl",
+    "iter_rows",
+    "patient_rows",
+    "prepare",
+    "run",
+    "screen",
+    "write_duckdb",
+    "write_parquet",
+    # populations
+    "Attrition",
+    "Backend",
+    "Database",
+    "Population",
+    "Step",
+    "TrialRun",
+    "WhatIf",
+    "WhatIfResult",
+    "connect_backend",
+    "copy_to_postgres",
+    "open_database",
+    "screen_population",
+    "write_postgres",
 ]

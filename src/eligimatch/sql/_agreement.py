@@ -11,8 +11,9 @@ with their connections.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from eligimatch.sql._run import SqlTrial, compile_sql, run
 
@@ -35,11 +36,12 @@ class Disagreement:
 
 def disagreements(connection: Any, trials: Iterable[Any], patients: Iterable[Any], as_of: _dt.date,
                   anchors: Mapping[str, _dt.date] | None = None, *, dialect: str | None = None,
-                  strict: bool = True) -> list[Disagreement]:
+                  strict: bool = True, assume_absent: bool = False) -> list[Disagreement]:
     """Every difference between the row engine and the SQL backend, for ``patients`` (already written to
     ``connection``'s canonical tables, with the same ids) and ``trials`` (compiled trials).
 
-    ``strict=False`` compares only the criteria the backend expresses (and the verdict when all are)."""
+    ``strict=False`` compares only the criteria the backend expresses (and the verdict when all are);
+    ``assume_absent`` runs both backends with that policy."""
     from eligimatch.engine._matching import match
 
     out: list[Disagreement] = []
@@ -47,7 +49,7 @@ def disagreements(connection: Any, trials: Iterable[Any], patients: Iterable[Any
     keys = [p.id if p.id is not None else f"#{n}" for n, p in enumerate(patients)]
     for trial in trials:
         st = trial if isinstance(trial, SqlTrial) else compile_sql(
-            trial, dialect or getattr(connection, "dialect", "duckdb"), strict=strict)
+            trial, str(dialect or getattr(connection, "dialect", "duckdb")), strict=strict, assume_absent=assume_absent)
         compiled = trial if not isinstance(trial, SqlTrial) else None
         if compiled is None:
             raise TypeError("disagreements() needs the compiled trials (the row engine runs them too)")
@@ -58,7 +60,7 @@ def disagreements(connection: Any, trials: Iterable[Any], patients: Iterable[Any
             if got is None:
                 out.append(Disagreement(st.id, key, "patient", "present", "missing"))
                 continue
-            result = match(p, compiled, as_of=as_of, anchors=anchors)
+            result = match(p, compiled, as_of=as_of, anchors=anchors, assume_absent=assume_absent)
             outcomes = {c.id: c.outcome.value for c in result.criteria}
             for cid in ids:
                 sql_value = _OUTCOME[got[cid]]

@@ -15,8 +15,9 @@ criterion as not expressible on the backend instead of answering differently fro
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from eligimatch.errors import SqlNotExpressibleError
 from eligimatch.plan import _nodes as P
@@ -26,7 +27,7 @@ from eligimatch.sql import _values as V
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._sqltext import ident
 
-__all__ = ["REGISTRY", "compile_expr", "build_query", "CompiledColumns"]
+__all__ = ["REGISTRY", "CompiledColumns", "build_query", "compile_expr"]
 
 #: (truth, review_only) of a node: review_only is the SQL test that its NULL comes from a judgment alone
 Pair = tuple[str, str]
@@ -204,11 +205,13 @@ _VERDICT_TEXT = "CASE {r} WHEN 0 THEN 'no_match' WHEN 1 THEN 'unknown' ELSE 'mat
 
 
 def build_query(plan: P.Plan, catalogs: Any, as_of: _dt.date, anchors: Mapping[str, _dt.date] | None = None,
-                *, only: tuple[str, ...] | None = None) -> tuple[str, CompiledColumns, Ctx]:
+                *, only: tuple[str, ...] | None = None, assume_absent: bool = False
+                ) -> tuple[str, CompiledColumns, Ctx]:
     """The query (DuckDB SQL text) of ``plan`` on ``as_of``: one row per patient with ``patient_id``, one
     column per criterion and, when every criterion compiled, ``verdict`` (and ``cohort:<id>`` per cohort).
-    ``only``: compile just these criteria (no verdict)."""
-    ctx = Ctx(plan, catalogs, as_of, anchors or {})
+    ``only``: compile just these criteria (no verdict).  ``assume_absent``: the policy of
+    :class:`eligimatch.Policy` (a missing record counts as absent where the history is not complete)."""
+    ctx = Ctx(plan, catalogs, as_of, anchors or {}, assume_absent)
     columns: list[tuple[P.Criterion, str, str]] = []
     unsupported: list[tuple[P.Criterion, str]] = []
     for c in plan.all_criteria():

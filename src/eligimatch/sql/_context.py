@@ -11,21 +11,22 @@ missing record.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from eligimatch.errors import SqlNotExpressibleError
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._sqltext import date, ident, text
 
-__all__ = ["Ctx", "Needs", "UNITS_TABLE", "FACT_VALUES_TABLE", "not_expressible"]
+__all__ = ["FACT_VALUES_TABLE", "UNITS_TABLE", "Ctx", "Needs", "not_expressible"]
 
 #: The mapping tables the compiled SQL reads besides the canonical tables (built by ``prepare``).
 UNITS_TABLE = "eligimatch_units"
 FACT_VALUES_TABLE = "eligimatch_fact_values"
 
 #: Anchors that are visit dates: without a date of their own they fall back to the evaluation date.
-from eligimatch.plan._check import STANDARD_ANCHORS  # noqa: E402
+from eligimatch.plan._check import STANDARD_ANCHORS
 
 DEFAULTED = frozenset(STANDARD_ANCHORS)
 
@@ -53,8 +54,10 @@ class Needs:
 
 
 class Ctx:
-    def __init__(self, plan: P.Plan, catalogs: Any, as_of: _dt.date, anchors: Mapping[str, _dt.date]):
+    def __init__(self, plan: P.Plan, catalogs: Any, as_of: _dt.date, anchors: Mapping[str, _dt.date],
+                 assume_absent: bool = False):
         self.plan = plan
+        self.assume_absent = assume_absent  # the policy: a missing record is an absence even in an incomplete history
         self.catalogs = catalogs
         self.as_of = as_of
         self.given = dict(anchors)

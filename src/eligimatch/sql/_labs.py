@@ -18,14 +18,15 @@ The rules are the row engine's (:func:`eligimatch.engine._evaluate.select_observ
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._sqltext import above_const, below_const, compare, compare_const, date, kleene_same, num, text
 from eligimatch.sql._values import units_join
 
-__all__ = ["latest", "lab_value", "ref_multiple", "each_result", "ratio", "formula", "interval_truth"]
+__all__ = ["each_result", "formula", "interval_truth", "lab_value", "latest", "ratio", "ref_multiple"]
 
 _MAX_COMBINATIONS = 256  # as eligimatch.engine._evaluate._combined
 
@@ -94,8 +95,11 @@ def lab_value(ctx: Ctx, analyte: P.AnalyteRef, target: str, test: Callable[[str]
     return ctx.recent(f"{q}.v", f"{q}.d", _lab_window(ctx, recency))
 
 
-def _reference_answer(ctx: Ctx, analyte: P.AnalyteRef, op: str, factor: float, limit: str, row: str) -> tuple[str, str]:
-    """(joins, answer) of ``row op factor x limit`` (:func:`eligimatch.engine._evaluate._reference_answer`)."""
+def _reference_answer(ctx: Ctx, analyte: P.AnalyteRef, op: str, factor: float, limit: str, row: str
+                      ) -> tuple[str, str, str]:
+    """(columns, joins, answer) of ``row op factor x limit`` (:func:`eligimatch.engine._evaluate._reference_answer`):
+    ``columns`` (over the alias ``x`` of the result rows) add the limit used (``rb``: the result's own, else
+    the trial's default) and its unit (``ru``); ``joins`` and ``answer`` read them from ``row``."""
     entry = ctx.analyte(analyte)
     subject = f"analyte:{analyte.id}"
     own_unit = analyte.unit
@@ -107,40 +111,46 @@ def _reference_answer(ctx: Ctx, analyte: P.AnalyteRef, op: str, factor: float, l
     d_unit = None if default is None else default[2]
     if d_unit is not None:
         ctx.needs.targets.add((subject, d_unit))  # the default range's unit converts to the results' units
-    bound = f"CASE WHEN {row}.{col} IS NOT NULL THEN {row}.{col} ELSE {num(d_bound) if d_bound is not None else 'CAST(NULL AS DOUBLE)'} END"
-    range_unit = (f"CASE WHEN {row}.{col} IS NOT NULL THEN COALESCE({row}.ref_unit, {row}.unit) "
-                  f"ELSE {text(d_unit) if d_unit is not None else 'CAST(NULL AS VARCHAR)'} END")
+    columns = (f"CASE WHEN x.{col} IS NOT NULL THEN x.{col} "
+               f"ELSE {num(d_bound) if d_bound is not None else 'CAST(NULL AS DOUBLE)'} END AS rb, "
+               f"CASE WHEN x.{col} IS NOT NULL THEN COALESCE(x.ref_unit, x.unit) "
+               f"ELSE {text(d_unit) if d_unit is not None else 'CAST(NULL AS VARCHAR)'} END AS ru")
     u1, u2 = f"{row}u1", f"{row}u2"
     joins = (units_join(u1, subject, own_unit, f"{row}.unit") + " "
              f"LEFT JOIN eligimatch_units {u2} ON {u2}.subject = {text(subject)} "
-             f"AND {u2}.unit = COALESCE({range_unit}, {text(own_unit)}) AND {u2}.target = COALESCE({row}.unit, {text(own_unit)})")
-    same_unit = f"({range_unit} = {row}.unit OR ({range_unit} IS NULL AND {row}.unit IS NULL))"
+             f"AND {u2}.unit = COALESCE({row}.ru, {text(own_unit)}) "
+             f"AND {u2}.target = COALESCE({row}.unit, {text(own_unit)})")
+    same_unit = f"({row}.ru = {row}.unit OR ({row}.ru IS NULL AND {row}.unit IS NULL))"
     f2 = f"CASE WHEN {same_unit} THEN {num(1)} ELSE {u2}.factor END"
-    limit_value = f"(({bound}) * ({f2}))"
+    limit_value = f"({row}.rb * ({f2}))"
     unit_ok = f"({row}.unit IS NULL OR {row}.unit = {text(own_unit)} OR {u1}.factor IS NOT NULL)"
     checks = [f"NOT {unit_ok}", problem(entry, f"{row}.value", u1)]
     if not analyte.unit_free:
         checks.append(f"{row}.unit IS NULL")
-    checks.append(f"({bound}) IS NULL")
+    checks.append(f"{row}.rb IS NULL")
     checks.append(f"({f2}) IS NULL")
     if not getattr(entry, "signed", False):
         checks.append(f"{limit_value} < {num(0)}")
     answer = (f"CASE WHEN {' OR '.join(checks)} THEN NULL "
               f"ELSE {compare(f'{row}.value', op, f'({num(factor)} * {limit_value})')} END")
-    return joins, answer
+    return columns, joins, answer
 
 
 def ref_multiple(ctx: Ctx, node: P.RefMultiple) -> str:
     lat = latest(ctx, node.analyte)
-    joins, answer = _reference_answer(ctx, node.analyte, node.op, node.factor, node.limit, "l")
-    q = ctx.cte("q", _per_patient(f"SELECT l.patient_id, l.date, {answer} AS ans FROM {lat} l {joins}"))
+    columns, joins, answer = _reference_answer(ctx, node.analyte, node.op, node.factor, node.limit, "l")
+    q = ctx.cte("q", _per_patient(f"SELECT l.patient_id, l.date, {answer} AS ans "
+                                  f"FROM (SELECT x.*, {columns} FROM {lat} x) l {joins}"))
     return ctx.recent(f"{q}.v", f"{q}.d", _lab_window(ctx, node.recency))
 
 
 def each_result(ctx: Ctx, node: P.EachResult) -> str:
     """``any/every X result op value within W`` (:func:`eligimatch.engine._results.eval_each_result`)."""
+    src = f"(SELECT x.* FROM observations x WHERE x.analyte_id = {text(node.analyte.id)})"
     if isinstance(node.bound, P.ResultMultiple):
-        joins, answer = _reference_answer(ctx, node.analyte, node.op, node.bound.factor, node.bound.limit, "o")
+        columns, joins, answer = _reference_answer(ctx, node.analyte, node.op, node.bound.factor,
+                                                   node.bound.limit, "o")
+        src = f"(SELECT x.*, {columns} FROM observations x WHERE x.analyte_id = {text(node.analyte.id)})"
     else:
         bound = node.bound
         joins, invalid, value = _converted(ctx, node.analyte, bound.unit, "o", "u")
@@ -148,13 +158,13 @@ def each_result(ctx: Ctx, node: P.EachResult) -> str:
     anchor = ctx.anchor(node.window.anchor)
     start = ctx.window_start(node.window, anchor)
     inside = f"(o.date IS NOT NULL AND o.date >= {start} AND o.date <= LEAST({anchor}, {date(ctx.as_of)}))"
-    ans = f"(CASE WHEN {inside} THEN {answer} END)"
-    select = (f"SELECT o.patient_id, SUM(CASE WHEN o.date IS NULL THEN 1 ELSE 0 END) AS undated, "
-              f"SUM(CASE WHEN {inside} AND {ans} THEN 1 ELSE 0 END) AS n_true, "
-              f"SUM(CASE WHEN {inside} AND NOT {ans} THEN 1 ELSE 0 END) AS n_false, "
-              f"SUM(CASE WHEN {inside} AND {ans} IS NULL THEN 1 ELSE 0 END) AS n_unknown "
-              f"FROM observations o JOIN anch ON anch.patient_id = o.patient_id {joins} "
-              f"WHERE o.analyte_id = {text(node.analyte.id)} GROUP BY o.patient_id")
+    rows = (f"SELECT o.patient_id, o.date, {inside} AS ins, CASE WHEN {inside} THEN {answer} END AS ans "
+            f"FROM {src} o JOIN anch ON anch.patient_id = o.patient_id {joins}")
+    select = ("SELECT r.patient_id, SUM(CASE WHEN r.date IS NULL THEN 1 ELSE 0 END) AS undated, "
+              "SUM(CASE WHEN r.ins AND r.ans THEN 1 ELSE 0 END) AS n_true, "
+              "SUM(CASE WHEN r.ins AND NOT r.ans THEN 1 ELSE 0 END) AS n_false, "
+              "SUM(CASE WHEN r.ins AND r.ans IS NULL THEN 1 ELSE 0 END) AS n_unknown "
+              f"FROM ({rows}) r GROUP BY r.patient_id")
     q = ctx.cte("e", select)
     every = node.quantifier == "every"
     decisive, other = ("n_false", "TRUE") if every else ("n_true", "FALSE")

@@ -20,7 +20,7 @@ from typing import Any
 from eligimatch.knowledge._units import conversion_factor
 from eligimatch.sql._context import FACT_VALUES_TABLE, UNITS_TABLE, Needs
 
-__all__ = ["UNITS_COLUMNS", "FACT_VALUES_COLUMNS", "unit_rows", "fact_value_rows", "distinct_queries", "build_rows"]
+__all__ = ["FACT_VALUES_COLUMNS", "UNITS_COLUMNS", "build_rows", "distinct_queries", "fact_value_rows", "unit_rows"]
 
 UNITS_COLUMNS = (("subject", "VARCHAR"), ("unit", "VARCHAR"), ("target", "VARCHAR"), ("factor", "DOUBLE"),
                  ("own_factor", "DOUBLE"), ("pct_factor", "DOUBLE"))

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import sqlglot
 
@@ -25,7 +26,7 @@ from eligimatch.sql._compiler import build_query
 from eligimatch.sql._context import Needs
 from eligimatch.sql._mappings import build_rows
 
-__all__ = ["SqlTrial", "SqlCriterion", "compile_sql", "Adapter", "DuckDBAdapter", "run", "screen", "DIALECTS"]
+__all__ = ["DIALECTS", "Adapter", "DuckDBAdapter", "SqlCriterion", "SqlTrial", "compile_sql", "run", "screen"]
 
 #: The dialects the backend is tested on (any sqlglot dialect renders; these are the supported ones).
 DIALECTS = ("duckdb", "postgres", "spark")
@@ -55,6 +56,7 @@ class SqlTrial:
     catalogs: Any
     dialect: str
     criteria: tuple[SqlCriterion, ...]
+    assume_absent: bool = False  # the policy: a missing record is an absence where the history is not complete
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -74,7 +76,8 @@ class SqlTrial:
         key = (as_of, tuple(sorted((anchors or {}).items())))
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[key] = build_query(self.plan, self.catalogs, as_of, anchors)
+            hit = self._cache[key] = build_query(self.plan, self.catalogs, as_of, anchors,
+                                                assume_absent=self.assume_absent)
             if len(self._cache) > 16:
                 self._cache.pop(next(iter(self._cache)))
         return hit
@@ -112,13 +115,15 @@ def _render_expr(text: str, dialect: str) -> str:
     return sqlglot.parse_one(text, read="duckdb").sql(dialect=dialect)
 
 
-def compile_sql(trial: Any, dialect: str = "duckdb", *, strict: bool = True) -> SqlTrial:
+def compile_sql(trial: Any, dialect: str = "duckdb", *, strict: bool = True, assume_absent: bool = False) -> SqlTrial:
     """Compile a trial (a :class:`~eligimatch.CompiledTrial`, or a :class:`~eligimatch.plan.Plan`) for
     ``dialect``.
 
     ``strict`` (default): a criterion the backend cannot express raises
     :class:`~eligimatch.errors.SqlNotExpressibleError` naming every such criterion; ``strict=False`` keeps
     them listed in :attr:`SqlTrial.unsupported` and leaves them (and the verdict) out of the query.
+    ``assume_absent``: the policy of ``match(..., assume_absent=True)`` (a history with no matching record
+    counts as absent even where the profile does not mark it complete).
 
         >>> import datetime, eligimatch
         >>> from eligimatch.sql import compile_sql
@@ -151,7 +156,7 @@ def compile_sql(trial: Any, dialect: str = "duckdb", *, strict: bool = True) -> 
         raise SqlNotExpressibleError(f"trial {plan.trial_id or '(no id)'}: {len(reasons)} criteria cannot be "
                                      f"expressed in SQL ({dialect}):\n{lines}")
     _render(text, dialect)  # a dialect sqlglot cannot write fails here, at compile time
-    return SqlTrial(plan, catalogs, dialect, criteria)
+    return SqlTrial(plan, catalogs, dialect, criteria, assume_absent)
 
 
 # ---- running ---------------------------------------------------------------------------------------------

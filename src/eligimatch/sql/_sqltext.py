@@ -15,10 +15,10 @@ from typing import Any
 
 from eligimatch.knowledge._tolerance import ABS_TOL, REL_TOL
 
-__all__ = ["num", "text", "date", "isclose", "compare", "below", "kleene_same", "truth_of", "ident"]
+__all__ = ["below", "compare", "date", "ident", "isclose", "kleene_same", "num", "text", "truth_of"]
 
 
-def num(x: float | int) -> str:
+def num(x: float) -> str:
     """A DOUBLE literal with exactly the value of the Python float ``x``."""
     f = float(x)
     if f.is_integer() and abs(f) < 1e15:
@@ -146,6 +146,8 @@ def compare_const(a: str, op: str, b: float) -> str:
         return "FALSE" if c is None else f"(({a}) <= {num(c)})"
     lo = _first(lambda x: py(x, ">=", b))
     hi = _last(lambda x: py(x, "<=", b))
+    if lo is None or hi is None:  # no finite double equals b (not reached for a finite b)
+        return "FALSE" if op == "=" else "TRUE"
     if op == "=":
         return f"(({a}) >= {num(lo)} AND ({a}) <= {num(hi)})"
     if op == "!=":

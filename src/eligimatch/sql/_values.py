@@ -11,7 +11,7 @@ agree (:func:`eligimatch.knowledge._ages.interval_truth`).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Callable
+from collections.abc import Callable
 
 from eligimatch.knowledge._ages import age_value
 from eligimatch.knowledge._plausibility import age_problem
@@ -20,7 +20,7 @@ from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import FACT_VALUES_TABLE, UNITS_TABLE, Ctx, not_expressible
 from eligimatch.sql._sqltext import above_const, below_const, compare_const, date, num, text
 
-__all__ = ["age_truth", "sex_in", "fact_bool", "fact_number", "fact_in", "units_join", "number_test", "between_test"]
+__all__ = ["age_truth", "between_test", "fact_bool", "fact_in", "fact_number", "number_test", "sex_in", "units_join"]
 
 
 # ---- age -------------------------------------------------------------------------------------------
