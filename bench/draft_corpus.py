@@ -41,6 +41,7 @@ def run(root: Path, out: Path | None = None) -> dict[str, object]:
     missing: Counter[str] = Counter()
     topics: Counter[str] = Counter()
     failures = []
+    categories: dict[str, Counter[str]] = {name: Counter() for name, _ in CATEGORIES}
     for path in files:
         record = load_record(path)
         if record.id in seen:
@@ -63,6 +64,7 @@ def run(root: Path, out: Path | None = None) -> dict[str, object]:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{record.id}.elig").write_text(draft.text, encoding="utf-8")
         for d in draft.items:
+            categories[category(d.item.text)]["drafted" if d.computable else "judgment"] += 1
             if not d.computable and d.reason:
                 reasons[_reason_class(d.reason)] += 1
             for word in d.missing:
@@ -76,7 +78,31 @@ def run(root: Path, out: Path | None = None) -> dict[str, object]:
         rows.append((record.id, path.parent.name, len(draft.items), draft.computable, draft.judgment,
                      len(draft.structured)))
     return {"rows": rows, "no_text": no_text, "reasons": reasons, "missing": missing, "failures": failures,
-            "topics": topics}
+            "topics": topics, "categories": categories}
+
+
+# criterion categories, the first that applies (keywords of the item's sentence; a rough but fixed partition)
+CATEGORIES = [
+    ("age", r"\b(?:age[sd]?|years?\s+old|year-old|older|younger)\b|^\s*\d+\s*(?:years|yrs)"),
+    ("sex / pregnancy / contraception", r"\b(?:pregnan\w*|lactat\w*|breast-?feed\w*|nursing|contracept\w*|"
+     r"childbearing|child-bearing|birth control|male|female|men|women)\b"),
+    ("performance status", r"\b(?:ecog|karnofsky|zubrod|performance status|lansky)\b"),
+    ("labs and organ function", r"\b(?:count|platelet\w*|neutrophil\w*|anc|hemoglobin|haemoglobin|hb|bilirubin|ast|"
+     r"alt|sgot|sgpt|creatinine|clearance|gfr|egfr|uln|inr|albumin|wbc|leukocyte\w*|lab\w*|serum|plasma|mg/dl|"
+     r"g/dl|mm3|10\^9|109/l)\b"),
+    ("consent / compliance", r"\b(?:consent|comply|compliance|willing\w*|able to|ability to)\b"),
+    ("infections (HIV/HBV/HCV/TB)", r"\b(?:hiv|hepatitis|hbv|hcv|tuberculosis|infection\w*)\b"),
+    ("prior / concurrent therapy", r"\b(?:therap\w*|treatment\w*|chemotherap\w*|drug\w*|medication\w*|agent\w*|"
+     r"vaccin\w*|surgery|radiotherap\w*|radiation|transplant\w*|steroid\w*|received|receiving)\b"),
+    ("life expectancy", r"\b(?:life expectancy|survival|expected to live)\b"),
+    ("conditions and history", r"\b(?:history|disease\w*|disorder\w*|cancer|carcinoma|tumou?r\w*|metasta\w*|"
+     r"syndrome|diabetes|infarction|stroke|diagnos\w*|condition\w*)\b"),
+    ("other (study logistics, scales, ...)", r""),
+]
+
+
+def category(text: str) -> str:
+    return next(name for name, pat in CATEGORIES if not pat or re.search(pat, text, re.IGNORECASE))
 
 
 _STOP = set("""a an the and or of with in on to for be is are was were must should have has had not no any other than
@@ -120,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {tid} | {fmt} | {n} | {comp} | {judg} | {comp / n:.0%} |")
         print(f"| **all {len(rows)}** | | **{total_items}** | **{total_comp}** | **{total_items - total_comp}** | "
               f"**{total_comp / max(total_items, 1):.0%}** |")
+        print("\n| category (first that applies) | items | drafted | judgment | drafted % |\n|---|---:|---:|---:|---:|")
+        for name, c in res["categories"].items():  # type: ignore[attr-defined]
+            n = c["drafted"] + c["judgment"]
+            print(f"| {name} | {n} | {c['drafted']} | {c['judgment']} | {c['drafted'] / max(n, 1):.0%} |")
         print("\n| why an item stayed judgment | items |\n|---|---:|")
         for reason, n in res["reasons"].most_common():  # type: ignore[attr-defined]
             print(f"| {reason} | {n} |")

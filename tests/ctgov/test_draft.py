@@ -15,8 +15,7 @@ from eligimatch.ctgov.draft import numbers_of
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import RegistryRecord
 from eligimatch.errors import RegistryError
-from eligimatch.language import format_text
-from eligimatch.language import lint
+from eligimatch.language import format_text, lint
 
 from .shared import CTGOV, corpus_records, need
 
@@ -108,7 +107,7 @@ def test_what_the_drafter_reads():
 * Not pregnant or breast-feeding
 * Signed written informed consent
 * No prior chemotherapy
-* At least 4 weeks since prior radiotherapy
+* At least 4 weeks since prior hormonal therapy
 
 Exclusion Criteria:
 * Pregnant or lactating women
@@ -129,7 +128,7 @@ Exclusion Criteria:
         "I8": "not (sex = female and (pregnant or breastfeeding))",
         "I9": "consent_signed",
         "I10": "not therapy cytotoxic_chemotherapy",
-        "I11": "not procedure radiotherapy within 4 weeks before enrollment",
+        "I11": "washout from endocrine_therapy of at least 4 weeks before enrollment",
         "E1": "sex = female and (pregnant or breastfeeding)",
         "E2": "history of hiv_infection",
         "E3": "condition brain_metastases",
@@ -241,3 +240,84 @@ def test_a_negation_anywhere_is_kept_or_the_item_is_left_to_judgment(kind, sente
     got = drafted(f"{kind.capitalize()} Criteria:\n* {sentence}\n")
     expr = next(iter(got.values()))
     assert expr == "judgment" or (kind == "inclusion" and expr.startswith("not ")), (sentence, expr)
+
+
+def test_at_least_n_since_is_a_completed_washout():
+    """"At least 4 weeks since prior X" means the washout has run its full length by the anchor (anchor − last
+    dose ≥ 28 days): a last dose exactly 28 days before is enough.  The exposure-window form `not therapy X within
+    4 weeks` counts both ends of the window and would refuse that day; it is kept for "more than N since" (where it
+    is exact).  A procedure has no completed form: "at least N since" a procedure is left to judgment."""
+    import datetime as dt
+
+    import eligimatch
+
+    got = drafted("Inclusion Criteria:\n* At least 4 weeks since prior chemotherapy\n"
+                  "* More than 4 weeks since prior hormonal therapy\n* At least 4 weeks since prior radiotherapy\n"
+                  "* At least 14 days since last dose of rituximab prior to screening\n")
+    assert got["I1"] == "washout from cytotoxic_chemotherapy of at least 4 weeks before enrollment"
+    assert got["I2"] == "not therapy endocrine_therapy within 4 weeks before enrollment"
+    assert got["I3"] == "judgment"
+    assert got["I4"] == "washout from rituximab of at least 14 days before screening"
+    d = draft_trial(record_of("Inclusion Criteria:\n* At least 4 weeks since prior chemotherapy\n"
+                              "* More than 4 weeks since prior chemotherapy\n"))
+    trial = eligimatch.compile_trial(d.text)
+    enrollment = dt.date(2026, 3, 1)
+    for days, at_least, more_than in ((28, "true", "false"), (27, "false", "false"), (29, "true", "true")):
+        last = (enrollment - dt.timedelta(days=days)).isoformat()
+        patient = eligimatch.load_patient(
+            '{"id": "P", "birth_date": "1970-01-01", "sex": "female", "therapies": [{"drug": "carboplatin", '
+            f'"start": "2025-10-01", "end": "{last}"}}], "complete": {{"therapies": true}}}}')
+        result = eligimatch.match(patient, trial, as_of=enrollment, anchors={"enrollment": enrollment})
+        assert (result.criterion("I1").outcome.value, result.criterion("I2").outcome.value) == (at_least, more_than), \
+            days
+
+
+SITE_CATALOG = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "catalogs" / "breast-cancer.toml"
+SITE_TEXT = ("Inclusion Criteria:\n* Direct bilirubin ≤ 1.5 mg/dL\n\n"
+             "Exclusion Criteria:\n* History of chronic liver disease\n")
+
+
+def test_a_site_catalog_names_what_the_bundled_catalogs_lack():
+    """draft_trial(catalogs=...) reads names against a site's catalogs and compiles the drafts with them; the
+    bundled catalogs alone leave the same items to judgment (and a later draft without them is not changed by
+    an earlier one with them: the indexes are per catalog set)."""
+    from eligimatch import Catalogs
+    from eligimatch.ctgov import extract
+
+    site = Catalogs.load([SITE_CATALOG])
+    record = record_of(SITE_TEXT)
+    with_site = {d.id: d.expression for d in draft_trial(record, catalogs=site).items}
+    assert with_site == {"I1": "direct_bilirubin <= 1.5 mg/dL", "E1": "history of chronic_liver_disease"}
+    bundled = {d.id: d.expression for d in draft_trial(record).items}
+    assert bundled == {"I1": "judgment", "E1": "judgment"}
+    assert extract("Direct bilirubin ≤ 1.5 mg/dL", catalogs=site)[0].subject == "direct_bilirubin"
+    assert extract("Direct bilirubin ≤ 1.5 mg/dL")[0].subject != "direct_bilirubin"
+    compile_trial(draft_trial(record, catalogs=site).text, catalogs=site)
+
+
+def test_cli_draft_takes_site_catalogs(tmp_path, capsys):
+    src = tmp_path / "NCT00000001.json"
+    import json
+
+    src.write_text(json.dumps({"protocolSection": {"identificationModule": {"nctId": "NCT00000001"},
+                                                   "eligibilityModule": {"eligibilityCriteria": SITE_TEXT}}}))
+    out = tmp_path / "drafts"
+    assert main(["draft", str(src), "-o", str(out), "--catalog", str(SITE_CATALOG)]) == 0
+    text = (out / "NCT00000001.elig").read_text(encoding="utf-8")
+    assert "direct_bilirubin <= 1.5 mg/dL" in text and "history of chronic_liver_disease" in text
+    capsys.readouterr()
+    assert main(["check", "--catalog", str(SITE_CATALOG), str(out / "NCT00000001.elig")]) == 0
+    assert main(["draft", str(src), "--catalog", str(tmp_path / "missing.toml")]) == 2
+    assert "--catalog" in capsys.readouterr().err
+
+
+def test_both_sexes_named_is_no_constraint_and_one_sex_is_not_read():
+    """"Male or female, age 18 years and older": both sexes, so only the age is drafted.  "men age ≥55 years" is
+    left to judgment: a single sex may be one of several sub-group alternatives (NCT01174550 I4-I7)."""
+    got = drafted("Inclusion Criteria:\n* Male or female, age 18 years and older.\n"
+                  "* Men and women between 18 and 80 years of age\n* Adult participants above 18 years of age\n"
+                  "* men age ≥55 years\n* Women of 20 to 30 years of age inclusive\n")
+    assert got["I1"] == "age >= 18 years"
+    assert got["I2"] == "age between 18 and 80 years"
+    assert got["I3"] == "age > 18 years"
+    assert got["I4"] == "judgment" and got["I5"] == "judgment"

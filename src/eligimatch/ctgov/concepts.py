@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
+from eligimatch.ctgov.vocabulary import per_catalogs
 from eligimatch.knowledge._catalogs import Catalogs
 
 __all__ = ["REGISTRY_PHRASES", "Mention", "mentions"]
@@ -72,9 +72,7 @@ class Mention:
     text: str
 
 
-@lru_cache(maxsize=1)
-def _index() -> list[tuple[re.Pattern[str], Kind, str]]:
-    cats = Catalogs.default()
+def _build_index(cats: Catalogs) -> list[tuple[re.Pattern[str], Kind, str]]:
     phrases: dict[str, tuple[Kind, str]] = {}
 
     def add(kind: Kind, ident: str, names: tuple[str, ...]) -> None:
@@ -85,9 +83,9 @@ def _index() -> list[tuple[re.Pattern[str], Kind, str]]:
 
     for d in (*cats.drugs.classes, *cats.drugs.drugs):
         add("drug", d.id, (d.id.replace("_", " "), d.name, *d.synonyms))  # type: ignore[attr-defined]
-    for c in cats.procedures.procedures():
+    for c in cats.procedures:  # the instance (a site catalog extends it), not the shipped classmethod
         add("procedure", c.id, (c.id.replace("_", " "), c.name, *c.synonyms))
-    for c in cats.conditions.conditions():
+    for c in cats.conditions:
         add("condition", c.id, (c.id.replace("_", " "), c.name, *c.synonyms))
     phrases.update(REGISTRY_PHRASES)
     out = []
@@ -96,6 +94,9 @@ def _index() -> list[tuple[re.Pattern[str], Kind, str]]:
         kind, ident = phrases[phrase]
         out.append((re.compile(rf"(?<![\w-]){words}(?![\w-])", re.IGNORECASE), kind, ident))
     return out
+
+
+_index = per_catalogs(_build_index)
 
 
 def mentions(text: str) -> list[Mention]:

@@ -33,11 +33,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from eligimatch.errors import CriteriaError, RegistryError
 from eligimatch.ctgov.extract import Reading, normalise, readings
 from eligimatch.ctgov.history import read_history
 from eligimatch.ctgov.model import Item, RegistryRecord
 from eligimatch.ctgov.templates import read_template
+from eligimatch.ctgov.vocabulary import active_catalogs, using_catalogs
+from eligimatch.errors import CriteriaError, RegistryError
+from eligimatch.knowledge._catalogs import Catalogs
 
 __all__ = ["Draft", "DraftedItem", "draft_trial", "item_id", "quote"]
 
@@ -101,14 +103,16 @@ def anchor_of(text: str, context: str = "") -> str:
 
 
 def _anchor_in(text: str) -> str | None:
-    m = re.search(r"\b(?:prior\s+to|before|of|preceding|from)\s+(?:the\s+)?(?P<w>[^;,.()]{0,50})", text, re.IGNORECASE)
-    words = m.group("w") if m else ""
-    if not m:
-        return None
-    for pat, anchor in _ANCHOR_WORDS:
-        if re.match(rf"\s*(?:the\s+)?(?:{pat})\b", words, re.IGNORECASE):
-            return anchor
-    return "enrollment"
+    """The first anchor named after "prior to"/"before"/"of"/... ("since last dose of rituximab prior to
+    screening": screening, not "of rituximab"); "enrollment" when such words name none."""
+    found = False
+    for m in re.finditer(r"\b(?:prior\s+to|before|of|preceding|from)\s+(?:the\s+)?(?=(?P<w>[^;,.()]{0,50}))", text,
+                         re.IGNORECASE):
+        found = True
+        for pat, anchor in _ANCHOR_WORDS:
+            if re.match(rf"\s*(?:the\s+)?(?:{pat})\b", m.group("w"), re.IGNORECASE):
+                return anchor
+    return "enrollment" if found else None
 
 
 # ---- the structure around an item ---------------------------------------------------------------------
@@ -166,7 +170,7 @@ organization zubrod karnofsky ecog life expectancy expected survival age aged ye
 weeks week days day inclusive including included both limits limit upper lower uln lln time screening baseline
 registration enrollment enrolment study entry visit documented confirmed x times institution's site's test
 tests local within prior before hours least equal than greater less more no not exceed exceeding above below
-over under up or according formula equation using cockcroft gault cockcroft-gault based
+over under up or according formula equation using cockcroft gault cockcroft-gault based adult adults
 """.split())
 
 
@@ -350,6 +354,9 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
 
     for pat, _ident in _subject_index():  # the words naming the subjects are read
         spans.extend(m.span() for m in pat.finditer(text))
+    # "Male or female", "Men and women": both sexes, no constraint.  A single sex ("men age ≥55 years") is not
+    # read: it may be one of several sub-group alternatives
+    spans.extend(m.span() for m in _BOTH_SEXES.finditer(text))
     left = _leftover(text, spans + abbreviations + [(0, len(normalise(lead)))])
     if left:
         return None, "words the drafter does not read: " + " ".join(left[:6]), missing
@@ -357,6 +364,10 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
         parts = [_add_recency(p, recency) for p in parts]
     joined = f" {joiners[0] if joiners else 'and'} ".join(parts)
     return joined, None, missing
+
+
+_BOTH_SEXES = re.compile(r"\b(?:males?|men)\s+(?:and/or|or|and|&)\s+(?:females?|women)\b|"
+                         r"\b(?:females?|women)\s+(?:and/or|or|and|&)\s+(?:males?|men)\b", re.IGNORECASE)
 
 
 def _add_recency(part: str, recency: str) -> str:
@@ -423,7 +434,7 @@ def _compiles(expr: str, anchors: Sequence[str]) -> str | None:
 
     text = f"anchors {', '.join(anchors)}\ninclusion:\n  - X: {expr}\n"
     try:
-        compile_trial(text, filename="<draft>")
+        compile_trial(text, filename="<draft>", catalogs=active_catalogs())
     except CriteriaError as exc:
         return exc.problems[0].message if getattr(exc, "problems", None) else str(exc)
     return None
@@ -432,11 +443,19 @@ def _compiles(expr: str, anchors: Sequence[str]) -> str | None:
 ANCHORS = ("screening", "consent", "apheresis", "enrollment")
 
 
-def draft_trial(record: RegistryRecord) -> Draft:
+def draft_trial(record: RegistryRecord, *, catalogs: Catalogs | None = None) -> Draft:
     """The drafted ``.elig`` of ``record`` (see the module docstring).
 
+    Names, units and drafted expressions are read and compiled against ``catalogs`` (a site's
+    catalogs, ``Catalogs.load([...])``; default: the bundled ones); check the draft with the same
+    catalogs (``eligimatch check --catalog FILE``).
     Raises :class:`~eligimatch.errors.RegistryError` when the record has no criteria text.
     """
+    with using_catalogs(catalogs):
+        return _draft_trial(record)
+
+
+def _draft_trial(record: RegistryRecord) -> Draft:
     if not record.items:
         raise RegistryError(f"{record.id}: the record has no eligibility criteria text; there is nothing to draft "
                             "(the registry's structured age and sex limits alone are not a trial's criteria)")
@@ -480,7 +499,7 @@ def _flagged(text: str, trial_id: str) -> dict[str, str]:
     from eligimatch.engine._compile import compile_trial
     from eligimatch.language._lint import lint
 
-    trial = compile_trial(text, filename=f"{trial_id}.elig")
+    trial = compile_trial(text, filename=f"{trial_id}.elig", catalogs=active_catalogs())
     by_line = {c.line: c.id for c in trial.all_criteria()}
     out: dict[str, str] = {}
     for f in lint(trial):

@@ -31,10 +31,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Literal
 
+from eligimatch.ctgov.vocabulary import per_catalogs, using_catalogs
 from eligimatch.errors import UnitError
+from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.knowledge._units import unit_label
 
 __all__ = ["Constraint", "Reading", "extract", "normalise", "readings"]
@@ -212,12 +213,8 @@ def _number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-@lru_cache(maxsize=1)
-def _subject_index() -> list[tuple[re.Pattern[str], str]]:
+def _build_subject_index(cats: Catalogs) -> list[tuple[re.Pattern[str], str]]:
     """Catalog names and synonyms of analytes and numeric/duration facts, longest first."""
-    from eligimatch.knowledge._catalogs import Catalogs
-
-    cats = Catalogs.default()
     phrases: dict[str, str] = {}
     for a in cats.analytes:
         for name in (a.id.replace("_", " "), a.name, *a.synonyms):
@@ -234,6 +231,8 @@ def _subject_index() -> list[tuple[re.Pattern[str], str]]:
         out.append((re.compile(rf"(?<![\w]){words}(?![\w])", re.IGNORECASE), phrases[phrase]))
     return out
 
+
+_subject_index = per_catalogs(_build_subject_index)
 
 # spellings the registry uses that the catalogs do not list as synonyms (resolved to catalog ids)
 _EXTRA_SUBJECTS = {
@@ -575,11 +574,13 @@ def _sexes(text: str) -> list[Reading]:
     return out
 
 
-def extract(sentence: str) -> list[Constraint]:
-    """The constraints of one criterion sentence, as the registry wrote it.
+def extract(sentence: str, *, catalogs: Catalogs | None = None) -> list[Constraint]:
+    """The constraints of one criterion sentence, as the registry wrote it; subjects are resolved
+    against ``catalogs`` (a site's, as ``--catalog`` gives them; default: the bundled ones).
 
     >>> extract("Absolute neutrophil count >= 1,500/mm³")
     [Constraint(subject='anc', op='>=', value=1500.0, high=None, unit='/mm3', relative_to=None, window_days=None, negated=False)]
     """
-    return [r.constraint() for r in readings(sentence)]
+    with using_catalogs(catalogs):
+        return [r.constraint() for r in readings(sentence)]
 

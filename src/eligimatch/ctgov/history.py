@@ -6,8 +6,12 @@ Forms read (``X`` a drug, drug class or procedure the catalogs know):
   → ``therapy X within N <unit> before <anchor>`` (``procedure`` for procedures); with
   ``or M half-lives, whichever is longer`` → ``within max(N <unit>, M half-lives)``;
 * inclusion ``No X within N <unit> ...`` → ``not therapy X within ...``;
-* inclusion ``At least N <unit> since [prior|last] X`` → ``not therapy X within N <unit>
-  before <anchor>`` (see docs/drafting.md on the boundary day);
+* inclusion ``At least N <unit> since [prior|last] X`` (or "X completed/discontinued at
+  least N <unit> before ...") → ``washout from X of at least N <unit> before <anchor>``, the
+  completed washout (``anchor − last dose ≥ N``); ``More than N <unit> since X`` →
+  ``not therapy X within N <unit> before <anchor>`` (``anchor − last dose > N``: the
+  window's ends both count).  For a procedure "at least N since" has no completed form in
+  the language (``not procedure … within`` would refuse the boundary day): it abstains;
 * inclusion ``No prior X`` → ``not therapy X``; exclusion ``Prior X`` → ``therapy X``.
 
 Anything else in the item (a qualifier such as "for current lung cancer", a dose,
@@ -35,6 +39,10 @@ years day week month year hours at least since before to first study registratio
 randomization randomisation entry start starting initiation day-1 screening apheresis leukapheresis consent
 informed signing date visit protocol investigational product intervention
 """.split())
+
+
+# words that say a course ended, read only with "at least N before/since" (a completed washout)
+_SINCE_FILL = frozenset("completed complete discontinued stopped ended elapsed passed".split())
 
 
 def read_history(item: Item, anchor_of: Callable[[str], str]) -> Result:
@@ -80,7 +88,15 @@ def read_history(item: Item, anchor_of: Callable[[str], str]) -> Result:
         if r.since:
             if item.kind != "inclusion" or r.op not in (">=", ">"):
                 return None, "'since' in an exclusion", ()
-            expr = f"not {word} {m.id} {window}"
+            if negated:
+                return None, "a negated 'since'", ()
+            if r.op == ">":  # "more than 4 weeks since": the last dose lies before the window [A - W, A]
+                expr = f"not {word} {m.id} {window}"
+            elif word == "therapy":  # "at least 4 weeks since": the washout has run its full length by A
+                expr = f"washout from {m.id} of at least {dur} before {anchor}"
+            else:
+                return None, ("'at least N since' a procedure: no completed form for procedures ('not procedure "
+                              "... within' would refuse the boundary day)"), ()
         elif r.op in ("<=", "<"):
             if item.kind == "exclusion" and not negated:
                 expr = f"{word} {m.id} {window}"
@@ -104,7 +120,8 @@ def read_history(item: Item, anchor_of: Callable[[str], str]) -> Result:
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " + rest[b:]
-    left = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", rest) if w.lower() not in _FILL]
+    fill = _FILL | _SINCE_FILL if rs and rs[0].since else _FILL
+    left = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", rest) if w.lower() not in fill]
     if left:
         return None, "words the drafter does not read: " + " ".join(left[:6]), ()
     return expr, None, ()

@@ -192,9 +192,9 @@ def split_items(text: str, *, wrapped: bool = False,
             sublists.clear()
             continue
         if m is not None and body:
-            label = label_override or m.group(0).strip()
+            marker = label_override or m.group(0).strip()
             effective: float = indent
-            value = _marker_value(label)
+            value = _marker_value(marker)
             # the item's own list goes on ("5." after the sub-items of "4."): close the sub-lists down to it
             last = stack[-1] if stack else None
             last_val = _marker_value(last.label) if last is not None and last.label else None
@@ -204,18 +204,18 @@ def split_items(text: str, *, wrapped: bool = False,
             for depth in range(len(sublists) - 1, -1, -1):
                 if continues:
                     break
-                parent, pval = sublists[depth]
-                if (value is not None and pval is not None and value[0] == pval[0] != "bullet"
-                        and value[1] == pval[1] + 1 and parent.indent == indent):
+                owner, owner_val = sublists[depth]
+                if (value is not None and owner_val is not None and value[0] == owner_val[0] != "bullet"
+                        and value[1] == owner_val[1] + 1 and owner.indent == indent):
                     del sublists[depth:]
                     break
-            top = stack[-1] if stack else None
-            if (value is not None and top is not None and top.indent == indent + 0.5 * len(sublists)
-                    and top.label is not None and " ".join(top.parts).rstrip().endswith(":")
+            above = stack[-1] if stack else None
+            if (value is not None and above is not None and above.indent == indent + 0.5 * len(sublists)
+                    and above.label is not None and " ".join(above.parts).rstrip().endswith(":")
                     and (value[1] == 1 or value[0] == "bullet")):
-                sublists.append((top, _marker_value(top.label)))  # a list starting again below "…:"
+                sublists.append((above, _marker_value(above.label)))  # a list starting again below "…:"
             effective = indent + 0.5 * len(sublists) if sublists and sublists[0][0].indent == indent else indent
-            current = start(label, effective, body)
+            current = start(marker, effective, body)
         elif current is not None and not blank_before and body[:1].islower():
             current.parts.append(body)
         else:

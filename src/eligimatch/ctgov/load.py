@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eligimatch.errors import RegistryError
 from eligimatch.ctgov.items import split_items
 from eligimatch.ctgov.model import Age, Intervention, RegistryRecord
+from eligimatch.errors import RegistryError
 
 __all__ = ["MAX_RECORD_BYTES", "load_record", "parse_age"]
 
