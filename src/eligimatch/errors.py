@@ -28,6 +28,7 @@ __all__ = [
     "FormatError",
     "InputError",
     "SqlNotExpressibleError",
+    "PopulationError",
 ]
 
 
@@ -229,6 +230,12 @@ class InputError(EligimatchError):
         self.path = path
         self.reason = reason or message  # the message without the document's name and the path
         super().__init__(message)
+
+
+class PopulationError(EligimatchError, ValueError):
+    """A population question that cannot be answered as asked: a database that holds neither the
+    canonical patient tables nor an OMOP CDM, a what-if naming a criterion the trial does not have or a
+    threshold that cannot be told apart, a backend that is not installed."""
 
 
 # ---- internal signals: raised and caught inside eligimatch, never seen by a caller ------------------

@@ -3,6 +3,8 @@
     eligimatch check TRIAL...                 compile and lint criteria files
     eligimatch match PATIENT TRIAL...         the readable report for one patient (or --json)
     eligimatch screen PATIENTS TRIAL...       many patients, many trials: CSV or JSON-lines rows
+    eligimatch screen-db DATABASE TRIAL...    a whole database (DuckDB, PostgreSQL, OMOP): counts, rows,
+                                              attrition, what-if
     eligimatch coverage TRIAL...              computable versus judgment-only criteria
     eligimatch fmt TRIAL... [--check]         canonical formatting (comments kept)
     eligimatch draft RECORD... [-o DIR]       draft criteria files from ClinicalTrials.gov records
@@ -18,7 +20,7 @@ output (stdout).  ``main(argv)`` runs in-process and returns the status.
 Patients are read by :func:`eligimatch.sources.load_patient_file` only.
 
 One module per command (``_check``, ``_match``, ``_screen``, ``_serve``, ``_coverage``, ``_fmt``,
-``_schema``, ``_fhir_report``; ``draft`` is :mod:`eligimatch.ctgov.command`), each with its
+``_schema``, ``_fhir_report``, ``_screen_db``; ``draft`` is :mod:`eligimatch.ctgov.command`), each with its
 ``add_parser(sub, formatter)``; what they share is in ``_common``.
 """
 
@@ -30,7 +32,7 @@ import sys
 from typing import Sequence
 
 from eligimatch import __version__
-from eligimatch.cli import _check, _coverage, _fhir_report, _fmt, _match, _schema, _screen, _serve
+from eligimatch.cli import _check, _coverage, _fhir_report, _fmt, _match, _schema, _screen, _screen_db, _serve
 from eligimatch.cli._common import _err, _Formatter
 from eligimatch.errors import CriteriaError, EligimatchError, Failed, UsageError
 
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_draft_parser(sub, _Formatter)
 
-    for command in (_coverage, _fmt, _schema, _fhir_report):
+    for command in (_coverage, _fmt, _schema, _fhir_report, _screen_db):
         command.add_parser(sub, _Formatter)
     return parser
 
