@@ -29,11 +29,23 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from eligimatch.engine._evaluate import (
+    NOFLAG,
+    Context,
+    F,
+    T,
+    U,
+    _absence,
+    compare,
+    fmt_num,
+    missing,
+    unknown,
+    window_start,
+)
+from eligimatch.knowledge._dates import PartialDate
+from eligimatch.logic import CauseFlag, Truth, t_and, t_and2, t_not, t_or
 from eligimatch.plan import _nodes as P
 from eligimatch.plan._bind import attr_norm, attr_number
-from eligimatch.knowledge._dates import PartialDate
-from eligimatch.engine._evaluate import (NOFLAG, Context, F, T, U, _absence, compare, fmt_num, missing, unknown)
-from eligimatch.logic import CauseFlag, Truth, t_and, t_and2, t_not, t_or
 
 __all__ = ["attr_truth", "yes_no"]
 
@@ -60,6 +72,14 @@ def _ge(a_lo: _dt.date, a_hi: _dt.date, b: _dt.date) -> Truth:
     if a_hi < b:
         return F
     return U
+
+
+def _in_window(ctx: Context, d: PartialDate, w: P.Window) -> Truth:
+    """Whether a recorded (possibly partial) date lies in the window ``[A - N, A]`` of ``w``: UNKNOWN when
+    its precision straddles either end."""
+    anchor = ctx.anchor(w.anchor)
+    start = window_start(ctx, w.durations[0].amount, w.durations[0].unit, w.anchor)
+    return t_and(_ge(d.earliest, d.latest, start), _le(d.earliest, d.latest, anchor))
 
 
 _RECORD_CODE = ("record_outside_scope", "record_uncertain", "record_found")  # reason code of a record, by Truth

@@ -12,16 +12,25 @@ import datetime as _dt
 from typing import Any
 
 from eligimatch.engine._evaluate import Context, F, T, U, _date_of, ev, src_label, window_start
-from eligimatch.engine._history import (_RECORD_CODE, _after, _attrs_note, _exists, _ge, _kind, _le, _where,
-                                        _where_questions)
-from eligimatch.knowledge._dates import shift_clamped as shift  # windows saturate at years 1 and 9999
+from eligimatch.engine._history import (
+    _RECORD_CODE,
+    _after,
+    _attrs_note,
+    _exists,
+    _ge,
+    _in_window,
+    _kind,
+    _le,
+    _where,
+    _where_questions,
+)
 from eligimatch.kinds._base import Fn, Kind, register
+from eligimatch.knowledge._dates import shift_clamped as shift  # windows saturate at years 1 and 9999
 from eligimatch.knowledge._drugs import Drug
 from eligimatch.language import ast as A
 from eligimatch.logic import Truth, t_and
 from eligimatch.plan import _nodes as P
 from eligimatch.plan._serial import _names, _tests, _timing
-
 
 _ENDED = ("resolved", "inactive", "remission")
 
@@ -57,9 +66,7 @@ def _onset_in(ctx: Context, rec: Any, w: P.Window) -> Truth:
     """``diagnosed within N before A``: the onset lies in [A - N, A]."""
     if rec.onset is None:
         return U
-    anchor = ctx.anchor(w.anchor)
-    start = window_start(ctx, w.durations[0].amount, w.durations[0].unit, w.anchor)
-    return t_and(_ge(rec.onset.earliest, rec.onset.latest, start), _le(rec.onset.earliest, rec.onset.latest, anchor))
+    return _in_window(ctx, rec.onset, w)
 
 
 def eval_condition(ctx: Context, pred: P.Condition) -> tuple:

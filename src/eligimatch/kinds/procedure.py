@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligimatch.engine._evaluate import Context, F, T, U, _date_of, ev, src_label, window_start
-from eligimatch.engine._history import (_RECORD_CODE, _after, _attrs_note, _exists, _ge, _kind, _le, _where,
-                                        _where_questions)
+from eligimatch.engine._evaluate import Context, F, T, U, _date_of, ev, src_label
+from eligimatch.engine._history import (
+    _RECORD_CODE,
+    _after,
+    _attrs_note,
+    _exists,
+    _in_window,
+    _kind,
+    _le,
+    _where,
+    _where_questions,
+)
 from eligimatch.kinds._base import Fn, Kind, register
 from eligimatch.language import ast as A
 from eligimatch.logic import t_and
@@ -45,9 +54,7 @@ def eval_procedure(ctx: Context, pred: P.Procedure) -> tuple:
         elif window is None:
             t = _le(rec.date.earliest, rec.date.latest, ctx.as_of)
         else:
-            anchor = ctx.anchor(window.anchor)
-            start = window_start(ctx, window.durations[0].amount, window.durations[0].unit, window.anchor)
-            t = t_and(_ge(rec.date.earliest, rec.date.latest, start), _le(rec.date.earliest, rec.date.latest, anchor))
+            t = _in_window(ctx, rec.date, window)
         if t == U:
             questions.append(f"the date of {label}" if rec.date is None else f"a more precise date of {label}")
         where_t = _where(pred.where, rec.attributes)
