@@ -1,31 +1,23 @@
-"""The history kinds (conditions, procedures, therapies, doses, stable doses, study participation) in SQL.
+"""Procedures, study participation and the absent-record policy in SQL (the other history kinds have
+their own modules: :mod:`eligimatch.sql._conditions`, :mod:`eligimatch.sql._therapies`).
 
 Study participation (:func:`participation`) and procedures without ``where`` (:func:`procedure`) are
-expressed, with the absent-record policy (:func:`absent`).  The others are not expressed yet: each raises :class:`~eligimatch.errors.SqlNotExpressibleError`, so a trial that uses
-one compiles with that criterion reported as not expressible on the SQL backend (and no verdict column),
-never with an answer that could differ from the row engine's.  The canonical tables already hold what
-they need (``conditions``/``procedures`` with ``concept_id`` and partial dates, ``record_attributes``,
+expressed, with the absent-record policy (:func:`absent`); a ``where`` test on a procedure raises
+:class:`~eligimatch.errors.SqlNotExpressibleError`, so that criterion is reported as not expressible on the
+SQL backend, never answered differently from the row engine.  The canonical tables hold what the history
+kinds need (``conditions``/``procedures`` with ``concept_id`` and partial dates, ``record_attributes``,
 ``therapies`` with doses and ``therapy_classes``, ``studies``, the completeness flags of ``patients``);
 the hierarchy closures and drug expansions are in the plan's reference records (``ConceptRef.covers``,
-``DrugRef.drugs``/``classes``).  Kept in its own module so that the history kinds can be built apart.
+``DrugRef.drugs``/``classes``).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._sqltext import date, text
 
-__all__ = ["absent", "condition", "dose", "participation", "procedure", "stable_dose", "therapy"]
-
-_WHY = "the history kinds are not expressed in SQL yet (issue 16); evaluate this criterion with the row engine"
-
-
-def condition(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY)
-
+__all__ = ["absent", "participation", "procedure"]
 
 def _in(col: str, ids: set[str]) -> str:
     return f"{col} IN ({', '.join(text(i) for i in sorted(ids))})" if ids else "FALSE"
@@ -93,18 +85,6 @@ def procedure(ctx: Ctx, n: P.Procedure) -> str:
     if anchor is not None:  # the row engine counts from the anchor only for a dated record of the concept
         value = f"CASE WHEN {anchor} IS NULL AND COALESCE({q}.n_dated, 0) > 0 THEN NULL ELSE {value} END"
     return value
-
-
-def therapy(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY)
-
-
-def dose(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY)
-
-
-def stable_dose(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY)
 
 
 def participation(ctx: Ctx, n: P.Participation) -> str:
