@@ -45,205 +45,31 @@ SNOMED CT).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from eligimatch.errors import CatalogError
 from eligimatch.knowledge._catalog_files import read_catalog
+from eligimatch.knowledge._concept_codes import CODE_SYSTEMS, CodeIndex
+from eligimatch.knowledge._entries import (
+    CATALOG_DIR,
+    KeyIndex,
+    ancestor_closure,
+    as_tuple,
+    check_named_entry,
+    entry_table,
+    str_tuple,
+    suggest_ids,
+)
 from eligimatch.knowledge._names import normalize_name
 
 __all__ = ["Concept", "ConceptCatalog", "normalize_name", "CODE_SYSTEMS"]
 
-#: Code systems a concept code may use, as written in catalogs.
-CODE_SYSTEMS = ("ICD10CM", "SNOMED", "CPT")
-
-CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
-
-# --------------------------------------------------------------------------- names
-
-# normalize_name is the one name normaliser of the catalogs (eligimatch.knowledge._names)
-
-
-def _plural_fallbacks(key: str) -> list[str]:
-    out = []
-    if key.endswith("ies") and len(key) > 4:
-        out.append(key[:-3] + "y")
-    if key.endswith("s") and len(key) > 3:
-        out.append(key[:-1])
-    return out
-
-
-_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-
-MIN_SYNONYM_KEY_LENGTH = 3
-_ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-
-
-class _KeyIndex:
-    """Normalised name -> entry id, refusing collisions between entries."""
-
-    __slots__ = ("_map", "_where")
-
-    def __init__(self) -> None:
-        self._map: dict[str, str] = {}
-        self._where: dict[str, str] = {}
-
-    def add(self, text: str, entry_id: str, what: str, fail: Callable[[str], Exception]) -> None:
-        key = normalize_name(text)
-        if not key:
-            raise fail(f"{what} {text!r} has no letters or digits")
-        other = self._map.get(key)
-        if other is not None and other != entry_id:
-            raise fail(
-                f"{what} {text!r} of {entry_id!r} collides with {self._where[key]} of {other!r} "
-                f"(both read as {key!r})"
-            )
-        if other is None:
-            self._map[key] = entry_id
-            self._where[key] = f"{what} {text!r}"
-
-    def get(self, text: str) -> str | None:
-        hit = self._get(normalize_name(text))
-        if hit is None and _BRACKETED.search(text):
-            # "Systemic Sclerosis (SSc)", "cerebrovascular accident [CVA]"
-            hit = self._get(normalize_name(_BRACKETED.sub(" ", text)))
-        return hit
-
-    def _get(self, key: str) -> str | None:
-        if not key:
-            return None
-        hit = self._map.get(key)
-        if hit is None:
-            for alt in _plural_fallbacks(key):
-                hit = self._map.get(alt)
-                if hit is not None:
-                    break
-        return hit
-
-    def keys(self) -> Iterable[tuple[str, str]]:
-        return self._map.items()
-
-
-def _suggest(index: _KeyIndex, name: str, n: int, cutoff: float = 0.6) -> list[str]:
-    if not isinstance(name, str) or n <= 0:
-        return []
-    key = normalize_name(name)
-    if not key:
-        return []
-    best: dict[str, float] = {}
-    for cand, entry_id in index.keys():
-        score = difflib.SequenceMatcher(None, key, cand, autojunk=False).ratio()
-        if len(key) >= 3 and len(cand) >= 3:
-            if cand.startswith(key):
-                score = max(score, 0.95)  # a prefix of a name: "ritux" -> rituximab
-            elif key in cand or cand in key:
-                score = max(score, 0.85)
-        if score >= cutoff and score > best.get(entry_id, 0.0):
-            best[entry_id] = score
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [entry_id for entry_id, _ in ranked[:n]]
-
-
-# --------------------------------------------------------------------------- codes
-
-_SYSTEM_ALIASES = {
-    "ICD10CM": "ICD10CM",
-    "ICD10": "ICD10CM",
-    "SNOMED": "SNOMED",
-    "SNOMEDCT": "SNOMED",
-    "SCT": "SNOMED",
-    "SCTID": "SNOMED",
-    "CPT": "CPT",
-    "CPT4": "CPT",
-}
-_ICD_CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
-_ICD_RANGE_RE = re.compile(r"^([A-Z][0-9][0-9A-Z])-([A-Z][0-9][0-9A-Z])$")
-_ICD_LOOKUP_RE = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
-_SNOMED_RE = re.compile(r"^[1-9][0-9]{5,17}$")
-_CPT_RE = re.compile(r"^[0-9]{4}[0-9FTU]$")
-
-
-def _split_code(text: str) -> tuple[str | None, str]:
-    """``"icd-10-cm: m32.14"`` -> ``("ICD10CM", "M32.14")``; unknown system -> (None, code)."""
-    system, _, code = text.partition(":")
-    sys_key = re.sub(r"[^A-Z0-9]", "", system.upper())
-    return _SYSTEM_ALIASES.get(sys_key), code.strip().upper()
-
-
-def _guess_system(code: str) -> str | None:
-    """The code system a bare code belongs to, judged by its shape."""
-    c = code.strip().upper()
-    if _ICD_CODE_RE.match(c) or _ICD_LOOKUP_RE.match(c):
-        return "ICD10CM"
-    if _CPT_RE.match(c):
-        return "CPT"
-    if _SNOMED_RE.match(c):
-        return "SNOMED"
-    return None
-
-
-# --------------------------------------------------------------------------- hierarchy
-
-
-def _ancestor_closure(
-    parents: Mapping[str, tuple[str, ...]], fail: Callable[[str], Exception], noun: str
-) -> dict[str, frozenset[str]]:
-    """Reflexive-transitive closure of ``parents``; refuses unknown parents and cycles."""
-    for child, ps in parents.items():
-        for p in ps:
-            if p not in parents:
-                raise fail(f"{noun} {child!r} names an unknown parent {p!r}")
-            if p == child:
-                raise fail(f"{noun} {child!r} names itself as a parent")
-    closure: dict[str, frozenset[str]] = {}
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-
-    def visit(node: str, path: list[str]) -> frozenset[str]:
-        if state.get(node) == 2:
-            return closure[node]
-        if state.get(node) == 1:
-            cycle = path[path.index(node):] + [node]
-            raise fail(f"{noun} hierarchy has a cycle: {' -> '.join(cycle)}")
-        state[node] = 1
-        path.append(node)
-        acc = {node}
-        for p in parents[node]:
-            acc |= visit(p, path)
-        path.pop()
-        state[node] = 2
-        closure[node] = frozenset(acc)
-        return closure[node]
-
-    for node in parents:
-        visit(node, [])
-    return closure
-
-
-# --------------------------------------------------------------------------- TOML
-
-
-def _str_tuple(value: Any, field: str, fail: Callable[[str], Exception]) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise fail(f"{field} must be a list of strings, got {value!r}")
-    for v in value:
-        if not isinstance(v, str) or not v.strip():
-            raise fail(f"{field} must contain non-empty strings, got {v!r}")
-    return tuple(v.strip() for v in value)
-
-
-def _as_tuple(obj: Any, name: str) -> None:
-    """Coerce a list field of a frozen dataclass to a tuple; refuse a bare string."""
-    value = getattr(obj, name)
-    if isinstance(value, str):
-        raise TypeError(f"{type(obj).__name__}.{name} must be a sequence of str, not a str ({value!r})")
-    if not isinstance(value, tuple):
-        object.__setattr__(obj, name, tuple(value))
+# The name index, the did-you-mean and the hierarchy closure are shared with the drug catalog
+# (eligimatch.knowledge._entries); the codes live in eligimatch.knowledge._concept_codes.
 
 
 # --------------------------------------------------------------------------- concepts
@@ -268,7 +94,7 @@ class Concept:
 
     def __post_init__(self) -> None:
         for name in ("synonyms", "parents", "codes"):
-            _as_tuple(self, name)
+            as_tuple(self, name)
 
 
 _CONCEPT_FIELDS = {f.name for f in fields(Concept)}
@@ -288,9 +114,7 @@ class ConceptCatalog:
         "_source",
         "_concepts",
         "_index",
-        "_icd",
-        "_icd_ranges",
-        "_exact_codes",
+        "_codes",
         "_ancestors",
         "_descendants",
     )
@@ -301,15 +125,13 @@ class ConceptCatalog:
         self._kind = kind.strip()
         self._source = source
         self._concepts: dict[str, Concept] = {}
-        self._index = _KeyIndex()
-        self._icd: dict[str, str] = {}
-        self._icd_ranges: list[tuple[str, str, str]] = []
-        self._exact_codes: dict[tuple[str, str], str] = {}
+        self._index = KeyIndex()
+        self._codes = CodeIndex()
         for position, concept in enumerate(concepts, 1):
             self._add(concept, position)
-        self._check_ranges()
+        self._codes.check_ranges(self._fail)
         parents = {cid: c.parents for cid, c in self._concepts.items()}
-        self._ancestors = _ancestor_closure(parents, self._fail, self._kind)
+        self._ancestors = ancestor_closure(parents, self._fail, self._kind)
         descendants: dict[str, set[str]] = {cid: set() for cid in self._concepts}
         for cid, anc in self._ancestors.items():
             for a in anc:
@@ -330,74 +152,11 @@ class ConceptCatalog:
         def fail(message: str) -> CatalogError:
             return self._fail(f"{label}: {message}")
 
-        if not isinstance(cid, str) or not _ID_RE.match(cid):
-            raise fail("id must be snake_case: lowercase letters, digits and single underscores, "
-                       "starting with a letter")
-        if cid in self._concepts:
-            raise fail(f"duplicate id {cid!r}")
-        if not isinstance(concept.name, str) or not concept.name.strip():
-            raise fail("name must be a non-empty string")
-        if not isinstance(concept.description, str):
-            raise fail("description must be a string")
-        for field in ("synonyms", "parents", "codes"):
-            for v in getattr(concept, field):
-                if not isinstance(v, str) or not v.strip():
-                    raise fail(f"{field} must contain non-empty strings, got {v!r}")
-        self._index.add(cid, cid, "id", fail)
-        self._index.add(concept.name, cid, "name", fail)
-        for syn in concept.synonyms:
-            if len(normalize_name(syn)) < MIN_SYNONYM_KEY_LENGTH:
-                raise fail(
-                    f"synonym {syn!r} is shorter than {MIN_SYNONYM_KEY_LENGTH} letters/digits; "
-                    "short abbreviations are ambiguous, write the name out"
-                )
-            self._index.add(syn, cid, "synonym", fail)
+        check_named_entry(concept, self._index, ("synonyms", "parents", "codes"), self._concepts.__contains__,
+                          fail)
         for code in concept.codes:
-            self._add_code(cid, code, fail)
+            self._codes.add(cid, code, fail)
         self._concepts[cid] = concept
-
-    def _add_code(self, cid: str, code: str, fail: Callable[[str], CatalogError]) -> None:
-        system, _, value = code.partition(":")
-        if system not in CODE_SYSTEMS or not value:
-            raise fail(f"code {code!r} must be written SYSTEM:CODE with SYSTEM one of {', '.join(CODE_SYSTEMS)}")
-        if system == "ICD10CM":
-            rng = _ICD_RANGE_RE.match(value)
-            if rng:
-                lo, hi = rng.groups()
-                if lo > hi:
-                    raise fail(f"code range {code!r} is empty ({lo} sorts after {hi})")
-                for other_lo, other_hi, other in self._icd_ranges:
-                    if (other_lo, other_hi) == (lo, hi):
-                        raise fail(f"code range {code!r} is also held by {other!r}")
-                self._icd_ranges.append((lo, hi, cid))
-                return
-            if not _ICD_CODE_RE.match(value):
-                raise fail(f"code {code!r} is not an ICD-10-CM code (e.g. M32, M32.14) or range (e.g. C00-C96)")
-            key = value.replace(".", "")
-            holder = self._icd.get(key)
-            if holder is not None:
-                raise fail(f"code {code!r} is also held by {holder!r}")
-            self._icd[key] = cid
-            return
-        pattern = _SNOMED_RE if system == "SNOMED" else _CPT_RE
-        if not pattern.match(value):
-            raise fail(f"code {code!r} is not a valid {system} code")
-        holder = self._exact_codes.get((system, value))
-        if holder is not None:
-            raise fail(f"code {code!r} is also held by {holder!r}")
-        self._exact_codes[(system, value)] = cid
-
-    def _check_ranges(self) -> None:
-        ranges = self._icd_ranges
-        for i, (lo1, hi1, c1) in enumerate(ranges):
-            for lo2, hi2, c2 in ranges[i + 1:]:
-                overlap = lo1 <= hi2 and lo2 <= hi1
-                nested = (lo1 <= lo2 and hi2 <= hi1) or (lo2 <= lo1 and hi1 <= hi2)
-                if overlap and not nested:
-                    raise self._fail(
-                        f"ICD-10-CM ranges {lo1}-{hi1} ({c1!r}) and {lo2}-{hi2} ({c2!r}) overlap "
-                        "without one containing the other"
-                    )
 
     # ----------------------------------------------------------------- loading
 
@@ -494,34 +253,8 @@ class ConceptCatalog:
         hit = self._index.get(text)
         if hit is not None:
             return self._concepts[hit]
-        if ":" in text:
-            system, code = _split_code(text)
-        else:
-            code = text.upper()
-            system = _guess_system(code)
-        if system is None or not code:
-            return None
-        cid = self._resolve_code(system, code)
+        cid = self._codes.resolve(text)
         return self._concepts[cid] if cid is not None else None
-
-    def _resolve_code(self, system: str, code: str) -> str | None:
-        if system != "ICD10CM":
-            return self._exact_codes.get((system, code))
-        key = code.replace(".", "")
-        if not _ICD_LOOKUP_RE.match(key):
-            return None
-        for length in range(len(key), 2, -1):
-            cid = self._icd.get(key[:length])
-            if cid is not None:
-                return cid
-        category = key[:3]
-        containing = [(lo, hi, cid) for lo, hi, cid in self._icd_ranges if lo <= category <= hi]
-        if not containing:
-            return None
-        # Ranges are nested or disjoint (checked at load): the innermost has the
-        # greatest start, and among equal starts the smallest end.
-        containing.sort(key=lambda r: (r[0], _negate(r[1])), reverse=True)
-        return containing[0][2]
 
     def get(self, concept_id: str) -> Concept | None:
         """The concept with this exact id, or None."""
@@ -589,7 +322,7 @@ class ConceptCatalog:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` ids whose id, name or synonym looks like ``name``, best first."""
-        return _suggest(self._index, name, n)
+        return suggest_ids(self._index, name, n)
 
     def __iter__(self) -> Iterator[Concept]:
         return iter(self._concepts.values())
@@ -604,36 +337,12 @@ class ConceptCatalog:
         return f"<ConceptCatalog kind={self._kind!r} concepts={len(self)} source={self._source!r}>"
 
 
-def _negate(category: str) -> tuple[int, ...]:
-    return tuple(-ord(ch) for ch in category)
-
-
 def _concept_from_table(entry: Any, position: int, fail: Callable[[str], CatalogError]) -> Concept:
-    label = f"[[concept]] #{position}"
-    if not isinstance(entry, dict):
-        raise fail(f"{label} must be a table")
-    if isinstance(entry.get("id"), str):
-        label += f" ({entry['id']!r})"
-
-    def efail(message: str) -> CatalogError:
-        return fail(f"{label}: {message}")
-
-    unknown = set(entry) - _CONCEPT_FIELDS
-    if unknown:
-        raise efail(f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(_CONCEPT_FIELDS))}")
-    for required in ("id", "name"):
-        if not isinstance(entry.get(required), str) or not entry[required].strip():
-            raise efail(f"{required!r} is required and must be a non-empty string")
-    description = entry.get("description", "")
-    if not isinstance(description, str):
-        raise efail("'description' must be a string")
+    common, efail = entry_table("concept", _CONCEPT_FIELDS, entry, position, fail)
     return Concept(
-        id=entry["id"].strip(),
-        name=entry["name"].strip(),
-        synonyms=_str_tuple(entry.get("synonyms", []), "'synonyms'", efail),
-        parents=_str_tuple(entry.get("parents", []), "'parents'", efail),
-        codes=_str_tuple(entry.get("codes", []), "'codes'", efail),
-        description=description.strip(),
+        parents=str_tuple(entry.get("parents", []), "'parents'", efail),
+        codes=str_tuple(entry.get("codes", []), "'codes'", efail),
+        **common,
     )
 
 

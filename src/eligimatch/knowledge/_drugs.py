@@ -52,113 +52,38 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
 from typing import Any
 
 from eligimatch.errors import CatalogError
-from eligimatch.knowledge._catalog_files import read_catalog
-from eligimatch.knowledge._concepts import (
-    _ID_RE,
+from eligimatch.knowledge._drug_entries import (
+    CORTICOSTEROID_CLASS,
+    INVESTIGATIONAL_CLASS,
+    PREDNISONE_REFERENCE_MG,
+    Drug,
+    DrugClass,
+    drug_items_from_toml,
+    positive_number,
+)
+from eligimatch.knowledge._drug_selectors import RXCUI_RE, TARGET_PREFIX, TARGET_RE, rxcui, target_of
+from eligimatch.knowledge._entries import (
     CATALOG_DIR,
-    MIN_SYNONYM_KEY_LENGTH,
-    _ancestor_closure,
-    _as_tuple,
-    _KeyIndex,
-    _str_tuple,
-    _suggest,
-    normalize_name,
+    ID_RE,
+    KeyIndex,
+    ancestor_closure,
+    check_named_entry,
+    suggest_ids,
 )
+from eligimatch.knowledge._names import normalize_name
 
-__all__ = ["Drug", "DrugClass", "DrugCatalog", "PREDNISONE_REFERENCE_MG", "CORTICOSTEROID_CLASS"]
+__all__ = [
+    "Drug", "DrugClass", "DrugCatalog", "PREDNISONE_REFERENCE_MG", "CORTICOSTEROID_CLASS", "TARGET_PREFIX",
+    "INVESTIGATIONAL_CLASS",
+]
 
-#: Equivalences are expressed as "mg of this drug equivalent to 5 mg prednisone".
-PREDNISONE_REFERENCE_MG = 5.0
-#: Class id a drug must belong to (transitively) to carry a prednisone equivalence.
-CORTICOSTEROID_CLASS = "corticosteroid"
-#: Class of a product not approved anywhere: a record of it names no drug the catalog knows.
-INVESTIGATIONAL_CLASS = "investigational_agent"
-#: Prefix of the id of a synthetic target class: ``"target:cd19"``.
-TARGET_PREFIX = "target:"
-
-_TARGET_RE = re.compile(r"^[a-z0-9][a-z0-9]*(?:-[a-z0-9]+)*$")
-_RXCUI_RE = re.compile(r"^[1-9][0-9]{0,9}$")
-_RXNORM_SYSTEMS = {"RXNORM", "RXCUI", "RXN"}
-_TARGET_SUFFIXES = (
-    "targetedtherapies",
-    "targetedtherapy",
-    "targetedagents",
-    "targetedagent",
-    "targetedtreatment",
-    "targeted",
-    "directedtherapy",
-    "directed",
-)
-_ANTI_SUFFIXES = ("antibodies", "antibody", "therapy", "therapies", "agent", "agents", "treatment", "")
-
-
-@dataclass(frozen=True, slots=True)
-class DrugClass:
-    """A class of drugs; ``parents`` are ids of broader classes."""
-
-    id: str
-    name: str
-    synonyms: tuple[str, ...] = ()
-    parents: tuple[str, ...] = ()
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        _as_tuple(self, "synonyms")
-        _as_tuple(self, "parents")
-
-
-@dataclass(frozen=True, slots=True)
-class Drug:
-    """A drug (ingredient or product).
-
-    ``classes`` are direct class ids; ``targets`` lowercase target names
-    (``"cd19"``, ``"bcma"``, ``"bt-001"``); ``half_life_days`` the terminal
-    elimination half-life, with ``half_life_source`` naming where it comes
-    from; ``prednisone_equivalent_mg`` the dose of this drug equivalent to
-    5 mg prednisone (corticosteroids only); ``rxnorm`` RxNorm ingredient CUIs.
-    """
-
-    id: str
-    name: str
-    synonyms: tuple[str, ...] = ()
-    classes: tuple[str, ...] = ()
-    targets: tuple[str, ...] = ()
-    half_life_days: float | None = None
-    prednisone_equivalent_mg: float | None = None
-    rxnorm: tuple[str, ...] = ()
-    half_life_source: str = ""
-    description: str = ""
-    #: ``((class_id, (condition_id, ...)), ...)``: the drug is in ``class_id`` (and its ancestors) only when
-    #: given for one of the conditions (condition-catalog concept ids, or their descendants).
-    conditional_classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("synonyms", "classes", "targets", "rxnorm"):
-            _as_tuple(self, name)
-        cc = self.conditional_classes
-        if isinstance(cc, dict):
-            cc = cc.items()
-        object.__setattr__(self, "conditional_classes", tuple(
-            (k, (v,) if isinstance(v, str) else tuple(v)) for k, v in cc))
-
-
-_CLASS_FIELDS = {f.name for f in fields(DrugClass)}
-_DRUG_FIELDS = {f.name for f in fields(Drug)}
-
-
-def _positive_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
+# The entries and their TOML form live in eligimatch.knowledge._drug_entries, the RxNorm-code and
+# target-selector syntax in eligimatch.knowledge._drug_selectors, the name index shared with the concept
+# catalogs in eligimatch.knowledge._entries.
 
 
 class DrugCatalog:
@@ -186,7 +111,7 @@ class DrugCatalog:
         self._source = source
         self._classes: dict[str, DrugClass] = {}
         self._drugs: dict[str, Drug] = {}
-        self._index = _KeyIndex()
+        self._index = KeyIndex()
         self._rxnorm: dict[str, str] = {}
         self._targets: dict[str, str] = {}  # normalised key -> canonical spelling
         pending: list[tuple[int, Drug]] = []
@@ -203,7 +128,7 @@ class DrugCatalog:
             for p in cls.parents:
                 if p in self._drugs:
                     raise self._fail(f"class {cls.id!r} names the drug {p!r} as a parent; parents must be classes")
-        self._class_ancestors = _ancestor_closure(
+        self._class_ancestors = ancestor_closure(
             {cid: c.parents for cid, c in self._classes.items()}, self._fail, "drug class"
         )
         self._drug_facts: dict[str, frozenset[str]] = {}
@@ -231,29 +156,9 @@ class DrugCatalog:
 
     def _check_entry(self, item: Drug | DrugClass, position: int, kind: str) -> None:
         fail = self._entry_fail(position, kind, item.id)
-        if not isinstance(item.id, str) or not _ID_RE.match(item.id):
-            raise fail("id must be snake_case: lowercase letters, digits and single underscores, "
-                       "starting with a letter")
-        if item.id in self._classes or item.id in self._drugs:
-            raise fail(f"duplicate id {item.id!r} (drug and class ids share one namespace)")
-        if not isinstance(item.name, str) or not item.name.strip():
-            raise fail("name must be a non-empty string")
-        if not isinstance(item.description, str):
-            raise fail("description must be a string")
-        tuple_fields = ("synonyms", "parents") if kind == "class" else ("synonyms", "classes", "targets", "rxnorm")
-        for field in tuple_fields:
-            for v in getattr(item, field):
-                if not isinstance(v, str) or not v.strip():
-                    raise fail(f"{field} must contain non-empty strings, got {v!r}")
-        self._index.add(item.id, item.id, "id", fail)
-        self._index.add(item.name, item.id, "name", fail)
-        for syn in item.synonyms:
-            if len(normalize_name(syn)) < MIN_SYNONYM_KEY_LENGTH:
-                raise fail(
-                    f"synonym {syn!r} is shorter than {MIN_SYNONYM_KEY_LENGTH} letters/digits; "
-                    "short abbreviations are ambiguous, write the name out"
-                )
-            self._index.add(syn, item.id, "synonym", fail)
+        list_fields = ("synonyms", "parents") if kind == "class" else ("synonyms", "classes", "targets", "rxnorm")
+        check_named_entry(item, self._index, list_fields, self.__contains__, fail,
+                          duplicate_note=" (drug and class ids share one namespace)")
 
     def _add_class(self, cls: DrugClass, position: int) -> None:
         self._check_entry(cls, position, "class")
@@ -269,7 +174,7 @@ class DrugCatalog:
                 raise fail(f"class {cid!r} is {what}{hint}")
             facts |= self._class_ancestors[cid]
         for target in drug.targets:
-            if not _TARGET_RE.match(target):
+            if not TARGET_RE.match(target):
                 raise fail(f"target {target!r} must be lowercase letters/digits, words joined by '-' (e.g. 'cd19', 'bt-001')")
             key = normalize_name(target)
             known = self._targets.setdefault(key, target)
@@ -278,18 +183,18 @@ class DrugCatalog:
             facts.add(TARGET_PREFIX + target)
         hl = drug.half_life_days
         if hl is not None:
-            if not _positive_number(hl):
+            if not positive_number(hl):
                 raise fail(f"half_life_days must be a positive number of days, got {hl!r}")
             if not isinstance(drug.half_life_source, str) or not drug.half_life_source.strip():
                 raise fail("half_life_days needs a half_life_source (label section, publication)")
         pe = drug.prednisone_equivalent_mg
         if pe is not None:
-            if not _positive_number(pe):
+            if not positive_number(pe):
                 raise fail(f"prednisone_equivalent_mg must be a positive number of mg, got {pe!r}")
             if CORTICOSTEROID_CLASS not in facts:
                 raise fail(f"prednisone_equivalent_mg is only meaningful for drugs in class {CORTICOSTEROID_CLASS!r}")
         for cui in drug.rxnorm:
-            if not _RXCUI_RE.match(cui):
+            if not RXCUI_RE.match(cui):
                 raise fail(f"rxnorm {cui!r} must be an RxNorm concept id (digits only)")
             other = self._rxnorm.get(cui)
             if other is not None:
@@ -304,7 +209,7 @@ class DrugCatalog:
                 raise fail(f"conditional class {cid!r} is {what}{hint}")
             if cid in facts:
                 raise fail(f"conditional class {cid!r} is also one of the drug's classes (unconditionally)")
-            if not conditions or not all(isinstance(c, str) and _ID_RE.match(c) for c in conditions):
+            if not conditions or not all(isinstance(c, str) and ID_RE.match(c) for c in conditions):
                 raise fail(f"conditional class {cid!r} must name condition concept ids (snake_case), "
                            f"got {list(conditions)!r}")
             for fact in self._class_ancestors[cid] - facts:
@@ -333,26 +238,7 @@ class DrugCatalog:
         ``targets``, ``half_life_days``, ``half_life_source``,
         ``prednisone_equivalent_mg``, ``rxnorm``, ``description``).
         """
-        data, source = read_catalog(path_or_text, "drug")
-
-        def fail(message: str) -> CatalogError:
-            return CatalogError(f"{source}: drug catalog: {message}")
-
-        unknown = set(data) - {"catalog", "class", "drug"}
-        if unknown:
-            raise fail(f"unknown top-level key(s) {sorted(unknown)}; expected [catalog], [[class]] and [[drug]]")
-        header = data.get("catalog", {})
-        if not isinstance(header, dict):
-            raise fail("[catalog] must be a table")
-        if header.get("kind", "drug") != "drug":
-            raise fail(f"file declares kind {header.get('kind')!r}, expected 'drug'")
-        items: list[Drug | DrugClass] = []
-        for kind, allowed in (("class", _CLASS_FIELDS), ("drug", _DRUG_FIELDS)):
-            entries = data.get(kind, [])
-            if not isinstance(entries, list):
-                raise fail(f"{kind} entries must be written as [[{kind}]] tables")
-            for position, entry in enumerate(entries, 1):
-                items.append(_item_from_table(kind, allowed, entry, position, fail))
+        items, source = drug_items_from_toml(path_or_text)
         return cls(items, source=source)
 
     def extended(self, items: "Iterable[Drug | DrugClass] | DrugCatalog", *, replace: bool = False) -> "DrugCatalog":
@@ -436,44 +322,13 @@ class DrugCatalog:
         hit = self._index.get(text)
         if hit is not None:
             return self._drugs.get(hit) or self._classes[hit]
-        cui = self._rxcui(text)
+        cui = rxcui(text)
         if cui is not None:
             drug_id = self._rxnorm.get(cui)
             return self._drugs[drug_id] if drug_id is not None else None
-        target = self._target_of(text)
+        target = target_of(text, self._targets)
         if target is not None:
             return self._target_classes[target]
-        return None
-
-    @staticmethod
-    def _rxcui(text: str) -> str | None:
-        if ":" in text:
-            system, _, code = text.partition(":")
-            if re.sub(r"[^A-Z]", "", system.upper()) not in _RXNORM_SYSTEMS:
-                return None
-            code = code.strip()
-        else:
-            code = text
-        return code if _RXCUI_RE.match(code) else None
-
-    def _target_of(self, text: str) -> str | None:
-        """Canonical target named by a target selector, or None."""
-        lowered = text.strip().casefold()
-        if lowered.startswith(TARGET_PREFIX):
-            return self._targets.get(normalize_name(lowered[len(TARGET_PREFIX):]))
-        key = normalize_name(text)
-        for suffix in _TARGET_SUFFIXES:
-            if key.endswith(suffix) and len(key) > len(suffix):
-                hit = self._targets.get(key[: -len(suffix)])
-                if hit is not None:
-                    return hit
-        if key.startswith("anti"):
-            rest = key[4:]
-            for suffix in _ANTI_SUFFIXES:
-                if rest.endswith(suffix) and len(rest) > len(suffix):
-                    hit = self._targets.get(rest[: len(rest) - len(suffix)] if suffix else rest)
-                    if hit is not None:
-                        return hit
         return None
 
     def _unknown(self, name: Any, what: str) -> KeyError:
@@ -632,67 +487,7 @@ class DrugCatalog:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` drug or class ids whose id, name or synonym looks like ``name``."""
-        return _suggest(self._index, name, n)
-
-
-def _item_from_table(
-    kind: str, allowed: set[str], entry: Any, position: int, fail: Callable[[str], CatalogError]
-) -> Drug | DrugClass:
-    label = f"[[{kind}]] #{position}"
-    if not isinstance(entry, dict):
-        raise fail(f"{label} must be a table")
-    if isinstance(entry.get("id"), str):
-        label += f" ({entry['id']!r})"
-
-    def efail(message: str) -> CatalogError:
-        return fail(f"{label}: {message}")
-
-    unknown = set(entry) - allowed
-    if unknown:
-        raise efail(f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}")
-    for required in ("id", "name"):
-        if not isinstance(entry.get(required), str) or not entry[required].strip():
-            raise efail(f"{required!r} is required and must be a non-empty string")
-    for key in ("description", "half_life_source"):
-        if key in entry and not isinstance(entry[key], str):
-            raise efail(f"{key!r} must be a string")
-    common = dict(
-        id=entry["id"].strip(),
-        name=entry["name"].strip(),
-        synonyms=_str_tuple(entry.get("synonyms", []), "'synonyms'", efail),
-        description=entry.get("description", "").strip(),
-    )
-    if kind == "class":
-        return DrugClass(parents=_str_tuple(entry.get("parents", []), "'parents'", efail), **common)
-    for key in ("half_life_days", "prednisone_equivalent_mg"):
-        if key in entry and not _positive_number(entry[key]):
-            raise efail(f"{key!r} must be a positive number, got {entry[key]!r}")
-    rxnorm = entry.get("rxnorm", [])
-    if isinstance(rxnorm, list):
-        rxnorm = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in rxnorm]
-    return Drug(
-        classes=_str_tuple(entry.get("classes", []), "'classes'", efail),
-        targets=_str_tuple(entry.get("targets", []), "'targets'", efail),
-        half_life_days=float(entry["half_life_days"]) if "half_life_days" in entry else None,
-        prednisone_equivalent_mg=(
-            float(entry["prednisone_equivalent_mg"]) if "prednisone_equivalent_mg" in entry else None
-        ),
-        rxnorm=_str_tuple(rxnorm, "'rxnorm'", efail),
-        conditional_classes=_conditional_from_table(entry.get("conditional_classes", {}), efail),
-        half_life_source=entry.get("half_life_source", "").strip(),
-        **common,
-    )
-
-
-def _conditional_from_table(value: Any, efail: Callable[[str], CatalogError]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``conditional_classes = { class_id = "condition_id" | ["condition_id", ...] }``."""
-    if not isinstance(value, dict):
-        raise efail("'conditional_classes' must be a table: class id = condition concept id(s)")
-    out = []
-    for cid, conditions in value.items():
-        label = f"'conditional_classes.{cid}'"
-        out.append((cid, _str_tuple([conditions] if isinstance(conditions, str) else conditions, label, efail)))
-    return tuple(out)
+        return suggest_ids(self._index, name, n)
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,7 +10,8 @@ Design
 ------
 * **A private registry.**  :func:`registry` builds, once and under a lock, a
   ``pint.UnitRegistry`` that starts *empty* and holds only the definitions in
-  :data:`_DEFINITIONS`.  pint's default and application registries are never
+  :data:`~eligimatch.knowledge._unit_vocabulary.DEFINITIONS`
+  (:mod:`eligimatch.knowledge._unit_vocabulary`: the registry and the unit words, the *atoms*).  pint's default and application registries are never
   touched, so importing this module has no global side effect, and pint's large
   default vocabulary (where ``G`` is the gravitational constant and ``U`` is
   µmol/min) cannot leak a surprising meaning into eligibility decisions.
@@ -25,7 +26,7 @@ Design
 * **UCUM by a small table, not ucumvert.**  Lab feeds (HL7 v2 OBX-6, FHIR
   ``Quantity.code``) send UCUM codes, and the UCUM forms met in practice here are
   few: ``10*9/L``, ``mm[Hg]``, ``[IU]/mL``, ``[iU]/L``, ``mL/min/{1.73_m2}``,
-  ``{score}``, ``/uL``.  They are covered by the atom table below (square
+  ``{score}``, ``/uL``.  They are covered by the atom table (``_unit_vocabulary.ATOMS``) (square
   brackets are dropped, ``{annotations}`` are dimensionless, ``10*n``/``10^n``
   are powers of ten).  ``ucumvert`` 0.3.2 was read and rejected: it needs the
   full UCUM grammar (a lark parser generated from ``ucum-essence.xml``), it
@@ -76,6 +77,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eligimatch.errors import UnitError
+from eligimatch.knowledge._unit_vocabulary import (
+    ATOMS,
+    BSA_ATOM,
+    DEFINITIONS,
+    KNOWN_SPELLINGS,
+    MAX_POW10,
+    MIN_POW10,
+    ONE,
+    SUPER_LABEL,
+    SUPERSCRIPTS,
+    Atom,
+    lookup_atom,
+    pow10_name,
+)
 
 if TYPE_CHECKING:  # pint is imported on first use (registry()): it is slow to import
     import pint
@@ -95,52 +110,10 @@ __all__ = [
 #: Longer unit strings are refused outright (hostile-input guard).
 MAX_UNIT_LENGTH = 64
 _MAX_EXPONENT = 4
-_MIN_POW10, _MAX_POW10 = -18, 18
 
 # --------------------------------------------------------------------------- #
 # The registry
 # --------------------------------------------------------------------------- #
-
-_DEFINITIONS = [
-    # SI prefixes we accept in clinical units
-    "femto- = 1e-15 = f-",
-    "pico- = 1e-12 = p-",
-    "nano- = 1e-9 = n-",
-    "micro- = 1e-6 = u-",
-    "milli- = 1e-3 = m-",
-    "centi- = 1e-2 = c-",
-    "deci- = 1e-1 = d-",
-    "kilo- = 1e3 = k-",
-    # base dimensions
-    "meter = [length] = m",
-    "second = [time] = s",
-    "gram = [mass] = g",
-    "mole = [substance] = mol",
-    "international_unit = [international_unit] = IU",
-    "bsa_1_73_m2 = [body_surface]",
-    "equivalent = [equivalent] = Eq",
-    # derived
-    "liter = decimeter ** 3 = L = l",
-    "molar = mole / liter",
-    "minute = 60 * second = min",
-    "hour = 60 * minute = h",
-    "day = 24 * hour",
-    "week = 7 * day",
-    "year = 365.25 * day",
-    "month = year / 12",
-    "pascal = kilogram / meter / second ** 2 = Pa",
-    "millimeter_Hg = 133.322387415 * pascal = mmHg",
-    "pound = 453.59237 * gram = lb",
-    "inch = 2.54 * centimeter = in",
-    "percent = 0.01 = %",
-    "parts_per_million = 1e-6 = ppm",
-    "thousand = 1e3",
-    "million = 1e6",
-] + [
-    f"tenpow_{'m' if n < 0 else ''}{abs(n)} = 1e{n}"
-    for n in range(_MIN_POW10, _MAX_POW10 + 1)
-    if n != 0
-]
 
 _registry: pint.UnitRegistry | None = None
 _registry_lock = threading.Lock()
@@ -157,140 +130,11 @@ def registry() -> pint.UnitRegistry:
                 import pint
 
                 reg = pint.UnitRegistry(None, cache_folder=None)
-                for line in _DEFINITIONS:
+                for line in DEFINITIONS:
                     reg.define(line)
                 _registry = reg
     return reg
 
-
-def _pow10_name(n: int) -> str:
-    return f"tenpow_{'m' if n < 0 else ''}{abs(n)}"
-
-
-# --------------------------------------------------------------------------- #
-# Atoms: the words a unit string is made of
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True, slots=True)
-class _Atom:
-    pint_name: str  # name in our registry; "" for a dimensionless count/annotation
-    label: str  # canonical display spelling
-    key: str  # identity used to merge repeated atoms in one unit
-    plural: str = ""  # display when the atom is the whole unit (time words)
-
-
-_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-_SUPER_LABEL = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-_PREFIXES = {  # spelling -> (pint prefix, label)
-    "f": ("femto", "f"),
-    "p": ("pico", "p"),
-    "n": ("nano", "n"),
-    "u": ("micro", "µ"),
-    "m": ("milli", "m"),
-    "c": ("centi", "c"),
-    "d": ("deci", "d"),
-    "k": ("kilo", "k"),
-}
-
-# base spelling -> (pint name, label, prefixes allowed)
-_PREFIXABLE = {
-    "g": ("gram", "g", "fpnumcdk"),
-    "L": ("liter", "L", "fpnumcd"),
-    "l": ("liter", "L", "fpnumcd"),
-    "mol": ("mole", "mol", "fpnum"),
-    "m": ("meter", "m", "umc"),
-    "s": ("second", "s", "m"),
-    "IU": ("international_unit", "IU", "numk"),
-    "iU": ("international_unit", "IU", "numk"),
-    "U": ("international_unit", "U", "numk"),
-    "Eq": ("equivalent", "Eq", "um"),
-    "Pa": ("pascal", "Pa", "k"),
-}
-
-_COUNT = _Atom("", "", "count")
-
-
-def _build_atoms() -> dict[str, _Atom]:
-    atoms: dict[str, _Atom] = {}
-    for base, (pname, label, allowed) in _PREFIXABLE.items():
-        atoms[base] = _Atom(pname, label, pname)
-        for p in allowed:
-            ppint, plabel = _PREFIXES[p]
-            atoms[p + base] = _Atom(ppint + pname, plabel + label, ppint + pname)
-
-    def add(names: str, pint_name: str, label: str, plural: str = "") -> None:
-        for n in names.split():
-            atoms[n] = _Atom(pint_name, label, pint_name or label or "count", plural)
-
-    # time
-    add("sec secs second seconds", "second", "s")
-    add("min mins minute minutes", "minute", "min")
-    add("h hr hrs hour hours", "hour", "h")
-    add("d day days", "day", "day", "days")
-    add("wk wks week weeks", "week", "week", "weeks")
-    add("mo mos month months", "month", "month", "months")
-    add("a y yr yrs year years", "year", "year", "years")
-    # powers of ten written as letters: G/L = 10^9/L, K/µL = 10^3/µL ...
-    add("K k thou thousand", _pow10_name(3), "10^3")
-    add("M million", _pow10_name(6), "10^6")
-    add("G", _pow10_name(9), "10^9")
-    add("T", _pow10_name(12), "10^12")
-    # pressure, mass, length
-    add("mmHg", "millimeter_Hg", "mmHg")
-    add("lb lbs lb_av pound pounds", "pound", "lb")
-    add("ppm", "parts_per_million", "ppm")  # exhaled carbon monoxide (smoking criteria)
-    add("in in_i", "inch", "in")
-    add("mcg", "microgram", "µg")
-    add("mcL", "microliter", "µL")
-    # molar concentration: mM = mmol/L (listed so that "mM" is never case-folded to "mm")
-    for p in "mun":
-        ppint, plabel = _PREFIXES[p]
-        atoms[p + "M"] = _Atom(ppint + "molar", plabel + "M", ppint + "molar")
-    # dimensionless words: counts, scores, ratios
-    for word in "cells cell copies copy count score scores points point pts ratio beats".split():
-        atoms[word] = _COUNT
-    atoms["percent"] = _Atom("percent", "%", "percent")
-    atoms["%"] = atoms["percent"]
-    return atoms
-
-
-_ATOMS: dict[str, _Atom] = _build_atoms()
-
-
-def _build_folded(atoms: dict[str, _Atom]) -> dict[str, _Atom]:
-    folded: dict[str, _Atom] = {}
-    ambiguous: set[str] = set()
-    for spelling, atom in atoms.items():
-        if len(spelling) < 2:
-            continue
-        low = spelling.casefold()
-        if low in folded and folded[low].key != atom.key:
-            ambiguous.add(low)
-        folded.setdefault(low, atom)
-    for low in ambiguous:
-        del folded[low]
-    return folded
-
-
-_FOLDED = _build_folded(_ATOMS)
-
-_BSA_ATOM = _Atom("bsa_1_73_m2", "1.73 m²", "bsa_1_73_m2")
-_ONE = _COUNT
-
-#: Spellings offered by did-you-mean suggestions (full unit strings).
-KNOWN_SPELLINGS: tuple[str, ...] = (
-    "10^9/L", "×10^9/L", "x10^9/L", "10*9/L", "10^12/L", "G/L", "/nL",
-    "10^3/µL", "10^3/uL", "K/µL", "K/uL", "/mm³", "/mm3", "cells/µL", "/µL",
-    "g/L", "g/dL", "mg/dL", "mg/L", "µg/L", "ng/mL", "pg/mL",
-    "µmol/L", "umol/L", "mmol/L", "nmol/L", "pmol/L", "mEq/L",
-    "%", "mmHg", "mm[Hg]", "kPa", "mL/min", "mL/min/1.73 m²", "mL/min/1.73m2",
-    "mL/min/{1.73_m2}", "IU/mL", "[IU]/mL", "IU/L", "U/L", "[iU]/L", "mIU/L",
-    "kg", "g", "lb", "cm", "m", "in", "kg/m²", "m²", "s", "ms", "min", "h",
-    "mg", "mg/day", "mg/d", "mg/kg", "mL", "L", "fL", "1", "{score}", "score",
-    "points", "ratio", "days", "weeks", "months", "years", "/min", "bpm",
-)
 
 
 # --------------------------------------------------------------------------- #
@@ -324,7 +168,7 @@ class _Parsed:
 
 def _normalise(text: str) -> str:
     s = text.strip()
-    s = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(1).translate(_SUPERSCRIPTS), s)
+    s = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(1).translate(SUPERSCRIPTS), s)
     # full-width letters, "㎎", "㎖"... (superscripts were made explicit first: NFKC would turn 10⁹ into 109)
     s = unicodedata.normalize("NFKC", s)
     if len(s) > 2 * MAX_UNIT_LENGTH:  # NFKC can expand a character into many
@@ -336,14 +180,6 @@ def _normalise(text: str) -> str:
     s = _PER_RE.sub("/", s)
     s = _MMHG_RE.sub("mmHg", s)
     return s
-
-
-def _lookup_atom(word: str) -> _Atom | None:
-    bare = word.replace("[", "").replace("]", "")
-    atom = _ATOMS.get(bare)
-    if atom is None and len(bare) >= 2:
-        atom = _FOLDED.get(bare.casefold())
-    return atom
 
 
 class _Reader:
@@ -370,15 +206,15 @@ class _Reader:
         return _unit_error(self.original, message, bad)
 
     # -- grammar
-    def read(self) -> list[tuple[_Atom, int]]:
+    def read(self) -> list[tuple[Atom, int]]:
         factors = self._term()
         self._skip_ws()
         if self.i < len(self.s):
             raise self._fail(f"unexpected {self.s[self.i]!r} at position {self.i + 1}")
         return factors
 
-    def _term(self) -> list[tuple[_Atom, int]]:
-        out: list[tuple[_Atom, int]] = []
+    def _term(self) -> list[tuple[Atom, int]]:
+        out: list[tuple[Atom, int]] = []
         self._skip_ws()
         sign = 1
         if self.s.startswith("/", self.i):
@@ -398,7 +234,7 @@ class _Reader:
                 self._skip_ws()
             out += [(a, e * sign) for a, e in self._component()]
 
-    def _component(self) -> list[tuple[_Atom, int]]:
+    def _component(self) -> list[tuple[Atom, int]]:
         self._skip_ws()
         s, i = self.s, self.i
         if i >= len(s):
@@ -417,27 +253,27 @@ class _Reader:
         m = _BSA_RE.match(s, i)
         if m:
             self.i = m.end()
-            return [(_BSA_ATOM, 1)]
+            return [(BSA_ATOM, 1)]
         m = _POW10_RE.match(s, i)
         if m:
             n = int(m.group(1))
-            if not (_MIN_POW10 <= n <= _MAX_POW10) or n == 0:
+            if not (MIN_POW10 <= n <= MAX_POW10) or n == 0:
                 raise self._fail(f"power of ten 10^{n} is out of range")
             self.i = m.end()
-            return [(_Atom(_pow10_name(n), f"10^{n}", _pow10_name(n)), 1)]
+            return [(Atom(pow10_name(n), f"10^{n}", pow10_name(n)), 1)]
         m = _ANNOT_RE.match(s, i)
         if m:  # UCUM annotation: {score}, {cells} ... dimensionless
             self.i = m.end()
-            return [(_ONE, 1)]
+            return [(ONE, 1)]
         if s[i] == "%":
             self.i += 1
-            return [(_ATOMS["%"], 1)]
+            return [(ATOMS["%"], 1)]
         m = _NUMBER_RE.match(s, i)
         if m:
             if m.group() != "1":
                 raise self._fail(f"a numeric factor ({m.group()}) is not a unit; use 10^n for powers of ten")
             self.i = m.end()
-            return [(_ONE, 1)]
+            return [(ONE, 1)]
         m = _ATOM_RE.match(s, i)
         if m:
             word = m.group(1)
@@ -447,8 +283,8 @@ class _Reader:
                 raise self._fail(f"exponent {exp} is not allowed")
             if word.casefold() == "bpm":  # beats per minute
                 self.i = m.end()
-                return [(_ATOMS["min"], -exp)]
-            atom = _lookup_atom(word)
+                return [(ATOMS["min"], -exp)]
+            atom = lookup_atom(word)
             if atom is None:
                 raise self._fail(f"unknown unit {word!r}", word)
             self.i = m.end()
@@ -462,7 +298,7 @@ def _unit_error(text: object, message: str, bad: str | None = None) -> UnitError
     if isinstance(text, str) and text.strip():
         suggestions = difflib.get_close_matches(text.strip(), KNOWN_SPELLINGS, n=3, cutoff=0.6)
         if not suggestions and bad:
-            suggestions = difflib.get_close_matches(bad, list(_ATOMS), n=3, cutoff=0.6)
+            suggestions = difflib.get_close_matches(bad, list(ATOMS), n=3, cutoff=0.6)
     if suggestions:
         hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
     else:
@@ -472,9 +308,9 @@ def _unit_error(text: object, message: str, bad: str | None = None) -> UnitError
     return err
 
 
-def _render(factors: list[tuple[_Atom, int]]) -> str:
-    def piece(atom: _Atom, exp: int) -> str:
-        return atom.label + (str(exp).translate(_SUPER_LABEL) if exp != 1 else "")
+def _render(factors: list[tuple[Atom, int]]) -> str:
+    def piece(atom: Atom, exp: int) -> str:
+        return atom.label + (str(exp).translate(SUPER_LABEL) if exp != 1 else "")
 
     num = [(a, e) for a, e in factors if e > 0 and a.label]
     den = [(a, -e) for a, e in factors if e < 0 and a.label]
