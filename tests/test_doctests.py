@@ -12,7 +12,7 @@ import eligimatch
 
 ROOT = Path(__file__).resolve().parent.parent
 
-MODULES = ["eligimatch.engine._compile", "eligimatch.sources._patient", "eligimatch.engine._matching", "eligimatch.screening._screen",
+MODULES = ["eligimatch.engine._compile", "eligimatch.sources._patient", "eligimatch.engine._matching", "eligimatch.screening._screen", "eligimatch.screening._results",
            "eligimatch.engine._result", "eligimatch.engine._reasons", "eligimatch._schemas", "eligimatch.knowledge._catalogs",
            "eligimatch.engine._trial", "eligimatch.knowledge._facts", "eligimatch.language",
            "eligimatch.errors", "eligimatch._limits", "eligimatch.engine._evaluate", "eligimatch.screening._decisions",

@@ -196,7 +196,8 @@ def _check_output(out: Path, src: Path, trials: Sequence[Path]) -> None:
 def _screen_rows(args: argparse.Namespace, src: Path, trials: list[CompiledTrial], fh: IO[str],
                  order: dict[str, int], counts: dict[str, Counter[str]], errors: list[str]) -> int:
     """Screen every patient, writing the rows to ``fh``; the number of patients."""
-    from eligimatch.screening._screen import ScreenError, screen_many
+    from eligimatch.screening._results import ScreenError
+    from eligimatch.screening._screen import screen_many
 
     n_patients = 0
     sink = _Sink(args.format, fh)

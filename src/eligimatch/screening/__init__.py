@@ -33,15 +33,11 @@ from eligimatch.screening._html import render_report as render_html_report
 from eligimatch.screening._html import write_report as write_html_report
 from eligimatch.screening._questions import DEFAULT_QUESTIONS, PlannedQuestion, question_plan
 from eligimatch.screening._ranking import TIER_ORDER, Ranking, Tier, rank_result, rank_results
+from eligimatch.screening._results import FieldProblem, Question, ScreenError, ScreenResult, rank
 from eligimatch.screening._screen import (
     SMALL_BATCH_PAIRS,
-    FieldProblem,
-    Question,
-    ScreenError,
-    ScreenResult,
     default_workers,
     match_each,
-    rank,
     screen,
     screen_many,
     trial_label,

@@ -95,7 +95,7 @@ def _trial_section(r: MatchResult, rk: Ranking | None) -> str:
 
 
 def render_report(summary: Any, input_order: Sequence[MatchResult] | None = None) -> str:
-    """The HTML text for a :class:`~eligimatch.screening._screen.ScreenResult` (trial sections in ``input_order``)."""
+    """The HTML text for a :class:`~eligimatch.screening._results.ScreenResult` (trial sections in ``input_order``)."""
     ranks = {rk.trial_id: rk for rk in summary.ranking}
     who = summary.patient_id or "(no id)"
     out = ["<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",

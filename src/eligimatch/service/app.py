@@ -35,7 +35,8 @@ from eligimatch.errors import DecisionError, EligimatchError, PatientDataError
 from eligimatch.errors import ApiError  # noqa: F401  (defined in errors.py)
 from eligimatch.engine._evaluate import Policy
 from eligimatch.sources._patient import Patient, load_patient
-from eligimatch.screening._screen import ScreenResult, screen, trial_label
+from eligimatch.screening._results import ScreenResult
+from eligimatch.screening._screen import screen, trial_label
 from eligimatch.screening._decisions import Decision, ScreeningRecord, decide
 from eligimatch.screening._disease import disease_profile
 from eligimatch.engine._trial import CompiledTrial
