@@ -27,6 +27,7 @@ Time rules (documented in ``docs/language.md``):
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from typing import Any
 
 from eligimatch.engine._evaluate import (
@@ -36,9 +37,12 @@ from eligimatch.engine._evaluate import (
     T,
     U,
     _absence,
+    _date_of,
     compare,
+    ev,
     fmt_num,
     missing,
+    src_label,
     unknown,
     window_start,
 )
@@ -295,10 +299,44 @@ def _kind(cat: Any, concept_id: str, selectors: tuple[str, ...], excepted: tuple
     return t, questions
 
 
-# ---- conditions ----------------------------------------------------------------------------------
+class _RecordScan:
+    """The records of a concept history (conditions, procedures) a criterion reads, in one pass.
 
+    :meth:`records` yields each record that is (or may be: UNKNOWN) one of the selectors and is dated up to
+    the evaluation date, with its label, its :func:`_kind` truth and the questions that truth raises; on the
+    way it appends the evidence of an excepted record (FALSE) to ``results`` and counts the records not in
+    the catalog (:attr:`unmapped`) and those dated after the evaluation date (:attr:`later`), which
+    :func:`_exists` then weighs.
+    """
 
-# ---- procedures -----------------------------------------------------------------------------------
+    __slots__ = ("unmapped", "later")
+
+    def __init__(self) -> None:
+        self.unmapped = 0
+        self.later = 0
+
+    def records(self, ctx: Context, pairs: Any, cat: Any, selectors: tuple[str, ...], excepted: tuple[str, ...],
+                fact: str, when: str, results: list[tuple]) -> Iterator[tuple[Any, Any, str, Truth, list[str]]]:
+        """``(record, concept, label, kind truth, questions)`` for each record to decide; ``pairs``: the
+        index's ``(record, concept or None)``; ``when``: the record's date field (``"onset"``, ``"date"``)."""
+        for rec, concept in pairs:
+            if concept is None:
+                self.unmapped += 1
+                continue
+            label = rec.name or rec.code or ""  # the patient model refuses a record with neither
+            kind = _kind(cat, concept.id, selectors, excepted, label)
+            if kind is None:
+                continue
+            kind_t, questions = kind
+            date = getattr(rec, when)
+            if kind_t == F:
+                results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
+                                      date=_date_of(date), source=src_label(rec))))
+                continue
+            if _after(date, ctx.as_of):
+                self.later += 1
+                continue
+            yield rec, concept, label, kind_t, questions
 
 
 # ---- therapies ------------------------------------------------------------------------------------

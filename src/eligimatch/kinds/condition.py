@@ -14,13 +14,12 @@ from typing import Any
 from eligimatch.engine._evaluate import Context, F, T, U, _date_of, ev, src_label, window_start
 from eligimatch.engine._history import (
     _RECORD_CODE,
-    _after,
     _attrs_note,
     _exists,
     _ge,
     _in_window,
-    _kind,
     _le,
+    _RecordScan,
     _where,
     _where_questions,
 )
@@ -82,23 +81,9 @@ def eval_condition(ctx: Context, pred: P.Condition) -> tuple:
     what = " or ".join(selectors)
     fact = f"condition {what}"
     results: list[tuple] = []
-    unmapped = later = 0
-    for rec, concept in ctx.index.conditions:
-        if concept is None:
-            unmapped += 1
-            continue
-        label = rec.name or rec.code or ""  # the patient model refuses a record with neither
-        kind = _kind(cat, concept.id, selectors, excepted, label)
-        if kind is None:
-            continue
-        kind_t, questions = kind
-        if kind_t == F:
-            results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
-                                  date=_date_of(rec.onset), source=src_label(rec))))
-            continue
-        if _after(rec.onset, ctx.as_of):
-            later += 1
-            continue
+    scan = _RecordScan()
+    for rec, concept, label, kind_t, questions in scan.records(ctx, ctx.index.conditions, cat, selectors, excepted,
+                                                               fact, "onset", results):
         if isinstance(timing_of, P.DiagnosedWithin):
             timing = _onset_in(ctx, rec, timing_of.window)
             when_q = "the onset date of {label}"
@@ -134,7 +119,7 @@ def eval_condition(ctx: Context, pred: P.Condition) -> tuple:
         code = _RECORD_CODE[t]
         results.append((t, ev(fact, code, note, value=label, date=_date_of(rec.onset), source=src_label(rec)),
                         questions))
-    return _exists(ctx, results, "conditions", what, fact, unmapped, later)
+    return _exists(ctx, results, "conditions", what, fact, scan.unmapped, scan.later)
 
 
 _PRESENT = P.Present()

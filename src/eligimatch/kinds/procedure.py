@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligimatch.engine._evaluate import Context, F, T, U, _date_of, ev, src_label
+from eligimatch.engine._evaluate import Context, T, U, _date_of, ev, src_label
 from eligimatch.engine._history import (
     _RECORD_CODE,
-    _after,
     _attrs_note,
     _exists,
     _in_window,
-    _kind,
     _le,
+    _RecordScan,
     _where,
     _where_questions,
 )
@@ -32,23 +31,9 @@ def eval_procedure(ctx: Context, pred: P.Procedure) -> tuple:
     what = " or ".join(selectors)
     fact = f"procedure {what}"
     results: list[tuple] = []
-    unmapped = later = 0
-    for rec, concept in ctx.index.procedures:
-        if concept is None:
-            unmapped += 1
-            continue
-        label = rec.name or rec.code or ""  # the patient model refuses a record with neither
-        kind = _kind(cat, concept.id, selectors, excepted, label)
-        if kind is None:
-            continue
-        kind_t, questions = kind
-        if kind_t == F:
-            results.append((F, ev(fact, "record_excepted", f"{label} ({concept.id}): excepted", value=label,
-                                  date=_date_of(rec.date), source=src_label(rec))))
-            continue
-        if _after(rec.date, ctx.as_of):
-            later += 1
-            continue
+    scan = _RecordScan()
+    for rec, concept, label, kind_t, questions in scan.records(ctx, ctx.index.procedures, cat, selectors, excepted,
+                                                               fact, "date", results):
         if rec.date is None:
             t = T if window is None else U
         elif window is None:
@@ -66,7 +51,7 @@ def eval_procedure(ctx: Context, pred: P.Procedure) -> tuple:
                                           f"{_attrs_note(pred.where, rec.attributes)})"
                                           + (f"; broader than {what}" if kind_t == U else ""),
                               value=label, date=_date_of(rec.date), source=src_label(rec)), questions))
-    return _exists(ctx, results, "procedures", what, fact, unmapped, later)
+    return _exists(ctx, results, "procedures", what, fact, scan.unmapped, scan.later)
 
 
 def bind(b: Any, n: A.ProcedurePred) -> P.Expr:
