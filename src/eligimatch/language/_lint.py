@@ -14,6 +14,11 @@
 * ``at-least-all``: ``at least N of`` N items, which is ``all of``;
 * ``no-text``: a criterion without the protocol's sentence.
 
+Names are not looked up here: lint reads what the bind phase resolved.  Each comparison of the AST is
+paired with the plan node it was bound to (``trial.plan``, :mod:`eligimatch.plan`), which gives the
+measure it reads (analyte, fact, formula, ratio, age, sex), the thresholds in the catalog's unit and, for
+words, the values the measure can take; the AST gives the places and the text as written.
+
 Two criteria are compared when they can apply to the same patient together:
 both general, both in one cohort, or one general and one in a cohort (two
 cohorts are alternatives, so the same criterion in each is not a duplicate).
@@ -28,13 +33,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from eligimatch.language import ast as A
-from eligimatch.knowledge._catalogs import Catalogs
-from eligimatch.plan._check import SEXES, MeasureInfo, resolve_measure
-from eligimatch.errors import render_located
-from eligimatch.language._render import render_expr
 from eligimatch.engine._trial import CompiledTrial
-from eligimatch.knowledge._units import conversion_factor
+from eligimatch.errors import render_located
+from eligimatch.language import ast as A
+from eligimatch.language._render import render_expr
+from eligimatch.plan import _nodes as P
+from eligimatch.plan._check import SEXES
 
 __all__ = ["Finding", "lint", "CODES"]
 
@@ -162,7 +166,7 @@ class _Linter:
     def __init__(self, trial: CompiledTrial):
         self.trial = trial
         self.ast: A.TrialAst = trial.ast
-        self.cats: Catalogs = trial.catalogs or Catalogs.default()
+        self.bound: dict[int, Any] = {}  # id(AST node) -> the plan node it was bound to
         self.lines = (trial.text or "").splitlines()
         self.filename = trial.filename
         self.findings: list[Finding] = []
@@ -176,6 +180,10 @@ class _Linter:
     def run(self) -> list[Finding]:
         scoped: list[tuple[str | None, A.Criterion]] = [(None, c) for c in self.ast.criteria]
         scoped += [(co.id, c) for co in self.ast.cohorts for c in co.criteria]
+        planned = self.trial.plan.all_criteria() if self.trial.plan is not None else ()
+        for (_, c), pc in zip(scoped, planned):
+            if pc.id == c.id:
+                _pair(c.expr, pc.expr, self.bound)
         for _, c in scoped:
             if c.text is None or not c.text.strip():
                 self.add("no-text", c.span, f"criterion {c.id} has no protocol sentence",
@@ -240,69 +248,41 @@ class _Linter:
     def _constraint(self, n: Any) -> _Constraint | None:
         if not isinstance(n, (A.Compare, A.Between, A.InSet)):
             return None
-        info = resolve_measure(n.measure, self.cats)
-        if not isinstance(info, MeasureInfo):
+        bound = self.bound.get(id(n))
+        measure = _measure_of(bound)
+        if measure is None:
             return None
+        kind, mid, label, universe = _identity(measure)
         recency = render_expr_window(getattr(n, "recency", None))
-        base = (info.kind, info.id, n.measure.method, recency)
-        universe = _universe(info)
-        try:
-            if universe is not None:
-                return self._word_constraint(n, info, base, universe)
-            if isinstance(n, A.InSet):
+        base = (kind, mid, getattr(measure, "method", None), recency)
+        if universe is not None:
+            if not isinstance(bound, P.InSet) or (isinstance(n, A.Compare) and n.op not in ("=", "!=")):
+                return None  # an ordered enum against a threshold: not a set of words as written
+            words = frozenset(bound.values)
+            allowed = (universe - words) if bound.negated else (words & universe)
+            return _Constraint(base, label, allowed, universe, n)
+        if isinstance(bound, P.RefMultiple):
+            if kind != "analyte":
                 return None
-            if isinstance(n, A.Compare):
-                v = n.value
-                if isinstance(v, A.RefMultiple):
-                    if info.kind != "analyte":
-                        return None
-                    return _Constraint(base + (f"x {v.limit}",), info.label, _interval_of(n.op, _round(float(v.factor))),
-                                       None, n)
-                if not isinstance(v, A.Quantity):
-                    return None
-                unit_key, x = self._number(info, v.number, v.unit)
-                return _Constraint(base + (unit_key,), info.label, _interval_of(n.op, x), None, n)
-            low, high = n.low, n.high
-            if not isinstance(low, A.Quantity) or not isinstance(high, A.Quantity):
+            return _Constraint(base + (f"x {bound.limit}",), label, _interval_of(bound.op, _round(bound.factor)),
+                               None, n)
+        if isinstance(bound, P.Threshold) and isinstance(n, A.Compare):
+            return _Constraint(base + (_unit_key(bound),), label,
+                               _interval_of(bound.op, _round(bound.canonical_value)), None, n)
+        if isinstance(bound, P.Between):
+            iv = (_round(bound.canonical_low), bound.inclusive, _round(bound.canonical_high), bound.inclusive)
+            unit_key: Any = bound.canonical_unit or bound.unit
+        elif isinstance(bound, P.And) and isinstance(n, A.Between):  # an age between a whole and a fractional bound
+            low, high = bound.items
+            if not isinstance(low, P.Threshold) or not isinstance(high, P.Threshold):
                 return None
-            k1, lo = self._number(info, low.number, low.unit or high.unit)
-            k2, hi = self._number(info, high.number, high.unit or low.unit)
-            if k1 != k2:
+            unit_key = _unit_key(low)
+            if _unit_key(high) != unit_key:
                 return None
-            iv = (lo, n.inclusive, hi, n.inclusive)
-            return _Constraint(base + (k1,), info.label, () if _empty(iv) else (iv,), None, n)
-        except _Skip:
-            return None
-
-    def _number(self, info: MeasureInfo, number: Any, unit: str | None) -> tuple[str | None, float]:
-        x = float(number)
-        if info.kind == "age":
-            return unit, _round(x)  # completed years and completed months do not convert exactly
-        if info.kind == "ratio":
-            return None, _round(x)
-        if info.kind == "fact":
-            target = info.fact.unit
-            if unit is None or target is None or unit == target:
-                return (target or unit), _round(x)
-            return target, _round(x * _factor(unit, target))
-        analyte = info.analyte
-        if unit is None or unit == analyte.unit:
-            return analyte.unit, _round(x)
-        try:
-            return analyte.unit, _round(x * analyte.factor_from(unit))
-        except Exception:  # UnitError: the checker has already said so
-            raise _Skip from None
-
-    def _word_constraint(self, n: Any, info: MeasureInfo, base: tuple, universe: frozenset[str]) -> _Constraint | None:
-        if isinstance(n, A.InSet):
-            words = frozenset(_word(v) for v in n.values)
-            allowed = (universe - words) if n.negated else (words & universe)
-        elif isinstance(n, A.Compare) and n.op in ("=", "!="):
-            w = _word(n.value)
-            allowed = (universe - {w}) if n.op == "!=" else (frozenset({w}) & universe)
+            iv = (_round(low.canonical_value), n.inclusive, _round(high.canonical_value), n.inclusive)
         else:
             return None
-        return _Constraint(base, info.label, allowed, universe, n)
+        return _Constraint(base + (unit_key,), label, () if _empty(iv) else (iv,), None, n)
 
     def between(self, n: A.Between) -> None:
         c = self._constraint(n)
@@ -354,15 +334,51 @@ class _Linter:
                          "check the operators")
 
 
-class _Skip(Exception):
-    pass
+def _pair(node: Any, bound: Any, out: dict[int, Any]) -> None:
+    """Record the plan node each AST node of an expression was bound to (the logic nodes bind one to one)."""
+    out[id(node)] = bound
+    if isinstance(node, (A.And, A.Or, A.AtLeast)) and type(bound).__name__ == type(node).__name__ \
+            and len(node.items) == len(bound.items):
+        for x, y in zip(node.items, bound.items):
+            _pair(x, y, out)
+    elif isinstance(node, A.Not) and isinstance(bound, P.Not):
+        _pair(node.item, bound.item, out)
+    elif isinstance(node, A.IfThenElse) and isinstance(bound, P.IfThenElse):
+        for x, y in ((node.cond, bound.cond), (node.then, bound.then), (node.otherwise, bound.otherwise)):
+            _pair(x, y, out)
 
 
-def _factor(unit: str, target: str) -> float:
-    try:
-        return conversion_factor(unit, target)
-    except Exception:  # UnitError: reported by the checker
-        raise _Skip from None
+def _measure_of(bound: Any) -> Any:
+    """The measure a bound comparison reads, or None."""
+    if isinstance(bound, (P.Threshold, P.Between, P.InSet)):
+        return bound.measure
+    if isinstance(bound, P.RefMultiple):
+        return P.AnalyteMeasure(bound.analyte)
+    if isinstance(bound, P.And) and len(bound.items) == 2:
+        low, high = bound.items
+        if isinstance(low, P.Threshold) and isinstance(high, P.Threshold):
+            return low.measure
+    return None
+
+
+def _identity(m: Any) -> tuple[str, str, str, frozenset[str] | None]:
+    """A measure's kind, id, label and, for words, every value it can take."""
+    if isinstance(m, P.AgeMeasure):
+        return "age", "age", "age", None
+    if isinstance(m, P.SexMeasure):
+        return "sex", "sex", "sex", frozenset(SEXES)
+    if isinstance(m, P.FactMeasure):
+        f = m.fact
+        return "fact", f.id, f.name, frozenset(f.values) if f.type == "enum" else None
+    if isinstance(m, P.RatioMeasure):
+        return "ratio", f"{m.numerator.id}/{m.denominator.id}", f"{m.numerator.name} / {m.denominator.name}", None
+    kind = "computed" if isinstance(m, P.FormulaMeasure) else "analyte"
+    return kind, m.analyte.id, m.analyte.name, None
+
+
+def _unit_key(t: P.Threshold) -> str | None:
+    """The unit a threshold's canonical value is in (age: the unit of time it is counted in)."""
+    return t.canonical_unit or t.unit
 
 
 def _first_clash(cs: list[_Constraint]) -> tuple[_Constraint | None, _Constraint] | None:
@@ -375,14 +391,6 @@ def _first_clash(cs: list[_Constraint]) -> tuple[_Constraint | None, _Constraint
         allowed = c.meet(allowed)
     if cs[0].is_empty(allowed):
         return None, cs[-1]
-    return None
-
-
-def _universe(info: MeasureInfo) -> frozenset[str] | None:
-    if info.kind == "sex":
-        return frozenset(SEXES)
-    if info.kind == "fact" and info.fact.type == "enum":
-        return frozenset(info.fact.values)
     return None
 
 
