@@ -420,8 +420,11 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     ``workers``: processes to use (default: one for a batch of fewer than
     :data:`SMALL_BATCH_PAIRS` patient-trial evaluations, where starting
     processes would cost more than it saves, else every CPU this process may
-    use; an input without a length is read ahead that far to tell);
-    ``workers=1`` runs in this process, without a pool.  The input is read at
+    use; an input without a length is read ahead that far to tell), this one
+    included: ``workers=1`` runs in this process, without a pool; ``workers=N``
+    starts ``N - 1`` worker processes, and this process is the N-th (it screens
+    a chunk itself whenever the next record is not back yet, and rebuilds the
+    workers' records), so that N processes share N cores.  The input is read at
     most ``2 * workers * chunksize`` patients ahead of what the caller has
     consumed, so memory stays flat for any length of input; a batch that
     fits in one chunk runs in this process.  ``as_of``
@@ -453,7 +456,9 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 
     With a pool, this process does not sit idle: when the next record is not
     back from the workers yet, it screens the next chunk itself (its records are
-    yielded in their turn, and need neither sending nor rebuilding).  Workers
+    yielded in their turn, and need neither sending nor rebuilding).  A worker's
+    record comes back as plain data and is rebuilt without validating it again
+    (:mod:`eligimatch.screening._transport`).  Workers
     freeze what they have loaded from the garbage collector's walks
     (:mod:`eligimatch.screening._gc`).
 
@@ -518,7 +523,8 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                 reporter(i + 1)
                 yield out
             return
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or _mp_context(),
+        # this process is one of the `workers`: it screens whenever the next record is not back yet
+        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp_context or _mp_context(),
                                    initializer=_init_worker, initargs=(job,))
         try:
             # chunks in input order: a worker's (a Future of its texts) or one screened here (its records);
