@@ -41,7 +41,6 @@ from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode
 from eligimatch.engine._matching import check_anchor_names, declared_anchors, evaluate
 from eligimatch.sources._patient import Patient, load_patient
 from eligimatch.engine._result import MatchResult, Verdict
-from eligimatch.screening import _transport as transport
 from eligimatch.screening._gc import batch_gc, tune_worker
 from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult
 from eligimatch.engine._trial import CompiledTrial
@@ -284,20 +283,25 @@ def _init_worker(job: _Job) -> None:
     tune_worker()  # the trials are compiled (on unpickling): freeze them, raise the thresholds
 
 
-def _work(chunk: list[tuple[int, Any]]) -> list[str | bytes]:
-    """Screen a chunk in a worker; each record goes back as plain data (:mod:`eligimatch.screening._transport`),
-    or with ``as_json`` as the record's own ``model_dump_json()``, which the caller yields as it is.
+def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
+    """Screen a chunk in a worker; each record goes back as JSON text, tagged ``ok``.
 
-    Not the models themselves: a patient's full results are hundreds of models, which pickle (and JSON)
-    rebuild at nearly the cost of screening them; the caller rebuilds a record from its plain data
-    (:func:`_rebuild`) only as it yields it, and bytes wait in the pending futures for free.
+    JSON rather than the objects: a patient's full results are hundreds of
+    models, and a pickle of them costs the caller nearly as much to rebuild as
+    the worker to compute, all of it while they wait in the pending futures where
+    the caller's garbage collector walks them again and again.  Text waits for
+    free; the caller rebuilds a record (:func:`_rebuild`) only as it yields it.
+    ``exclude_unset`` keeps the rebuilt models equal to the originals, down to
+    ``model_fields_set``; with ``as_json`` the text is the record's own
+    ``model_dump_json()``, which the caller yields as it is.
     """
     job = _WORKER_JOB
     assert job is not None, "the pool initializer did not run"
-    out: list[str | bytes] = []
+    out = []
     for i, item in chunk:
         record = _screen_item(job, i, item)
-        out.append(record.model_dump_json() if job.as_json else transport.dumps(record))
+        text = record.model_dump_json() if job.as_json else record.model_dump_json(exclude_unset=True)
+        out.append((record.ok, text))
     return out
 
 
@@ -308,9 +312,8 @@ def _here(job: _Job, index: int, item: Any) -> Any:
         return record.model_dump_json() if job.as_json else record
 
 
-def _rebuild(data: bytes) -> ScreenResult | ScreenError:
-    record: ScreenResult | ScreenError = transport.loads(data)
-    return record
+def _rebuild(ok: bool, text: str) -> ScreenResult | ScreenError:
+    return ScreenResult.model_validate_json(text) if ok else ScreenError.model_validate_json(text)
 
 
 #: Below this many patient-trial evaluations, ``screen_many`` (and ``eligimatch screen``) use one worker by
@@ -456,9 +459,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 
     With a pool, this process does not sit idle: when the next record is not
     back from the workers yet, it screens the next chunk itself (its records are
-    yielded in their turn, and need neither sending nor rebuilding).  A worker's
-    record comes back as plain data and is rebuilt without validating it again
-    (:mod:`eligimatch.screening._transport`).  Workers
+    yielded in their turn, and need neither sending nor rebuilding).  Workers
     freeze what they have loaded from the garbage collector's walks
     (:mod:`eligimatch.screening._gc`).
 
@@ -567,16 +568,16 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                     yield from head
                     continue
                 futures -= 1
-                sent = head.result()
+                texts = head.result()
                 feed()
-                done += len(sent)
+                done += len(texts)
                 reporter(done)
-                for data in sent:
+                for ok, text in texts:
                     if job.as_json:
-                        yield data
+                        yield text
                         continue
                     with batch_gc():
-                        record = _rebuild(data)  # type: ignore[arg-type]
+                        record = _rebuild(ok, text)
                     yield record
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
