@@ -102,8 +102,8 @@ def _add_when(p: argparse.ArgumentParser) -> None:
 
 def _add_catalog(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", action="append", default=[], metavar="FILE",
-                   help="a site catalog (TOML): facts, analytes, conditions, procedures and drugs to add to or "
-                        "replace in the bundled catalogs (docs/catalogs.md); repeatable, applied in order")
+                   help="a site catalog (TOML): facts, analytes, conditions, procedures, drugs and attributes to add "
+                        "to or replace in the bundled catalogs (docs/catalogs.md); repeatable, applied in order")
 
 
 def _catalogs(args: argparse.Namespace) -> Catalogs | None:
