@@ -321,3 +321,34 @@ def test_both_sexes_named_is_no_constraint_and_one_sex_is_not_read():
     assert got["I2"] == "age between 18 and 80 years"
     assert got["I3"] == "age > 18 years"
     assert got["I4"] == "judgment" and got["I5"] == "judgment"
+
+
+@pytest.mark.parametrize("heading", ["Non-inclusion criteria:", "Non inclusion criteria", "NON-INCLUSION CRITERIA:",
+                                     "Noninclusion criteria:"])
+def test_a_non_inclusion_heading_starts_the_exclusions(heading):
+    """Issue 17: a "Non-inclusion criteria:" heading (French protocols) inside the inclusion text starts the
+    exclusion criteria (NCT02679963): "pregnant" under it is an exclusion, never a drafted inclusion."""
+    items, _ = split_items(f"Inclusion Criteria:\n* Age ≥ 18 years\n\n{heading}\n* Pregnant or lactating women\n")
+    assert [(i.kind, i.text) for i in items] == [("inclusion", "Age ≥ 18 years"),
+                                                 ("exclusion", "Pregnant or lactating women")]
+    got = drafted(f"Inclusion Criteria:\n* Age ≥ 18 years\n\n{heading}\n* Pregnant or lactating women\n")
+    assert got == {"I1": "age >= 18 years", "E1": "sex = female and (pregnant or breastfeeding)"}
+
+
+def test_non_inclusion_criteria_of_nct02679963_are_exclusions():
+    record = load_record(need(CTGOV / "legacy-xml" / "NCT02679963.xml"))
+    kinds = {i.text.split(".")[0]: i.kind for i in record.items}
+    assert kinds["Uncontrolled or symptomatic brain metastases"] == "exclusion"
+    assert kinds["Pregnant and/or breast-feeding women"] == "exclusion"
+    assert kinds["ECOG Performance Status of 0-1"] == "inclusion"
+    d = {x.item.text: (x.item.kind, x.expression) for x in draft_trial(record).items}
+    assert d["Pregnant and/or breast-feeding women."] == ("exclusion", "sex = female and (pregnant or breastfeeding)")
+
+
+@pytest.mark.parametrize("sentence, expression", [
+    ("Granulocyte count at least 1,500/mm^3", "anc >= 1500 /mm3"),
+    ("Absolute granulocyte count ≥ 1.5 x 10^9/L", "anc >= 1.5 x10^9/L"),
+])
+def test_granulocyte_count_is_drafted_as_anc(sentence, expression):
+    """Issue 17: the NCI PDQ records' "granulocyte count" is the absolute neutrophil count (NCT00023673)."""
+    assert drafted(f"Inclusion Criteria:\n* {sentence}\n") == {"I1": expression}
