@@ -241,8 +241,6 @@ _EXTRA_SUBJECTS = {
     "karnofsky performance status": "karnofsky", "kps": "karnofsky", "karnofsky": "karnofsky",
     "lansky": "karnofsky_lansky_unsupported",
     "absolute neutrophil count": "anc", "neutrophil count": "anc",
-    # the NCI PDQ records' word for the neutrophil count ("Granulocyte count at least 1,500/mm^3")
-    "granulocyte count": "anc", "absolute granulocyte count": "anc",
     "platelet count": "platelets", "platelets": "platelets", "plt": "platelets", "thrombocytes": "platelets",
     "haemoglobin": "hemoglobin", "hemoglobin": "hemoglobin", "hgb": "hemoglobin", "hb": "hemoglobin",
     "bilirubin": "total_bilirubin", "serum bilirubin": "total_bilirubin", "total bilirubin": "total_bilirubin",
