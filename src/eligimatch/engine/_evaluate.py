@@ -228,18 +228,10 @@ class PatientIndex:
             if len(lst) > 1:
                 lst.sort(key=_newest_first, reverse=True)
         self.observations = obs
-        self.conditions: list[tuple[Condition, Any]] = []
-        for i, c in enumerate(patient.conditions):
-            concept = memo(("condition", c.code, c.name), _resolve_record, catalogs.conditions, c.code, c.name)
-            if concept is None:
-                self.warnings.append(f"conditions.{i}: {c.name or c.code!r} is not in the condition catalog")
-            self.conditions.append((c, concept))
-        self.procedures: list[tuple[Procedure, Any]] = []
-        for i, p in enumerate(patient.procedures):
-            concept = memo(("procedure", p.code, p.name), _resolve_record, catalogs.procedures, p.code, p.name)
-            if concept is None:
-                self.warnings.append(f"procedures.{i}: {p.name or p.code!r} is not in the procedure catalog")
-            self.procedures.append((p, concept))
+        self.conditions: list[tuple[Condition, Any]] = self._concepts(patient.conditions, "condition",
+                                                                       catalogs.conditions)
+        self.procedures: list[tuple[Procedure, Any]] = self._concepts(patient.procedures, "procedure",
+                                                                       catalogs.procedures)
         self.therapies: list[tuple[Therapy, str | None]] = []
         for i, t in enumerate(patient.therapies):
             drug_id = None
@@ -257,6 +249,18 @@ class PatientIndex:
                                      + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         self._match_cache: dict[tuple[int, str], Truth] = {}
 
+
+    def _concepts(self, records: Any, domain: str, catalog: Any) -> list[tuple[Any, Any]]:
+        """Each record (condition, procedure) with the concept of ``catalog`` its code or name denotes; None,
+        and a warning naming the record, when it denotes none."""
+        memo = self._memo
+        out = []
+        for i, r in enumerate(records):
+            concept = memo((domain, r.code, r.name), _resolve_record, catalog, r.code, r.name)
+            if concept is None:
+                self.warnings.append(f"{domain}s.{i}: {r.name or r.code!r} is not in the {domain} catalog")
+            out.append((r, concept))
+        return out
     def therapy_matches(self, i: int, selector: str) -> Truth:
         """Whether therapy record ``i`` is a ``selector``: UNKNOWN when the record names a drug the
         catalog does not know, or only a class broader than the selector."""

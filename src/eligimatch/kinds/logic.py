@@ -48,52 +48,38 @@ def combine(results: Any, truth: Truth) -> tuple:
 
 # ---- row evaluators ---------------------------------------------------------------------------------
 
-def _and(c: Any, n: P.And) -> Fn:
+def _junction(c: Any, n: P.And | P.Or, decisive: Truth, two: Any, many: Any) -> Fn:
+    """``and`` (``decisive`` FALSE, ``two``/``many`` its Kleene functions) or ``or`` (TRUE): the operands in
+    order, stopping at a ``decisive`` one when the context allows short-circuit."""
     fns = tuple(c.expr(i) for i in n.items)
     if len(fns) == 2:  # the common case, without the loops
         g1, g2 = fns
 
         def f2(ctx: Context) -> tuple:
             r1 = g1(ctx)
-            if r1[0] == F and ctx.short_circuit:  # a FALSE operand decides an `and`
+            if r1[0] == decisive and ctx.short_circuit:
                 return r1
             r2 = g2(ctx)
-            return combine((r1, r2), t_and2(r1[0], r2[0]))
+            return combine((r1, r2), two(r1[0], r2[0]))
         return f2
 
     def f(ctx: Context) -> tuple:
         rs = []
         for g in fns:
             r = g(ctx)
-            if r[0] == F and ctx.short_circuit:
+            if r[0] == decisive and ctx.short_circuit:
                 return r
             rs.append(r)
-        return combine(rs, t_and(*[r[0] for r in rs]))
+        return combine(rs, many(*[r[0] for r in rs]))
     return f
+
+
+def _and(c: Any, n: P.And) -> Fn:
+    return _junction(c, n, F, t_and2, t_and)  # a FALSE operand decides an `and`
 
 
 def _or(c: Any, n: P.Or) -> Fn:
-    fns = tuple(c.expr(i) for i in n.items)
-    if len(fns) == 2:  # the common case, without the loops
-        g1, g2 = fns
-
-        def f2(ctx: Context) -> tuple:
-            r1 = g1(ctx)
-            if r1[0] == T and ctx.short_circuit:  # a TRUE operand decides an `or`
-                return r1
-            r2 = g2(ctx)
-            return combine((r1, r2), t_or2(r1[0], r2[0]))
-        return f2
-
-    def f(ctx: Context) -> tuple:
-        rs = []
-        for g in fns:
-            r = g(ctx)
-            if r[0] == T and ctx.short_circuit:
-                return r
-            rs.append(r)
-        return combine(rs, t_or(*[r[0] for r in rs]))
-    return f
+    return _junction(c, n, T, t_or2, t_or)  # a TRUE operand decides an `or`
 
 
 def _not(c: Any, n: P.Not) -> Fn:
