@@ -166,8 +166,7 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "population"))
     from pgserver import PostgresServer
 
-    from eligimatch.sql import connect_backend
-    from eligimatch.sql._postgres import copy_to_postgres
+    from eligimatch.sql import connect_backend, copy_to_postgres
 
     trials = _trials()
     duck = duckdb.connect(db, read_only=True)
@@ -221,14 +220,13 @@ def measure_rows(sample: int, seed: int = 1) -> dict[str, Any]:
 
 
 def measure_agreement(db: str, n: int, seed: int = 1, chunk: int = 10_000) -> dict[str, Any]:
-    """The SQL backend's agreement check (:func:`eligimatch.sql._agreement.disagreements`: the verdict and
+    """The SQL backend's agreement check (:func:`eligimatch.sql.disagreements`: the verdict and
     every expressible criterion's outcome, row engine against SQL) on patients ``0 .. n-1`` of the DuckDB
     file, ``chunk`` patients at a time (temp views restrict the tables to the chunk)."""
     import duckdb
     from generate import iter_patients
 
-    from eligimatch.sql import compile_sql
-    from eligimatch.sql._agreement import disagreements
+    from eligimatch.sql import compile_sql, disagreements
 
     trials = _trials()
     con = duckdb.connect(db, read_only=True)
@@ -263,7 +261,6 @@ def _export_parquet(db: str, n: int, total: int, folder: Path) -> None:
     import duckdb
 
     from eligimatch.sql import TABLES
-    from eligimatch.sql._spark import spark_tables  # noqa: F401  (checks pyspark is importable later)
 
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(db, read_only=True)
