@@ -19,10 +19,9 @@ where the SQL backend and the row engine differ (a list of :class:`Disagreement`
 require it empty).
 """
 
-# the agreement check: the SQL backend against the row engine
+# the agreement check (the SQL backend against the row engine); populations: counts, rows, attrition and
+# what-if where the patients are (DuckDB, PostgreSQL, Spark); compiling and running trials; the tables
 from eligimatch.sql._agreement import Disagreement, disagreements
-
-# populations: counts, rows, attrition and what-if where the patients are (DuckDB, PostgreSQL, Spark)
 from eligimatch.sql._attrition import Attrition, Step
 from eligimatch.sql._backends import Backend, DuckDBBackend, PostgresBackend, SparkBackend, connect_backend
 from eligimatch.sql._database import Database, database_kind, open_database
