@@ -8,9 +8,9 @@
 What it measures, each backend in a fresh child process (so its peak memory is its own):
 
 * **DuckDB**: the five trials (examples/trials/*.elig) compiled to SQL and run on ``--patients``
-  patients stored in a DuckDB file (``bench/population_data.py`` writes it once, cached under
-  ``bench/.cache/``): wall time from the open database to the counts by trial and verdict, for all
-  five; peak memory (max RSS of the process, DuckDB included); the same at smaller prefixes of the
+  patients stored in a DuckDB file (``bench/population_data.py`` writes it once, cached outside the
+  repository: ``$ELIGIMATCH_CACHE``, else ``/work/cache``, else ``bench/.cache/``): wall and CPU time
+  from the open database to the counts by trial and verdict, for all five; peak memory (max RSS of the process, DuckDB included); the same at smaller prefixes of the
   population (how the cost grows with patients) and per trial (how it grows with criteria);
 * **Spark** ``local[2]`` on ``--spark-patients`` (the canonical tables as Parquet): wall time from
   the registered tables to the counts; peak memory of the driver and its JVM;
@@ -22,7 +22,9 @@ What it measures, each backend in a fresh child process (so its peak memory is i
   criterion's outcome from the SQL run (DuckDB) and from the row engine must be equal; the number
   of disagreements is printed (and the exit status is 1 when it is not 0).
 
-Times are wall-clock on a shared machine: read them as orders of magnitude and ratios.  Nothing
+Wall clock on a shared machine measures the queue as much as the work: every run also reports CPU time
+(DuckDB's threads, Spark's driver JVM, PostgreSQL's backend process).  Read them as orders of magnitude
+and ratios.  Nothing
 here asserts a timing; the tests run the agreement small (tests/population/).
 """
 
