@@ -105,6 +105,24 @@ def test_mistakes_are_located(tmp_path, text, where):
     assert where in message, message
 
 
+@pytest.mark.parametrize("text, said", [
+    ("[[drugs.drug]]\nid = 'ppsv'\nname = 'PPSV'\nsynonyms = ['PPSV23']\n",
+     "drugs: [[drugs.drug]] 'ppsv': synonym 'PPSV23' of 'ppsv' collides with synonym 'PPSV23' of "
+     "'pneumococcal_vaccine'"),
+    ("[[conditions.concept]]\nid = 'my_oa'\nname = 'My OA'\nsynonyms = ['degenerative joint disease']\n",
+     "conditions: [[conditions.concept]] 'my_oa': synonym 'degenerative joint disease' of 'my_oa' collides with "
+     "synonym 'degenerative joint disease' of 'osteoarthritis'"),
+])
+def test_a_collision_with_a_bundled_entry_names_the_site_entry_as_written(tmp_path, text, said):
+    """Not the bundled file's path, nor the entry's position in the merged catalog ("drug #271")."""
+    bad = tmp_path / "site.toml"
+    bad.write_text(text)
+    with pytest.raises(CatalogError) as exc:
+        eligimatch.Catalogs.load([bad])
+    assert str(exc.value).startswith(f"{bad}: {said}"), str(exc.value)
+    assert "(extended)" not in str(exc.value) and "#" not in str(exc.value)
+
+
 def test_the_cli_reports_a_bad_catalog_without_a_traceback(tmp_path, capsys):
     bad = tmp_path / "site.toml"
     bad.write_text("[facts.x]\ntype = 'colour'\n")

@@ -42,6 +42,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,9 +104,18 @@ def apply_site_catalog(cats: Catalogs, path: str | os.PathLike[str]) -> Catalogs
         raise CatalogError(f"{where}: {exc}") from None
 
 
+_EXTENDED = re.compile(r"^\S+\.toml \(extended\): (?:\w+ catalog: )?")
+_ENTRY = re.compile(r"^(drug|class|entry) #\d+ \('([^']+)'\): ")
+
+
 def _located(message: str, where: str, section: str) -> str:
     for placeholder in (TEXT_SOURCE,):
         message = message.replace(f"{placeholder}: ", "").replace(placeholder, where)
+    # a site entry checked together with the bundled ones: name it as the site file writes it, not by the
+    # bundled file's path and its position in the merged catalog ("drug #271")
+    message = _EXTENDED.sub("", message)
+    message = _ENTRY.sub(lambda m: f"[[{section}.{'concept' if m.group(1) == 'entry' else m.group(1)}]] "
+                                   f"{m.group(2)!r}: ", message)
     return message if message.startswith(f"{where}: ") else f"{where}: {section}: {message}"
 
 
