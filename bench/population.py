@@ -8,9 +8,9 @@
 What it measures, each backend in a fresh child process (so its peak memory is its own):
 
 * **DuckDB**: the five trials (examples/trials/*.elig) compiled to SQL and run on ``--patients``
-  patients stored in a DuckDB file (``bench/population_data.py`` writes it once, cached under
-  ``bench/.cache/``): wall time from the open database to the counts by trial and verdict, for all
-  five; peak memory (max RSS of the process, DuckDB included); the same at smaller prefixes of the
+  patients stored in a DuckDB file (``bench/population_data.py`` writes it once, cached outside the
+  repository: ``$ELIGIMATCH_CACHE``, else ``/work/cache``, else ``bench/.cache/``): wall and CPU time
+  from the open database to the counts by trial and verdict, for all five; peak memory (max RSS of the process, DuckDB included); the same at smaller prefixes of the
   population (how the cost grows with patients) and per trial (how it grows with criteria);
 * **Spark** ``local[2]`` on ``--spark-patients`` (the canonical tables as Parquet): wall time from
   the registered tables to the counts; peak memory of the driver and its JVM;
@@ -22,7 +22,9 @@ What it measures, each backend in a fresh child process (so its peak memory is i
   criterion's outcome from the SQL run (DuckDB) and from the row engine must be equal; the number
   of disagreements is printed (and the exit status is 1 when it is not 0).
 
-Times are wall-clock on a shared machine: read them as orders of magnitude and ratios.  Nothing
+Wall clock on a shared machine measures the queue as much as the work: every run also reports CPU time
+(DuckDB's threads, Spark's driver JVM, PostgreSQL's backend process).  Read them as orders of magnitude
+and ratios.  Nothing
 here asserts a timing; the tests run the agreement small (tests/population/).
 """
 
@@ -46,9 +48,34 @@ if (ROOT / "src" / "eligimatch").is_dir():
     sys.path.insert(0, str(ROOT / "src"))
 
 AS_OF = dt.date(2026, 3, 1)
+#: session settings of the PostgreSQL run: memory for the hash aggregations and joins of an analytic query
+#: (the default 4 MB makes PostgreSQL sort or spill them), as a DBA sets it for reporting sessions
+#: Spark settings of the benchmark's session beside eligimatch.spark.local_session's own (``k=v;k=v``)
+SPARK_CONF = dict(kv.split("=", 1) for kv in os.environ.get("ELIGIMATCH_BENCH_SPARK", "").split(";") if "=" in kv)
+PG_SETTINGS = [s for s in os.environ.get("ELIGIMATCH_BENCH_PG", "SET work_mem = '256MB'").split(";") if s.strip()]
 TRIALS = [Path(p) for p in os.environ["ELIGIMATCH_BENCH_TRIALS"].split(os.pathsep)] \
     if os.environ.get("ELIGIMATCH_BENCH_TRIALS") else sorted((ROOT / "examples" / "trials").glob("*.elig"))
-CACHE = HERE / ".cache"
+
+
+def _cache() -> Path:
+    from population_data import default_cache
+
+    return default_cache()
+
+
+def _cpu_s() -> float:
+    """CPU time of this process, every thread (DuckDB's included), user + system."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """CPU time of process ``pid`` so far (Linux /proc), user + system; 0 when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _trials() -> list[Any]:
@@ -113,21 +140,24 @@ def measure_duckdb(db: str, n: int | None, total: int, per_trial: bool) -> dict[
 
     trials = _trials()
     con = duckdb.connect(db, read_only=True)
+    con.execute("SET enable_progress_bar = false")
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     _prefix_view(con, n, total)
     out: dict[str, Any] = {"backend": "duckdb", "threads": threads}
     backend = connect_backend(con)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     counts, coverage = _screen(backend, trials)
-    out["wall_s"] = time.perf_counter() - t0
+    out["wall_s"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
     out["counts"], out["coverage"] = counts, coverage
     out["patients"] = _patients_of(counts)
     if per_trial:
         out["per_trial"] = {}
         for t in trials:
-            t0 = time.perf_counter()
-            _screen(backend, [t])
-            out["per_trial"][t.id] = {"wall_s": time.perf_counter() - t0, "criteria": len(t.all_criteria())}
+            t0, c0 = time.perf_counter(), _cpu_s()
+            _, cov = _screen(backend, [t])
+            out["per_trial"][t.id] = {"wall_s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0,
+                                      "criteria": len(t.all_criteria()),
+                                      "expressible": cov[t.id]["expressible"]}
     out["peak_mb"] = _peak_mb()
     return out
 
@@ -138,22 +168,23 @@ def measure_spark(folder: str) -> dict[str, Any]:
 
     trials = _trials()
     t_start = time.perf_counter()
-    spark = es.local_session("local[2]", "eligimatch-bench", {"spark.driver.memory": "6g",
-                                                               "spark.sql.shuffle.partitions": "4"})
+    conf = {"spark.driver.memory": "6g", **SPARK_CONF}
+    spark = es.local_session("local[2]", "eligimatch-bench", conf)
     spark.sparkContext.setLogLevel("ERROR")
     start_s = time.perf_counter() - t_start
     es.tables(spark, folder)
     backend = connect_backend(spark)
+    jvm = int(spark.sparkContext._jvm.ProcessHandle.current().pid())  # the driver JVM: its executors' threads
     t0 = time.perf_counter()
     counts, _ = _screen(backend, trials)
     cold = time.perf_counter() - t0
     # again in the same session: Spark plans and generates code for each new query shape the first time
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _proc_cpu_s(jvm) + _cpu_s()
     again, _ = _screen(backend, trials)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _proc_cpu_s(jvm) + _cpu_s() - c0
     assert again == counts
     spark.stop()
-    return {"backend": "spark local[2]", "wall_s": wall, "cold_s": cold, "session_start_s": start_s,
+    return {"backend": "spark local[2]", "conf": conf, "wall_s": wall, "cpu_s": cpu, "cold_s": cold, "session_start_s": start_s,
             "counts": counts, "patients": _patients_of(counts), "peak_mb": _peak_mb()}
 
 
@@ -166,8 +197,7 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "population"))
     from pgserver import PostgresServer
 
-    from eligimatch.sql import connect_backend
-    from eligimatch.sql._postgres import copy_to_postgres
+    from eligimatch.sql import connect_backend, copy_to_postgres
 
     trials = _trials()
     duck = duckdb.connect(db, read_only=True)
@@ -193,12 +223,17 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
         load_s = time.perf_counter() - t0
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        t0 = time.perf_counter()
-        counts, _ = _screen(connect_backend(conn), trials)
-        wall = time.perf_counter() - t0
+        backend = connect_backend(conn)
+        for setting in PG_SETTINGS:
+            backend.execute(setting)
+        pid = int(backend.rows("SELECT pg_backend_pid()")[0][0])
+        t0, c0 = time.perf_counter(), _proc_cpu_s(pid)
+        counts, _ = _screen(backend, trials)
+        wall, cpu = time.perf_counter() - t0, _proc_cpu_s(pid)
         stop.set()
         sampler.join()
-    return {"backend": "postgresql", "wall_s": wall, "load_s": load_s, "counts": counts,
+    return {"backend": "postgresql", "wall_s": wall, "cpu_s": cpu - c0, "settings": PG_SETTINGS,
+            "load_s": load_s, "counts": counts,
             "patients": _patients_of(counts), "peak_mb": _peak_mb(), "server_peak_mb": server_peak[0]}
 
 
@@ -221,14 +256,13 @@ def measure_rows(sample: int, seed: int = 1) -> dict[str, Any]:
 
 
 def measure_agreement(db: str, n: int, seed: int = 1, chunk: int = 10_000) -> dict[str, Any]:
-    """The SQL backend's agreement check (:func:`eligimatch.sql._agreement.disagreements`: the verdict and
+    """The SQL backend's agreement check (:func:`eligimatch.sql.disagreements`: the verdict and
     every expressible criterion's outcome, row engine against SQL) on patients ``0 .. n-1`` of the DuckDB
     file, ``chunk`` patients at a time (temp views restrict the tables to the chunk)."""
     import duckdb
     from generate import iter_patients
 
-    from eligimatch.sql import compile_sql
-    from eligimatch.sql._agreement import disagreements
+    from eligimatch.sql import compile_sql, disagreements
 
     trials = _trials()
     con = duckdb.connect(db, read_only=True)
@@ -263,10 +297,10 @@ def _export_parquet(db: str, n: int, total: int, folder: Path) -> None:
     import duckdb
 
     from eligimatch.sql import TABLES
-    from eligimatch.sql._spark import spark_tables  # noqa: F401  (checks pyspark is importable later)
 
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(db, read_only=True)
+    con.execute("SET enable_progress_bar = false")
     _prefix_view(con, n, total)
     for t in TABLES:
         cols = ", ".join(f'CAST("{c.name}" AS VARCHAR) AS "{c.name}"' if c.type == "TIME" else f'"{c.name}"'
@@ -310,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(a, k) is None:
             setattr(a, k, v)
     skip = set(filter(None, a.skip.split(",")))
-    db = a.db or CACHE / f"pop-{a.patients}-s1.duckdb"
+    db = a.db or _cache() / f"pop-{a.patients}-s1.duckdb"
     if not db.exists():
         import population_data
 
@@ -340,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"row engine: {r['us_per_pair']:.0f} µs CPU per pair on {r['pairs']:,} pairs; {n:,} x {len(TRIALS)} "
               f"trials extrapolated: {r['extrapolated_s'] / 60:.0f} min on one core{vs}", file=sys.stderr)
     if "spark" not in skip:
-        folder = CACHE / f"parquet-{a.spark_patients}"
+        folder = _cache() / f"parquet-{a.spark_patients}"
         if not (folder / "patients.parquet").exists():
             _export_parquet(str(db), a.spark_patients, total, folder)
         results["spark"] = _child("spark", str(folder))
@@ -367,13 +401,15 @@ def _report(name: str, r: dict[str, Any]) -> None:
     pairs = r["patients"] * len(TRIALS)
     extra = ""
     if "per_trial" in r:
-        extra = "; per trial: " + ", ".join(f"{k} {v['wall_s']:.1f} s ({v['criteria']} criteria)"
+        extra = "; per trial: " + ", ".join(f"{k} {v['wall_s']:.1f} s wall, {v['cpu_s']:.1f} s CPU "
+                                            f"({v['expressible']} of {v['criteria']} criteria)"
                                             for k, v in r["per_trial"].items())
     if "cold_s" in r:
         extra += f"; first run in the session {r['cold_s']:.1f} s, session start {r['session_start_s']:.1f} s"
     if "load_s" in r:
         extra += f"; copying the tables in took {r['load_s']:.1f} s; server peak {r['server_peak_mb']:.0f} MB"
-    print(f"{name}: {r['patients']:,} patients x {len(TRIALS)} trials in {r['wall_s']:.1f} s wall "
+    cpu = f", {r['cpu_s']:.1f} s CPU" if r.get("cpu_s") is not None else ""
+    print(f"{name}: {r['patients']:,} patients x {len(TRIALS)} trials in {r['wall_s']:.1f} s wall{cpu} "
           f"({pairs / r['wall_s']:,.0f} pairs/s), peak {r['peak_mb']:.0f} MB{extra}", file=sys.stderr)
 
 

@@ -344,7 +344,7 @@ def test_plausibility_every_range_has_a_source_and_is_in_the_docs():
     import pathlib
     import re
 
-    from eligimatch.knowledge._analytes import AnalyteCatalog
+    from eligimatch.knowledge import AnalyteCatalog
 
     doc = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text(encoding="utf-8")
     ranged = [a for a in AnalyteCatalog.default() if a.plausible is not None]

@@ -20,6 +20,7 @@ Needs the ``spark`` extra (``pip install 'eligimatch[spark]'``) and Java 17 or l
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,10 +30,13 @@ from eligimatch.sql._spark import local_session, spark_tables
 __all__ = ["local_session", "screen", "tables"]
 
 
-def tables(spark: Any, source: Any, *, prefix: str = "") -> dict[str, Any]:
+def tables(spark: Any, source: Any, *, prefix: str = "", staging: str | os.PathLike[str] | None = None
+           ) -> dict[str, Any]:
     """Register the canonical tables of ``source`` (a folder or URL of ``<table>.parquet``, or a DuckDB
-    connection holding them) as views of ``spark``; the DataFrames by table name."""
-    return spark_tables(spark, source, prefix=prefix)
+    connection holding them) as views of ``spark`` named ``prefix + table``; the DataFrames by table
+    name.  From a DuckDB connection the tables are staged as Parquet under ``staging`` (default: a
+    temporary folder that lives as long as the process, since Spark reads lazily)."""
+    return spark_tables(spark, source, prefix=prefix, staging=staging)
 
 
 def screen(spark: Any, source: Any, trials: Sequence[Any], *, as_of: _dt.date | None = None,

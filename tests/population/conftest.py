@@ -66,7 +66,7 @@ def spark() -> Iterator[object]:
     reason = spark_unavailable()
     if reason:
         _missing(reason)
-    from eligimatch.sql._spark import local_session
+    from eligimatch.spark import local_session
 
     session = local_session("local[2]", "eligimatch-tests", {"spark.sql.shuffle.partitions": "2"})
     session.sparkContext.setLogLevel("ERROR")

@@ -14,7 +14,7 @@ from typing import Any
 
 import eligimatch
 from eligimatch.logic import Cause
-from eligimatch.sql._population import CriterionColumn, TrialRun
+from eligimatch.sql import CriterionColumn, TrialRun
 
 _n = itertools.count()
 _TRUTH = {"true": True, "false": False, "unknown": None}
@@ -45,7 +45,7 @@ def row_engine_run(con: Any, trial: Any, patients: Sequence[Any], as_of: dt.date
     con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     columns = tuple(CriterionColumn(id=c.id, kind=c.kind, cohort=c.cohort, text=c.text, outcome=f"o{k}",
                                     review=f"r{k}", exception=c.judgment_exception) for k, c in enumerate(crits))
-    from eligimatch.screening._screen import trial_label
+    from eligimatch.screening import trial_label
 
     run = TrialRun(trial=trial, label=trial_label(trial), table=table, criteria=columns,
                    cohorts=tuple((cid, title) for cid, title, _ in trial.cohorts))

@@ -23,10 +23,7 @@ from eligimatch.logic import (
     Truth,
     t_and,
 )
-from eligimatch.sql._attrition import attrition
-from eligimatch.sql._backends import DuckDBBackend
-from eligimatch.sql._chart import attrition_html, attrition_png
-from eligimatch.sql._population import Population
+from eligimatch.sql import DuckDBBackend, Population
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -70,7 +67,7 @@ def test_attrition_steps_are_the_cumulative_kleene_and_and_end_at_the_verdicts(p
     con = duckdb.connect()
     run, results = row_engine_run(con, trial, patients, AS_OF)
     pop = Population(DuckDBBackend(con), AS_OF, [run])
-    att = attrition(pop, run)
+    att = pop.attrition()
 
     verdicts = {v: sum(1 for r in results if r.verdict.value == v) for v in ("match", "unknown", "no_match")}
     assert pop.counts()[run.label] == verdicts
@@ -104,16 +101,16 @@ def test_attrition_counts_pending_review_and_a_custom_order(patients):
     con = duckdb.connect()
     run, results = row_engine_run(con, trial, patients, AS_OF)
     pop = Population(DuckDBBackend(con), AS_OF, [run])
-    att = attrition(pop, run)
+    att = pop.attrition()
     # patients passing every step whose only open criteria are the investigator's
     pending = sum(1 for r in results if r.verdict.value == "match" and r.review)
     assert att.steps[-1].pending_review == pending
     order = [c.id for c in trial.criteria][::-1]
-    rev = attrition(pop, run, order=order)
+    rev = pop.attrition(order=order)
     assert [s.criterion for s in rev.steps] == order
     assert (rev.steps[-1].passing, rev.steps[-1].excluded) == (att.steps[-1].passing, att.steps[-1].excluded)
     with pytest.raises(PopulationError, match="each general criterion"):
-        attrition(pop, run, order=order[1:])
+        pop.attrition(order=order[1:])
 
 
 @pytest.mark.parametrize("name", ["NCT07301164", "CT1192-SLE"])
@@ -164,12 +161,12 @@ def test_charts(tmp_path, patients):
     trial = eligimatch.load_trial(ROOT / "examples" / "trials" / "NCT06350110.elig")
     con = duckdb.connect()
     run, _ = row_engine_run(con, trial, patients, AS_OF)
-    att = attrition(Population(DuckDBBackend(con), AS_OF, [run]), run)
-    page = attrition_html([att])
+    att = Population(DuckDBBackend(con), AS_OF, [run]).attrition()
+    page = att.html()
     assert page.startswith("<!doctype html>") and "<svg" in page
     for s in att.steps:
         assert f"<td>{s.criterion}</td>" in page and f"{s.passing:,}" in page
     pytest.importorskip("matplotlib", reason="the chart extra (matplotlib) is not installed")
     png = tmp_path / "w.png"
-    attrition_png(att, png)
+    att.png(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000

@@ -1,6 +1,6 @@
 """The population answers on compiled SQL, on DuckDB, on a real PostgreSQL server and on Spark local[2]:
 the same verdict and per-criterion outcome as the row engine for every patient and trial (the SQL
-backend's agreement check, :func:`eligimatch.sql._agreement.disagreements`, run with these
+backend's agreement check, :func:`eligimatch.sql.disagreements`, run with these
 connections, on the five seed trials and tests/population/feasibility.elig), and the same counts,
 attrition, what-if and rows on every backend.
 
@@ -26,10 +26,7 @@ from rowruns import review_only
 
 import eligimatch
 from eligimatch.errors import PopulationError
-from eligimatch.sql import write_duckdb
-from eligimatch.sql._agreement import disagreements
-from eligimatch.sql._backends import DuckDBBackend, PostgresBackend, SparkBackend
-from eligimatch.sql._population import screen_population
+from eligimatch.sql import DuckDBBackend, PostgresBackend, SparkBackend, disagreements, screen_population, write_duckdb
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -107,7 +104,7 @@ def test_duckdb_population_matches_the_row_engine(trials, patients, results, tmp
 
 
 def test_postgres_agrees_with_the_row_engine(pg, all_trials, trials, patients, results, tmp_path):
-    from eligimatch.sql._postgres import write_postgres
+    from eligimatch.sql import write_postgres
 
     write_postgres(pg, patients)
     backend = PostgresBackend(pg)

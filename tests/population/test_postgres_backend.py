@@ -18,9 +18,7 @@ duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not ins
 
 import eligimatch
 from eligimatch.logic import Truth, t_and, t_not, t_or
-from eligimatch.sql import TABLES, write_duckdb
-from eligimatch.sql._backends import PostgresBackend
-from eligimatch.sql._postgres import copy_to_postgres, write_postgres
+from eligimatch.sql import TABLES, PostgresBackend, copy_to_postgres, write_duckdb, write_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -11,7 +11,7 @@ duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not ins
 
 from eligimatch.cli import main
 from eligimatch.errors import PopulationError
-from eligimatch.sql._database import open_database
+from eligimatch.sql import database_kind, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 # a trial the SQL backend expresses whole (tests/population/test_population_sql.py), and a seed trial
@@ -63,11 +63,8 @@ def test_open_database_recognises_omop(tmp_path):
                 "observation_period_end_date DATE)")
     con.execute("CREATE TABLE concept (concept_id INT, vocabulary_id VARCHAR, concept_code VARCHAR)")
     con.close()
-    from eligimatch.sql._backends import connect_backend
-    from eligimatch.sql._database import detect
-
     ro = duckdb.connect(str(tmp_path / "cdm.duckdb"), read_only=True)
-    assert detect(connect_backend(ro)) == "omop"
+    assert database_kind(ro) == "omop"
     ro.close()
     with pytest.raises(PopulationError, match="no such file"):
         open_database(tmp_path / "nope.duckdb")

@@ -17,9 +17,8 @@ duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not ins
 
 import eligimatch
 from eligimatch.logic import Truth, t_and, t_not, t_or
-from eligimatch.sql import TABLES, write_duckdb, write_parquet
-from eligimatch.sql._backends import SparkBackend, connect_backend
-from eligimatch.sql._spark import spark_tables
+from eligimatch.spark import tables as spark_tables
+from eligimatch.sql import TABLES, SparkBackend, connect_backend, write_duckdb, write_parquet
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

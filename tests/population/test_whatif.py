@@ -11,7 +11,7 @@ import pytest
 
 import eligimatch
 from eligimatch.errors import CriteriaCheckError, CriteriaSyntaxError, PopulationError
-from eligimatch.sql._whatif import Threshold, WhatIf, edit_trial
+from eligimatch.sql import Threshold, WhatIf, edit_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

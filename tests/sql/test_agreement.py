@@ -25,8 +25,7 @@ from hypothesis import strategies as st
 
 import eligimatch
 from eligimatch.errors import CriteriaError, PatientDataError
-from eligimatch.sql import compile_sql, write_duckdb
-from eligimatch.sql._agreement import disagreements
+from eligimatch.sql import compile_sql, disagreements, write_duckdb
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

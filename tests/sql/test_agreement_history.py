@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 import eligimatch
 from eligimatch.errors import PatientDataError
-from eligimatch.sql import compile_sql, run, write_duckdb
-from eligimatch.sql._agreement import disagreements
+from eligimatch.sql import compile_sql, disagreements, run, write_duckdb
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))

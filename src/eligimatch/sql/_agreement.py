@@ -24,6 +24,14 @@ _OUTCOME = {True: "true", False: "false", None: "unknown"}
 
 @dataclass(frozen=True)
 class Disagreement:
+    """One difference between the row engine and the SQL backend: in ``trial``, for ``patient``, on
+    ``what`` (``verdict``, a criterion id, or ``patient`` when the SQL rows miss the patient).
+
+        >>> from eligimatch.sql import Disagreement
+        >>> print(Disagreement("DEMO", "p2", "I2", "unknown", "false"))
+        DEMO / p2 / I2: row engine unknown, SQL false
+    """
+
     trial: str | None
     patient: str
     what: str  # "verdict" or a criterion id
@@ -41,7 +49,23 @@ def disagreements(connection: Any, trials: Iterable[Any], patients: Iterable[Any
     ``connection``'s canonical tables, with the same ids) and ``trials`` (compiled trials).
 
     ``strict=False`` compares only the criteria the backend expresses (and the verdict when all are);
-    ``assume_absent`` runs both backends with that policy."""
+    ``assume_absent`` runs both backends with that policy.
+
+    >>> import datetime, duckdb, eligimatch
+    >>> from eligimatch import sql
+    >>> con = duckdb.connect()
+    >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+    ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+    ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+    ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+    >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+    ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+    >>> patients = [eligimatch.load_patient('{"id": "p1", "birth_date": "1970-05-02"}')]
+    >>> con = duckdb.connect()
+    >>> _ = sql.write_duckdb(con, patients)
+    >>> sql.disagreements(con, [trial], patients, datetime.date(2026, 3, 1))
+    []
+    """
     from eligimatch.engine._matching import match
 
     out: list[Disagreement] = []

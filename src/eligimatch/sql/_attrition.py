@@ -31,7 +31,22 @@ __all__ = ["Attrition", "Step", "attrition"]
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the attrition: ``criterion`` applied after the steps before it."""
+    """One step of the attrition: ``criterion`` applied after the steps before it.
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> pop = sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1))
+        >>> step = pop.attrition("DEMO").steps[1]
+        >>> step.criterion, step.passing, step.unknown, step.excluded
+        ('I2', 1, 1, 0)
+    """
 
     criterion: str  # a criterion id, or "cohorts"
     kind: str  # "inclusion" | "exclusion" | "cohorts"
@@ -50,7 +65,29 @@ class Step:
 
 @dataclass(frozen=True)
 class Attrition:
-    """Attrition of one trial over one population (:meth:`eligimatch.sql.Population.attrition`)."""
+    """Attrition of one trial over one population (:meth:`eligimatch.sql.Population.attrition`): the
+    steps, their plain-text :meth:`table`, and a chart (:meth:`html`, :meth:`png` with matplotlib).
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> pop = sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1))
+        >>> att = pop.attrition("DEMO")
+        >>> att.total, [s.criterion for s in att.steps], att.counts
+        (2, ['I1', 'I2'], {'match': 1, 'unknown': 1, 'no_match': 0})
+        >>> print(att.table())  # doctest: +ELLIPSIS
+        DEMO: 2 patients on 2026-03-01
+        ...
+        I2         inclusion          1          1          0         0        0  1 / 0 / 1
+        >>> att.html().startswith("<!doctype html>")
+        True
+    """
 
     trial: str
     title: str | None

@@ -25,7 +25,18 @@ __all__ = ["Backend", "DuckDBBackend", "PostgresBackend", "SparkBackend", "conne
 
 
 class Backend(Protocol):
-    """What the population answers need from a database."""
+    """What the population answers need from a database: :func:`connect_backend` gives the one of a
+    DuckDB connection, a psycopg 3 connection or a Spark session.
+
+        >>> import duckdb
+        >>> from eligimatch.sql import connect_backend
+        >>> backend = connect_backend(duckdb.connect())
+        >>> backend.dialect
+        'duckdb'
+        >>> backend.materialize("t", "SELECT 1 AS x UNION ALL SELECT 2")
+        >>> backend.rows("SELECT sum(x) FROM t")
+        [(3,)]
+    """
 
     dialect: str
     #: the object given (connection or session), for the SQL compiler's runner
@@ -60,6 +71,16 @@ def _q(path: Path) -> str:
 
 
 class DuckDBBackend:
+    """A DuckDB connection as a :class:`Backend` (results kept as TEMP tables of the connection).
+
+        >>> import duckdb
+        >>> from eligimatch.sql import DuckDBBackend
+        >>> backend = DuckDBBackend(duckdb.connect())
+        >>> backend.replace_table("t", [("x", "INTEGER")], [(1,), (2,)])
+        >>> list(backend.iter_rows("SELECT x * 10 FROM t ORDER BY x"))
+        [(10,), (20,)]
+    """
+
     dialect = "duckdb"
 
     def __init__(self, con: Any):
@@ -112,6 +133,21 @@ _SPARK_TYPES = {"VARCHAR": "STRING", "TEXT": "STRING", "INTEGER": "INT"}
 
 
 class PostgresBackend:
+    """A psycopg 3 connection as a :class:`Backend` (results kept as TEMP tables, analysed; rows
+    streamed through a server-side cursor).  The caller owns the connection and its transaction.
+
+        >>> import psycopg                                       # doctest: +SKIP
+        >>> from eligimatch.sql import PostgresBackend
+        >>> backend = PostgresBackend(psycopg.connect("postgresql://localhost/cdm"))  # doctest: +SKIP
+        >>> backend.rows("SELECT 1 + 1")                        # doctest: +SKIP
+        [(2,)]
+
+    The :attr:`dialect` is what the SQL compiler writes for it:
+
+        >>> PostgresBackend.dialect
+        'postgres'
+    """
+
     dialect = "postgres"
 
     def __init__(self, conn: Any):
@@ -189,6 +225,17 @@ class PostgresBackend:
 
 
 class SparkBackend:
+    """A Spark session as a :class:`Backend` (results kept as cached temporary views).
+
+        >>> import eligimatch.spark                               # doctest: +SKIP
+        >>> from eligimatch.sql import SparkBackend
+        >>> backend = SparkBackend(eligimatch.spark.local_session())  # doctest: +SKIP
+        >>> backend.rows("SELECT 1 + 1")                           # doctest: +SKIP
+        [(2,)]
+        >>> SparkBackend.dialect
+        'spark'
+    """
+
     dialect = "spark"
 
     def __init__(self, spark: Any):
@@ -255,7 +302,17 @@ class SparkBackend:
 
 def connect_backend(target: Any) -> Backend:
     """The :class:`Backend` of a DuckDB connection, a psycopg connection or a Spark session (a backend
-    is returned as it is)."""
+    is returned as it is).
+
+        >>> import duckdb
+        >>> from eligimatch.sql import connect_backend
+        >>> type(connect_backend(duckdb.connect())).__name__
+        'DuckDBBackend'
+        >>> connect_backend("cdm.duckdb")
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PopulationError: cdm.duckdb: give a connection; open a DuckDB file with eligimatch.sql.open_database()
+    """
     if isinstance(target, (DuckDBBackend, PostgresBackend, SparkBackend)):
         return target
     module = type(target).__module__.split(".")[0].lstrip("_")  # duckdb's connection class lives in _duckdb

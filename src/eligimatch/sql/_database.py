@@ -24,13 +24,24 @@ from eligimatch.errors import PopulationError
 from eligimatch.sql._backends import Backend, connect_backend
 from eligimatch.sql._schema import TABLES
 
-__all__ = ["Database", "detect", "open_database"]
+__all__ = ["Database", "database_kind", "detect", "open_database"]
 
 
 @dataclass
 class Database:
     """An open patient database: ``backend`` to run on, ``kind`` (``canonical`` or ``omop``),
-    ``name`` (the file or URL, without a password)."""
+    ``name`` (the file or URL, without a password).  Made by :func:`open_database`; closes its
+    connection on :meth:`close` (or at the end of a ``with`` block).
+
+        >>> import duckdb, eligimatch, os, tempfile
+        >>> from eligimatch import sql
+        >>> path = os.path.join(tempfile.mkdtemp(), "patients.duckdb")
+        >>> with duckdb.connect(path) as con:
+        ...     _ = sql.write_duckdb(con, [eligimatch.load_patient('{"id": "p1"}')])
+        >>> with sql.open_database(path) as db:
+        ...     print(db.kind, db.backend.dialect, db.backend.rows("SELECT count(*) FROM patients"))
+        canonical duckdb [(1,)]
+    """
 
     backend: Backend
     kind: str
@@ -57,6 +68,27 @@ def _tables_present(backend: Backend, schema: str | None) -> set[str]:
         where = " AND table_schema = ANY (current_schemas(false))"
     rows = backend.rows(f"SELECT lower(table_name) FROM information_schema.tables WHERE 1 = 1{where}")
     return {str(r[0]) for r in rows}
+
+
+def database_kind(target: Any, schema: str | None = None) -> str:
+    """What the database of ``target`` (a connection, a Spark session or a :class:`Backend`) holds, in
+    ``schema`` (default: the connection's own): ``canonical`` (the canonical patient tables) or
+    ``omop`` (an OMOP CDM database; the canonical tables win when both are there); anything else is a
+    :class:`~eligimatch.errors.PopulationError` naming what is missing.  Nothing is created.
+
+        >>> import duckdb
+        >>> from eligimatch.sql import database_kind, ddl
+        >>> con = duckdb.connect()
+        >>> database_kind(con)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PopulationError: neither the canonical patient tables nor an OMOP CDM database: ...
+        >>> for statement in ddl("duckdb"):
+        ...     _ = con.execute(statement)
+        >>> database_kind(con)
+        'canonical'
+    """
+    return detect(connect_backend(target), schema)
 
 
 def detect(backend: Backend, schema: str | None = None) -> str:
@@ -92,7 +124,17 @@ def open_database(target: Any, *, schema: str | None = None, read_only: bool = T
                   as_of: _dt.date | None = None) -> Database:
     """Open ``target`` -- a DuckDB file path, a ``postgresql://`` (or ``postgres://``) URL, or an open
     connection / Spark session -- and make its patients readable as the canonical tables.  ``as_of``
-    (default today) is the date an OMOP database's observation periods are read at (completeness)."""
+    (default today) is the date an OMOP database's observation periods are read at (completeness).
+
+        >>> from eligimatch.sql import open_database
+        >>> open_database("no/such/file.duckdb")
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PopulationError: no/such/file.duckdb: no such file
+
+    An open database screens like a connection (see :class:`Database` for one made from a file):
+    ``sql.screen_population(db.backend, trials, as_of=...)``.
+    """
     name = ""
     if isinstance(target, (str, os.PathLike)):
         text = os.fspath(target)

@@ -54,7 +54,25 @@ class CriterionColumn:
     the criterion's expression (for an exclusion, TRUE means the patient is excluded).
     ``review``: a SQL expression TRUE when the outcome is unknown *only* because the investigator must
     judge (such a criterion does not block a match; it is listed for review), else FALSE/NULL;
-    ``None`` when the criterion can never be that."""
+    ``None`` when the criterion can never be that.
+
+    The columns of a run made elsewhere (another engine's results in a table) make a :class:`TrialRun`
+    the population answers read like a compiled one's:
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> pop = sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1))
+        >>> c = pop.run("DEMO").criteria[1]
+        >>> c.id, c.kind, c.met
+        ('I2', 'inclusion', '("I2")')
+    """
 
     id: str
     kind: str  # "inclusion" | "exclusion"
@@ -81,7 +99,24 @@ class CriterionColumn:
 
 @dataclass
 class TrialRun:
-    """One trial's results, kept in the database as table ``table`` (one row per patient)."""
+    """One trial's results, kept in the database as table ``table`` (one row per patient).
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> pop = sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1))
+        >>> run = pop.run("DEMO")
+        >>> run.label, [c.id for c in run.criteria]
+        ('DEMO', ['I1', 'I2'])
+        >>> con.execute(f"SELECT patient_id, {run.verdict} FROM {run.table} ORDER BY 1").fetchall()
+        [('p1', 'match'), ('p2', 'unknown')]
+    """
 
     trial: CompiledTrial
     label: str
@@ -122,7 +157,27 @@ def _list_sql(items: Sequence[tuple[str, str]]) -> str:
 
 
 class Population:
-    """The results of screening a population on one backend.  Made by :func:`screen_population`."""
+    """The results of screening a population on one backend.  Made by :func:`screen_population`; the
+    per-patient results stay in the database until :meth:`close` (or the end of a ``with`` block).
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> pop = sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1))
+        >>> pop.counts(), pop.tiers()["DEMO"]["possible"]
+        ({'DEMO': {'match': 1, 'unknown': 1, 'no_match': 0}}, 1)
+        >>> [(r["patient"], r["verdict"], r["unknown"]) for r in pop.rows()]
+        [('p1', 'match', ''), ('p2', 'unknown', 'I2')]
+        >>> pop.what_if("DEMO", drop=["I2"]).newly_eligible
+        1
+        >>> pop.close()
+    """
 
     def __init__(self, backend: Backend, as_of: _dt.date, runs: list[TrialRun],
                  anchors: Mapping[str, _dt.date] | None = None, source: str = ""):
@@ -287,7 +342,21 @@ def screen_population(target: Any, trials: Sequence[CompiledTrial], *, as_of: _d
     connection, a Spark session, or a :class:`~eligimatch.sql.Backend`) on ``as_of`` (default today).
 
     ``anchors``: dates of named anchors for every patient (a patient's own ``anchors`` rows come
-    first, as in :func:`eligimatch.match`)."""
+    first, as in :func:`eligimatch.match`).
+
+    >>> import datetime, duckdb, eligimatch
+    >>> from eligimatch import sql
+    >>> con = duckdb.connect()
+    >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+    ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+    ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+    ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+    >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+    ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+    >>> with sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1)) as pop:
+    ...     print(pop.counts())
+    {'DEMO': {'match': 1, 'unknown': 1, 'no_match': 0}}
+    """
     backend = connect_backend(target)
     trials = list(trials)
     if not trials:

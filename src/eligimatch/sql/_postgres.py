@@ -62,7 +62,17 @@ def copy_to_postgres(duck: Any, conn: Any, *, schema: str | None = None, replace
                      tables: Iterable[str] | None = None) -> dict[str, int]:
     """Copy the canonical tables readable in the DuckDB connection ``duck`` into the PostgreSQL
     connection ``conn`` (in ``schema`` when given, created if absent; the tables are created if absent,
-    dropped first with ``replace``).  Commits.  Returns the number of rows copied per table."""
+    dropped first with ``replace``).  Commits.  Returns the number of rows copied per table.
+
+    Needs a PostgreSQL server (tests/population starts one), so the example is not run here:
+
+        >>> import duckdb, psycopg                                         # doctest: +SKIP
+        >>> from eligimatch.sql import copy_to_postgres
+        >>> duck = duckdb.connect("patients.duckdb", read_only=True)       # doctest: +SKIP
+        >>> with psycopg.connect("postgresql://localhost/cdm") as conn:    # doctest: +SKIP
+        ...     copy_to_postgres(duck, conn, schema="screening", replace=True)["patients"]
+        1000000
+    """
     require_psycopg()
     wanted = set(tables) if tables is not None else None
     _create(conn, schema, replace)
@@ -94,7 +104,16 @@ def write_postgres(conn: Any, patients: Iterable[Any], catalogs: Any = None, *, 
     """Write ``patients`` (:class:`~eligimatch.Patient` objects) into the canonical tables of the
     PostgreSQL connection ``conn``, resolving names and codes exactly as
     :func:`~eligimatch.sql.write_duckdb` does (it stages them in an in-memory DuckDB).  Commits.
-    Returns the number of rows written per table."""
+    Returns the number of rows written per table.
+
+    Needs a PostgreSQL server (tests/population starts one), so the example is not run here:
+
+        >>> import eligimatch, psycopg                                      # doctest: +SKIP
+        >>> from eligimatch.sql import write_postgres
+        >>> with psycopg.connect("postgresql://localhost/cdm") as conn:    # doctest: +SKIP
+        ...     write_postgres(conn, [eligimatch.load_patient('{"id": "p1"}')])["patients"]
+        1
+    """
     import duckdb
 
     from eligimatch.sql._writer import write_duckdb

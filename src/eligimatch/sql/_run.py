@@ -35,7 +35,14 @@ DIALECTS = ("duckdb", "postgres", "spark")
 @dataclass(frozen=True)
 class SqlCriterion:
     """One criterion of a :class:`SqlTrial`: ``expressible`` False with ``reason`` when the backend cannot
-    express it (the row engine still can)."""
+    express it (the row engine still can).
+
+        >>> import eligimatch
+        >>> from eligimatch.sql import compile_sql
+        >>> st = compile_sql(eligimatch.compile_trial('trial "K"\\nexclusion:\\n  - E1: ecog >= 2\\n'))
+        >>> st.criteria[0]
+        SqlCriterion(id='E1', kind='exclusion', cohort=None, expressible=True, reason=None)
+    """
 
     id: str
     kind: str
@@ -50,6 +57,22 @@ class SqlTrial:
 
     ``criteria``: every criterion, expressible or not; ``complete``: all are, so the query has a verdict.
     :meth:`query` renders the query for an evaluation date; :meth:`sql` each criterion's column.
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> st = sql.compile_sql(trial, "postgres")
+        >>> st.id, st.dialect, st.complete, st.unsupported
+        ('DEMO', 'postgres', True, {})
+        >>> q = st.query(datetime.date(2026, 3, 1))
+        >>> "AS verdict" in q and "CAST('2026-03-01' AS DATE)" in q
+        True
     """
 
     plan: P.Plan
@@ -162,7 +185,17 @@ def compile_sql(trial: Any, dialect: str = "duckdb", *, strict: bool = True, ass
 # ---- running ---------------------------------------------------------------------------------------------
 
 class Adapter(Protocol):
-    """How the runner reaches a database: what the PostgreSQL and Spark runners implement."""
+    """How the runner reaches a database: what the PostgreSQL and Spark runners implement.  Any object
+    with these three methods and a ``dialect`` runs compiled trials (:func:`run`, :func:`prepare`);
+    :class:`DuckDBAdapter` is DuckDB's, and the population backends (:class:`Backend`) are adapters too.
+
+        >>> import duckdb
+        >>> from eligimatch.sql import DuckDBAdapter, connect_backend
+        >>> for adapter in (DuckDBAdapter(duckdb.connect()), connect_backend(duckdb.connect())):
+        ...     print(adapter.dialect, adapter.columns("SELECT 42 AS answer"))
+        duckdb (['answer'], [(42,)])
+        duckdb (['answer'], [(42,)])
+    """
 
     dialect: str
 
@@ -177,7 +210,15 @@ class Adapter(Protocol):
 
 
 class DuckDBAdapter:
-    """A DuckDB connection (``duckdb.connect(...)``) as an :class:`Adapter`."""
+    """A DuckDB connection (``duckdb.connect(...)``) as an :class:`Adapter`.
+
+        >>> import duckdb
+        >>> from eligimatch.sql import DuckDBAdapter
+        >>> a = DuckDBAdapter(duckdb.connect())
+        >>> a.replace_table("t", [("x", "INTEGER")], [(1,), (2,)])
+        >>> a.fetch("SELECT sum(x) FROM t")
+        [(3,)]
+    """
 
     dialect = "duckdb"
 
@@ -212,7 +253,25 @@ def _adapter(connection: Any) -> Any:
 
 def prepare(connection: Any, trial: SqlTrial, as_of: _dt.date,
             anchors: Mapping[str, _dt.date] | None = None) -> None:
-    """Build the mapping tables ``trial``'s query on ``as_of`` reads, from the data's own units and values."""
+    """Build the mapping tables ``trial``'s query on ``as_of`` reads, from the data's own units and values
+    (:func:`run` does it before each run; a caller running the query text itself calls it first).
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> st = sql.compile_sql(trial)
+        >>> sql.prepare(con, st, datetime.date(2026, 3, 1))
+        >>> con.execute("SELECT subject, unit, target, factor FROM eligimatch_units ORDER BY 2").fetchall()
+        [('analyte:anc', '/uL', 'x10^9/L', 0.001), ('analyte:anc', None, 'x10^9/L', None)]
+        >>> con.execute(st.query(datetime.date(2026, 3, 1)) + " ORDER BY 1").fetchall()
+        [('p1', True, True, 'match'), ('p2', True, None, 'unknown')]
+    """
     adapter = _adapter(connection)
     for name, (columns, rows) in build_rows(trial.needs(as_of, anchors), adapter.fetch).items():
         adapter.replace_table(name, columns, rows)
@@ -222,7 +281,21 @@ def run(connection: Any, trial: SqlTrial, as_of: _dt.date, anchors: Mapping[str,
         ) -> list[dict[str, Any]]:
     """Run ``trial`` on ``as_of``: one dict per patient (``patient_id``, each criterion's TRUE/FALSE/None,
     ``verdict`` when the trial is complete), ordered by ``patient_id``.  ``connection``: a DuckDB
-    connection or an :class:`Adapter` (PostgreSQL, Spark)."""
+    connection or an :class:`Adapter` (PostgreSQL, Spark).
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> sql.run(con, sql.compile_sql(trial), datetime.date(2026, 3, 1))
+        [{'patient_id': 'p1', 'I1': True, 'I2': True, 'verdict': 'match'}, \
+{'patient_id': 'p2', 'I1': True, 'I2': None, 'verdict': 'unknown'}]
+    """
     adapter = _adapter(connection)
     prepare(adapter, trial, as_of, anchors)
     sql = trial.query(as_of, anchors) if adapter.dialect == trial.dialect else _render(
@@ -235,7 +308,22 @@ def screen(connection: Any, trials: Iterable[Any], as_of: _dt.date,
            anchors: Mapping[str, _dt.date] | None = None) -> list[dict[str, Any]]:
     """Every patient against every trial: one dict per (patient, trial) with ``trial``, ``patient_id``,
     ``verdict`` and ``criteria`` (criterion id -> True/False/None).  ``trials``: compiled trials or
-    :class:`SqlTrial`; each must be expressible in SQL whole (see :func:`compile_sql`)."""
+    :class:`SqlTrial`; each must be expressible in SQL whole (see :func:`compile_sql`).
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> for row in sql.screen(con, [trial], datetime.date(2026, 3, 1)):
+        ...     print(row)
+        {'trial': 'DEMO', 'patient_id': 'p1', 'verdict': 'match', 'criteria': {'I1': True, 'I2': True}}
+        {'trial': 'DEMO', 'patient_id': 'p2', 'verdict': 'unknown', 'criteria': {'I1': True, 'I2': None}}
+    """
     out = []
     for t in trials:
         st = t if isinstance(t, SqlTrial) else compile_sql(t, _adapter(connection).dialect)

@@ -33,7 +33,13 @@ __all__ = ["TABLES", "TABLE_NAMES", "Column", "Table", "ddl", "schema_markdown",
 @dataclass(frozen=True)
 class Column:
     """One column: its name, portable type (``TEXT``, ``DATE``, ``TIME``, ``DOUBLE``, ``BIGINT``,
-    ``INTEGER``, ``BOOLEAN``), whether it may be NULL, and what a value (and NULL) means."""
+    ``INTEGER``, ``BOOLEAN``), whether it may be NULL, and what a value (and NULL) means.
+
+        >>> from eligimatch.sql import TABLES
+        >>> col = TABLES[0].columns[0]
+        >>> col.name, col.type, col.nullable
+        ('patient_id', 'TEXT', False)
+    """
 
     name: str
     type: str
@@ -43,6 +49,14 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
+    """One canonical table (:data:`TABLES`): its name, what a row is, and its columns.
+
+        >>> from eligimatch.sql import TABLES
+        >>> obs = next(t for t in TABLES if t.name == "observations")
+        >>> obs.column_names[:6]
+        ('patient_id', 'seq', 'analyte', 'analyte_id', 'value', 'unit')
+    """
+
     name: str
     doc: str
     columns: tuple[Column, ...]

@@ -40,7 +40,14 @@ _NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 @dataclass(frozen=True)
 class Threshold:
     """Change criterion ``criterion``'s threshold ``old`` (``None``: its only one) to ``new`` (a number,
-    or a number and a unit)."""
+    or a number and a unit).
+
+        >>> from eligimatch.sql import Threshold
+        >>> Threshold.parse("I7d:2.5=3")
+        Threshold(criterion='I7d', new='3', old='2.5')
+        >>> str(Threshold("I7a", "1000 /uL"))
+        'I7a=1000 /uL'
+    """
 
     criterion: str
     new: str
@@ -66,7 +73,13 @@ class Threshold:
 
 @dataclass(frozen=True)
 class WhatIf:
-    """The changes of one what-if question."""
+    """The changes of one what-if question: criteria dropped, thresholds moved, expressions replaced.
+
+        >>> from eligimatch.sql import WhatIf
+        >>> what = WhatIf.parse(drop=["I8"], thresholds=["I7a=1.0"], replace=["I2=age >= 16 years"])
+        >>> what.describe()
+        'drop I8, threshold I7a=1.0, replace I2'
+    """
 
     drop: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
@@ -95,6 +108,18 @@ class WhatIf:
 
 @dataclass(frozen=True)
 class EditedTrial:
+    """A trial changed by :func:`edit_trial`: the compiled ``trial`` and the ``changes`` made, in words.
+
+        >>> import eligimatch
+        >>> from eligimatch.sql import WhatIf, edit_trial
+        >>> trial = eligimatch.compile_trial('trial "K"\\ninclusion:\\n  - I1: anc >= 1.5 x10^9/L\\n')
+        >>> edited = edit_trial(trial, WhatIf.parse(thresholds=["I1=1.0"]))
+        >>> edited.changes
+        ('I1: threshold 1.5 -> 1.0 (`1.0 x10^9/L`)',)
+        >>> "anc >= 1.0 x10^9/L" in edited.trial.text
+        True
+    """
+
     trial: CompiledTrial
     changes: tuple[str, ...] = field(default=())
 
@@ -138,7 +163,18 @@ def edit_trial(trial: CompiledTrial, what: WhatIf) -> EditedTrial:
 
     Raises :class:`~eligimatch.errors.PopulationError` for a criterion that does not exist or a
     threshold that cannot be told apart, and the criteria language's own errors (located in the
-    edited text) for a change that does not compile."""
+    edited text) for a change that does not compile.
+
+        >>> import eligimatch
+        >>> from eligimatch.sql import WhatIf, edit_trial
+        >>> trial = eligimatch.compile_trial('trial "K"\\ninclusion:\\n  - I1: anc >= 1.5 x10^9/L\\n')
+        >>> edit_trial(trial, WhatIf.parse(drop=["I1"])).changes
+        ('I1 dropped (its expression is now `true`)',)
+        >>> edit_trial(trial, WhatIf.parse(drop=["I2"]))
+        Traceback (most recent call last):
+        ...
+        eligimatch.errors.PopulationError: trial K: no criterion 'I2' (did you mean 'I1'?)
+    """
     text = trial.text
     crits = _criteria(trial.ast)
     edits: list[tuple[int, int, str]] = []

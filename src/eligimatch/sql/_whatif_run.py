@@ -24,7 +24,24 @@ class WhatIfResult:
 
     ``moves[(before, after)]``: patients whose verdict was ``before`` and becomes ``after`` (every
     pair, zeros included); ``examples[(before, after)]``: the first patient ids (sorted) of each move
-    between different verdicts, at most ``examples`` of each."""
+    between different verdicts, at most ``examples`` of each.  Made by
+    :meth:`eligimatch.sql.Population.what_if`.
+
+        >>> import datetime, duckdb, eligimatch
+        >>> from eligimatch import sql
+        >>> con = duckdb.connect()
+        >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
+        ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
+        ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
+        ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
+        >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
+        ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
+        >>> pop = sql.screen_population(con, [trial], as_of=datetime.date(2026, 3, 1))
+        >>> res = pop.what_if("DEMO", drop=["I2"])
+        >>> res.before, res.after, res.newly_eligible, res.examples
+        ({'match': 1, 'unknown': 1, 'no_match': 0}, {'match': 2, 'unknown': 0, 'no_match': 0}, 1, \
+{('unknown', 'match'): ('p2',)})
+    """
 
     trial: str
     change: str

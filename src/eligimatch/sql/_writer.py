@@ -88,7 +88,15 @@ def _resolve_record(catalog: Any, code: str | None, name: str | None) -> Any:
 
 def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str | None = None) -> Rows:
     """The rows of one patient, by table name.  ``key``: the ``patient_id`` to use (default: the
-    profile's ``id``; the writers give ``#<n>`` to a profile without one)."""
+    profile's ``id``; the writers give ``#<n>`` to a profile without one).
+
+        >>> import eligimatch
+        >>> from eligimatch.sql import patient_rows
+        >>> rows = patient_rows(eligimatch.load_patient('{"id": "p1", "observations": '
+        ...     '[{"analyte": "ANC", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}'))
+        >>> rows["observations"][0][:6]
+        ('p1', 0, 'ANC', 'anc', 1800.0, '/uL')
+    """
     cats = catalogs or Catalogs.default()
     pid = key if key is not None else patient.id
     if pid is None:
@@ -184,7 +192,15 @@ def _select_staged(path: Path, name: str) -> str:
 def write_duckdb(con: Any, patients: Iterable[Patient], catalogs: Catalogs | None = None, *,
                  replace: bool = False) -> dict[str, int]:
     """Create the canonical tables in the DuckDB connection ``con`` (if absent; dropped first with
-    ``replace``) and append ``patients`` to them.  Returns the number of rows written per table."""
+    ``replace``) and append ``patients`` to them.  Returns the number of rows written per table.
+
+        >>> import duckdb, eligimatch
+        >>> from eligimatch.sql import write_duckdb
+        >>> con = duckdb.connect()
+        >>> counts = write_duckdb(con, [eligimatch.load_patient('{"id": "p1", "sex": "male"}')])
+        >>> counts["patients"], con.execute("SELECT patient_id, sex FROM patients").fetchall()
+        (1, [('p1', 'male')])
+    """
     if replace:
         for name in TABLE_NAMES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -202,7 +218,17 @@ def write_duckdb(con: Any, patients: Iterable[Patient], catalogs: Catalogs | Non
 def write_parquet(folder: str | os.PathLike[str], patients: Iterable[Patient],
                   catalogs: Catalogs | None = None) -> dict[str, Path]:
     """Write the canonical tables as Parquet files (``<folder>/<table>.parquet``, every table, empty
-    ones included, with their declared types).  Returns the paths by table name."""
+    ones included, with their declared types).  Returns the paths by table name.
+
+        >>> import duckdb, eligimatch, tempfile
+        >>> from eligimatch.sql import write_parquet
+        >>> folder = tempfile.mkdtemp()
+        >>> paths = write_parquet(folder, [eligimatch.load_patient('{"id": "p1"}')])
+        >>> sorted(paths)[:3], paths["patients"].name
+        (['anchors', 'conditions', 'facts'], 'patients.parquet')
+        >>> duckdb.sql(f"SELECT patient_id FROM '{paths['patients']}'").fetchall()
+        [('p1',)]
+    """
     import duckdb
 
     out = Path(folder)
@@ -222,7 +248,13 @@ def write_parquet(folder: str | os.PathLike[str], patients: Iterable[Patient],
 
 
 def iter_rows(patients: Iterable[Patient], catalogs: Catalogs | None = None) -> Iterator[tuple[str, tuple]]:
-    """Every row of ``patients`` as ``(table name, row)``, for writing into another database."""
+    """Every row of ``patients`` as ``(table name, row)``, for writing into another database.
+
+        >>> import eligimatch
+        >>> from eligimatch.sql import iter_rows
+        >>> [name for name, _ in iter_rows([eligimatch.load_patient('{"id": "p1", "facts": {"ecog": 1}}')])]
+        ['patients', 'facts']
+    """
     cats = catalogs or Catalogs.default()
     for n, p in enumerate(patients):
         key = p.id if p.id is not None else f"#{n}"
