@@ -11,6 +11,7 @@ tier, one row per patient and trial, :class:`Attrition`, what-if as :class:`What
 PostgreSQL (:func:`write_postgres`, :func:`copy_to_postgres`) or Spark (:mod:`eligimatch.spark`).
 """
 
+from eligimatch.sql._agreement import Disagreement, disagreements
 from eligimatch.sql._run import (
     DIALECTS,
     Adapter,
@@ -37,6 +38,8 @@ from eligimatch.sql._whatif_run import WhatIfResult
 __all__ = [
     "DIALECTS",
     "TABLES",
+    "Disagreement",
+    "disagreements",
     "TABLE_NAMES",
     "Adapter",
     "Column",

@@ -1,21 +1,123 @@
-"""Conditions in SQL: ``condition X [except Y] [where …]`` with every timing (present now, ever, within,
-diagnosed within), as :func:`eligimatch.engine._history.eval_condition` decides them.
+"""Conditions in SQL: ``condition X [except Y] [where …]`` with every timing -- present now
+(:class:`~eligimatch.plan.Present`), ever (:class:`~eligimatch.plan.Ever`), within a window
+(:class:`~eligimatch.plan.Within`), diagnosed within a window (:class:`~eligimatch.plan.DiagnosedWithin`,
+still present or not) -- as :func:`eligimatch.kinds.condition.eval_condition` decides them.
 
-Not expressed yet: :func:`condition` raises :class:`~eligimatch.errors.SqlNotExpressibleError`, so a trial
-that uses one compiles with that criterion reported as not expressible on the SQL backend, never with an
-answer that could differ from the row engine's.
+One common table expression per criterion scans ``conditions`` for the records that are, or may be, the
+concept (the plan's closures: ``covers``, ``may_be``; IN lists, no per-row subquery), gives each record
+its Kleene value -- kind (a broader or overlapping concept is UNKNOWN, an excepted one does not count),
+timing, ``where`` tests over ``record_attributes`` (:mod:`eligimatch.sql._where`) -- and counts per patient
+the records that are TRUE, UNKNOWN, dated after the evaluation date, or not in the catalog.  The value:
+
+* TRUE when a record is TRUE; else UNKNOWN when one is UNKNOWN;
+* else UNKNOWN when a record of the concept is dated after the evaluation date, or a record is not in
+  the catalog (it could be the concept);
+* else the absent-record policy (:func:`eligimatch.sql._history.absent`): FALSE when the conditions
+  history is complete (or absence is assumed), UNKNOWN otherwise;
+* a window counted from an anchor with no date is UNKNOWN as soon as one record needs it (the row
+  engine's ``MissingAnchor``).
+
+Timing of one record (``_condition_timing`` in the row engine): *present now* is FALSE for a resolved,
+inactive or in-remission record, decided by the end date when there is one, TRUE for an active record
+without one, UNKNOWN with neither status nor end date; *ever* is TRUE for every record not dated after the
+evaluation date; *within* asks that the record began by the anchor and had not ended before the window's
+start (an ended record without an end date counts only where its onset alone places it in the window);
+*diagnosed within* asks that the onset lie in the window (UNKNOWN without an onset).  Partial dates are
+decided when both ends agree.  A status outside the four the schema declares never decides (UNKNOWN).
+
+Not expressed: ``allergy to (drugs)`` (the allergen read through the drug catalog), which raises
+:class:`~eligimatch.errors.SqlNotExpressibleError` -- that criterion is reported as not expressible on the
+SQL backend, never answered differently from the row engine.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as _dt
 
+from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
+from eligimatch.sql._records import scan
+from eligimatch.sql._sqltext import date, text
 
 __all__ = ["condition"]
 
-_WHY = "conditions are not expressed in SQL yet (issue 16); evaluate this criterion with the row engine"
+_ENDED = ("resolved", "inactive", "remission")  # the row engine's _ENDED (kinds/condition.py)
+_STATUSES = ("active",) + _ENDED
 
 
-def condition(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY)
+def _statuses(values: tuple[str, ...]) -> str:
+    return f"r.status IN ({', '.join(text(s) for s in values)})"
+
+
+def _present(as_of: _dt.date) -> str:
+    """Present on the evaluation date: started (always, for a record not dated after it), and neither
+    resolved nor ended."""
+    a0 = date(as_of)
+    return (f"CASE WHEN {_statuses(_ENDED)} THEN FALSE "
+            f"WHEN r.status IS NOT NULL AND NOT {_statuses(_STATUSES)} THEN NULL "
+            f"WHEN r.end_earliest IS NULL THEN (CASE WHEN r.status IS NULL THEN NULL ELSE TRUE END) "
+            f"WHEN r.end_earliest > {a0} THEN TRUE WHEN r.end_latest <= {a0} THEN FALSE ELSE NULL END")
+
+
+def _onset_in(start: str, anchor: str) -> str:
+    """The onset lies in ``[start, anchor]`` (UNKNOWN without an onset, or when a partial onset straddles
+    an end)."""
+    ge = (f"CASE WHEN r.onset_earliest >= {start} THEN TRUE WHEN r.onset_latest < {start} THEN FALSE "
+          f"ELSE NULL END")
+    le = (f"CASE WHEN r.onset_latest <= {anchor} THEN TRUE WHEN r.onset_earliest > {anchor} THEN FALSE "
+          f"ELSE NULL END")
+    return f"CASE WHEN r.onset_earliest IS NULL THEN NULL ELSE (({ge}) AND ({le})) END"
+
+
+def _within(as_of: _dt.date, start: str, anchor: str) -> str:
+    """Some day of the condition lies in ``[start, anchor]``: it began by the anchor and had not ended
+    before the start."""
+    a0 = date(as_of)
+    began = (f"CASE WHEN r.onset_earliest IS NOT NULL THEN (CASE WHEN r.onset_latest <= {anchor} THEN TRUE "
+             f"WHEN r.onset_earliest > {anchor} THEN FALSE ELSE NULL END) "
+             # no onset: in the chart on the evaluation date, so begun by then (and by its end, if any)
+             f"WHEN LEAST({a0}, COALESCE(r.end_latest, {a0})) <= {anchor} THEN TRUE ELSE NULL END")
+    still = (f"CASE WHEN r.end_earliest IS NOT NULL THEN (CASE WHEN r.end_earliest >= {start} THEN TRUE "
+             f"WHEN r.end_latest < {start} THEN FALSE ELSE NULL END) "
+             f"WHEN r.status = 'active' THEN TRUE "
+             f"WHEN r.status IS NOT NULL AND NOT {_statuses(_ENDED)} THEN NULL "
+             # ended (or perhaps ended) on an unknown day between its onset and now
+             f"WHEN r.onset_earliest IS NOT NULL THEN (CASE WHEN r.onset_earliest >= {start} THEN TRUE "
+             f"WHEN {a0} < {start} THEN FALSE ELSE NULL END) "
+             f"ELSE NULL END")
+    return f"(({began}) AND ({still}))"
+
+
+def condition(ctx: Ctx, n: P.Condition) -> str:
+    """The Kleene value of ``condition …`` / ``history of …`` / ``… diagnosed within …`` for the patient
+    (row ``p``); see the module's description."""
+    if n.allergens:
+        raise not_expressible(n, "`allergy to (drugs)` reads the allergen through the drug catalog; not "
+                                 "expressed in SQL yet")
+    if any(not c.covers for c in n.concepts):
+        raise not_expressible(n, "a concept without its hierarchy closure in the plan")
+    as_of = date(ctx.as_of)
+    timing = n.timing
+    anchor: str | None = None
+    needs_anchor = "FALSE"  # the records for which the row engine reads the anchor's date
+    if isinstance(timing, P.Present):
+        when = _present(ctx.as_of)
+    elif isinstance(timing, P.Ever):
+        when = "TRUE"
+    elif isinstance(timing, P.Within):
+        anchor = ctx.anchor(timing.window.anchor)
+        start = ctx.window_start(timing.window, anchor)
+        when = _within(ctx.as_of, start, anchor)
+        needs_anchor = "TRUE"
+    elif isinstance(timing, P.DiagnosedWithin):
+        anchor = ctx.anchor(timing.window.anchor)
+        start = ctx.window_start(timing.window, anchor)
+        when = _onset_in(start, anchor)
+        if timing.still_present:
+            when = f"(({when}) AND ({_present(ctx.as_of)}))"
+        needs_anchor = "r.onset_earliest IS NOT NULL"
+    else:  # pragma: no cover - the plan's timings are listed above
+        raise not_expressible(n, f"the timing {type(timing).__name__}")
+    return scan(ctx, history="conditions", concepts=n.concepts, excepted=n.excepted, where=n.where, when=when,
+                later=f"(r.onset_earliest IS NOT NULL AND r.onset_earliest > {as_of})", needs_anchor=needs_anchor,
+                anchor=anchor, prefix="c")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -68,6 +69,22 @@ def _typed(v: Any) -> tuple:
     if isinstance(v, (int, float)):
         return ("number", None, float(v), None)
     return ("text", None, None, str(v))
+
+
+def _attribute(name: str, v: Any) -> tuple:
+    """The columns of a ``record_attributes`` row after its name: the value as recorded
+    (:func:`_typed`) and as ``where`` tests read it -- yes/no, number, word, the vocabulary's declared
+    value -- by the row engine's own functions (:func:`eligimatch.engine._history.attr_truth`)."""
+    from eligimatch.engine._history import yes_no
+    from eligimatch.knowledge._attributes import AttributeCatalog
+    from eligimatch.plan._bind import attr_norm, attr_number
+
+    number = attr_number(v)
+    if number is not None and not math.isfinite(number):
+        number = None  # "inf", "nan": not a number a test can compare here (documented)
+    vocab = AttributeCatalog.default().get(name)  # the vocabulary the binder gives a `where` test (plan._bind)
+    coded = vocab.normalize(v) if vocab is not None else None
+    return (*_typed(v), yes_no(v), number, attr_norm(v), coded)
 
 
 def _time_key(t: _dt.time | None) -> int | None:
@@ -114,7 +131,7 @@ def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str
         out["conditions"].append((pid, i, cond.name, cond.code, concept.id if concept is not None else None,
                                   *_partial(cond.onset), *_partial(cond.end), cond.status, *_source(cond)))
         for n, v in cond.attributes.items():
-            out["record_attributes"].append((pid, "conditions", i, n, *_typed(v)))
+            out["record_attributes"].append((pid, "conditions", i, n, *_attribute(n, v)))
     for i, t in enumerate(patient.therapies):
         d = cats.drugs.resolve(t.drug) if t.drug else None
         dose = t.dose
@@ -129,7 +146,7 @@ def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str
         out["procedures"].append((pid, i, p.name, p.code, concept.id if concept is not None else None,
                                   *_partial(p.date), *_source(p)))
         for n, v in p.attributes.items():
-            out["record_attributes"].append((pid, "procedures", i, n, *_typed(v)))
+            out["record_attributes"].append((pid, "procedures", i, n, *_attribute(n, v)))
     for i, s in enumerate(patient.studies):
         out["studies"].append((pid, i, s.study, *_partial(s.start), *_partial(s.end), *_source(s)))
     for n, day in patient.anchors.items():
