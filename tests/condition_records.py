@@ -82,6 +82,24 @@ TESTS = ["symptomatic", "not symptomatic", "active", "relapsed", "not severe", "
          "isn_rps_class = 3", "extent = extensive", "manifestation != 2", "grade = high"]
 
 
+#: Allergens as charts write them: drug ids, names, brands, abbreviations, classes, a drug in a class only for
+#: some indications (methotrexate), targets, RxNorm codes, unknown names, blanks and non-text values.
+ALLERGENS = ["cyclophosphamide", "Cytoxan", "CTX", "fludarabine", "Fludara", "acetaminophen", "Tylenol", "paracetamol",
+             "penicillin", "beta-lactam antibiotic", "corticosteroid", "methotrexate", "tocilizumab", "cetuximab",
+             "Erbitux", "DMSO", "albumin human", "dextran 40", "RxNorm:3002", "anti-CD19", "monoclonal_antibody",
+             "excipient", "cytotoxic_chemotherapy", "antibiotic", "shellfish", "unknown drug", "", " ", 3, True]
+ALLERGY_TO = ["(cyclophosphamide, fludarabine)", "(acetaminophen, diphenhydramine)", "corticosteroid",
+              "(dimethyl_sulfoxide, human_serum_albumin, dextran_40)", "cytotoxic_chemotherapy", "immunosuppressant",
+              "(tocilizumab, cetuximab)", "monoclonal_antibody", "excipient", "(penicillin, antibiotic)"]
+
+
+def allergy_criterion(r: random.Random) -> str:
+    head = r.choice(["history of", "condition"])
+    concept = r.choice(["allergy", "drug_allergy", "(allergy, anaphylaxis)"])
+    where = r.choice(["", "", " where severe"])
+    return f"{head} {concept} to {r.choice(ALLERGY_TO)}{where}"
+
+
 def _where(r: random.Random) -> str:
     k = r.random()
     if k < 0.35:
@@ -116,6 +134,19 @@ def condition_criterion(r: random.Random) -> str:
     return f"{head} {_concepts(r)}{_where(r)}{exc}{when}"
 
 
+def _allergy(r: random.Random, gen: F.PatientGen) -> dict:
+    rec: dict = {"name": r.choice(["allergy", "drug allergy", "drug_allergy", "anaphylaxis", "hypersensitivity"])}
+    if r.random() < 0.85:
+        rec["attributes"] = {"allergen": r.choice(ALLERGENS)}
+        if r.random() < 0.3:
+            rec["attributes"]["severe"] = r.choice([True, False, "yes", "unknown"])
+    if r.random() < 0.7:
+        rec["onset"] = gen.date(spread=2500)
+    if r.random() < 0.5:
+        rec["status"] = r.choice(["active", "resolved"])
+    return rec
+
+
 def procedure_criterion(r: random.Random) -> str:
     proc = r.choice(["major_surgery", "biopsy", "indwelling_catheter_or_drain", "apheresis"])
     win = f" {_window(r)}" if r.random() < 0.5 else ""
@@ -126,6 +157,7 @@ def procedure_criterion(r: random.Random) -> str:
 
 def trial_text(r: random.Random, n: int = 12) -> str:
     lines = [f"  - C{i}: {condition_criterion(r)}" for i in range(n)]
+    lines += [f"  - A{i}: {allergy_criterion(r)}" for i in range(2)]
     lines += [f"  - Q{i}: {procedure_criterion(r)}" for i in range(3)]
     return f'trial "T"\n{ANCHORS}\nexclusion:\n' + "\n".join(lines) + "\n"
 
@@ -181,6 +213,7 @@ def population(r: random.Random, n: int) -> list:
         d: dict = {"id": f"p{len(out)}", "complete": {"conditions": r.random() < 0.5,
                                                        "procedures": r.random() < 0.5}}
         d["conditions"] = [_condition(r, gen) for _ in range(r.choice([0, 1, 1, 2, 3, 5]))]
+        d["conditions"] += [_allergy(r, gen) for _ in range(r.choice([0, 0, 1, 2]))]
         if r.random() < 0.5:
             d["procedures"] = [_procedure(r, gen) for _ in range(r.randint(0, 2))]
         if r.random() < 0.5:

@@ -25,14 +25,16 @@ start (an ended record without an end date counts only where its onset alone pla
 *diagnosed within* asks that the onset lie in the window (UNKNOWN without an onset).  Partial dates are
 decided when both ends agree.  A status outside the four the schema declares never decides (UNKNOWN).
 
-Not expressed: ``allergy to (drugs)`` (the allergen read through the drug catalog), which raises
-:class:`~eligimatch.errors.SqlNotExpressibleError` -- that criterion is reported as not expressible on the
-SQL backend, never answered differently from the row engine.
+``allergy to (drugs)``: the record's ``allergen`` attribute, read through the drug catalog by the writer
+(``record_attributes.value_drug``), is one of the drugs or classes; the catalog's entries are classified
+at compile time (:func:`_allergen`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
+from typing import Any
 
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
@@ -91,9 +93,6 @@ def _within(as_of: _dt.date, start: str, anchor: str) -> str:
 def condition(ctx: Ctx, n: P.Condition) -> str:
     """The Kleene value of ``condition …`` / ``history of …`` / ``… diagnosed within …`` for the patient
     (row ``p``); see the module's description."""
-    if n.allergens:
-        raise not_expressible(n, "`allergy to (drugs)` reads the allergen through the drug catalog; not "
-                                 "expressed in SQL yet")
     if any(not c.covers for c in n.concepts):
         raise not_expressible(n, "a concept without its hierarchy closure in the plan")
     as_of = date(ctx.as_of)
@@ -120,4 +119,47 @@ def condition(ctx: Ctx, n: P.Condition) -> str:
         raise not_expressible(n, f"the timing {type(timing).__name__}")
     return scan(ctx, history="conditions", concepts=n.concepts, excepted=n.excepted, where=n.where, when=when,
                 later=f"(r.onset_earliest IS NOT NULL AND r.onset_earliest > {as_of})", needs_anchor=needs_anchor,
-                anchor=anchor, prefix="c")
+                anchor=anchor, prefix="c", also=("allergen",) if n.allergens else (),
+                extra=_allergen(ctx, n.allergens) if n.allergens else None)
+
+
+def _entries(drugs: Any) -> list[tuple[str, Any]]:
+    """Every entry ``value_drug`` can name, with its catalog entry: drugs, classes, target classes."""
+    out: list[tuple[str, Any]] = [(f"drug:{d.id}", d) for d in drugs.drugs]
+    out += [(f"class:{c.id}", c) for c in drugs.classes]
+    for t in drugs.targets:
+        entry = drugs.resolve(f"target:{t}")
+        if entry is not None:
+            out.append((f"class:{entry.id}", entry))
+    return out
+
+
+def _allergen(ctx: Ctx, allergens: tuple[P.DrugRef, ...]) -> Callable[[dict[str, str]], str]:
+    """``allergy to (drugs)``: the record's ``allergen`` attribute, read through the drug catalog by the writer
+    (``value_drug``), is one of the drugs or classes (:func:`eligimatch.kinds.condition._allergen_truth`): a
+    substance is its classes whatever it was given for; a class that may be one of them (a broader class, a
+    drug the catalog cannot rule out) UNKNOWN; an allergen not recorded or not in the catalog UNKNOWN.  The
+    catalog's entries are classified here, once, into IN lists."""
+    from eligimatch.kinds.condition import _substance_is
+    from eligimatch.knowledge._drugs import Drug
+
+    drugs = ctx.catalogs.drugs
+    yes: list[str] = []
+    maybe: list[str] = []
+    for key, entry in _entries(drugs):
+        status = [_substance_is(drugs, entry.id, a.id) if isinstance(entry, Drug)
+                  else drugs.match_status(None, (entry.id,), a.id) for a in allergens]
+        if any(x is True for x in status):
+            yes.append(key)
+        elif any(x is None for x in status):
+            maybe.append(key)
+
+    def truth(aliases: dict[str, str]) -> str:
+        col = f"{aliases['allergen']}.value_drug"
+        return (f"CASE WHEN {col} IS NULL THEN NULL WHEN {_in(col, yes)} THEN TRUE "
+                f"WHEN {_in(col, maybe)} THEN NULL ELSE FALSE END")
+    return truth
+
+
+def _in(col: str, values: list[str]) -> str:
+    return f"{col} IN ({', '.join(text(v) for v in sorted(set(values)))})" if values else "FALSE"

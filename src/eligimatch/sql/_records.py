@@ -10,6 +10,8 @@ the query also joins a windowed lab CTE (statistics propagation; the sum itself 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx
 from eligimatch.sql._sqltext import text
@@ -55,19 +57,22 @@ def _code(kind_col: str, parts: tuple[str, ...]) -> str:
 
 def scan(ctx: Ctx, *, history: str, concepts: tuple[P.ConceptRef, ...], excepted: tuple[P.ConceptRef, ...],
          where: tuple[P.WhereTest, ...], when: str, later: str, needs_anchor: str, anchor: str | None,
-         prefix: str) -> str:
+         prefix: str, also: tuple[str, ...] = (), extra: Callable[[dict[str, str]], str] | None = None) -> str:
     """The Kleene value, for the patient ``p``, of "some record of ``concepts`` (not ``excepted``) counts".
 
     ``history`` the table (``conditions``/``procedures``, alias ``r``); ``when`` the record's timing
     (TRUE/FALSE/NULL over ``r`` and, with an ``anchor``, ``anch``); ``later`` TRUE for a record dated after the
     evaluation date (not used; it leaves an absence UNKNOWN); ``needs_anchor`` TRUE for the records for which
-    the row engine reads the ``anchor``'s date (with none: UNKNOWN, the row engine's ``MissingAnchor``)."""
+    the row engine reads the ``anchor``'s date (with none: UNKNOWN, the row engine's ``MissingAnchor``);
+    ``extra``: one more part of the record's value (TRUE/FALSE/NULL), written over the aliases of the
+    attributes ``also`` names (an allergen)."""
     relevant, k = kind("r.concept_id", concepts, excepted)
-    attr_joins, aliases = attribute_joins(where, history)
-    code = _code("k.kind", ("k.w", "k.wh"))
+    attr_joins, aliases = attribute_joins(where, history, also=also)
+    more = extra(aliases) if extra is not None else "TRUE"
+    code = _code("k.kind", ("k.w", "k.wh", "k.x"))
     join = "JOIN anch ON anch.patient_id = r.patient_id" if anchor is not None else ""
     rows = (f"SELECT r.patient_id, r.concept_id, {k} AS kind, {later} AS later, {needs_anchor} AS needs_anchor, "
-            f"{when} AS w, {where_sql(where, aliases)} AS wh "
+            f"{when} AS w, {where_sql(where, aliases)} AS wh, {more} AS x "
             f"FROM {history} r {join} {attr_joins} WHERE r.concept_id IS NULL OR {relevant}")
     counted = "k.concept_id IS NOT NULL AND k.kind <> 'F' AND NOT k.later"  # the records the row engine evaluates
     select = (f"SELECT k.patient_id, "

@@ -179,6 +179,9 @@ TABLES: tuple[Table, ...] = (
         _c("value_coded", "TEXT", "The declared value of the attribute's vocabulary (catalog/attributes.toml) "
                                   "the value is (`Stage IIB`, `2B` and `IIB` are `IIB`); NULL: the attribute has "
                                   "no vocabulary, or the vocabulary cannot place the value."),
+        _c("value_drug", "TEXT", "The drug catalog entry the value names, as `allergy to (…)` reads an `allergen` "
+                                 "(`drug:<id>` for a drug, name, brand or RxNorm code; `class:<id>` for a class); "
+                                 "NULL: the catalog does not know it."),
     )),
     Table("studies", "Participation in clinical studies (FHIR ResearchSubject).", (
         _PID, _SEQ,

@@ -24,15 +24,12 @@ from eligimatch.sql._sqltext import compare_const, text
 __all__ = ["attribute_joins", "where_sql"]
 
 
-def _aliases(tests: tuple[P.WhereTest, ...], prefix: str) -> dict[str, str]:
-    return {name: f"{prefix}{i}" for i, name in enumerate(P.attr_names(tests))}
-
-
-def attribute_joins(tests: tuple[P.WhereTest, ...], history: str, record: str = "r",
-                    prefix: str = "a") -> tuple[str, dict[str, str]]:
-    """The LEFT JOINs of ``record_attributes`` for the attributes ``tests`` name (to the record alias
-    ``record`` of the table ``history``), and the alias of each name."""
-    aliases = _aliases(tests, prefix)
+def attribute_joins(tests: tuple[P.WhereTest, ...], history: str, record: str = "r", prefix: str = "a",
+                    also: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
+    """The LEFT JOINs of ``record_attributes`` for the attributes ``tests`` name and ``also`` (to the record
+    alias ``record`` of the table ``history``), and the alias of each name."""
+    names = tuple(dict.fromkeys(P.attr_names(tests) + also))
+    aliases = {name: f"{prefix}{i}" for i, name in enumerate(names)}
     joins = " ".join(
         f"LEFT JOIN record_attributes {a} ON {a}.patient_id = {record}.patient_id "
         f"AND {a}.history = {text(history)} AND {a}.seq = {record}.seq AND {a}.name = {text(name)}"
