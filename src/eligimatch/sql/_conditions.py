@@ -36,6 +36,7 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
+from eligimatch.knowledge._dates import shift_clamped
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._records import scan
@@ -54,11 +55,12 @@ def _statuses(values: tuple[str, ...]) -> str:
 def _present(as_of: _dt.date) -> str:
     """Present on the evaluation date: started (always, for a record not dated after it), and neither
     resolved nor ended."""
-    a0 = date(as_of)
+    # not ended before the next day (the row engine's shift, saturating at 9999-12-31)
+    nxt = date(shift_clamped(as_of, 1, "day"))
     return (f"CASE WHEN {_statuses(_ENDED)} THEN FALSE "
             f"WHEN r.status IS NOT NULL AND NOT {_statuses(_STATUSES)} THEN NULL "
             f"WHEN r.end_earliest IS NULL THEN (CASE WHEN r.status IS NULL THEN NULL ELSE TRUE END) "
-            f"WHEN r.end_earliest > {a0} THEN TRUE WHEN r.end_latest <= {a0} THEN FALSE ELSE NULL END")
+            f"WHEN r.end_earliest >= {nxt} THEN TRUE WHEN r.end_latest < {nxt} THEN FALSE ELSE NULL END")
 
 
 def _onset_in(start: str, anchor: str) -> str:
