@@ -95,7 +95,7 @@ def _within(as_of: _dt.date, start: str, anchor: str) -> str:
 def condition(ctx: Ctx, n: P.Condition) -> str:
     """The Kleene value of ``condition …`` / ``history of …`` / ``… diagnosed within …`` for the patient
     (row ``p``); see the module's description."""
-    if any(not c.covers for c in n.concepts):
+    if any(not c.covers for c in n.concepts + n.excepted):
         raise not_expressible(n, "a concept without its hierarchy closure in the plan")
     as_of = date(ctx.as_of)
     timing = n.timing
@@ -147,19 +147,20 @@ def _allergen(ctx: Ctx, allergens: tuple[P.DrugRef, ...]) -> Callable[[dict[str,
 
     drugs = ctx.catalogs.drugs
     yes: list[str] = []
-    maybe: list[str] = []
+    no: list[str] = []
     for key, entry in _entries(drugs):
         status = [_substance_is(drugs, entry.id, a.id) if isinstance(entry, Drug)
                   else drugs.match_status(None, (entry.id,), a.id) for a in allergens]
         if any(x is True for x in status):
             yes.append(key)
-        elif any(x is None for x in status):
-            maybe.append(key)
+        elif all(x is False for x in status):
+            no.append(key)
 
     def truth(aliases: dict[str, str]) -> str:
         col = f"{aliases['allergen']}.value_drug"
+        # an entry classified neither way (it may be one; or unknown to these catalogs): UNKNOWN
         return (f"CASE WHEN {col} IS NULL THEN NULL WHEN {_in(col, yes)} THEN TRUE "
-                f"WHEN {_in(col, maybe)} THEN NULL ELSE FALSE END")
+                f"WHEN {_in(col, no)} THEN FALSE ELSE NULL END")
     return truth
 
 

@@ -25,7 +25,7 @@ def procedure(ctx: Ctx, n: P.Procedure) -> str:
     dated in the window, whose attributes pass the ``where`` tests (:mod:`eligimatch.sql._where`); partial
     dates decided when both ends agree; records not in the catalog or dated after the evaluation date leave
     an absence UNKNOWN (:func:`eligimatch.sql._records.scan`)."""
-    if any(not c.covers for c in n.concepts):
+    if any(not c.covers for c in n.concepts + n.excepted):
         raise not_expressible(n, "a concept without its hierarchy closure in the plan")
     as_of = date(ctx.as_of)
     anchor: str | None = None
