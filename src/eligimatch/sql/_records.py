@@ -72,7 +72,7 @@ def scan(ctx: Ctx, *, history: str, concepts: tuple[P.ConceptRef, ...], excepted
     code = _code("k.kind", ("k.w", "k.wh", "k.x"))
     join = "JOIN anch ON anch.patient_id = r.patient_id" if anchor is not None else ""
     rows = (f"SELECT r.patient_id, r.concept_id, {k} AS kind, {later} AS later, {needs_anchor} AS needs_anchor, "
-            f"{when} AS w, {where_sql(where, aliases)} AS wh, {more} AS x "
+            f"{when} AS w, {where_sql(where, aliases, ctx.catalogs.attributes)} AS wh, {more} AS x "
             f"FROM {history} r {join} {attr_joins} WHERE r.concept_id IS NULL OR {relevant}")
     counted = "k.concept_id IS NOT NULL AND k.kind <> 'F' AND NOT k.later"  # the records the row engine evaluates
     select = (f"SELECT k.patient_id, "

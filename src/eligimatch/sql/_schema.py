@@ -176,8 +176,8 @@ TABLES: tuple[Table, ...] = (
                                         "(finite) number; a boolean never is one."),
         _c("value_norm", "TEXT", "The value as a word, as `where` tests compare words: lower case, surrounding "
                                  "spaces dropped, inner spaces and hyphens as `_`."),
-        _c("value_coded", "TEXT", "The declared value of the attribute's vocabulary (catalog/attributes.toml) "
-                                  "the value is (`Stage IIB`, `2B` and `IIB` are `IIB`); NULL: the attribute has "
+        _c("value_coded", "TEXT", "The declared value of the attribute's vocabulary (the writer's catalogs: "
+                                  "catalog/attributes.toml and site catalogs) the value is (`Stage IIB`, `2B` and `IIB` are `IIB`); NULL: the attribute has "
                                   "no vocabulary, or the vocabulary cannot place the value."),
         _c("value_drug", "TEXT", "The drug catalog entry the value names, as `allergy to (…)` reads an `allergen` "
                                  "(`drug:<id>` for a drug, name, brand or RxNorm code; `class:<id>` for a class); "

@@ -17,6 +17,8 @@ own functions), so the SQL compares exactly what :func:`eligimatch.engine._histo
 
 from __future__ import annotations
 
+from typing import Any
+
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import not_expressible
 from eligimatch.sql._sqltext import compare_const, text
@@ -37,39 +39,38 @@ def attribute_joins(tests: tuple[P.WhereTest, ...], history: str, record: str = 
     return joins, aliases
 
 
-def where_sql(tests: tuple[P.WhereTest, ...], aliases: dict[str, str]) -> str:
+def where_sql(tests: tuple[P.WhereTest, ...], aliases: dict[str, str], attributes: Any) -> str:
     """TRUE / FALSE / NULL: every test holds (an :class:`~eligimatch.plan.AnyTest` when one of its options
-    does), in Kleene logic -- SQL's own AND and OR."""
+    does), in Kleene logic -- SQL's own AND and OR.  ``attributes``: the catalogs' attribute vocabularies
+    (``Catalogs.attributes``), the ones the writer read ``value_coded`` through."""
     if not tests:
         return "TRUE"
     parts = []
     for t in tests:
         if isinstance(t, P.AnyTest):
-            parts.append("(" + " OR ".join(where_sql(o, aliases) for o in t.options) + ")")
+            parts.append("(" + " OR ".join(where_sql(o, aliases, attributes) for o in t.options) + ")")
         else:
-            parts.append(_test(t, aliases[t.name]))
+            parts.append(_test(t, aliases[t.name], attributes))
     return "(" + " AND ".join(parts) + ")"
 
 
-def _test(t: P.YesNoTest | P.CodedTest | P.ValueTest, a: str) -> str:
+def _test(t: P.YesNoTest | P.CodedTest | P.ValueTest, a: str, attributes: Any) -> str:
     """One test against the attribute row ``a`` (all its columns NULL when the record has no such
     attribute: UNKNOWN)."""
     if isinstance(t, P.YesNoTest):
         return f"({a}.value_yes_no)" if t.expected else f"(NOT {a}.value_yes_no)"
     if isinstance(t, P.CodedTest):
-        return _coded(t, a)
+        return _coded(t, a, attributes)
     return _value(t, a)
 
 
-def _coded(t: P.CodedTest, a: str) -> str:
-    from eligimatch.knowledge._attributes import AttributeCatalog
-
-    vocab = AttributeCatalog.default().get(t.name)
+def _coded(t: P.CodedTest, a: str, attributes: Any) -> str:
+    vocab = attributes.get(t.name)
     if t.vocabulary is not None and t.vocabulary != vocab:
-        # the writer reads values through the default vocabulary (as the binder does); another one differs
-        raise not_expressible(t, f"the vocabulary of attribute {t.name!r} is not the catalog's default one")
+        # the writer reads values through the catalogs' vocabulary (as the binder does); another one differs
+        raise not_expressible(t, f"the vocabulary of attribute {t.name!r} is not the catalogs' one")
     if vocab is None:
-        raise not_expressible(t, f"attribute {t.name!r} has no vocabulary in the default catalog")
+        raise not_expressible(t, f"attribute {t.name!r} has no vocabulary in the catalogs")
     coded = f"{a}.value_coded"
     declared = vocab.values + vocab.descriptors
     # a value outside the test's values is UNKNOWN when some tested value is of another scale than it

@@ -77,13 +77,12 @@ def _attribute(name: str, v: Any, cats: Catalogs) -> tuple:
     (:func:`_typed`) and as ``where`` tests read it -- yes/no, number, word, the vocabulary's declared
     value -- by the row engine's own functions (:func:`eligimatch.engine._history.attr_truth`)."""
     from eligimatch.engine._history import yes_no
-    from eligimatch.knowledge._attributes import AttributeCatalog
     from eligimatch.plan._bind import attr_norm, attr_number
 
     number = attr_number(v)
     if number is not None and not math.isfinite(number):
         number = None  # "inf", "nan": not a number a test can compare here (documented)
-    vocab = AttributeCatalog.default().get(name)  # the vocabulary the binder gives a `where` test (plan._bind)
+    vocab = cats.attributes.get(name)  # the vocabulary the binder gives a `where` test (plan._bind)
     coded = vocab.normalize(v) if vocab is not None else None
     text = str(v)  # an allergen as the row engine reads it (kinds/condition.py: _allergen_truth)
     entry = cats.drugs.resolve(text) if text.strip() else None
