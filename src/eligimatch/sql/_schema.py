@@ -181,6 +181,21 @@ TABLES: tuple[Table, ...] = (
         _c("value_bool", "BOOLEAN", "The value when `value_type` is `bool`, else NULL."),
         _c("value_number", "DOUBLE", "The value when `value_type` is `number`, else NULL."),
         _c("value_text", "TEXT", "The value when `value_type` is `text`, else NULL."),
+        # the value as `where` tests read it, computed by the writer with the row engine's own rules (so
+        # that the SQL compares what the row engine compares: no re-implementation of Python's string rules)
+        _c("value_yes_no", "BOOLEAN", "The value read as a yes/no (a boolean, or `yes`/`true`/`no`/`false` "
+                                      "ignoring case and surrounding spaces); NULL: not a recognised yes/no "
+                                      "(a `where` test on it is then UNKNOWN)."),
+        _c("value_as_number", "DOUBLE", "The value read as a number (`2`, `\"2\"`, `\"II\"`); NULL: not a "
+                                        "(finite) number; a boolean never is one."),
+        _c("value_norm", "TEXT", "The value as a word, as `where` tests compare words: lower case, surrounding "
+                                 "spaces dropped, inner spaces and hyphens as `_`."),
+        _c("value_coded", "TEXT", "The declared value of the attribute's vocabulary (the writer's catalogs: "
+                                  "catalog/attributes.toml and site catalogs) the value is (`Stage IIB`, `2B` and `IIB` are `IIB`); NULL: the attribute has "
+                                  "no vocabulary, or the vocabulary cannot place the value."),
+        _c("value_drug", "TEXT", "The drug catalog entry the value names, as `allergy to (…)` reads an `allergen` "
+                                 "(`drug:<id>` for a drug, name, brand or RxNorm code; `class:<id>` for a class); "
+                                 "NULL: the catalog does not know it."),
     )),
     Table("studies", "Participation in clinical studies (FHIR ResearchSubject).", (
         _PID, _SEQ,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,7 @@ from typing import Any
 
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.knowledge._dates import PartialDate
+from eligimatch.knowledge._drugs import Drug
 from eligimatch.sources._patient import Fact, Patient
 from eligimatch.sql._schema import TABLE_NAMES, TABLES, ddl, table
 
@@ -68,6 +70,24 @@ def _typed(v: Any) -> tuple:
     if isinstance(v, (int, float)):
         return ("number", None, float(v), None)
     return ("text", None, None, str(v))
+
+
+def _attribute(name: str, v: Any, cats: Catalogs) -> tuple:
+    """The columns of a ``record_attributes`` row after its name: the value as recorded
+    (:func:`_typed`) and as ``where`` tests read it -- yes/no, number, word, the vocabulary's declared
+    value -- by the row engine's own functions (:func:`eligimatch.engine._history.attr_truth`)."""
+    from eligimatch.engine._history import yes_no
+    from eligimatch.plan._bind import attr_norm, attr_number
+
+    number = attr_number(v)
+    if number is not None and not math.isfinite(number):
+        number = None  # "inf", "nan": not a number a test can compare here (documented)
+    vocab = cats.attributes.get(name)  # the vocabulary the binder gives a `where` test (plan._bind)
+    coded = vocab.normalize(v) if vocab is not None else None
+    text = str(v)  # an allergen as the row engine reads it (kinds/condition.py: _allergen_truth)
+    entry = cats.drugs.resolve(text) if text.strip() else None
+    drug = None if entry is None else f"{'drug' if isinstance(entry, Drug) else 'class'}:{entry.id}"
+    return (*_typed(v), yes_no(v), number, attr_norm(v), coded, drug)
 
 
 def _time_key(t: _dt.time | None) -> int | None:
@@ -122,7 +142,7 @@ def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str
         out["conditions"].append((pid, i, cond.name, cond.code, concept.id if concept is not None else None,
                                   *_partial(cond.onset), *_partial(cond.end), cond.status, *_source(cond)))
         for n, v in cond.attributes.items():
-            out["record_attributes"].append((pid, "conditions", i, n, *_typed(v)))
+            out["record_attributes"].append((pid, "conditions", i, n, *_attribute(n, v, cats)))
     for i, t in enumerate(patient.therapies):
         d = cats.drugs.resolve(t.drug) if t.drug else None
         dose = t.dose
@@ -137,7 +157,7 @@ def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str
         out["procedures"].append((pid, i, p.name, p.code, concept.id if concept is not None else None,
                                   *_partial(p.date), *_source(p)))
         for n, v in p.attributes.items():
-            out["record_attributes"].append((pid, "procedures", i, n, *_typed(v)))
+            out["record_attributes"].append((pid, "procedures", i, n, *_attribute(n, v, cats)))
     for i, s in enumerate(patient.studies):
         out["studies"].append((pid, i, s.study, *_partial(s.start), *_partial(s.end), *_source(s)))
     for n, day in patient.anchors.items():

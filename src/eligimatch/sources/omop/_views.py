@@ -269,7 +269,9 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
             f"FROM {p}procedure_occurrence x JOIN {pmap}"),
         "record_attributes": ("SELECT " + _none("patient_id:VARCHAR", "history:VARCHAR", "seq:INTEGER",
                                                 "name:VARCHAR", "value_type:VARCHAR", "value_bool:BOOLEAN",
-                                                "value_number:DOUBLE PRECISION", "value_text:VARCHAR")
+                                                "value_number:DOUBLE PRECISION", "value_text:VARCHAR",
+                                                "value_yes_no:BOOLEAN", "value_as_number:DOUBLE PRECISION",
+                                                "value_norm:VARCHAR", "value_coded:VARCHAR", "value_drug:VARCHAR")
                               + " WHERE 1 = 0"),
         "studies": ("SELECT " + _none("patient_id:VARCHAR", "seq:INTEGER", "study:VARCHAR", "start_earliest:DATE",
                                       "start_latest:DATE", "start_precision:VARCHAR", "end_earliest:DATE",
