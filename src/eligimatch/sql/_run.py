@@ -214,7 +214,8 @@ def prepare(connection: Any, trial: SqlTrial, as_of: _dt.date,
             anchors: Mapping[str, _dt.date] | None = None) -> None:
     """Build the mapping tables ``trial``'s query on ``as_of`` reads, from the data's own units and values."""
     adapter = _adapter(connection)
-    for name, (columns, rows) in build_rows(trial.needs(as_of, anchors), adapter.fetch).items():
+    for name, (columns, rows) in build_rows(trial.needs(as_of, anchors), adapter.fetch,
+                                               adapter.dialect).items():
         adapter.replace_table(name, columns, rows)
 
 
