@@ -39,6 +39,9 @@ exclusion:
   - A13: therapy monoclonal_antibody within 1 year before enrollment
   - A14: therapy prednisone within 3 weeks before screening except corticosteroid
   - A15: therapy immunosuppressant within 2 weeks before screening where route = oral
+  - S1: therapy antimalarial started at least 12 weeks before screening
+  - S2: therapy immunosuppressant started at least 3 months before enrollment
+  - S3: therapy (corticosteroid, methotrexate) started at least 30 days before apheresis where route = oral
 inclusion:
   - W1: washout from biologic of at least 5 half-lives before screening
   - W2: washout from rituximab of at least 6 months before diagnosis
@@ -83,6 +86,22 @@ def population(r: random.Random, n: int) -> list:
     while len(out) < n:
         d: dict = {"id": f"p{len(out)}", "complete": {"therapies": r.random() < 0.5}}
         d["therapies"] = [therapy_record(r, gen) for _ in range(r.choice([0, 1, 1, 2, 3, 5]))]
+        for rec in list(d["therapies"]):  # a course of several records: a dose change, a renewal
+            if rec.get("drug") and isinstance(rec.get("end"), str) and r.random() < 0.4:
+                end = dt.date.fromisoformat(rec["end"]) if len(rec["end"]) == 10 else None
+                if end is None or end.year > 9990:
+                    continue
+                nxt = {"drug": rec["drug"], "start": (end + dt.timedelta(days=r.choice([0, 1, 1, 2, 5]))).isoformat()}
+                if r.random() < 0.2:
+                    nxt["start"] = nxt["start"][:7]
+                if r.random() < 0.5:
+                    nxt["ongoing"] = True
+                else:
+                    nxt["end"] = (end + dt.timedelta(days=r.randint(5, 200))).isoformat()
+                for k in ("route", "classes", "investigational"):
+                    if k in rec:
+                        nxt[k] = rec[k]
+                d["therapies"].append(nxt)
         if r.random() < 0.6:
             d["anchors"] = {a: gen.exact_date(spread=60) for a in r.sample(["apheresis", "diagnosis",
                                                                               "enrollment"], k=r.randint(1, 3))}

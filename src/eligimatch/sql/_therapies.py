@@ -72,8 +72,6 @@ KINDS_COLUMNS = (("node", "VARCHAR"), ("sig", "VARCHAR"), ("kind", "VARCHAR"), (
 _WHY_DOSE = ("doses (daily and total, in the catalog's equivalents) are not expressed in SQL yet; "
              "evaluate this criterion with the row engine")
 _WHY_STABLE = "stable doses are not expressed in SQL yet; evaluate this criterion with the row engine"
-_WHY_STARTED = ("`started at least … before` reads courses (records of one drug that follow each other); "
-                "not expressed in SQL yet")
 
 
 # ---- the record signature ------------------------------------------------------------------------------
@@ -280,36 +278,46 @@ def _flat(tests: tuple[Any, ...]) -> list[Any]:
 def therapy(ctx: Ctx, n: P.Therapy) -> str:
     """``therapy X …`` (:func:`eligimatch.kinds.therapy.eval_therapy`; a washout is its negation)."""
     timing = n.timing
-    if isinstance(timing, P.TherapyStarted):
-        raise not_expressible(n, _WHY_STARTED)
     tx = _records(ctx, n)
     key = _node_key(n)
     as_of = date(ctx.as_of)
     anchor: str | None = None
+    course = ""
+    violation = "FALSE"
     if isinstance(timing, P.TherapyEver):
         t = _le("r.start_earliest", "r.start_latest", as_of)
         t = f"CASE WHEN r.start_earliest IS NULL THEN TRUE ELSE {t} END"
     elif isinstance(timing, P.TherapyOngoing):
         t = (f"CASE WHEN r.ongoing THEN TRUE WHEN r.end_earliest IS NOT NULL THEN "
              f"({_ge('r.end_earliest', 'r.end_latest', as_of)}) ELSE NULL END")
+    elif isinstance(timing, P.TherapyStarted):
+        anchor = ctx.anchor(timing.anchor)
+        t, violation = _started_truth(ctx, timing, anchor)
+        course = f"LEFT JOIN {_courses(ctx)} c ON c.patient_id = r.patient_id AND c.seq = r.seq "
     else:
         window = timing.window  # type: ignore[union-attr]
         anchor = ctx.anchor(window.anchor)
         t = _window_truth(ctx, window, anchor, isinstance(timing, P.WashoutComplete))
     later = f"(r.start_earliest IS NOT NULL AND r.start_earliest > {as_of})"
-    truth = f"CASE WHEN r.attrs = 'F' THEN FALSE WHEN r.attrs = 'T' THEN ({t}) WHEN ({t}) = FALSE THEN FALSE ELSE NULL END"
+    truth = _and_attrs(t)
     join = "JOIN anch ON anch.patient_id = r.patient_id " if anchor is not None else ""
-    rows = (f"SELECT r.*, {later} AS later, ({truth}) AS tr FROM (SELECT x.*, m.kind, m.attrs, m.hl_days "
-            f"FROM {tx} x JOIN {_KINDS} m ON m.sig = x.sig AND m.node = {text(key)}) r {join}")
+    rows = (f"SELECT r.patient_id, {later} AS later, ({truth}) AS tr, ({violation}) AS vi "
+            f"FROM (SELECT x.*, m.kind, m.attrs, m.hl_days FROM {tx} x JOIN {_KINDS} m ON m.sig = x.sig "
+            f"AND m.node = {text(key)}) r {join}{course}")
     select = (f"SELECT k.patient_id, "
               f"SUM(CASE WHEN k.later THEN 1 ELSE 0 END) AS n_later, "
               f"SUM(CASE WHEN NOT k.later THEN 1 ELSE 0 END) AS n_used, "
               f"SUM(CASE WHEN NOT k.later AND k.tr THEN 1 ELSE 0 END) AS n_true, "
-              f"SUM(CASE WHEN NOT k.later AND k.tr IS NULL THEN 1 ELSE 0 END) AS n_unknown "
+              f"SUM(CASE WHEN NOT k.later AND k.tr IS NULL THEN 1 ELSE 0 END) AS n_unknown, "
+              f"SUM(CASE WHEN NOT k.later AND k.vi THEN 1 ELSE 0 END) AS n_vtrue, "
+              f"SUM(CASE WHEN NOT k.later AND k.vi IS NULL THEN 1 ELSE 0 END) AS n_vunknown "
               f"FROM ({rows}) k GROUP BY k.patient_id")
     q = ctx.cte("th", select)
     value = (f"CASE WHEN COALESCE({q}.n_true, 0) > 0 THEN TRUE WHEN COALESCE({q}.n_unknown, 0) > 0 THEN NULL "
              f"WHEN COALESCE({q}.n_later, 0) > 0 THEN NULL ELSE {absent(ctx, 'therapies')} END")
+    if isinstance(timing, P.TherapyStarted):  # a course still taken at the limit that began after it decides
+        value = (f"CASE WHEN COALESCE({q}.n_vtrue, 0) > 0 THEN FALSE WHEN COALESCE({q}.n_vunknown, 0) > 0 "
+                 f"THEN NULL ELSE {value} END")
     if anchor is not None:  # the row engine asks for the anchor once it reads a record that counts
         value = f"CASE WHEN {anchor} IS NULL AND COALESCE({q}.n_used, 0) > 0 THEN NULL ELSE {value} END"
     if isinstance(timing, P.WashoutComplete):
@@ -317,19 +325,68 @@ def therapy(ctx: Ctx, n: P.Therapy) -> str:
     return value
 
 
+def _and_attrs(t: str) -> str:
+    """Kleene ``t AND attrs`` (the record's kind with its ``where`` and ``for condition`` tests)."""
+    return f"CASE WHEN r.attrs = 'F' THEN FALSE WHEN r.attrs = 'T' THEN ({t}) WHEN ({t}) = FALSE THEN FALSE ELSE NULL END"
+
+
+def _started_truth(ctx: Ctx, timing: P.TherapyStarted, anchor: str) -> tuple[str, str]:
+    """``started at least D before A``, per record: (its truth, whether it is a violation) -- a course still
+    taken on or after the limit ``A - D`` (``relevant``) must have begun by then (``started_ok``)."""
+    limit = ctx.window_start(P.Window((timing.duration,), timing.anchor), anchor)
+    last0, last1 = _last(date(ctx.as_of), anchor)
+    relevant = f"CASE WHEN {last0} IS NULL THEN NULL ELSE ({_ge(last0, last1, limit)}) END"
+    maybe = "COALESCE(c.maybe_from, r.start_earliest)"
+    sure = "COALESCE(c.sure_from, r.start_latest)"
+    started_ok = f"CASE WHEN r.start_earliest IS NULL THEN NULL ELSE ({_le(maybe, sure, limit)}) END"
+    t = f"({relevant}) AND ({started_ok})"
+    return t, _and_attrs(f"({relevant}) AND NOT ({started_ok})")
+
+
+def _courses(ctx: Ctx) -> str:
+    """The CTE of when each record's course may have begun (:func:`eligimatch.engine._doses.course_start`):
+    records of one drug (``drug_id``) that follow each other without a day's gap are one course.  Walking
+    back from a record's start through the records that reach it is taking the least start of its island
+    (intervals [start, last dose] that overlap or touch), once with the latest days (surely) and once with
+    the earliest (maybe); a record of a drug the catalog does not know, or of only a class, is its own course."""
+    as_of = date(ctx.as_of)
+    last0, last1 = _last(as_of, None, "t")
+    base = (f"SELECT t.patient_id, t.seq, t.drug_id, t.start_latest AS a1, {last0} AS b1, "
+            f"t.start_earliest AS a2, {last1} AS b2 FROM therapies t WHERE t.drug_id IS NOT NULL "
+            f"AND t.start_earliest IS NOT NULL AND t.start_earliest <= {as_of}")
+    part = "PARTITION BY patient_id, drug_id"
+    prev = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+    reach = (f"SELECT *, MAX(b1) OVER ({part} ORDER BY a1, seq {prev}) AS m1, "
+             f"MAX(b2) OVER ({part} ORDER BY a2, seq {prev}) AS m2 FROM ({base}) s0")
+    islands = (f"SELECT *, SUM(CASE WHEN m1 IS NULL OR DATE_DIFF('day', m1, a1) > 1 THEN 1 ELSE 0 END) "
+               f"OVER ({part} ORDER BY a1, seq ROWS UNBOUNDED PRECEDING) AS i1, "
+               f"SUM(CASE WHEN m2 IS NULL OR DATE_DIFF('day', m2, a2) > 1 THEN 1 ELSE 0 END) "
+               f"OVER ({part} ORDER BY a2, seq ROWS UNBOUNDED PRECEDING) AS i2 FROM ({reach}) s1")
+    select = (f"SELECT patient_id, seq, MIN(a1) OVER (PARTITION BY patient_id, drug_id, i1) AS sure_from, "
+              f"MIN(a2) OVER (PARTITION BY patient_id, drug_id, i2) AS maybe_from FROM ({islands}) s2")
+    return ctx.cte("tc", select, join=False)
+
+
 _KINDS = KINDS_TABLE
+
+
+def _last(as_of: str, horizon: str | None, r: str = "r") -> tuple[str, str]:
+    """The earliest and latest day of a record's last dose (:func:`eligimatch.engine._history._last_dose_range`
+    with ``horizon``, the anchor asked about: an ongoing therapy may be taken up to it); NULL when the record
+    has neither a start, an end nor ``ongoing``."""
+    later = f"GREATEST({as_of}, {horizon})" if horizon is not None else as_of
+    last0 = (f"(CASE WHEN {r}.ongoing THEN {as_of} WHEN {r}.end_earliest IS NOT NULL THEN {r}.end_earliest "
+             f"WHEN {r}.start_earliest IS NOT NULL THEN {r}.start_earliest END)")
+    last1 = (f"(CASE WHEN {r}.ongoing THEN {later} WHEN {r}.end_earliest IS NOT NULL THEN "
+             f"(CASE WHEN {r}.end_earliest <= {as_of} THEN LEAST({r}.end_latest, {as_of}) ELSE {r}.end_latest END) "
+             f"WHEN {r}.start_earliest IS NOT NULL THEN GREATEST({later}, {r}.start_earliest) END)")
+    return last0, last1
 
 
 def _window_truth(ctx: Ctx, window: P.Window, anchor: str, washout: bool) -> str:
     """One record inside ``within W before A`` (``washout``: still inside the washout at ``A``), over the
     record's columns (``r.``), the anchor and the record's ``hl_days``."""
-    as_of = date(ctx.as_of)
-    horizon = f"GREATEST({as_of}, {anchor})"
-    last0 = (f"(CASE WHEN r.ongoing THEN {as_of} WHEN r.end_earliest IS NOT NULL THEN r.end_earliest "
-             f"WHEN r.start_earliest IS NOT NULL THEN r.start_earliest END)")
-    last1 = (f"(CASE WHEN r.ongoing THEN {horizon} WHEN r.end_earliest IS NOT NULL THEN "
-             f"(CASE WHEN r.end_earliest <= {as_of} THEN LEAST(r.end_latest, {as_of}) ELSE r.end_latest END) "
-             f"WHEN r.start_earliest IS NOT NULL THEN GREATEST({horizon}, r.start_earliest) END)")
+    last0, last1 = _last(date(ctx.as_of), anchor)
     fixed = [d for d in window.durations if d.unit != "half-life"]
     has_hl = len(fixed) < len(window.durations)
     cmp = ">" if washout else ">="
