@@ -1,13 +1,13 @@
 """Therapies in SQL: ``therapy X …`` as :func:`eligimatch.kinds.therapy.eval_therapy` decides it.
 
 Expressed: ``therapy X`` (ever), ``therapy X within W`` (days, weeks, calendar months and years, and
-``max(…, N half-lives)`` with each record's drug's half-life), ``ongoing therapy X`` and ``washout from X of
-at least W``, with ``except``, ``(a and b)`` (one record is both), ``for`` / ``not for condition Y`` and
-``where`` tests on the record's route, drug, indication and investigational flag.  Not expressed (each
-raises :class:`~eligimatch.errors.SqlNotExpressibleError`, so the criterion is reported as not
-expressible on the SQL backend and answered by the row engine only): ``therapy X started at least D
-before A`` (courses of several records), ``where`` tests on the ``dose`` attribute, ``daily dose`` /
-``total dose`` and ``stable dose``.
+``max(…, N half-lives)`` with each record's drug's half-life), ``ongoing therapy X``, ``washout from X of
+at least W`` and ``therapy X started at least D before A`` (courses: records of one drug that follow each
+other without a day's gap), with ``except``, ``(a and b)`` (one record is both), ``for`` / ``not for
+condition Y`` and ``where`` tests on the record's route, drug, indication and investigational flag.  Not
+expressed (each raises :class:`~eligimatch.errors.SqlNotExpressibleError`, so the criterion is reported as
+not expressible on the SQL backend and answered by the row engine only): ``where`` tests on the ``dose``
+attribute, ``daily dose`` / ``total dose`` and ``stable dose``.
 
 What a record *is*, as data
 ===========================
