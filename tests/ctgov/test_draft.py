@@ -321,3 +321,45 @@ def test_both_sexes_named_is_no_constraint_and_one_sex_is_not_read():
     assert got["I2"] == "age between 18 and 80 years"
     assert got["I3"] == "age > 18 years"
     assert got["I4"] == "judgment" and got["I5"] == "judgment"
+
+
+@pytest.mark.parametrize("heading", ["Non-inclusion criteria:", "Non inclusion criteria", "NON-INCLUSION CRITERIA:",
+                                     "Noninclusion criteria:"])
+def test_a_non_inclusion_heading_starts_the_exclusions(heading):
+    """Issue 17: a "Non-inclusion criteria:" heading (French protocols) inside the inclusion text starts the
+    exclusion criteria (NCT02679963): "pregnant" under it is an exclusion, never a drafted inclusion."""
+    items, _ = split_items(f"Inclusion Criteria:\n* Age ≥ 18 years\n\n{heading}\n* Pregnant or lactating women\n")
+    assert [(i.kind, i.text) for i in items] == [("inclusion", "Age ≥ 18 years"),
+                                                 ("exclusion", "Pregnant or lactating women")]
+    got = drafted(f"Inclusion Criteria:\n* Age ≥ 18 years\n\n{heading}\n* Pregnant or lactating women\n")
+    assert got == {"I1": "age >= 18 years", "E1": "sex = female and (pregnant or breastfeeding)"}
+
+
+def test_non_inclusion_criteria_of_nct02679963_are_exclusions():
+    record = load_record(need(CTGOV / "legacy-xml" / "NCT02679963.xml"))
+    kinds = {i.text.split(".")[0]: i.kind for i in record.items}
+    assert kinds["Uncontrolled or symptomatic brain metastases"] == "exclusion"
+    assert kinds["Pregnant and/or breast-feeding women"] == "exclusion"
+    assert kinds["ECOG Performance Status of 0-1"] == "inclusion"
+    d = {x.item.text: (x.item.kind, x.expression) for x in draft_trial(record).items}
+    assert d["Pregnant and/or breast-feeding women."] == ("exclusion", "sex = female and (pregnant or breastfeeding)")
+
+
+@pytest.mark.parametrize("section, sentence, expression", [
+    ("Inclusion", "Granulocyte count at least 1,500/mm^3", "anc >= 1500 /mm3"),
+    ("Inclusion", "Absolute granulocyte count ≥ 1.5 x 10^9/L", "anc >= 1.5 x10^9/L"),
+    ("Exclusion", "Granulocyte count < 1,000/mm^3", "anc < 1000 /mm3"),
+    # the ANC is never above the granulocyte count: these bounds on it would let in patients the protocol
+    # keeps out (granulocytes 10,500 with 9,800 neutrophils), so they are left to judgment
+    ("Inclusion", "Granulocyte count no greater than 10,000/mm^3", None),
+    ("Exclusion", "Granulocyte count > 10,000/mm^3", None),
+])
+def test_granulocyte_count_is_drafted_as_anc_where_that_is_at_least_as_strict(section, sentence, expression):
+    """Issue 17: the NCI PDQ records' "granulocyte count" (NCT00023673) drafted on the ANC when sound."""
+    d = draft_trial(record_of(f"{section} Criteria:\n* {sentence}\n"))
+    (item,) = d.items
+    if expression is None:
+        assert not item.computable and item.expression == "judgment", item
+        assert "granulocyte count bound" in (item.reason or ""), item
+    else:
+        assert item.computable and item.expression == expression, item

@@ -18,7 +18,7 @@ from eligimatch.engine._evaluate import Policy
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.errors import CriteriaError, EligimatchError, Failed, UsageError
 from eligimatch.sources._inputs import load_patient_file
-from eligimatch.sources._patient import Patient
+from eligimatch.sources._patient import Completeness, Patient
 
 if TYPE_CHECKING:  # pragma: no cover
     from eligimatch.knowledge._catalogs import Catalogs
@@ -76,7 +76,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-_HISTORIES = ("conditions", "therapies", "procedures")
+# the histories a source can list completely (FHIR --complete): the fields of Completeness
+_HISTORIES = tuple(Completeness.model_fields)
 
 
 def _histories(text: str) -> dict[str, bool]:
@@ -101,8 +102,8 @@ def _add_when(p: argparse.ArgumentParser) -> None:
 
 def _add_catalog(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", action="append", default=[], metavar="FILE",
-                   help="a site catalog (TOML): facts, analytes, conditions, procedures and drugs to add to or "
-                        "replace in the bundled catalogs (docs/catalogs.md); repeatable, applied in order")
+                   help="a site catalog (TOML): facts, analytes, conditions, procedures, drugs and attributes to add "
+                        "to or replace in the bundled catalogs (docs/catalogs.md); repeatable, applied in order")
 
 
 def _catalogs(args: argparse.Namespace) -> Catalogs | None:

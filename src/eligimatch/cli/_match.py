@@ -50,7 +50,7 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
                    help="FHIR input: print the whole mapping report (default: a short summary)")
     p.add_argument("--complete", type=_histories, metavar="HISTORIES", default=None,
                    help="FHIR input: the histories the source lists completely, among conditions, therapies, "
-                        "procedures (comma-separated); kept only where every record of them could be mapped")
+                        "procedures, studies (comma-separated); kept only where every record of them could be mapped")
     _add_when(p)
     _add_catalog(p)
     p.set_defaults(func=cmd_match)

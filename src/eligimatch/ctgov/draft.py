@@ -266,6 +266,30 @@ def _subjects(r: Reading) -> list[str]:
     return ids
 
 
+_GRANULOCYTES = re.compile(r"^(?:absolute\s+)?granulocyte\s+count$", re.IGNORECASE)
+_GRANULOCYTE_WORDS = re.compile(r"(?<!\w)(?:absolute\s+)?granulocyte\s+count(?!\w)", re.IGNORECASE)
+
+
+def _granulocytes_as_anc(item: Item, measures: list[Reading]) -> tuple[list[Reading], str | None]:
+    """The NCI PDQ records' "granulocyte count" (NCT00023673: "Granulocyte count at least 1,500/mm^3").
+
+    Granulocytes are the neutrophils plus the eosinophils and basophils, so the granulocyte count is never
+    below the absolute neutrophil count: a threshold on it is drafted on ``anc`` only where that is at
+    least as strict -- a lower bound of an inclusion, an upper bound of an exclusion -- so the draft can
+    never let in a patient the protocol keeps out.  Any other bound is left to judgment.  (The extraction
+    leaves the words unresolved: they do not name the ANC.)"""
+    out = []
+    for r in measures:
+        if r.subject_id is None and r.kind == "measure" and _GRANULOCYTES.match(r.subject_text.strip()):
+            strict = (r.op in (">=", ">") if item.kind == "inclusion" else r.op in ("<", "<="))
+            if not strict or r.relative_to is not None:
+                return measures, ("a granulocyte count bound the neutrophil count cannot stand in for (it is "
+                                  "never above the granulocyte count)")
+            r = Reading(**{**r.__dict__, "subject_id": "anc"})
+        out.append(r)
+    return out, None
+
+
 def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Labs, scores, ages and life expectancy: (expression, reason, missing words)."""
     # the sub-heading names the subject in the NCI layout ("Life expectancy: At least 3 months")
@@ -279,6 +303,10 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
     measures = [r for r in rs if r.kind in ("measure", "age")]
     if not measures:
         return None, None, ()
+    granulocytes = any(r.subject_id is None and _GRANULOCYTES.match(r.subject_text.strip()) for r in measures)
+    measures, why = _granulocytes_as_anc(item, measures)
+    if why:
+        return None, why, ()
     if any(r.kind == "duration" for r in rs):
         return None, "a duration the drafter does not encode", ()
     if any(r.negated for r in measures):
@@ -357,6 +385,8 @@ def _read_numbers(item: Item) -> tuple[str | None, str | None, tuple[str, ...]]:
     # "Male or female", "Men and women": both sexes, no constraint.  A single sex ("men age ≥55 years") is not
     # read: it may be one of several sub-group alternatives
     spans.extend(m.span() for m in _BOTH_SEXES.finditer(text))
+    if granulocytes:  # read as the ANC above, where sound
+        spans.extend(m.span() for m in _GRANULOCYTE_WORDS.finditer(text))
     left = _leftover(text, spans + abbreviations + [(0, len(normalise(lead)))])
     if left:
         return None, "words the drafter does not read: " + " ".join(left[:6]), missing

@@ -5,7 +5,8 @@ The registry text comes in three layouts: indented bullets and numbers wrapped a
 bullets removed (the classic JSON API).  One reader handles all three:
 
 * ``Inclusion Criteria:`` / ``Exclusion Criteria:`` lines (also ``Key …``, upper
-  case, with or without a colon or a bullet) switch the section; text before any
+  case, with or without a colon or a bullet; ``Non-inclusion criteria:`` is an exclusion
+  heading) switch the section; text before any
   such line counts as inclusion (the NCI "PDQ" layout: ``DISEASE CHARACTERISTICS:``,
   ``No prior chemotherapy``, ... lists requirements);
 * short lines ending in ``:`` without a marker (``Hematopoietic:``) are sub-headings,
@@ -49,7 +50,8 @@ _MARKER = re.compile(
 )
 _SECTION = re.compile(
     r"^(?:key\s+|main\s+|general\s+|specific\s+|additional\s+|other\s+|\w+\s+)?"
-    r"(inclusion|exclusion|eligibility|ineligibility)\b[^:]{0,60}:?\s*$", re.IGNORECASE)
+    r"(non[\s\-]?inclusion|inclusion|exclusion|eligibility|ineligibility)\b[^:]{0,60}:?\s*$", re.IGNORECASE)
+_NON_INCLUSION = re.compile(r"^(?:\w+\s+)?non[\s\-]?inclusion\b", re.IGNORECASE)
 _COHORT = re.compile(r"^(?:cohort|part|arm|group|stratum|sub-?study)\s+[\w\-]{1,12}\b[^:]{0,60}:?\s*$",
                      re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.;]\s*$")
@@ -90,7 +92,8 @@ def _section_kind(body: str) -> Kind | None:
     if not m or len(body) > 80:
         return None
     word = m.group(1).lower()
-    if word in ("exclusion", "ineligibility"):
+    # "Non-inclusion criteria" (French protocols: critères de non-inclusion) are the exclusion criteria
+    if word in ("exclusion", "ineligibility") or _NON_INCLUSION.match(body):
         return "exclusion"
     if "exclu" in body.lower():
         return None  # "Inclusion and exclusion criteria:": not a switch

@@ -116,6 +116,11 @@ class AttributeCatalog:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {a.id: a for a in self.attributes})
 
+    def __hash__(self) -> int:
+        # the attributes hold dicts (synonyms), so the generated hash would fail; equal catalogs declare the
+        # same names, and Catalogs (which holds this one) stays hashable
+        return hash((tuple(a.id for a in self.attributes), self.others))
+
     def names(self) -> list[str]:
         """Every declared attribute name, coded or not."""
         return [a.id for a in self.attributes] + [o.id for o in self.others]
@@ -157,6 +162,19 @@ class AttributeCatalog:
 
     def get(self, name: str) -> AttributeDef | None:
         return self._by_id.get(name)
+
+    def extended(self, other: AttributeCatalog) -> AttributeCatalog:
+        """This catalog with ``other``'s attributes: one of the same name replaces the declared one whole
+        (its kind, values and synonyms: restate what you keep), any other is added.
+
+            >>> site = AttributeCatalog.from_toml('[resectable]\\nkind = "yesno"\\nname = "Resectable"\\n')
+            >>> AttributeCatalog.default().extended(site).kind("resectable")
+            'yesno'
+        """
+        names = set(other.names())
+        return AttributeCatalog(
+            tuple(a for a in self.attributes if a.id not in names) + other.attributes,
+            tuple(o for o in self.others if o.id not in names) + other.others)
 
     def __iter__(self) -> Iterator[AttributeDef]:
         return iter(self.attributes)

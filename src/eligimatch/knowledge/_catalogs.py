@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eligimatch.knowledge._analytes import AnalyteCatalog
+from eligimatch.knowledge._attributes import AttributeCatalog
 from eligimatch.knowledge._concepts import ConceptCatalog
 from eligimatch.knowledge._drugs import DrugCatalog
 from eligimatch.knowledge._facts import FactCatalog
@@ -25,7 +26,8 @@ __all__ = ["Catalogs"]
 @dataclass(frozen=True)
 class Catalogs:
     """The vocabularies a trial is compiled and a patient evaluated against: facts, analytes (labs and
-    vitals), conditions, procedures and drugs.
+    vitals), conditions, procedures, drugs, and the attributes a ``where`` may test (with the values of the
+    coded ones).
 
         >>> cats = Catalogs.load(["examples/catalogs/breast-cancer.toml"])
         >>> cats.facts.resolve("menopausal status").id
@@ -39,6 +41,7 @@ class Catalogs:
     conditions: ConceptCatalog
     procedures: ConceptCatalog
     drugs: DrugCatalog
+    attributes: AttributeCatalog = field(default_factory=AttributeCatalog.default)
 
     @classmethod
     @functools.cache
@@ -49,14 +52,15 @@ class Catalogs:
             conditions=ConceptCatalog.conditions(),
             procedures=ConceptCatalog.procedures(),
             drugs=DrugCatalog.default(),
+            attributes=AttributeCatalog.default(),
         )
 
     @classmethod
     def load(cls, paths: Iterable[str | os.PathLike[str]], base: Catalogs | None = None) -> Catalogs:
         """``base`` (default: the bundled catalogs) with each site catalog file added, in order.
 
-        A site catalog (TOML) has sections ``facts``, ``analytes``, ``conditions``, ``procedures`` and
-        ``drugs`` in the shape of the bundled files; an entry replaces the one of the same id, or is
+        A site catalog (TOML) has sections ``facts``, ``analytes``, ``conditions``, ``procedures``,
+        ``drugs`` and ``attributes`` in the shape of the bundled files; an entry replaces the one of the same id, or is
         added.  A mistake raises :class:`~eligimatch.errors.CatalogError` naming the file, the section and
         the entry.  See :mod:`eligimatch.knowledge._sitecatalog` and docs/catalogs.md.
         """

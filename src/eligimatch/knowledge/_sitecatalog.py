@@ -1,4 +1,4 @@
-"""Site catalogs: a site's own facts, analytes, conditions, procedures and drugs, as a TOML file.
+"""Site catalogs: a site's own facts, analytes, conditions, procedures, drugs and attributes, as a TOML file.
 
 A site catalog file has one section per bundled catalog, each in the same shape as the bundled file
 (``src/eligimatch/catalog/*.toml``; docs/catalogs.md):
@@ -23,6 +23,10 @@ A site catalog file has one section per bundled catalog, each in the same shape 
 
     [[drugs.class]]                 # as in drugs.toml
     [[drugs.drug]]
+
+    [attributes.resectable]         # as in attributes.toml: one table per attribute a `where` tests
+    kind = "yesno"
+    name = "Resectable (surgical assessment)"
 
 An entry whose id is already in the catalogs *replaces* it; any other is added.  Each file is read and
 checked by the same code that reads the bundled catalogs, and a mistake is reported with the file, the
@@ -52,7 +56,7 @@ __all__ = ["SECTIONS", "apply_site_catalog", "load_site_catalogs"]
 
 #: The sections a site catalog may have (besides ``[catalog]``), each named after a catalog of
 #: :class:`~eligimatch.Catalogs`.
-SECTIONS = ("facts", "analytes", "conditions", "procedures", "drugs")
+SECTIONS = ("facts", "analytes", "conditions", "procedures", "drugs", "attributes")
 
 _HEADER_KEYS = {"name", "version", "description"}
 
@@ -145,6 +149,13 @@ def _apply(section: str, current: Any, body: dict[str, Any], where: str) -> Any:
         drugs = DrugCatalog.from_toml(_to_toml(body, stubs=("class", known)))
         mine: list[Any] = [x for x in (*drugs.classes, *drugs.drugs) if getattr(x, "id", None) in new_ids]
         return current.extended(mine, replace=True)
+    if section == "attributes":
+        from eligimatch.knowledge._attributes import AttributeCatalog
+
+        for aid, entry in body.items():
+            if not isinstance(entry, dict):
+                raise CatalogError(f"{aid}: must be a table ([attributes.{aid}])")
+        return current.extended(AttributeCatalog.from_toml(_to_toml(body)))
     raise AssertionError(section)  # pragma: no cover
 
 

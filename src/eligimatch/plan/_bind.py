@@ -155,13 +155,11 @@ class _Binder:
         return tuple(self.test(t) for t in tests)
 
     def test(self, t: A.AttrTest | A.AttrAny) -> P.WhereTest:
-        from eligimatch.knowledge._attributes import AttributeCatalog
-
         if isinstance(t, A.AttrAny):
             return P.AnyTest(tuple(self.where(o) for o in t.options))
         if t.op in ("true", "false"):
             return P.YesNoTest(t.name, t.op == "true")
-        vocab = AttributeCatalog.default().get(t.name)
+        vocab = self.cats.attributes.get(t.name)
         if vocab is not None:
             if t.op not in ("=", "!=", "in", "not in"):
                 raise BindError(f"{t.name} takes = , != or in (...) (checked)")

@@ -361,9 +361,7 @@ class _Checker:
     def attribute_values(self, tests: tuple) -> None:
         """`where` tests on an attribute with a declared vocabulary (catalog/attributes.toml) name only
         its values (or their synonyms): `stage in (IIA, IIB)`, not `stage = IIBB`."""
-        from eligimatch.knowledge._attributes import AttributeCatalog
-
-        vocab = AttributeCatalog.default()
+        vocab = self.cats.attributes
         stack = list(tests)
         while stack:
             t = stack.pop()
@@ -375,7 +373,8 @@ class _Checker:
             if d is None:
                 if not vocab.declared(t.name):
                     self.error(t.span, f"unknown attribute {t.name!r} (attributes are declared in "
-                               "catalog/attributes.toml)", _did_you_mean(t.name, vocab.names()))
+                               "catalog/attributes.toml, or in a site catalog's [attributes])",
+                               _did_you_mean(t.name, vocab.names()))
                 continue
             if t.op in ("true", "false"):
                 self.error(t.span, f"{t.name} ({d.name}) is not yes/no: compare it with a value",

@@ -96,9 +96,12 @@ def _entry_of(node: Any, cats: Any) -> Any:
     if isinstance(node, P.DrugRef):
         return cats.drugs.get(node.id) or cats.drugs.resolve(node.id)
     if isinstance(node, P.CodedTest):
-        from eligimatch.knowledge._attributes import AttributeCatalog
-
-        return AttributeCatalog.default().get(node.name)
+        vocabulary = cats.attributes.get(node.name)
+        # every value the test names must be one of the vocabulary's (a site's value the catalogs lack is not
+        # silently kept: no recorded value could ever be read as it)
+        if vocabulary is not None and any(vocabulary.normalize(v) != v for v in node.values):
+            return None
+        return vocabulary
     return None
 
 

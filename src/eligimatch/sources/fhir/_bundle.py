@@ -236,17 +236,36 @@ def _ndjson_data_items(sources: Iterable[tuple[str, bytes]]) -> list[_Item]:
 # --------------------------------------------------------------------------- public API
 
 
+HISTORIES: tuple[str, ...] = tuple(Completeness.model_fields)
+"""The histories a source can list completely (``complete=``): conditions, therapies, procedures, studies."""
+
+
 def _completeness(complete: Any) -> Completeness:
+    """``complete=`` as a :class:`Completeness`: None (nothing complete), a ``Completeness``, a mapping of history
+    names to booleans, or the names of the complete histories (an iterable, or one string, comma-separated)."""
     if complete is None:
         return Completeness()
     if isinstance(complete, Completeness):
         return complete
+    allowed = f"the histories are {', '.join(HISTORIES)}"
     if isinstance(complete, Mapping):
-        try:
-            return Completeness(**complete)
-        except (ValidationError, TypeError) as exc:
-            raise PatientDataError(f"complete: {exc}") from None
-    raise TypeError(f"complete must be a Completeness or a mapping, got {type(complete).__name__}")
+        wrong = [k for k in complete if k not in HISTORIES]
+        if wrong:
+            raise PatientDataError(f"complete: unknown history {', '.join(map(repr, wrong))} ({allowed})")
+        bad = [k for k, v in complete.items() if not isinstance(v, bool)]
+        if bad:
+            raise PatientDataError(f"complete: {bad[0]!r} must be true or false, got {complete[bad[0]]!r}")
+        return Completeness(**complete)
+    if isinstance(complete, str):
+        complete = [n.strip() for n in complete.split(",") if n.strip()]
+    if isinstance(complete, (bytes, bytearray)) or not isinstance(complete, Iterable):
+        raise PatientDataError(f"complete: expected history names, a mapping or a Completeness, got "
+                               f"{type(complete).__name__} ({allowed})")
+    names = list(complete)
+    wrong = [n for n in names if not isinstance(n, str) or n not in HISTORIES]
+    if wrong:
+        raise PatientDataError(f"complete: unknown history {', '.join(map(repr, wrong))} ({allowed})")
+    return Completeness(**{n: True for n in names})
 
 
 def _catalogs(catalogs: Any) -> Any:
@@ -264,9 +283,12 @@ def patient_from_bundle(bundle: Any, *, catalogs: Any = None, complete: Any = No
 
     ``bundle`` is a dict, JSON text (``str`` starting with ``{``), ``bytes`` or a
     file path.  ``catalogs`` defaults to ``Catalogs.default()``.  FHIR has no
-    notion of a complete history: pass ``complete={"conditions": True, ...}``
-    when the source is known to list everything (it is kept only for histories
-    whose every record was mapped, see ``docs/fhir.md``).  ``patient_id``
+    notion of a complete history: pass ``complete=["conditions", "therapies"]``
+    (or ``{"conditions": True, ...}``, or a :class:`~eligimatch.sources.Completeness`)
+    when the source is known to list everything -- among :data:`HISTORIES`;
+    another name is a :class:`~eligimatch.errors.PatientDataError` naming the
+    allowed ones.  It is kept only for histories whose every record was mapped,
+    see ``docs/fhir.md``.  ``patient_id``
     selects one Patient of a bundle holding several.  ``validate="used"``
     validates only the resource types eligimatch reads (:data:`USED_TYPES`),
     about twice as fast on Synthea bundles, whose claims are half the data;
