@@ -46,8 +46,6 @@ from eligimatch.sql._writer import iter_rows, patient_rows, write_duckdb, write_
 __all__ = [
     "DIALECTS",
     "TABLES",
-    "Disagreement",
-    "disagreements",
     "TABLE_NAMES",
     "Adapter",
     "Column",

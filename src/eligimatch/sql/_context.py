@@ -45,12 +45,18 @@ class Needs:
     pairs: set[str] = field(default_factory=set)
     enums: set[str] = field(default_factory=set)
     entries: dict[str, Any] = field(default_factory=dict)  # subject -> catalog entry (Analyte / FactDef)
+    #: therapy predicates whose record kinds the query reads (node key -> plan node), and their catalogs
+    #: (:mod:`eligimatch.sql._therapies`)
+    therapies: dict[str, Any] = field(default_factory=dict)
+    catalogs: Any = None
 
     def merge(self, other: Needs) -> None:
         self.targets |= other.targets
         self.pairs |= other.pairs
         self.enums |= other.enums
         self.entries.update(other.entries)
+        self.therapies.update(other.therapies)
+        self.catalogs = self.catalogs if self.catalogs is not None else other.catalogs
 
 
 class Ctx:

@@ -11,6 +11,9 @@ and computes, with the catalogs' own functions, what the row engine would comput
     ``pct_factor`` into percent for an analyte measured in % (NULL: not a percentage).
 ``eligimatch_fact_values(name, value_text, canonical)``
     A coded fact's recorded spelling and the declared value it means (NULL: none; never decides).
+``eligimatch_therapy_kinds(node, sig, kind, attrs, hl_days)``
+    What each distinct therapy record is for each therapy predicate of the query
+    (:mod:`eligimatch.sql._therapies`).
 """
 
 from __future__ import annotations
@@ -119,8 +122,10 @@ def distinct_queries(needs: Needs) -> dict[str, str]:
     return out
 
 
-def build_rows(needs: Needs, fetch: Any) -> dict[str, tuple[tuple[tuple[str, str], ...], list[tuple]]]:
-    """The mapping tables' rows: ``fetch(sql)`` runs a query on the patients' database (rows as tuples)."""
+def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
+               ) -> dict[str, tuple[tuple[tuple[str, str], ...], list[tuple]]]:
+    """The mapping tables' rows: ``fetch(sql)`` runs a query on the patients' database (rows as tuples);
+    ``dialect`` is that database's (the queries that are not portable SQL are rendered in it)."""
     queries = distinct_queries(needs)
     units: dict[str, set[str | None]] = {}
     for key in ("analytes", "facts"):
@@ -133,6 +138,15 @@ def build_rows(needs: Needs, fetch: Any) -> dict[str, tuple[tuple[tuple[str, str
         for name, value in fetch(queries["enums"]):
             if value is not None:
                 spellings.setdefault(name, set()).add(value)
+    from eligimatch.sql._therapies import KINDS_COLUMNS, KINDS_TABLE, therapy_rows
+
+    def fetch_in_dialect(sql: str) -> list[tuple]:
+        if dialect != "duckdb":
+            import sqlglot
+
+            sql = sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+        return list(fetch(sql))
     return {UNITS_TABLE: (UNITS_COLUMNS, unit_rows(needs, units)),
-            FACT_VALUES_TABLE: (FACT_VALUES_COLUMNS, fact_value_rows(needs, spellings))}
+            FACT_VALUES_TABLE: (FACT_VALUES_COLUMNS, fact_value_rows(needs, spellings)),
+            KINDS_TABLE: (KINDS_COLUMNS, therapy_rows(needs.therapies, needs.catalogs, fetch_in_dialect))}
 

@@ -273,7 +273,8 @@ def prepare(connection: Any, trial: SqlTrial, as_of: _dt.date,
         [('p1', True, True, 'match'), ('p2', True, None, 'unknown')]
     """
     adapter = _adapter(connection)
-    for name, (columns, rows) in build_rows(trial.needs(as_of, anchors), adapter.fetch).items():
+    for name, (columns, rows) in build_rows(trial.needs(as_of, anchors), adapter.fetch,
+                                               adapter.dialect).items():
         adapter.replace_table(name, columns, rows)
 
 
