@@ -43,7 +43,9 @@ def require_pyspark() -> Any:
 def local_session(master: str = "local[2]", app_name: str = "eligimatch", conf: Mapping[str, str] | None = None
                   ) -> Any:
     """A Spark session for one machine (``local[N]``): no web UI, few shuffle partitions (the
-    populations of one machine are small for Spark), TIME columns readable.  On a cluster, use the
+    populations of one machine are small for Spark), TIME columns readable, small memory pages
+    (``spark.buffer.pageSize=1m``: a trial's query chains one join per criterion, and every join of a
+    task holds its pages at once).  On a cluster, use the
     session the platform gives (Databricks' ``spark``, or ``SparkSession.builder.getOrCreate()``
     under ``spark-submit``) instead: see docs/population.md."""
     require_pyspark()
@@ -54,7 +56,11 @@ def local_session(master: str = "local[2]", app_name: str = "eligimatch", conf: 
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", os.environ.get("ELIGIMATCH_SPARK_PARTITIONS", "4"))
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.timeType.enabled", "true"))
+               .config("spark.sql.timeType.enabled", "true")
+               # a trial is one query chaining a join per criterion; each sort-merge join of a task takes
+               # memory pages of this size at once, and with the default (up to 64 MB, from the heap and
+               # the cores) a trial of ~100 criteria ran out of heap even on 24 patients
+               .config("spark.buffer.pageSize", os.environ.get("ELIGIMATCH_SPARK_PAGE_SIZE", "1m")))
     for k, v in (conf or {}).items():
         builder = builder.config(k, v)
     return builder.getOrCreate()
