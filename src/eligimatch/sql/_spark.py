@@ -60,7 +60,10 @@ def local_session(master: str = "local[2]", app_name: str = "eligimatch", conf: 
                # a trial is one query chaining a join per criterion; each sort-merge join of a task takes
                # memory pages of this size at once, and with the default (up to 64 MB, from the heap and
                # the cores) a trial of ~100 criteria ran out of heap even on 24 patients
-               .config("spark.buffer.pageSize", os.environ.get("ELIGIMATCH_SPARK_PAGE_SIZE", "1m")))
+               .config("spark.buffer.pageSize", os.environ.get("ELIGIMATCH_SPARK_PAGE_SIZE", "1m"))
+               # the driver is the executor in local mode: Spark's 1 GB default ran out of heap serialising
+               # the tasks of the five seed trials' queries (about 200 criteria) in one session
+               .config("spark.driver.memory", os.environ.get("ELIGIMATCH_SPARK_DRIVER_MEMORY", "3g")))
     for k, v in (conf or {}).items():
         builder = builder.config(k, v)
     return builder.getOrCreate()
