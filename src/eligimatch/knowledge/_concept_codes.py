@@ -118,6 +118,26 @@ class CodeIndex:
                         "without one containing the other"
                     )
 
+    def contained(self) -> dict[str, set[str]]:
+        """For each concept, the other concepts whose ICD-10-CM codes lie inside one of its codes: a code
+        below its code (``D59.1`` under ``D59``), a code or a narrower range inside its range (``D59.1`` and
+        ``D55-D59`` inside ``D50-D64``).  The code system's own hierarchy, whatever the catalog's parents say:
+        a record of the wider concept may be the narrower one."""
+        out: dict[str, set[str]] = {}
+        exact = list(self._icd.items())
+        for key, cid in exact:
+            for other_key, other in exact:
+                if other != cid and len(other_key) > len(key) and other_key.startswith(key):
+                    out.setdefault(cid, set()).add(other)
+        for lo, hi, cid in self._icd_ranges:
+            for other_key, other in exact:
+                if other != cid and lo <= other_key[:3] <= hi:
+                    out.setdefault(cid, set()).add(other)
+            for lo2, hi2, other in self._icd_ranges:
+                if other != cid and lo <= lo2 and hi2 <= hi and (lo2, hi2) != (lo, hi):
+                    out.setdefault(cid, set()).add(other)
+        return out
+
     def resolve(self, text: str) -> str | None:
         """The concept id a written code (``SYSTEM:CODE`` or bare) denotes, or None."""
         if ":" in text:
