@@ -53,11 +53,6 @@ def disagreements(connection: Any, trials: Iterable[Any], patients: Iterable[Any
 
     >>> import datetime, duckdb, eligimatch
     >>> from eligimatch import sql
-    >>> con = duckdb.connect()
-    >>> _ = sql.write_duckdb(con, [eligimatch.load_patient(p) for p in (
-    ...     '{"id": "p1", "birth_date": "1970-05-02", "observations": '
-    ...     '[{"analyte": "anc", "value": 1800, "unit": "/uL", "date": "2026-02-20"}]}',
-    ...     '{"id": "p2", "birth_date": "1990-01-01"}')])
     >>> trial = eligimatch.compile_trial('trial "DEMO"\\ninclusion:\\n'
     ...                                  '  - I1: age >= 18 years\\n  - I2: anc >= 1.5 x10^9/L\\n')
     >>> patients = [eligimatch.load_patient('{"id": "p1", "birth_date": "1970-05-02"}')]
