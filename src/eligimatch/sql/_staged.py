@@ -1,0 +1,77 @@
+"""A trial's query run in steps on PostgreSQL: each common table expression a temporary table, analysed.
+
+Why: PostgreSQL plans a whole query from estimates, and the estimates of a trial's query are wrong where it
+matters.  The latest result of an analyte joins a patient's results to their latest date on two columns
+(patient and date); the planner multiplies the two selectivities and expects about 20 rows where there is one
+per patient, then joins that onto ``patients`` with a nested loop -- for every patient a pass over every
+patient's results: cost quadratic in the patients (docs/performance.md, "PostgreSQL").  Settings do not fix it
+(``enable_nestloop = off`` gives merge joins with sorts, worse).  Giving the planner the true sizes does: each
+common table expression of the query (the per-patient results of a criterion, the latest results of an analyte,
+the anchors...) is created as a ``TEMP`` table and ``ANALYZE``\\ d, in order, and the query is then run without its
+``WITH``, reading those tables under the same names.  The answers are the same query's (the same SQL, cut at
+its CTEs); only the plans change.
+
+:func:`split` does the cutting (with sqlglot, in the ``postgres`` dialect); :class:`Staged` runs it on a
+psycopg connection and drops the tables after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+__all__ = ["split", "staged"]
+
+_WITH = re.compile(r"\bWITH\b", re.IGNORECASE)
+_INERROR = 3  # psycopg.pq.TransactionStatus.INERROR (not imported: psycopg is an optional extra)
+
+
+def split(sql: str, dialect: str = "postgres") -> tuple[list[tuple[str, str]], str]:
+    """``(steps, rest)``: the common table expressions of the outermost ``WITH`` in ``sql`` (wherever it is
+    nested: the compiled trials put theirs in a subquery) as ``(name, SELECT)`` in order, and ``sql`` without
+    that ``WITH``.  A query without one gives ``([], sql)``.
+
+        >>> steps, rest = split("SELECT q.x FROM (WITH a AS (SELECT 1 AS x), b AS (SELECT x FROM a) "
+        ...                     "SELECT x FROM b) AS q")
+        >>> steps
+        [('a', 'SELECT 1 AS x'), ('b', 'SELECT x FROM a')]
+        >>> rest
+        'SELECT q.x FROM (SELECT x FROM b) AS q'
+    """
+    if not _WITH.search(sql):
+        return [], sql
+    tree = sqlglot.parse_one(sql, read=dialect)
+    with_ = next(iter(tree.find_all(exp.With)), None)
+    if with_ is None or with_.args.get("recursive"):
+        return [], sql
+    steps = [(cte.args["alias"].this.sql(dialect=dialect), cte.this.sql(dialect=dialect)) for cte in with_.expressions]
+    with_.pop()
+    return steps, tree.sql(dialect=dialect)
+
+
+@contextlib.contextmanager
+def staged(conn: Any, sql: str) -> Iterator[str]:
+    """Create the common table expressions of ``sql`` as analysed ``TEMP`` tables on the psycopg connection
+    ``conn``; yields the rest of the query (which reads them), and drops them at the end."""
+    steps, rest = split(sql)
+    made: list[str] = []
+    try:
+        with conn.cursor() as cur:
+            for name, select in steps:
+                cur.execute(f"DROP TABLE IF EXISTS {name}")
+                cur.execute(f"CREATE TEMP TABLE {name} AS {select}")
+                made.append(name)
+                cur.execute(f"ANALYZE {name}")
+        yield rest
+    finally:
+        # after an error the transaction is aborted: its rollback removes the tables (PostgreSQL's DDL is
+        # transactional), and a DROP now would only hide the error
+        if made and conn.info.transaction_status != _INERROR:
+            with conn.cursor() as cur:
+                for name in reversed(made):
+                    cur.execute(f"DROP TABLE IF EXISTS {name}")
