@@ -204,9 +204,11 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
 
     trials = _trials()
     if os.environ.get("ELIGIMATCH_BENCH_PG_ONE_QUERY"):  # the comparison: each trial as one query, unstaged
+        import contextlib
+
         from eligimatch.sql import _staged
 
-        _staged.split = lambda sql, dialect="postgres": ([], sql)
+        _staged.staged = contextlib.contextmanager(lambda conn, sql: iter([sql]))  # as before eligimatch.sql._staged
     duck = duckdb.connect(db, read_only=True)
     _prefix_view(duck, n, total)
     server_peak = [0.0]

@@ -9,7 +9,9 @@ patient's results: cost quadratic in the patients (docs/performance.md, "Postgre
 common table expression of the query (the per-patient results of a criterion, the latest results of an analyte,
 the anchors...) is created as a ``TEMP`` table and ``ANALYZE``\\ d, in order, and the query is then run without its
 ``WITH``, reading those tables under the same names.  The answers are the same query's (the same SQL, cut at
-its CTEs); only the plans change.
+its CTEs); only the plans change.  Two more things PostgreSQL does badly on these queries are turned off
+while a staged query runs: its JIT compiler (seconds of LLVM per step for long expressions that then run on a
+few thousand rows), and the pull-up of a derived table into the aggregation over it (:func:`_fence`).
 
 :func:`split` does the cutting (with sqlglot, in the ``postgres`` dialect); :class:`Staged` runs it on a
 psycopg connection and drops the tables after.
@@ -41,7 +43,13 @@ def split(sql: str, dialect: str = "postgres") -> tuple[list[tuple[str, str]], s
         >>> steps
         [('a', 'SELECT 1 AS x'), ('b', 'SELECT x FROM a')]
         >>> rest
-        'SELECT q.x FROM (SELECT x FROM b) AS q'
+        'SELECT q.x FROM (SELECT x FROM b OFFSET 0) AS q'
+
+    A select over one derived table keeps it as written (:func:`_fence`):
+
+        >>> split("WITH a AS (SELECT k.p, MAX(k.v) AS v FROM (SELECT p, v * 2 AS v FROM t) AS k GROUP BY k.p) "
+        ...       "SELECT v FROM a")[0]
+        [('a', 'SELECT k.p, MAX(k.v) AS v FROM (SELECT p, v * 2 AS v FROM t OFFSET 0) AS k GROUP BY k.p')]
     """
     if not _WITH.search(sql):
         return [], sql
@@ -49,9 +57,26 @@ def split(sql: str, dialect: str = "postgres") -> tuple[list[tuple[str, str]], s
     with_ = next(iter(tree.find_all(exp.With)), None)
     if with_ is None or with_.args.get("recursive"):
         return [], sql
+    for select in tree.find_all(exp.Select):
+        _fence(select)
     steps = [(cte.args["alias"].this.sql(dialect=dialect), cte.this.sql(dialect=dialect)) for cte in with_.expressions]
     with_.pop()
     return steps, tree.sql(dialect=dialect)
+
+
+def _fence(select: exp.Select) -> None:
+    """``SELECT ... FROM (SELECT <expressions> ...) k [GROUP BY ...]``, with no WHERE and no join: the derived
+    table gets ``OFFSET 0``, which keeps PostgreSQL from pulling it up into the select over it -- pulled up,
+    each of its computed columns (a CKD-EPI formula, a converted value, a criterion's truth) is computed again
+    at every use above (a criterion's Kleene aggregation uses each several times, the verdict every
+    criterion's): the same rows, many times the work.  Nothing is filtered above it, so nothing is lost."""
+    source = select.args.get("from_") or select.args.get("from")  # "from_" since sqlglot 28
+    if source is None or select.args.get("where") is not None or select.args.get("joins"):
+        return
+    inner = source.this
+    if isinstance(inner, exp.Subquery) and isinstance(inner.this, exp.Select) and \
+            inner.this.args.get("offset") is None and inner.this.args.get("limit") is None:
+        inner.this.set("offset", exp.Offset(expression=exp.Literal.number(0)))
 
 
 @contextlib.contextmanager
@@ -60,8 +85,16 @@ def staged(conn: Any, sql: str) -> Iterator[str]:
     ``conn``; yields the rest of the query (which reads them), and drops them at the end."""
     steps, rest = split(sql)
     made: list[str] = []
+    jit = None
     try:
         with conn.cursor() as cur:
+            # a trial's expressions are long; compiling them with LLVM (PostgreSQL's JIT) costs seconds per step
+            # and saves nothing on queries this short -- off while they run, the session's setting restored after
+            cur.execute("SELECT current_setting('jit', true)")
+            row = cur.fetchone()
+            jit = row[0] if row else None
+            if jit is not None:
+                cur.execute("SET jit = off")
             for name, select in steps:
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
                 cur.execute(f"CREATE TEMP TABLE {name} AS {select}")
@@ -71,7 +104,9 @@ def staged(conn: Any, sql: str) -> Iterator[str]:
     finally:
         # after an error the transaction is aborted: its rollback removes the tables (PostgreSQL's DDL is
         # transactional), and a DROP now would only hide the error
-        if made and conn.info.transaction_status != _INERROR:
+        if conn.info.transaction_status != _INERROR:
             with conn.cursor() as cur:
                 for name in reversed(made):
                     cur.execute(f"DROP TABLE IF EXISTS {name}")
+                if jit is not None:
+                    cur.execute("SELECT set_config('jit', %s, false)", (jit,))
