@@ -114,13 +114,19 @@ def test_a_query_with_common_table_expressions_runs_in_analysed_steps(pg):
     with pg.cursor() as cur:
         cur.execute(query + " ORDER BY patient_id")
         whole = cur.fetchall()
+    bystander = steps[-1][0]  # a table of the database bearing a step's name is neither read nor dropped
+    pg.execute(f"CREATE TABLE {bystander} (kept TEXT)")
+    pg.execute(f"INSERT INTO {bystander} VALUES ('mine')")
+    jit = b.rows("SELECT current_setting('jit')")
     b.materialize("em_staged", query)
     assert b.rows("SELECT * FROM em_staged ORDER BY patient_id") == whole
     names, rows = b.columns(query + " ORDER BY patient_id")
     assert rows == whole and names[0] == "patient_id"
     assert len(whole) == len(patients)
     for name, _ in steps:
-        assert b.rows(f"SELECT to_regclass('{name}')")[0][0] is None, name
+        assert b.rows(f"SELECT to_regclass('pg_temp.{name}')")[0][0] is None, name
+    assert b.rows(f"SELECT kept FROM {bystander}") == [("mine",)]
+    assert b.rows("SELECT current_setting('jit')") == jit  # off while the steps ran; the session's, restored
 
 
 def test_an_error_in_a_step_is_the_error_shown(pg):

@@ -84,6 +84,9 @@ def staged(conn: Any, sql: str) -> Iterator[str]:
     """Create the common table expressions of ``sql`` as analysed ``TEMP`` tables on the psycopg connection
     ``conn``; yields the rest of the query (which reads them), and drops them at the end."""
     steps, rest = split(sql)
+    if not steps:
+        yield sql
+        return
     made: list[str] = []
     jit = None
     try:
@@ -96,7 +99,8 @@ def staged(conn: Any, sql: str) -> Iterator[str]:
             if jit is not None:
                 cur.execute("SET jit = off")
             for name, select in steps:
-                cur.execute(f"DROP TABLE IF EXISTS {name}")
+                # pg_temp: a table of the database that happens to bear a step's name is never touched
+                cur.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
                 cur.execute(f"CREATE TEMP TABLE {name} AS {select}")
                 made.append(name)
                 cur.execute(f"ANALYZE {name}")
@@ -107,6 +111,6 @@ def staged(conn: Any, sql: str) -> Iterator[str]:
         if conn.info.transaction_status != _INERROR:
             with conn.cursor() as cur:
                 for name in reversed(made):
-                    cur.execute(f"DROP TABLE IF EXISTS {name}")
+                    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
                 if jit is not None:
                     cur.execute("SELECT set_config('jit', %s, false)", (jit,))
