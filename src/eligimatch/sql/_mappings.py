@@ -138,7 +138,9 @@ def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
         for name, value in fetch(queries["enums"]):
             if value is not None:
                 spellings.setdefault(name, set()).add(value)
-    from eligimatch.sql._therapies import KINDS_COLUMNS, KINDS_TABLE, therapy_rows
+    from eligimatch.plan import _nodes as P
+    from eligimatch.sql._therapies import (DOSE_UNITS_COLUMNS, DOSE_UNITS_TABLE, KINDS_COLUMNS, KINDS_TABLE,
+                                           dose_unit_rows, therapy_rows)
 
     def fetch_in_dialect(sql: str) -> list[tuple]:
         if dialect != "duckdb":
@@ -148,5 +150,8 @@ def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
         return list(fetch(sql))
     return {UNITS_TABLE: (UNITS_COLUMNS, unit_rows(needs, units)),
             FACT_VALUES_TABLE: (FACT_VALUES_COLUMNS, fact_value_rows(needs, spellings)),
-            KINDS_TABLE: (KINDS_COLUMNS, therapy_rows(needs.therapies, needs.catalogs, fetch_in_dialect))}
+            KINDS_TABLE: (KINDS_COLUMNS, therapy_rows(needs.therapies, needs.catalogs, fetch_in_dialect)),
+            DOSE_UNITS_TABLE: (DOSE_UNITS_COLUMNS, dose_unit_rows(
+                [u for (u,) in fetch("SELECT DISTINCT dose_unit FROM therapies WHERE dose_unit IS NOT NULL")]
+                if any(isinstance(n, P.Dose) for n in needs.therapies.values()) else []))}
 
