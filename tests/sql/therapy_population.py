@@ -95,8 +95,9 @@ def therapy_record(r: random.Random, gen: F.PatientGen) -> dict:
     return rec
 
 
-def population(r: random.Random, n: int) -> list:
-    gen = F.PatientGen(r)
+def population(r: random.Random, n: int, *, extreme: float = 0.02) -> list:
+    """``n`` patients; ``extreme``: the share of extreme values (doses of 1e308 a day...)."""
+    gen = F.PatientGen(r, extreme=extreme)
     out: list = []
     while len(out) < n:
         d: dict = {"id": f"p{len(out)}", "complete": {"therapies": r.random() < 0.5}}
