@@ -62,6 +62,10 @@ inclusion:
   - D7: daily dose of corticosteroid != 10 mg/day
   - D8: daily dose of prednisone < 5 mg/day within 1 year before diagnosis
   - D9: total dose of methotrexate within 6 months before enrollment >= 1 g
+  - SD1: stable dose of corticosteroid for 7 days before screening
+  - SD2: stable dose of (antimalarial, immunosuppressant) for 8 weeks before screening
+  - SD3: stable dose of corticosteroid where route not in (inhaled, topical, ocular) for 7 days before screening
+  - SD4: stable dose of (methotrexate, prednisone) for 3 months before enrollment
 '''
 
 #: drugs and classes near the criteria above, as records name them: ids, names, brand names, codes
@@ -122,6 +126,13 @@ def population(r: random.Random, n: int, *, extreme: float = 0.02) -> list:
                 d["therapies"].append(nxt)
         if d["therapies"] and r.random() < 0.1:  # an exact copy (a duplicate feed)
             d["therapies"].append(dict(r.choice(d["therapies"])))
+        several = [t for t in d["therapies"] if not t.get("drug") and len(t.get("classes", ())) > 1]
+        if several and r.random() < 0.5:  # the same classes in another order: another product to the row engine
+            twin = dict(r.choice(several))
+            twin["classes"] = list(reversed(twin["classes"])) if r.random() < 0.7 else list(twin["classes"])
+            if "dose" in twin and r.random() < 0.5:
+                twin["dose"] = dict(twin["dose"], value=r.choice([2.5, 10, 40]))
+            d["therapies"].append(twin)
         if r.random() < 0.6:
             d["anchors"] = {a: gen.exact_date(spread=60) for a in r.sample(["apheresis", "diagnosis",
                                                                               "enrollment"], k=r.randint(1, 3))}

@@ -139,8 +139,16 @@ def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
             if value is not None:
                 spellings.setdefault(name, set()).add(value)
     from eligimatch.plan import _nodes as P
-    from eligimatch.sql._therapies import (DOSE_UNITS_COLUMNS, DOSE_UNITS_TABLE, KINDS_COLUMNS, KINDS_TABLE,
-                                           dose_unit_rows, therapy_rows)
+    from eligimatch.sql._doses import (
+        DOSE_UNITS_COLUMNS,
+        DOSE_UNITS_TABLE,
+        DOSE_VALUES_COLUMNS,
+        DOSE_VALUES_QUERY,
+        DOSE_VALUES_TABLE,
+        dose_unit_rows,
+        dose_value_rows,
+    )
+    from eligimatch.sql._therapies import KINDS_COLUMNS, KINDS_TABLE, therapy_rows
 
     def fetch_in_dialect(sql: str) -> list[tuple]:
         if dialect != "duckdb":
@@ -153,5 +161,8 @@ def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
             KINDS_TABLE: (KINDS_COLUMNS, therapy_rows(needs.therapies, needs.catalogs, fetch_in_dialect)),
             DOSE_UNITS_TABLE: (DOSE_UNITS_COLUMNS, dose_unit_rows(
                 [u for (u,) in fetch("SELECT DISTINCT dose_unit FROM therapies WHERE dose_unit IS NOT NULL")]
-                if any(isinstance(n, P.Dose) for n in needs.therapies.values()) else []))}
+                if any(isinstance(n, P.Dose) for n in needs.therapies.values()) else [])),
+            DOSE_VALUES_TABLE: (DOSE_VALUES_COLUMNS, dose_value_rows(
+                list(fetch(DOSE_VALUES_QUERY)) if any(isinstance(n, P.StableDose) for n in needs.therapies.values())
+                else []))}
 

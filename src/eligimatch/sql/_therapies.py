@@ -4,10 +4,12 @@ Expressed: ``therapy X`` (ever), ``therapy X within W`` (days, weeks, calendar m
 ``max(…, N half-lives)`` with each record's drug's half-life), ``ongoing therapy X``, ``washout from X of
 at least W`` and ``therapy X started at least D before A`` (courses: records of one drug that follow each
 other without a day's gap), with ``except``, ``(a and b)`` (one record is both), ``for`` / ``not for
-condition Y`` and ``where`` tests on the record's route, drug, indication and investigational flag.  Not
-expressed (each raises :class:`~eligimatch.errors.SqlNotExpressibleError`, so the criterion is reported as
-not expressible on the SQL backend and answered by the row engine only): ``where`` tests on the ``dose``
-attribute, ``daily dose`` / ``total dose`` and ``stable dose``.
+condition Y`` and ``where`` tests on the record's route, drug, indication and investigational flag;
+``daily dose`` / ``total dose of X [as prednisone] … [within W]`` (:func:`dose`) and ``stable dose of X for D
+before A`` (:func:`stable_dose`).  Not expressed (raises :class:`~eligimatch.errors.SqlNotExpressibleError`:
+strict compilation refuses the trial, ``strict=False`` reports the criterion as not expressible and the row
+engine answers it): ``where`` tests on the ``dose`` attribute, and doses as an equivalent other than
+prednisone.
 
 What a record *is*, as data
 ===========================
@@ -53,7 +55,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -61,22 +62,14 @@ from eligimatch.errors import SqlNotExpressibleError
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._history import absent
-from eligimatch.sql._sqltext import date, num, text
+from eligimatch.sql._sqltext import date, text
 
-__all__ = ["KINDS_COLUMNS", "KINDS_TABLE", "dose", "signature_query", "stable_dose", "therapy", "therapy_rows"]
+__all__ = ["KINDS_COLUMNS", "KINDS_TABLE", "signature_query", "therapy", "therapy_rows"]
 
 #: The mapping table of record kinds (see the module's documentation).
 KINDS_TABLE = "eligimatch_therapy_kinds"
 KINDS_COLUMNS = (("node", "VARCHAR"), ("sig", "VARCHAR"), ("kind", "VARCHAR"), ("attrs", "VARCHAR"),
                  ("hl_days", "INTEGER"), ("drug_id", "VARCHAR"), ("eq_mg", "DOUBLE"))
-#: The dose units of the data: what turns a recorded dose into mg a day (see :func:`dose_unit_rows`).
-DOSE_UNITS_TABLE = "eligimatch_dose_units"
-DOSE_UNITS_COLUMNS = (("unit", "VARCHAR"), ("factor", "DOUBLE"), ("per_administration", "BOOLEAN"))
-
-_WHY_DOSE = ("doses (daily and total, in the catalog's equivalents) are not expressed in SQL yet; "
-             "evaluate this criterion with the row engine")
-_WHY_STABLE = "stable doses are not expressed in SQL yet; evaluate this criterion with the row engine"
-
 
 # ---- the record signature ------------------------------------------------------------------------------
 
@@ -87,8 +80,11 @@ def _enc(col: str) -> str:
 
 
 #: The classes a record names, as one text (sorted; each length-prefixed), per (patient_id, seq).
+#: ``lab``: the classes in the record's own order, as the row engine names a record without a drug
+#: (its key of a drug's doses in a stable dose).
 _CLASSES = ("SELECT patient_id, seq, STRING_AGG(CAST(LENGTH(class) AS VARCHAR) || ':' || class, ',' "
-            "ORDER BY class) AS ck FROM therapy_classes GROUP BY patient_id, seq")
+            "ORDER BY class) AS ck, STRING_AGG(class, ', ' ORDER BY class_order) AS lab "
+            "FROM therapy_classes GROUP BY patient_id, seq")
 
 
 def _records_select() -> str:
@@ -96,7 +92,7 @@ def _records_select() -> str:
     sig = (f"{_enc('t.drug')} || {_enc('t.indication')} || {_enc('t.route')} || "
            f"(CASE WHEN t.investigational THEN 'i' ELSE 'n' END) || COALESCE(c.ck, '')")
     return (f"SELECT t.patient_id, t.seq, {sig} AS sig, t.drug, t.investigational, t.indication, t.route, "
-            f"c.ck, t.start_earliest, t.start_latest, t.end_earliest, t.end_latest, t.ongoing, t.dose_value, "
+            f"c.ck, c.lab, t.start_earliest, t.start_latest, t.end_earliest, t.end_latest, t.ongoing, t.dose_value, "
             f"t.dose_unit, t.dose_per_day, t.dose_since_earliest, t.dose_since_latest "
             f"FROM therapies t LEFT JOIN ({_CLASSES}) c ON c.patient_id = t.patient_id AND c.seq = t.seq")
 
@@ -266,26 +262,6 @@ def _eq_mg(drug_id: str | None, catalogs: Any) -> float | None:
     return entry.prednisone_equivalent_mg if isinstance(entry, Drug) else None
 
 
-def dose_unit_rows(units: list[str]) -> list[tuple]:
-    """The rows of ``eligimatch_dose_units`` for the data's distinct dose units: the row engine's own rule
-    (:func:`eligimatch.engine._doses.daily_mg`) asked of each, with a dose of 1 without, then with, a number of
-    administrations a day.  A unit it cannot read has no row: such a dose is never computed (UNKNOWN)."""
-    from types import SimpleNamespace
-
-    from eligimatch.engine._doses import daily_mg
-
-    out = []
-    for unit in sorted(set(units)):
-        per_day = daily_mg(SimpleNamespace(dose=SimpleNamespace(value=1.0, unit=unit, per_day=None)))
-        if per_day is not None:
-            out.append((unit, per_day, False))
-            continue
-        per_admin = daily_mg(SimpleNamespace(dose=SimpleNamespace(value=1.0, unit=unit, per_day=1.0)))
-        if per_admin is not None:
-            out.append((unit, per_admin, True))
-    return out
-
-
 # ---- the SQL ----------------------------------------------------------------------------------------
 
 def _le(lo: str, hi: str, b: str) -> str:
@@ -347,12 +323,12 @@ def therapy(ctx: Ctx, n: P.Therapy) -> str:
             f"FROM (SELECT x.*, m.kind, m.attrs, m.hl_days FROM {tx} x JOIN {_KINDS} m ON m.sig = x.sig "
             f"AND m.node = {text(key)}) r {join}{course}")
     select = (f"SELECT k.patient_id, "
-              f"SUM(CASE WHEN k.later THEN 1 ELSE 0 END) AS n_later, "
-              f"SUM(CASE WHEN NOT k.later THEN 1 ELSE 0 END) AS n_used, "
-              f"SUM(CASE WHEN NOT k.later AND k.tr THEN 1 ELSE 0 END) AS n_true, "
-              f"SUM(CASE WHEN NOT k.later AND k.tr IS NULL THEN 1 ELSE 0 END) AS n_unknown, "
-              f"SUM(CASE WHEN NOT k.later AND k.vi THEN 1 ELSE 0 END) AS n_vtrue, "
-              f"SUM(CASE WHEN NOT k.later AND k.vi IS NULL THEN 1 ELSE 0 END) AS n_vunknown "
+              f"COUNT(CASE WHEN k.later THEN 1 END) AS n_later, "
+              f"COUNT(CASE WHEN NOT k.later THEN 1 END) AS n_used, "
+              f"COUNT(CASE WHEN NOT k.later AND k.tr THEN 1 END) AS n_true, "
+              f"COUNT(CASE WHEN NOT k.later AND k.tr IS NULL THEN 1 END) AS n_unknown, "
+              f"COUNT(CASE WHEN NOT k.later AND k.vi THEN 1 END) AS n_vtrue, "
+              f"COUNT(CASE WHEN NOT k.later AND k.vi IS NULL THEN 1 END) AS n_vunknown "
               f"FROM ({rows}) k GROUP BY k.patient_id")
     q = ctx.cte("th", select)
     value = (f"CASE WHEN COALESCE({q}.n_true, 0) > 0 THEN TRUE WHEN COALESCE({q}.n_unknown, 0) > 0 THEN NULL "
@@ -455,164 +431,3 @@ def _window_truth(ctx: Ctx, window: P.Window, anchor: str, washout: bool) -> str
         cover = "(" + " OR ".join(f0) + ")" if f0 else "FALSE"
         t = f"CASE WHEN r.hl_days IS NULL THEN (CASE WHEN {cover} THEN ({began}) ELSE NULL END) ELSE ({t}) END"
     return f"CASE WHEN {last0} IS NULL THEN NULL ELSE ({t}) END"
-
-
-_DAY_MIN = "DATE '0001-01-01'"
-_MAX = num(sys.float_info.max)  # the largest finite double: a value above it is infinite
-
-
-def _plus_day(d: str) -> str:
-    return f"CAST({d} + INTERVAL '1' DAY AS DATE)"
-
-
-def _mg(equivalent: str | None) -> str:
-    """The record's daily dose in mg (:func:`eligimatch.engine._doses.daily_mg`; NULL when it cannot be
-    computed), as prednisone when asked (``(mg × 5) / eq_mg``, NULL for a drug without an equivalence)."""
-    from eligimatch.knowledge._drugs import PREDNISONE_REFERENCE_MG
-
-    raw = ("(CASE WHEN u.per_administration THEN (r.dose_value * u.factor) * r.dose_per_day "
-           "ELSE r.dose_value * u.factor END)")
-    finite = f"(CASE WHEN ABS({raw}) <= {_MAX} THEN {raw} END)"
-    if equivalent:
-        return f"(({finite} * {num(PREDNISONE_REFERENCE_MG)}) / r.eq_mg)"
-    return finite
-
-
-def dose(ctx: Ctx, n: P.Dose) -> str:
-    """``daily dose of X [as prednisone] op V [within W]`` / ``total dose of X … within W op V``
-    (:func:`eligimatch.kinds.dose.eval_dose`): the daily totals between a lower and an upper bound
-    (:mod:`eligimatch.engine._doses`) on each run of days where no record changes state -- the runs cut at
-    every record's sure and possible first and last days, its ``dose_since`` and the days one record of a
-    drug may hand over to the next -- decided only when both bounds agree."""
-    if n.equivalent not in (None, "prednisone"):
-        raise not_expressible(n, f"doses as {n.equivalent} equivalents")
-    tx = _records(ctx, n)
-    key = _node_key(n)
-    as_of = date(ctx.as_of)
-    if n.window is not None:
-        anchor: str | None = ctx.anchor(n.window.anchor)
-        start = ctx.window_start(n.window, anchor)
-        end = anchor
-    else:
-        anchor = None
-        start = end = as_of
-    assert end is not None
-    last0, last1 = _last(as_of, end)
-    first_sure = (f"(CASE WHEN r.start_earliest IS NOT NULL THEN r.start_latest WHEN r.ongoing THEN {as_of} "
-                  f"WHEN {last0} = {last1} THEN {last0} END)")
-    certain = f"({first_sure} IS NOT NULL AND {first_sure} <= {last0} AND r.attrs = 'T')"
-    c0 = f"CASE WHEN {certain} THEN GREATEST({first_sure}, {start}) END"
-    c1 = f"CASE WHEN {certain} THEN LEAST({last0}, {end}) END"
-    p0 = f"GREATEST(COALESCE(r.start_earliest, {_DAY_MIN}), {start})"
-    p1 = f"(CASE WHEN {last0} IS NULL THEN LEAST(GREATEST({as_of}, {end}), {end}) ELSE LEAST({last1}, {end}) END)"
-    later = f"(r.start_earliest IS NOT NULL AND r.start_earliest > {as_of})"
-    records = (f"SELECT x.*, m.attrs, m.drug_id AS did, m.eq_mg FROM {tx} x JOIN {_KINDS} m ON m.sig = x.sig "
-               f"AND m.node = {text(key)}")
-    base = (f"SELECT r.patient_id, r.seq, r.did, r.drug, r.attrs, {c0} AS c0, {c1} AS c1, {p0} AS p0, {p1} AS p1, "
-            f"{_mg(n.equivalent)} AS mg, COALESCE(r.dose_since_latest, {_DAY_MIN}) AS kf, "
-            f"CASE WHEN r.end_earliest IS NOT NULL AND r.end_earliest = r.end_latest THEN r.end_earliest END AS ld, "
-            f"COALESCE(r.start_earliest, {_DAY_MIN}) AS s0, COALESCE(r.start_latest, {p1}) AS s1, "
-            f"{start} AS ws, {end} AS we "
-            f"FROM ({records}) r LEFT JOIN {DOSE_UNITS_TABLE} u ON u.unit = r.dose_unit "
-            + ("JOIN anch ON anch.patient_id = r.patient_id " if anchor is not None else "")
-            + f"WHERE NOT {later} AND r.attrs <> 'F'")
-    # a record clipped to the window; `certain` only where it surely counts and the days are left
-    clipped = (f"SELECT b.patient_id, b.seq, b.did, b.drug, b.attrs, CASE WHEN b.c0 <= b.c1 THEN b.c0 END AS c0, "
-               f"CASE WHEN b.c0 <= b.c1 THEN b.c1 END AS c1, b.p0, b.p1, b.mg, b.kf, b.ld, b.s0, b.s1, b.ws, b.we "
-               f"FROM ({base}) b WHERE b.p0 <= b.p1")
-    copies = ("CASE WHEN q.did IS NOT NULL AND ROW_NUMBER() OVER (PARTITION BY q.patient_id, q.did, q.drug, q.c0, "
-              "q.c1, q.p0, q.p1, q.mg, q.kf, q.attrs ORDER BY q.seq) > 1 THEN TRUE ELSE FALSE END")
-    parts = ctx.cte("dp", f"SELECT q.*, {copies} AS copy FROM ({clipped}) q", join=False)
-    return _dose_value(ctx, n, tx, key, parts, anchor, later)
-
-
-def _dose_value(ctx: Ctx, n: P.Dose, tx: str, key: str, parts: str, anchor: str | None, later: str) -> str:
-    """The runs, their bounds, and the answer (see :func:`dose`)."""
-    # the days a record may have started on: (start earliest, start latest), or (day min, its last possible day)
-    hand_pairs = (f"SELECT i.patient_id, i.seq, i.ld AS day, j.s0 = i.ld AND j.s1 = i.ld AS surely, "
-                  f"CASE WHEN j.mg IS NOT NULL AND i.ld >= j.kf THEN j.mg END AS theirs, "
-                  f"CASE WHEN NOT j.copy AND j.c0 IS NOT NULL AND j.c0 <= i.ld AND i.ld <= j.c1 "
-                  f"THEN COALESCE(CASE WHEN j.mg IS NOT NULL AND i.ld >= j.kf THEN j.mg END, 0) ELSE 0 END AS theirs_lo, "
-                  f"ROW_NUMBER() OVER (PARTITION BY i.patient_id, i.seq ORDER BY j.seq) AS k "
-                  f"FROM {parts} i JOIN {parts} j ON j.patient_id = i.patient_id AND j.did = i.did AND j.seq <> i.seq "
-                  f"AND j.s0 <= i.ld AND i.ld <= j.s1 "
-                  f"WHERE i.did IS NOT NULL AND i.c0 IS NOT NULL AND i.ld IS NOT NULL AND i.c1 = i.ld")
-    hand = ctx.cte("dh", f"SELECT patient_id, seq, day, surely, theirs, theirs_lo FROM ({hand_pairs}) h WHERE h.k = 1",
-                   join=False)
-    pts = " UNION ".join(f"SELECT patient_id, ws, we, {d} AS d FROM {src}{cond}" for d, src, cond in (
-        ("c0", parts, " WHERE c0 IS NOT NULL"), (_plus_day("c1"), parts, " WHERE c1 IS NOT NULL"),
-        ("p0", parts, ""), (_plus_day("p1"), parts, ""), ("kf", parts, ""), ("ws", parts, ""),
-        (_plus_day("we"), parts, "")))
-    pts += (f" UNION SELECT h.patient_id, p.ws, p.we, h.day AS d FROM {hand} h JOIN {parts} p ON "
-            f"p.patient_id = h.patient_id AND p.seq = h.seq UNION SELECT h.patient_id, p.ws, p.we, "
-            f"{_plus_day('h.day')} AS d FROM {hand} h JOIN {parts} p ON p.patient_id = h.patient_id AND p.seq = h.seq")
-    cuts = f"SELECT c.patient_id, c.d FROM ({pts}) c WHERE c.d >= c.ws AND c.d <= {_plus_day('c.we')}"
-    runs = (f"SELECT z.patient_id, z.d AS a, z.nxt FROM (SELECT y.patient_id, y.d, LEAD(y.d) OVER "
-            f"(PARTITION BY y.patient_id ORDER BY y.d) AS nxt FROM ({cuts}) y) z WHERE z.nxt IS NOT NULL")
-    mine = "(CASE WHEN p.mg IS NOT NULL AND g.a >= p.kf THEN p.mg END)"
-    ho = "(h.seq IS NOT NULL AND NOT p.copy)"
-    poss = "(p.p0 <= g.a AND g.a <= p.p1)"
-    lo_c = (f"CASE WHEN {ho} THEN LEAST(COALESCE({mine}, 0), COALESCE(h.theirs, 0)) - h.theirs_lo "
-            f"WHEN NOT p.copy AND p.c0 IS NOT NULL AND p.c0 <= g.a AND g.a <= p.c1 THEN COALESCE({mine}, 0) ELSE 0 END")
-    hi_inf = (f"CASE WHEN {ho} AND h.surely THEN ({mine} IS NULL OR h.theirs IS NULL) WHEN {ho} THEN {mine} IS NULL "
-              f"ELSE ({poss} AND {mine} IS NULL) END")
-    hi_c = (f"CASE WHEN {ho} AND h.surely THEN (CASE WHEN {mine} IS NULL OR h.theirs IS NULL THEN 0 "
-            f"ELSE GREATEST({mine}, h.theirs) - h.theirs END) WHEN {ho} THEN COALESCE({mine}, 0) "
-            f"WHEN {poss} THEN COALESCE({mine}, 0) ELSE 0 END")
-    per_run = (f"SELECT g.patient_id, g.a, DATE_DIFF('day', g.a, g.nxt) AS len, SUM({lo_c}) AS lo, "
-               f"MAX(CASE WHEN {hi_inf} THEN 1 ELSE 0 END) AS hinf, SUM({hi_c}) AS hi "
-               f"FROM ({runs}) g JOIN {parts} p ON p.patient_id = g.patient_id "
-               f"LEFT JOIN {hand} h ON h.patient_id = p.patient_id AND h.seq = p.seq AND h.day = g.a "
-               f"GROUP BY g.patient_id, g.a, g.nxt")
-    if n.total:
-        agg = "SUM(w.lo * w.len) AS lo, MAX(w.hinf) AS hinf, SUM(w.hi * w.len) AS hi"
-    else:
-        agg = "MAX(w.lo) AS lo, MAX(w.hinf) AS hinf, MAX(w.hi) AS hi"
-    bounds = ctx.cte("db", f"SELECT w.patient_id, {agg} FROM ({per_run}) w GROUP BY w.patient_id")
-    counts = (f"SELECT r.patient_id, SUM(CASE WHEN {later} THEN 1 ELSE 0 END) AS n_later, "
-              f"SUM(CASE WHEN NOT {later} THEN 1 ELSE 0 END) AS n_used "
-              f"FROM {tx} r JOIN {_KINDS} m ON m.sig = r.sig AND m.node = {text(key)} GROUP BY r.patient_id")
-    cnt = ctx.cte("dn", counts)
-    pc = ctx.cte("dc", f"SELECT patient_id, COUNT(*) AS n_parts FROM {parts} GROUP BY patient_id")
-    unbounded = f"(COALESCE({cnt}.n_later, 0) > 0 OR NOT ({_complete(ctx)}))"
-    lo = f"COALESCE({bounds}.lo, CAST(0 AS DOUBLE))"
-    hi_inf = f"(COALESCE({bounds}.hinf, 1) = 1 OR {unbounded})"
-    hi = f"{bounds}.hi"
-    decided = _decide(lo, hi, hi_inf, n.op, n.threshold_mg)
-    from eligimatch.knowledge._tolerance import compare as py_compare
-
-    zero = "TRUE" if py_compare(0.0, n.op, n.threshold_mg) else "FALSE"
-    none_found = f"CASE WHEN {absent(ctx, 'therapies')} = FALSE THEN {zero} ELSE NULL END"
-    value = (f"CASE WHEN COALESCE({pc}.n_parts, 0) = 0 AND COALESCE({cnt}.n_later, 0) = 0 THEN {none_found} "
-             f"ELSE {decided} END")
-    if anchor is not None:  # the row engine reads the anchor first
-        value = f"CASE WHEN {anchor} IS NULL THEN NULL ELSE {value} END"
-    return value
-
-
-def _complete(ctx: Ctx) -> str:
-    return "TRUE" if ctx.assume_absent else "p.complete_therapies"
-
-
-def _decide(lo: str, hi: str, hi_inf: str, op: str, threshold: float) -> str:
-    """:func:`eligimatch.engine._doses._decide` for a total known to lie in [lo, hi] (``hi_inf``: unbounded)."""
-    from eligimatch.sql._sqltext import compare, compare_const
-
-    inf = f"({hi_inf} OR NOT ({hi} <= {_MAX}))"
-    if op in ("=", "!="):
-        outside = f"(NOT {compare_const(lo, '<=', threshold)} OR (NOT {inf} AND NOT {compare_const(hi, '>=', threshold)}))"
-        f = "FALSE" if op == "=" else "TRUE"
-        return (f"(CASE WHEN {outside} THEN {f} WHEN NOT {inf} AND {compare(lo, '=', hi)} THEN "
-                f"(CASE WHEN {compare_const(lo, op, threshold)} THEN TRUE ELSE FALSE END) ELSE NULL END)")
-    at_lo = compare_const(lo, op, threshold)
-    at_hi = compare_const(hi, op, threshold)
-    if op in (">", ">="):
-        unbounded = f"CASE WHEN {at_lo} THEN TRUE ELSE NULL END"
-    else:
-        unbounded = f"CASE WHEN {at_lo} THEN NULL ELSE FALSE END"
-    return (f"(CASE WHEN {inf} THEN ({unbounded}) WHEN ({at_lo}) = ({at_hi}) THEN ({at_lo}) ELSE NULL END)")
-
-
-def stable_dose(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY_STABLE)
-
