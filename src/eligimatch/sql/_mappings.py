@@ -11,9 +11,13 @@ and computes, with the catalogs' own functions, what the row engine would comput
     ``pct_factor`` into percent for an analyte measured in % (NULL: not a percentage).
 ``eligimatch_fact_values(name, value_text, canonical)``
     A coded fact's recorded spelling and the declared value it means (NULL: none; never decides).
-``eligimatch_therapy_kinds(node, sig, kind, attrs, hl_days)``
+``eligimatch_therapy_kinds(node, sig, kind, attrs, hl_days, drug_id, eq_mg)``
     What each distinct therapy record is for each therapy predicate of the query
     (:mod:`eligimatch.sql._therapies`).
+``eligimatch_dose_units(unit, factor, per_administration)``, ``eligimatch_dose_values(dose_value, dose_unit,
+dose_per_day, mg6)``
+    What turns a recorded dose into mg a day, and each distinct recorded dose's daily mg rounded as a stable
+    dose compares them (:mod:`eligimatch.sql._doses`; filled only when the query has a dose criterion).
 """
 
 from __future__ import annotations
