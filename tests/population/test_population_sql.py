@@ -4,11 +4,8 @@ backend's agreement check, :func:`eligimatch.sql.disagreements`, run with these
 connections, on the five seed trials and tests/population/feasibility.elig), and the same counts,
 attrition, what-if and rows on every backend.
 
-Counts, attrition, what-if and rows need a verdict, so they run on the trials the SQL backend
-expresses whole: feasibility.elig always (ages, facts, labs with units, x ULN, Cockcroft-Gault,
-judgment, cohorts), and every seed trial that is (the seed trials' histories -- conditions, therapies,
-doses -- are compiled in a later step of the SQL backend; the agreement check already compares their
-other criteria).
+Every trial is expressed whole (strict compilation, for every dialect): the agreement check compares
+every criterion and the verdict, and counts, attrition, what-if and rows run on all six trials.
 """
 
 from __future__ import annotations
@@ -46,12 +43,21 @@ def all_trials():
 
 @pytest.fixture(scope="module")
 def trials(all_trials):
-    """The trials the SQL backend expresses whole (the population answers need their verdicts)."""
+    """Every trial, each expressed whole by the SQL backend (the population answers need their verdicts)."""
     from eligimatch.sql import compile_sql
 
-    whole = [t for t in all_trials if compile_sql(t, strict=False).complete]
-    assert whole[-1].id == "FEAS-1"
-    return whole
+    for t in all_trials:
+        assert compile_sql(t).complete, t.id  # strict: a criterion the backend cannot express raises
+    return all_trials
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark"])
+def test_the_five_seed_trials_compile_whole_for_every_dialect(dialect):
+    from eligimatch.sql import compile_sql
+
+    for path in SEED_TRIALS:
+        st = compile_sql(eligimatch.load_trial(path), dialect)  # strict=True: raises naming what is not expressed
+        assert st.complete and not st.unsupported, path.stem
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +114,7 @@ def test_postgres_agrees_with_the_row_engine(pg, all_trials, trials, patients, r
 
     write_postgres(pg, patients)
     backend = PostgresBackend(pg)
-    found = disagreements(backend, all_trials, patients, AS_OF, None, strict=False)
+    found = disagreements(backend, all_trials, patients, AS_OF, None)  # strict: whole trials, verdicts too
     assert not found, "\n".join(str(d) for d in found[:20])
     pg_answers = _check_population(backend, trials, patients, results, tmp_path)
     con = duckdb.connect()
@@ -123,7 +129,7 @@ def test_spark_agrees_with_the_row_engine(spark, all_trials, trials, patients, r
     write_duckdb(con, patients)
     tables(spark, con)
     backend = SparkBackend(spark)
-    found = disagreements(backend, all_trials, patients, AS_OF, None, strict=False)
+    found = disagreements(backend, all_trials, patients, AS_OF, None)  # strict: whole trials, verdicts too
     assert not found, "\n".join(str(d) for d in found[:20])
     spark_answers = _check_population(backend, trials, patients, results, tmp_path)
     assert spark_answers == _check_population(DuckDBBackend(con), trials, patients, results, tmp_path)

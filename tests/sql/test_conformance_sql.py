@@ -1,7 +1,7 @@
-"""The conformance suite (tests/conformance/*.toml) on the SQL backend: every case whose criterion the backend
-expresses gives, on DuckDB, the outcome the case expects -- the row engine's, which tests/test_conformance.py
-checks.  A case the backend does not express is skipped and counted; a test below requires the condition and
-procedure cases to be expressed (and so run here)."""
+"""The conformance suite (tests/conformance/*.toml) on the SQL backend: every case gives, on DuckDB, the
+outcome the case expects -- the row engine's, which tests/test_conformance.py checks.  Every criterion of the
+suite is expressed: the case compiles strictly (a criterion the backend could not express would raise
+:class:`~eligimatch.errors.SqlNotExpressibleError` and fail the case, never be skipped)."""
 
 from __future__ import annotations
 
@@ -35,12 +35,11 @@ def _trial(case: dict):
     return eligimatch.compile_trial(f"{header}\n{kind}:\n  - C1 \"{case['name']}\":\n      {case['criterion']}\n")
 
 
-def _sql_outcome(case: dict) -> str | None:
-    """The SQL backend's outcome for the case, or None when it does not express the criterion."""
+def _sql_outcome(case: dict) -> str:
+    """The SQL backend's outcome for the case (strict compilation: raises when a criterion is not expressed)."""
     trial = _trial(case)
-    st = compile_sql(trial, strict=False, assume_absent=case.get("assume_absent", False))
-    if not st.complete:
-        return None
+    st = compile_sql(trial, assume_absent=case.get("assume_absent", False))
+    assert st.complete and not st.unsupported
     patient = eligimatch.load_patient(case.get("patient", "{}"))
     con = duckdb.connect()
     write_duckdb(con, [patient])
@@ -55,27 +54,4 @@ def test_conformance_case_on_sql(case):
         got = _sql_outcome(case)
     except PatientDataError:
         pytest.skip("the case's patient is refused by the patient model (a test of the input, not of SQL)")
-    if got is None:
-        pytest.skip("not expressed on the SQL backend")
     assert got == case["outcome"], case["criterion"]
-
-
-def _is_history(case: dict) -> bool:
-    words = case["criterion"].split()
-    return bool({"condition", "history", "procedure"} & set(words)) and not {
-        "therapy", "dose", "washout", "ongoing"} & set(words)
-
-
-def test_condition_and_procedure_cases_are_expressed():
-    """The condition and procedure cases run above, none skipped as not expressed."""
-    refused = []
-    for param in _cases():
-        case = param.values[0]
-        if not _is_history(case):
-            continue
-        try:
-            if _sql_outcome(case) is None:
-                refused.append(case["name"])
-        except PatientDataError:
-            continue
-    assert not refused, refused

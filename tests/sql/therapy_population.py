@@ -49,6 +49,25 @@ inclusion:
   - W4: washout from immunosuppressant of at least 4 weeks before screening
 '''
 
+DOSE_TRIAL = '''
+trial "D"
+anchors screening, apheresis, enrollment, diagnosis
+inclusion:
+  - D1: daily dose of corticosteroid as prednisone >= 7.5 mg/day
+  - D2: daily dose of corticosteroid as prednisone <= 30 mg/day within 0 days before screening where route not in (inhaled, topical, ocular)
+  - D3: daily dose of methotrexate > 15 mg/day within 3 months before screening
+  - D4: total dose of corticosteroid as prednisone within 30 days before screening > 140 mg
+  - D5: total dose of (prednisone, dexamethasone) within 2 weeks before apheresis <= 70 mg
+  - D6: daily dose of hydroxychloroquine = 400 mg/day within 1 month before screening
+  - D7: daily dose of corticosteroid != 10 mg/day
+  - D8: daily dose of prednisone < 5 mg/day within 1 year before diagnosis
+  - D9: total dose of methotrexate within 6 months before enrollment >= 1 g
+  - SD1: stable dose of corticosteroid for 7 days before screening
+  - SD2: stable dose of (antimalarial, immunosuppressant) for 8 weeks before screening
+  - SD3: stable dose of corticosteroid where route not in (inhaled, topical, ocular) for 7 days before screening
+  - SD4: stable dose of (methotrexate, prednisone) for 3 months before enrollment
+'''
+
 #: drugs and classes near the criteria above, as records name them: ids, names, brand names, codes
 _NAMES = ["methotrexate", "Methotrexate", "rituximab", "Rituxan", "prednisone", "dexamethasone",
           "cyclophosphamide", "tacrolimus", "imatinib", "belimumab", "tisagenlecleucel", "hydroxychloroquine",
@@ -80,8 +99,9 @@ def therapy_record(r: random.Random, gen: F.PatientGen) -> dict:
     return rec
 
 
-def population(r: random.Random, n: int) -> list:
-    gen = F.PatientGen(r)
+def population(r: random.Random, n: int, *, extreme: float = 0.02) -> list:
+    """``n`` patients; ``extreme``: the share of extreme values (doses of 1e308 a day...)."""
+    gen = F.PatientGen(r, extreme=extreme)
     out: list = []
     while len(out) < n:
         d: dict = {"id": f"p{len(out)}", "complete": {"therapies": r.random() < 0.5}}
@@ -101,7 +121,18 @@ def population(r: random.Random, n: int) -> list:
                 for k in ("route", "classes", "investigational"):
                     if k in rec:
                         nxt[k] = rec[k]
+                if "dose" in rec and r.random() < 0.8:  # the next dose: the same, or changed
+                    nxt["dose"] = dict(rec["dose"], value=r.choice([rec["dose"]["value"], 2.5, 10, 40]))
                 d["therapies"].append(nxt)
+        if d["therapies"] and r.random() < 0.1:  # an exact copy (a duplicate feed)
+            d["therapies"].append(dict(r.choice(d["therapies"])))
+        several = [t for t in d["therapies"] if not t.get("drug") and len(t.get("classes", ())) > 1]
+        if several and r.random() < 0.5:  # the same classes in another order: another product to the row engine
+            twin = dict(r.choice(several))
+            twin["classes"] = list(reversed(twin["classes"])) if r.random() < 0.7 else list(twin["classes"])
+            if "dose" in twin and r.random() < 0.5:
+                twin["dose"] = dict(twin["dose"], value=r.choice([2.5, 10, 40]))
+            d["therapies"].append(twin)
         if r.random() < 0.6:
             d["anchors"] = {a: gen.exact_date(spread=60) for a in r.sample(["apheresis", "diagnosis",
                                                                               "enrollment"], k=r.randint(1, 3))}

@@ -168,8 +168,8 @@ def attrition(population: Any, run: Any, order: Sequence[str] | None = None) -> 
         f"GROUP BY f, u, r"))
     alone_cols = []
     for _, _, _, m, _ in steps:
-        alone_cols += [f"SUM(CASE WHEN {m} = TRUE THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {m} = FALSE THEN 1 ELSE 0 END)",
-                       f"SUM(CASE WHEN {m} IS NULL THEN 1 ELSE 0 END)"]
+        alone_cols += [f"COUNT(CASE WHEN {m} = TRUE THEN 1 END)", f"COUNT(CASE WHEN {m} = FALSE THEN 1 END)",
+                       f"COUNT(CASE WHEN {m} IS NULL THEN 1 END)"]
     alone = population.backend.rows(population.sql(f"SELECT COUNT(*), {', '.join(alone_cols)} FROM {run.table}"))[0]
     total = int(alone[0])
 

@@ -22,6 +22,7 @@ from typing import Any
 from eligimatch.errors import SqlNotExpressibleError
 from eligimatch.plan import _nodes as P
 from eligimatch.sql import _conditions as C
+from eligimatch.sql import _doses as D
 from eligimatch.sql import _history as H
 from eligimatch.sql import _labs as L
 from eligimatch.sql import _therapies as T
@@ -166,7 +167,7 @@ REGISTRY: dict[type, Handler] = {
     P.BoolFact: _leaf(c_bool_fact), P.Threshold: _leaf(c_threshold), P.Between: _leaf(c_between),
     P.InSet: _leaf(c_in_set), P.RefMultiple: _leaf(c_ref_multiple), P.EachResult: _leaf(c_each_result),
     P.Condition: _leaf(C.condition), P.Procedure: _leaf(H.procedure), P.Therapy: _leaf(T.therapy),
-    P.Dose: _leaf(T.dose), P.StableDose: _leaf(T.stable_dose), P.Participation: _leaf(H.participation),
+    P.Dose: _leaf(D.dose), P.StableDose: _leaf(D.stable_dose), P.Participation: _leaf(H.participation),
 }
 
 

@@ -160,10 +160,10 @@ def each_result(ctx: Ctx, node: P.EachResult) -> str:
     inside = f"(o.date IS NOT NULL AND o.date >= {start} AND o.date <= LEAST({anchor}, {date(ctx.as_of)}))"
     rows = (f"SELECT o.patient_id, o.date, {inside} AS ins, CASE WHEN {inside} THEN {answer} END AS ans "
             f"FROM {src} o JOIN anch ON anch.patient_id = o.patient_id {joins}")
-    select = ("SELECT r.patient_id, SUM(CASE WHEN r.date IS NULL THEN 1 ELSE 0 END) AS undated, "
-              "SUM(CASE WHEN r.ins AND r.ans THEN 1 ELSE 0 END) AS n_true, "
-              "SUM(CASE WHEN r.ins AND NOT r.ans THEN 1 ELSE 0 END) AS n_false, "
-              "SUM(CASE WHEN r.ins AND r.ans IS NULL THEN 1 ELSE 0 END) AS n_unknown "
+    select = ("SELECT r.patient_id, COUNT(CASE WHEN r.date IS NULL THEN 1 END) AS undated, "
+              "COUNT(CASE WHEN r.ins AND r.ans THEN 1 END) AS n_true, "
+              "COUNT(CASE WHEN r.ins AND NOT r.ans THEN 1 END) AS n_false, "
+              "COUNT(CASE WHEN r.ins AND r.ans IS NULL THEN 1 END) AS n_unknown "
               f"FROM ({rows}) r GROUP BY r.patient_id")
     q = ctx.cte("e", select)
     every = node.quantifier == "every"

@@ -11,9 +11,13 @@ and computes, with the catalogs' own functions, what the row engine would comput
     ``pct_factor`` into percent for an analyte measured in % (NULL: not a percentage).
 ``eligimatch_fact_values(name, value_text, canonical)``
     A coded fact's recorded spelling and the declared value it means (NULL: none; never decides).
-``eligimatch_therapy_kinds(node, sig, kind, attrs, hl_days)``
+``eligimatch_therapy_kinds(node, sig, kind, attrs, hl_days, drug_id, eq_mg)``
     What each distinct therapy record is for each therapy predicate of the query
     (:mod:`eligimatch.sql._therapies`).
+``eligimatch_dose_units(unit, factor, per_administration)``, ``eligimatch_dose_values(dose_value, dose_unit,
+dose_per_day, mg6)``
+    What turns a recorded dose into mg a day, and each distinct recorded dose's daily mg rounded as a stable
+    dose compares them (:mod:`eligimatch.sql._doses`; filled only when the query has a dose criterion).
 """
 
 from __future__ import annotations
@@ -138,6 +142,16 @@ def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
         for name, value in fetch(queries["enums"]):
             if value is not None:
                 spellings.setdefault(name, set()).add(value)
+    from eligimatch.plan import _nodes as P
+    from eligimatch.sql._doses import (
+        DOSE_UNITS_COLUMNS,
+        DOSE_UNITS_TABLE,
+        DOSE_VALUES_COLUMNS,
+        DOSE_VALUES_QUERY,
+        DOSE_VALUES_TABLE,
+        dose_unit_rows,
+        dose_value_rows,
+    )
     from eligimatch.sql._therapies import KINDS_COLUMNS, KINDS_TABLE, therapy_rows
 
     def fetch_in_dialect(sql: str) -> list[tuple]:
@@ -148,5 +162,11 @@ def build_rows(needs: Needs, fetch: Any, dialect: str = "duckdb"
         return list(fetch(sql))
     return {UNITS_TABLE: (UNITS_COLUMNS, unit_rows(needs, units)),
             FACT_VALUES_TABLE: (FACT_VALUES_COLUMNS, fact_value_rows(needs, spellings)),
-            KINDS_TABLE: (KINDS_COLUMNS, therapy_rows(needs.therapies, needs.catalogs, fetch_in_dialect))}
+            KINDS_TABLE: (KINDS_COLUMNS, therapy_rows(needs.therapies, needs.catalogs, fetch_in_dialect)),
+            DOSE_UNITS_TABLE: (DOSE_UNITS_COLUMNS, dose_unit_rows(
+                [u for (u,) in fetch("SELECT DISTINCT dose_unit FROM therapies WHERE dose_unit IS NOT NULL")]
+                if any(isinstance(n, P.Dose) for n in needs.therapies.values()) else [])),
+            DOSE_VALUES_TABLE: (DOSE_VALUES_COLUMNS, dose_value_rows(
+                list(fetch(DOSE_VALUES_QUERY)) if any(isinstance(n, P.StableDose) for n in needs.therapies.values())
+                else []))}
 

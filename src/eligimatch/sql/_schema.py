@@ -163,6 +163,8 @@ TABLES: tuple[Table, ...] = (
     Table("therapy_classes", "Drug classes a therapy record names (when it does not name the drug, or besides).", (
         _PID, _SEQ,
         _c("class", "TEXT", "The class as recorded (a drug catalog class id or name).", nullable=False),
+        _c("class_order", "INTEGER", "Position of the class in the record's list (0-based): a record without a "
+                                     "drug is named by its classes in this order.", nullable=False),
     )),
     Table("procedures", "Procedures: surgery, radiotherapy, apheresis, transplant...", (
         _PID, _SEQ,

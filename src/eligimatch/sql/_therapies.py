@@ -4,10 +4,12 @@ Expressed: ``therapy X`` (ever), ``therapy X within W`` (days, weeks, calendar m
 ``max(…, N half-lives)`` with each record's drug's half-life), ``ongoing therapy X``, ``washout from X of
 at least W`` and ``therapy X started at least D before A`` (courses: records of one drug that follow each
 other without a day's gap), with ``except``, ``(a and b)`` (one record is both), ``for`` / ``not for
-condition Y`` and ``where`` tests on the record's route, drug, indication and investigational flag.  Not
-expressed (each raises :class:`~eligimatch.errors.SqlNotExpressibleError`, so the criterion is reported as
-not expressible on the SQL backend and answered by the row engine only): ``where`` tests on the ``dose``
-attribute, ``daily dose`` / ``total dose`` and ``stable dose``.
+condition Y`` and ``where`` tests on the record's route, drug, indication and investigational flag;
+``daily dose`` / ``total dose of X [as prednisone] … [within W]`` (:func:`dose`) and ``stable dose of X for D
+before A`` (:func:`stable_dose`).  Not expressed (raises :class:`~eligimatch.errors.SqlNotExpressibleError`:
+strict compilation refuses the trial, ``strict=False`` reports the criterion as not expressible and the row
+engine answers it): ``where`` tests on the ``dose`` attribute, and doses as an equivalent other than
+prednisone.
 
 What a record *is*, as data
 ===========================
@@ -62,17 +64,12 @@ from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._history import absent
 from eligimatch.sql._sqltext import date, text
 
-__all__ = ["KINDS_COLUMNS", "KINDS_TABLE", "dose", "signature_query", "stable_dose", "therapy", "therapy_rows"]
+__all__ = ["KINDS_COLUMNS", "KINDS_TABLE", "signature_query", "therapy", "therapy_rows"]
 
 #: The mapping table of record kinds (see the module's documentation).
 KINDS_TABLE = "eligimatch_therapy_kinds"
 KINDS_COLUMNS = (("node", "VARCHAR"), ("sig", "VARCHAR"), ("kind", "VARCHAR"), ("attrs", "VARCHAR"),
-                 ("hl_days", "INTEGER"))
-
-_WHY_DOSE = ("doses (daily and total, in the catalog's equivalents) are not expressed in SQL yet; "
-             "evaluate this criterion with the row engine")
-_WHY_STABLE = "stable doses are not expressed in SQL yet; evaluate this criterion with the row engine"
-
+                 ("hl_days", "INTEGER"), ("drug_id", "VARCHAR"), ("eq_mg", "DOUBLE"))
 
 # ---- the record signature ------------------------------------------------------------------------------
 
@@ -83,8 +80,11 @@ def _enc(col: str) -> str:
 
 
 #: The classes a record names, as one text (sorted; each length-prefixed), per (patient_id, seq).
+#: ``lab``: the classes in the record's own order, as the row engine names a record without a drug
+#: (its key of a drug's doses in a stable dose).
 _CLASSES = ("SELECT patient_id, seq, STRING_AGG(CAST(LENGTH(class) AS VARCHAR) || ':' || class, ',' "
-            "ORDER BY class) AS ck FROM therapy_classes GROUP BY patient_id, seq")
+            "ORDER BY class) AS ck, STRING_AGG(class, ', ' ORDER BY class_order) AS lab "
+            "FROM therapy_classes GROUP BY patient_id, seq")
 
 
 def _records_select() -> str:
@@ -92,7 +92,8 @@ def _records_select() -> str:
     sig = (f"{_enc('t.drug')} || {_enc('t.indication')} || {_enc('t.route')} || "
            f"(CASE WHEN t.investigational THEN 'i' ELSE 'n' END) || COALESCE(c.ck, '')")
     return (f"SELECT t.patient_id, t.seq, {sig} AS sig, t.drug, t.investigational, t.indication, t.route, "
-            f"c.ck, t.start_earliest, t.start_latest, t.end_earliest, t.end_latest, t.ongoing "
+            f"c.ck, c.lab, t.start_earliest, t.start_latest, t.end_earliest, t.end_latest, t.ongoing, t.dose_value, "
+            f"t.dose_unit, t.dose_per_day, t.dose_since_earliest, t.dose_since_latest "
             f"FROM therapies t LEFT JOIN ({_CLASSES}) c ON c.patient_id = t.patient_id AND c.seq = t.seq")
 
 
@@ -148,18 +149,21 @@ def therapy_rows(nodes: dict[str, Any], catalogs: Any, fetch: Callable[[str], li
     return out
 
 
+_Kind = tuple[str, str, int | None, str | None, float | None]  # kind, attrs, hl_days, drug_id, eq_mg
+
+
 def _kinds(n: Any, therapies: list[Any], catalogs: Any, patient_cls: Any, index_cls: Any
-           ) -> list[tuple[str, str, int | None] | None]:
+           ) -> list[_Kind | None]:
     """Per synthetic record: (kind, attrs, hl_days), or None when it is certainly not the selector.  A
     record whose answer would depend on the order of its classes (two of them naming different drugs)
     cannot be told from the tables, which keep classes as a set: an error, never a guess."""
     from eligimatch.engine._history import _matching_therapies, _therapy_where
     from eligimatch.kinds.therapy import _indication_truth
 
-    answers: list[tuple[str, str, int | None] | None] = []
+    answers: list[_Kind | None] = []
     for rec in therapies:
         orders = _orders(rec, catalogs)
-        seen: set[tuple[str, str, int | None] | None] = set()
+        seen: set[_Kind | None] = set()
         for classes in orders:
             r = rec.model_copy(update={"classes": classes})
             index = index_cls(patient_cls(therapies=(r,)), catalogs)
@@ -175,7 +179,9 @@ def _kinds(n: Any, therapies: list[Any], catalogs: Any, patient_cls: Any, index_
             indication = tuple(c.id for c in getattr(n, "indication", ()))
             if indication:
                 attrs_t = _t_and(attrs_t, _indication_truth(ctx, r, indication, n.indication_negated))  # type: ignore[arg-type]
-            seen.add((_LETTER[kind_t], _LETTER[attrs_t], _hl_days(n, index.therapies[0][1], catalogs)))
+            drug_id = index.therapies[0][1]
+            seen.add((_LETTER[kind_t], _LETTER[attrs_t], _hl_days(n, drug_id, catalogs), drug_id,
+                      _eq_mg(drug_id, catalogs)))
         if len(seen) > 1:
             raise SqlNotExpressibleError(
                 f"a therapy record naming the classes {list(rec.classes)!r} (drug {rec.drug!r}) is read "
@@ -244,6 +250,18 @@ def _hl_days(n: Any, drug_id: str | None, catalogs: Any) -> int | None:
 _FOREVER = 10_000_000  # days: more than from 0001-01-01 to 9999-12-31
 
 
+def _eq_mg(drug_id: str | None, catalogs: Any) -> float | None:
+    """The drug's mg equivalent to the reference prednisone dose
+    (:meth:`eligimatch.knowledge.DrugCatalog.prednisone_equivalent` divides by it); NULL: none."""
+    from eligimatch.knowledge._drugs import Drug
+
+    if drug_id is None:
+        return None
+    drugs = catalogs.drugs
+    entry = drugs.get(drug_id) or drugs.resolve(drug_id)
+    return entry.prednisone_equivalent_mg if isinstance(entry, Drug) else None
+
+
 # ---- the SQL ----------------------------------------------------------------------------------------
 
 def _le(lo: str, hi: str, b: str) -> str:
@@ -305,12 +323,12 @@ def therapy(ctx: Ctx, n: P.Therapy) -> str:
             f"FROM (SELECT x.*, m.kind, m.attrs, m.hl_days FROM {tx} x JOIN {_KINDS} m ON m.sig = x.sig "
             f"AND m.node = {text(key)}) r {join}{course}")
     select = (f"SELECT k.patient_id, "
-              f"SUM(CASE WHEN k.later THEN 1 ELSE 0 END) AS n_later, "
-              f"SUM(CASE WHEN NOT k.later THEN 1 ELSE 0 END) AS n_used, "
-              f"SUM(CASE WHEN NOT k.later AND k.tr THEN 1 ELSE 0 END) AS n_true, "
-              f"SUM(CASE WHEN NOT k.later AND k.tr IS NULL THEN 1 ELSE 0 END) AS n_unknown, "
-              f"SUM(CASE WHEN NOT k.later AND k.vi THEN 1 ELSE 0 END) AS n_vtrue, "
-              f"SUM(CASE WHEN NOT k.later AND k.vi IS NULL THEN 1 ELSE 0 END) AS n_vunknown "
+              f"COUNT(CASE WHEN k.later THEN 1 END) AS n_later, "
+              f"COUNT(CASE WHEN NOT k.later THEN 1 END) AS n_used, "
+              f"COUNT(CASE WHEN NOT k.later AND k.tr THEN 1 END) AS n_true, "
+              f"COUNT(CASE WHEN NOT k.later AND k.tr IS NULL THEN 1 END) AS n_unknown, "
+              f"COUNT(CASE WHEN NOT k.later AND k.vi THEN 1 END) AS n_vtrue, "
+              f"COUNT(CASE WHEN NOT k.later AND k.vi IS NULL THEN 1 END) AS n_vunknown "
               f"FROM ({rows}) k GROUP BY k.patient_id")
     q = ctx.cte("th", select)
     value = (f"CASE WHEN COALESCE({q}.n_true, 0) > 0 THEN TRUE WHEN COALESCE({q}.n_unknown, 0) > 0 THEN NULL "
@@ -417,12 +435,3 @@ def _window_truth(ctx: Ctx, window: P.Window, anchor: str, washout: bool) -> str
         cover = "(" + " OR ".join(f0) + ")" if f0 else "FALSE"
         t = f"CASE WHEN r.hl_days IS NULL THEN (CASE WHEN {cover} THEN ({began}) ELSE NULL END) ELSE ({t}) END"
     return f"CASE WHEN {last0} IS NULL THEN NULL ELSE ({t}) END"
-
-
-def dose(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY_DOSE)
-
-
-def stable_dose(ctx: Ctx, n: Any) -> str:
-    raise not_expressible(n, _WHY_STABLE)
-

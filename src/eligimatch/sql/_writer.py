@@ -150,8 +150,8 @@ def patient_rows(patient: Patient, catalogs: Catalogs | None = None, *, key: str
             pid, i, t.drug, d.id if d is not None else None, t.investigational, *_partial(t.start),
             *_partial(t.end), t.ongoing, dose.value if dose else None, dose.unit if dose else None,
             dose.per_day if dose else None, *_partial(t.dose_since), t.route, t.indication, *_source(t)))
-        for cls in t.classes:
-            out["therapy_classes"].append((pid, i, cls))
+        for j, cls in enumerate(t.classes):
+            out["therapy_classes"].append((pid, i, cls, j))
     for i, p in enumerate(patient.procedures):
         concept = _resolve_record(cats.procedures, p.code, p.name)
         out["procedures"].append((pid, i, p.name, p.code, concept.id if concept is not None else None,

@@ -262,7 +262,8 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
             "end_earliest, end_latest, end_precision, ongoing, dose_value, dose_unit, dose_per_day, "
             "dose_since_earliest, dose_since_latest, dose_since_precision, route, indication, source_type, source_id "
             f"FROM {out}eligimatch_omop_therapy_rows"),
-        "therapy_classes": (f"SELECT patient_id, seq, class_id AS class FROM {out}eligimatch_omop_therapy_rows "
+        "therapy_classes": (f"SELECT patient_id, seq, class_id AS class, CAST(0 AS INTEGER) AS class_order "
+                            f"FROM {out}eligimatch_omop_therapy_rows "
                             "WHERE class_id IS NOT NULL"),
         "procedures": (
             "SELECT CAST(x.person_id AS VARCHAR) AS patient_id, CAST(ROW_NUMBER() OVER (PARTITION BY x.person_id "
