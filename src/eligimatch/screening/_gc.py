@@ -12,7 +12,7 @@ the five seed trials, more with a hundred (``bench/run_workers.py``).
   loaded (``gc.freeze()``: the trials, catalogs and modules are never walked
   again) and raises the thresholds, once.
 * In the caller's process, where ``screen_many(workers=1)`` screens and where the
-  workers' records are rebuilt: :func:`batch_gc` does the same for the span of one
+  records of the workers' chunks are made: :func:`batch_gc` does the same for the span of one
   patient's screening and puts everything back as it was (the thresholds, and the
   frozen objects back in the oldest generation) before control returns to the
   caller.  It leaves the collector alone when it is disabled or when the caller
