@@ -28,7 +28,6 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-import pickle
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
@@ -41,7 +40,7 @@ from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode
 from eligimatch.engine._matching import Evaluation, check_anchor_names, declared_anchors, evaluate
 from eligimatch.sources._patient import Patient, load_patient
 from eligimatch.engine._result import MatchResult, Verdict, records_only
-from eligimatch.screening._gc import batch_gc, tune_worker
+from eligimatch.screening._gc import batch_gc, may_freeze, tune_worker
 from eligimatch.screening._progress import ProgressFn, Reporter
 from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult, _questions
 from eligimatch.screening._wire import Decoder, Screened, encode, to_record
@@ -323,15 +322,13 @@ def _init_worker(job: _Job) -> None:
     tune_worker()  # the trials are compiled (on unpickling): freeze them, raise the thresholds
 
 
-def _work(chunk: list[tuple[int, Any]]) -> bytes:
-    """Screen a chunk in a worker: what goes back, pickled once for the chunk.
+def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
+    """Screen a chunk in a worker: what goes back to the caller (the pool pickles it).
 
     Each patient goes back as :func:`~eligimatch.screening._wire.encode`'s plain tuples (a
     :class:`ScreenError` as itself); with ``as_json``, as the record's own JSON text.  The worker
     evaluates with plain evidence records and makes no result object; the caller makes the records
-    (:func:`_records`) as it yields them, with the code that makes them in one process.  Bytes rather than
-    the tuples: they wait in the pending futures without the caller's garbage collector walking them,
-    and are unpickled only when their turn comes.
+    (:func:`_records`) as it yields them, with the code that makes them in one process.
     """
     job = _WORKER_JOB
     assert job is not None, "the pool initializer did not run"
@@ -348,23 +345,24 @@ def _work(chunk: list[tuple[int, Any]]) -> bytes:
                 out.append(screened if isinstance(screened, ScreenError) else encode(screened))
         finally:
             records_only.reset(token)
-    return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    return out
 
 
-def _records(job: _Job, decode: Decoder, data: bytes) -> Iterator[Any]:
+def _records(job: _Job, decode: Decoder, data: list[Any], freeze: bool | None = None) -> Iterator[Any]:
     """The records of a chunk a worker screened (:func:`_work`), made one at a time as they are yielded."""
-    for w in pickle.loads(data):
+    for w in data:
         if job.as_json or isinstance(w, ScreenError):
             yield w
             continue
-        with batch_gc():
+        with batch_gc(freeze):
             record = to_record(decode(w))
         yield record
 
 
-def _here(job: _Job, index: int, item: Any) -> Any:
-    """Screen one item in this process: its record (its JSON text with ``as_json``)."""
-    with batch_gc():
+def _here(job: _Job, index: int, item: Any, freeze: bool | None = None) -> Any:
+    """Screen one item in this process: its record (its JSON text with ``as_json``); ``freeze``: as for
+    :func:`batch_gc`, asked once per batch."""
+    with batch_gc(freeze):
         screened = _screen_item(job, index, item)
         record = screened if isinstance(screened, ScreenError) else to_record(screened)
         return record.model_dump_json() if job.as_json else record
@@ -531,6 +529,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,
             mp_context: Any) -> Iterator[Any]:
     reporter = Reporter(progress, total)
+    freeze = may_freeze()  # once: it walks the caller's frozen objects, if any
     numbered: Iterator[tuple[int, Any]] = enumerate(items)
     try:
         here: Iterable[tuple[int, Any]] | None = numbered if workers == 1 else None
@@ -542,7 +541,7 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             numbered = chain(first, numbered)
         if here is not None:  # in this process
             for i, item in here:
-                out = _here(job, i, item)
+                out = _here(job, i, item, freeze)
                 reporter(i + 1)
                 yield out
             return
@@ -584,7 +583,7 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                     # its records need no sending and no making from the wire
                     chunk = take()
                     if chunk:
-                        slots.append([_here(job, i, item) for i, item in chunk])
+                        slots.append([_here(job, i, item, freeze) for i, item in chunk])
                     continue
                 slots.popleft()
                 if isinstance(head, list):
@@ -598,7 +597,7 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                 feed()  # the worker's next chunk, before this process makes the records of this one
                 done += head[1]
                 reporter(done)
-                yield from _records(job, decode, data)
+                yield from _records(job, decode, data, freeze)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:

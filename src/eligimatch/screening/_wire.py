@@ -9,8 +9,8 @@ pydantic :class:`ScreenResult` is made last, by :func:`to_record`, with the same
 * in one process (``screen``, ``screen_many(workers=1)``, the chunks the caller screens itself), right away;
 * from a worker, in the caller: the worker evaluates with the evidence as plain
   :class:`~eligimatch.engine._result.EvidenceRecord` tuples and makes no result object at all; it sends
-  :func:`encode`'s tuples (each row without its compiled criterion: the caller has the same trials), pickled
-  once per chunk; the caller puts each row back with its criterion (:class:`Decoder`) and calls
+  :func:`encode`'s tuples (each row without its compiled criterion: the caller has the same trials), which
+  the pool pickles; the caller puts each row back with its criterion (:class:`Decoder`) and calls
   :func:`to_record`.  What it pickles is tuples, strings, numbers, dates and enums — a few pydantic objects
   per patient (the rankings, questions and plan) — not the hundred models of each patient's results, which
   pickle (and unpickle) at the cost of validating them again.
