@@ -15,7 +15,10 @@ What it measures, each backend in a fresh child process (so its peak memory is i
 * **Spark** ``local[2]`` on ``--spark-patients`` (the canonical tables as Parquet): wall time from
   the registered tables to the counts; peak memory of the driver and its JVM;
 * **PostgreSQL** (a throw-away server, tests/population/pgserver.py) on ``--pg-patients``: the
-  tables copied in and analysed (not timed), then the same wall time; the server's memory sampled;
+  tables copied in and analysed (not timed), then the same wall time; the server's memory sampled.
+  Each trial's query runs in steps, its common table expressions as analysed temporary tables
+  (``eligimatch.sql._staged``); ``ELIGIMATCH_BENCH_PG_ONE_QUERY=1`` runs each as one query instead,
+  for the comparison (quadratic in the patients: keep ``--pg-patients`` small with it);
 * **the row engine**: ``eligimatch.match`` (verdicts and per-criterion outcomes) on a sample of
   ``--row-sample`` patients x 5 trials, CPU time per pair, extrapolated to ``--patients``;
 * **agreement**: for each of the first ``--agree`` patients and each trial, the verdict and every
@@ -200,6 +203,12 @@ def measure_postgres(db: str, n: int, total: int) -> dict[str, Any]:
     from eligimatch.sql import connect_backend, copy_to_postgres
 
     trials = _trials()
+    if os.environ.get("ELIGIMATCH_BENCH_PG_ONE_QUERY"):  # the comparison: each trial as one query, unstaged
+        import contextlib
+
+        from eligimatch.sql import _staged
+
+        _staged.staged = contextlib.contextmanager(lambda conn, sql: iter([sql]))  # as before eligimatch.sql._staged
     duck = duckdb.connect(db, read_only=True)
     _prefix_view(duck, n, total)
     server_peak = [0.0]
@@ -344,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(a, k) is None:
             setattr(a, k, v)
     skip = set(filter(None, a.skip.split(",")))
-    db = a.db or _cache() / f"pop-{a.patients}-s1.duckdb"
+    from population_data import cached_path, schema_tag
+
+    db = a.db or cached_path(a.patients, cache=_cache())
     if not db.exists():
         import population_data
 
@@ -374,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"row engine: {r['us_per_pair']:.0f} µs CPU per pair on {r['pairs']:,} pairs; {n:,} x {len(TRIALS)} "
               f"trials extrapolated: {r['extrapolated_s'] / 60:.0f} min on one core{vs}", file=sys.stderr)
     if "spark" not in skip:
-        folder = _cache() / f"parquet-{a.spark_patients}"
+        folder = _cache() / f"parquet-{a.spark_patients}-{schema_tag()}"
         if not (folder / "patients.parquet").exists():
             _export_parquet(str(db), a.spark_patients, total, folder)
         results["spark"] = _child("spark", str(folder))

@@ -53,6 +53,21 @@ def default_cache() -> Path:
     return Path("/work/cache") if Path("/work/cache").is_dir() else HERE / ".cache"
 
 
+def schema_tag() -> str:
+    """A short digest of the canonical tables' schema: part of a cached file's name, so that a file written
+    under an older schema (a column added since) is never read as if it had the current one."""
+    import hashlib
+
+    from eligimatch.sql import ddl
+
+    return hashlib.sha1("\n".join(ddl("duckdb")).encode()).hexdigest()[:8]
+
+
+def cached_path(n: int, seed: int = 1, cache: Path | None = None) -> Path:
+    """Where the population of ``n`` patients (seed ``seed``) under the current schema is cached."""
+    return (cache or default_cache()) / f"pop-{n}-s{seed}-{schema_tag()}.duckdb"
+
+
 class _Memo:
     """A catalog whose ``resolve`` and ``is_a`` are memoised (pure functions of their arguments)."""
 

@@ -58,7 +58,7 @@ def match(patient, trial, **kw) -> MatchResult:
 
 def check_compile(text: str, *, seconds: float = 20.0):
     """Compile ``text``; the only error allowed is a CriteriaError located inside the text."""
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: wall time measures the other jobs of a shared machine
     try:
         trial = compile_trial(text)
     except CriteriaError as exc:
@@ -79,7 +79,7 @@ def check_compile(text: str, *, seconds: float = 20.0):
         assert trial.all_criteria(), "a trial without criteria compiled"
         for cohort_id, _, crits in trial.cohorts:
             assert crits, f"cohort {cohort_id} without criteria compiled"
-    assert time.perf_counter() - t0 < seconds, "compiling took too long"
+    assert time.process_time() - t0 < seconds, "compiling took too long"
     return trial
 
 

@@ -20,6 +20,12 @@ BENCH = ROOT / "bench"
 
 #: (file relative to the repository, private module) -> why the test needs it.
 ALLOWED = {
+    ("bench/population.py", "eligimatch.sql._staged"):
+        "white-box: ELIGIMATCH_BENCH_PG_ONE_QUERY replaces PostgreSQL's staged runner by the one-piece query, "
+        "to measure what staging changes",
+    ("tests/population/test_postgres_backend.py", "eligimatch.sql._staged"):
+        "white-box: cuts a compiled trial's query into its steps, to compare the staged run with the one-piece "
+        "query and check that no step table is left behind",
     ("tests/test_units.py", "eligimatch.knowledge._units"):
         "white-box: resets the unit registry singleton to prove it is built once under concurrency, and reads "
         "the parse cache's counters",

@@ -250,3 +250,49 @@ def test_partial_birth_date_engine_agrees_with_every_day_of_the_year():
                                                           .isoformat()}), trial, as_of=AS_OF).criteria[0].outcome.value
                for k in range(0, 366, 5)}
     assert per_day == {"true", "false"} and got.outcome.value == "unknown"
+
+
+# ---- `therapy X started at least D before A` on a history not closed ---------------------------------
+
+@pytest.mark.parametrize("prop,seed", [("removal", 1020063334), ("blurring", 1000064140)])
+def test_started_at_least_is_undecided_on_an_open_history_long_run_seeds(prop, seed):
+    """The two seeds of the long run (tests/longrun.py) that found it: removing an earlier record of a course
+    (mycophenolate) turned UNKNOWN into FALSE -- the course's first remaining record "started too late" --,
+    and removing an undated investigational agent (perhaps a TKI begun too late) turned UNKNOWN into TRUE."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import longrun
+
+    assert longrun.run_one(prop, seed) is None
+
+
+@pytest.mark.parametrize("complete,assume_absent,outcome", [
+    (True, False, "true"), (False, True, "true"), (False, False, "unknown")])
+def test_started_at_least_true_needs_a_closed_history(complete, assume_absent, outcome):
+    """Every course of the class still taken at the limit must have begun by then: one course in time does
+    not say that no other (unrecorded) course began since, unless the history is closed."""
+    doc = {"therapies": [{"drug": "hydroxychloroquine", "start": "2024-01-01", "ongoing": True}],
+           "complete": {"therapies": complete}}
+    c = _one("therapy antimalarial started at least 12 weeks before screening", doc,
+             anchors={"screening": AS_OF}, policy=eligimatch.Policy(assume_absent=assume_absent))
+    assert c.outcome.value == outcome
+    if outcome == "unknown":
+        assert [m.detail for m in c.missing] == [
+            "whether the patient received another course of antimalarial begun after 2025-12-07 (the therapies "
+            "history is not marked complete)"]
+
+
+@pytest.mark.parametrize("complete,outcome", [(True, "false"), (False, "unknown")])
+def test_started_too_late_needs_a_closed_history(complete, outcome):
+    """A first record after the limit is the course's first day only if no earlier record of it can be
+    missing; removing the earlier record of a course that began in time must not decide FALSE."""
+    full = {"therapies": [{"drug": "mycophenolate mofetil", "start": "2025-06-01", "end": "2026-01-16"},
+                          {"drug": "mycophenolate mofetil", "start": "2026-01-17", "ongoing": True}],
+            "complete": {"therapies": complete}}
+    less = {"therapies": full["therapies"][1:], "complete": {"therapies": complete}}
+    crit = "therapy immunosuppressant started at least 12 weeks before screening"
+    kw = {"anchors": {"screening": AS_OF}}
+    assert _one(crit, full, **kw).outcome.value == ("true" if complete else "unknown")
+    assert _one(crit, less, **kw).outcome.value == outcome

@@ -137,11 +137,18 @@ def test_a_measurement_without_a_value_and_an_unknown_concept_are_reported():
 
 
 def test_completeness_only_inside_an_observation_period_and_only_when_every_row_maps():
-    p = eligimatch.load_patient({"id": "x", "conditions": [{"name": "lupus nephritis", "code": "ICD10CM:M32.14",
-                                                            "onset": "2023-04-02"}]})
-    con = _omop([p], period=(dt.date(2020, 1, 1), dt.date(2025, 12, 31)))
+    p = eligimatch.load_patient({"id": "x", "birth_date": "2019-06-01",
+                                 "conditions": [{"name": "lupus nephritis", "code": "ICD10CM:M32.14",
+                                                 "onset": "2023-04-02"}]})
+    con = _omop([p], period=(dt.date(2019, 1, 1), dt.date(2025, 12, 31)))
     inside = eligimatch.omop.patient(con, 1, "2025-06-01", complete="observation_period").patient.complete
     assert inside.conditions and inside.therapies and inside.procedures and not inside.studies
+    # a period that starts after the birth date does not list what came before it: nothing is complete
+    con.execute("UPDATE observation_period SET observation_period_start_date = DATE '2020-01-01'")
+    late = eligimatch.omop.patient(con, 1, "2025-06-01", complete="observation_period")
+    assert late.patient.complete == Completeness()
+    assert any("records before its start may be missing" in line.reason for line in late.report.notes)
+    con.execute("UPDATE observation_period SET observation_period_start_date = DATE '2019-01-01'")
     outside = eligimatch.omop.patient(con, 1, "2026-06-01", complete="observation_period")
     assert outside.patient.complete == Completeness()
     assert eligimatch.omop.patient(con, 1, "2025-06-01").patient.complete == Completeness()  # nothing claimed

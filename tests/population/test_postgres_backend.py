@@ -93,3 +93,47 @@ def test_dates_survive(pg):
     write_postgres(pg, [p])
     assert pg.execute("SELECT birth_earliest, birth_latest, birth_precision FROM patients").fetchone() == (
         dt.date(1961, 7, 1), dt.date(1961, 7, 31), "month")
+
+
+def test_a_query_with_common_table_expressions_runs_in_analysed_steps(pg):
+    """PostgresBackend runs a compiled trial's query in steps (eligimatch.sql._staged): each CTE a TEMP table,
+    analysed, then the rest -- the same rows as the query in one piece, and no step table left behind."""
+    from eligimatch.sql import compile_sql, prepare
+    from eligimatch.sql._staged import split
+
+    patients = _patients()
+    write_postgres(pg, patients)
+    b = PostgresBackend(pg)
+    trial = eligimatch.load_trial(ROOT / "examples" / "trials" / "NCT07301164.elig")
+    st = compile_sql(trial, "postgres", strict=False)
+    as_of = dt.date(2026, 3, 1)
+    prepare(b, st, as_of)
+    query = st.query(as_of)
+    steps, rest = split(query)
+    assert len(steps) > 10 and "WITH" not in rest.upper().split("SELECT")[0]
+    with pg.cursor() as cur:
+        cur.execute(query + " ORDER BY patient_id")
+        whole = cur.fetchall()
+    bystander = steps[-1][0]  # a table of the database bearing a step's name is neither read nor dropped
+    pg.execute(f"CREATE TABLE {bystander} (kept TEXT)")
+    pg.execute(f"INSERT INTO {bystander} VALUES ('mine')")
+    jit = b.rows("SELECT current_setting('jit')")
+    b.materialize("em_staged", query)
+    assert b.rows("SELECT * FROM em_staged ORDER BY patient_id") == whole
+    names, rows = b.columns(query + " ORDER BY patient_id")
+    assert rows == whole and names[0] == "patient_id"
+    assert len(whole) == len(patients)
+    for name, _ in steps:
+        assert b.rows(f"SELECT to_regclass('pg_temp.{name}')")[0][0] is None, name
+    assert b.rows(f"SELECT kept FROM {bystander}") == [("mine",)]
+    assert b.rows("SELECT current_setting('jit')") == jit  # off while the steps ran; the session's, restored
+
+
+def test_an_error_in_a_step_is_the_error_shown(pg):
+    import psycopg
+
+    b = PostgresBackend(pg)
+    with pytest.raises(psycopg.errors.UndefinedTable, match="no_such_table"):
+        b.materialize("em_bad", "SELECT x FROM (WITH a AS (SELECT 1 AS x), c AS (SELECT * FROM no_such_table) "
+                                "SELECT x FROM a) q")
+    pg.rollback()

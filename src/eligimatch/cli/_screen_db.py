@@ -47,6 +47,10 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--anchor", type=_anchor, action="append", default=[], metavar="NAME=DATE",
                    help="date of a named anchor for every patient who has none recorded; repeatable")
     p.add_argument("--schema", metavar="NAME", help="the database schema holding the tables (PostgreSQL)")
+    p.add_argument("--complete", choices=["observation_period"], default=None,
+                   help="OMOP CDM: mark conditions, therapies and procedures complete (an absent record is then an "
+                        "absence) for each person whose observation period covers their life up to --as-of; "
+                        "default: no history is complete")
     p.add_argument("-o", "--output", metavar="FILE", help="write one row per patient and trial: .parquet or .csv")
     p.add_argument("--attrition", action="store_true", help="print the attrition of each trial")
     p.add_argument("--drop", action="append", default=[], metavar="ID",
@@ -105,7 +109,7 @@ def cmd_screen_db(args: argparse.Namespace) -> int:
     as_of = args.as_of or _dt.date.today()
     report: dict[str, Any] = {"database": args.database, "as_of": as_of.isoformat()}
     out = _console(sys.stdout)
-    with open_database(args.database, schema=args.schema, as_of=as_of) as db:
+    with open_database(args.database, schema=args.schema, as_of=as_of, complete=args.complete) as db:
         report["kind"] = db.kind
         with screen_population(db.backend, trials, as_of=as_of, anchors=dict(args.anchor), source=db.name) as pop:
             counts, tiers = pop.counts(), pop.tiers()

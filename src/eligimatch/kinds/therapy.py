@@ -100,6 +100,11 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
             results.append((F, ev(fact, "record_excepted", f"{label}: excepted", value=label, source=src_label(rec))))
     later = 0
     violations: list[tuple] = []  # for `started at least ... before`: courses that started too late (+ questions)
+    # `started at least` under a history not closed (not marked complete, absence not assumed): a course's
+    # first record need not be its first day (an earlier record of it may be missing), and a course not
+    # recorded may have started too late -- neither "too late" nor "every course in time" is known (issue 18)
+    closed = ctx.patient.complete.therapies or ctx.policy.assume_absent
+    limit: _dt.date | None = None
     for i, kind_t in _matching_therapies(ctx, selectors, excepted, pred.conjunct):
         rec, drug_id = ctx.index.therapies[i]
         if _after(rec.start, ctx.as_of):
@@ -150,6 +155,9 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
 
             began = course_start(ctx, i)
             started_ok = _le(began[0], began[1], limit) if began is not None else U
+            open_start = started_ok == F and not closed
+            if open_start:
+                started_ok = U
             last = _last_dose_range(ctx, rec, anchor)
             relevant = _ge(last[0], last[1], limit) if last is not None else U
             violation = t_and(relevant, t_not(started_ok), attrs_t)
@@ -157,12 +165,17 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
                 violations.append((violation, ev(fact, "started_too_late" if violation == T else "record_uncertain",
                                                  f"{label} started {rec.start or '(date not recorded)'}, after "
                                                  f"{limit}" if violation == T else
+                                                 f"{label}: first recorded {rec.start}, after {limit}; an earlier "
+                                                 f"record of the course may be missing (the therapies history is "
+                                                 f"not marked complete)" if open_start else
                                                  f"{label}: start or stop dates too imprecise to tell whether it "
                                                  f"started on or before {limit}", value=label,
                                                  source=src_label(rec))))
             t = t_and(relevant, started_ok)
             note = f"{label} started {rec.start or '(date not recorded)'}; must be on or before {limit}"
             when_q = (f"the start date of {label}" if began is None else
+                      f"whether {label} continues a course begun on or before {limit} (its first record starts "
+                      f"{rec.start}; the therapies history is not marked complete)" if open_start else
                       f"more precise start and stop dates of {label}")
         else:  # window, or washout
             window = timing.window  # type: ignore[union-attr]
@@ -234,7 +247,13 @@ def eval_therapy(ctx: Context, pred: P.Therapy) -> tuple:
         questions = tuple(dict.fromkeys(q for v in violations if v[0] == U and len(v) > 2 for q in v[2]))
         return unknown(CauseFlag.INDETERMINATE, tuple(missing(fact, q, "indeterminate") for q in questions)
                        or (missing(fact, f"start and stop dates of {what}", "indeterminate"),), shown)
-    return _exists(ctx, results, "therapies", what, fact, later=later)
+    res = _exists(ctx, results, "therapies", what, fact, later=later)
+    if kind is P.TherapyStarted and res[0] == T and not closed:
+        # a course in time is recorded, but a course not recorded may have begun after the limit
+        return unknown(CauseFlag.MISSING, (missing(fact, f"whether the patient received another course of {what} "
+                                                         f"begun after {limit} (the therapies history is not "
+                                                         f"marked complete)"),), res[3])
+    return res
 
 
 def _conditional_on(ctx: Context, drug_id: str | None, selectors: tuple[str, ...]) -> tuple[str, ...]:

@@ -172,9 +172,13 @@ class PostgresBackend:
             yield from cur
 
     def materialize(self, name: str, sql: str) -> None:
-        with self.conn.cursor() as cur:
+        # a query with common table expressions runs in steps, each analysed (eligimatch.sql._staged: the
+        # planner's estimates of a trial's query in one piece make its cost quadratic in the patients)
+        from eligimatch.sql._staged import staged
+
+        with staged(self.conn, sql) as rest, self.conn.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {name}")
-            cur.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+            cur.execute(f"CREATE TEMP TABLE {name} AS {rest}")
             cur.execute(f"ANALYZE {name}")
 
     def drop(self, name: str) -> None:
@@ -184,8 +188,10 @@ class PostgresBackend:
         return self.rows(sql)
 
     def columns(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        with self.conn.cursor() as cur:
-            cur.execute(sql)
+        from eligimatch.sql._staged import staged
+
+        with staged(self.conn, sql) as rest, self.conn.cursor() as cur:
+            cur.execute(rest)
             return [d.name for d in cur.description or ()], list(cur.fetchall())
 
     def replace_table(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
@@ -197,6 +203,7 @@ class PostgresBackend:
                 with cur.copy(f"COPY {name} ({', '.join(c for c, _ in columns)}) FROM STDIN") as cp:
                     for row in rows:
                         cp.write_row(row)
+            cur.execute(f"ANALYZE {name}")  # autovacuum never analyses a TEMP table: the planner would guess
 
     def export(self, sql: str, columns: Sequence[str], path: Path, fmt: str) -> int:
         if fmt == "csv":

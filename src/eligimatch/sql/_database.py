@@ -109,22 +109,26 @@ def detect(backend: Backend, schema: str | None = None) -> str:
         + " (write patients with eligimatch.sql.write_duckdb, or give an OMOP CDM database)")
 
 
-def _omop_views(backend: Backend, schema: str | None, as_of: _dt.date | None) -> None:
+def _omop_views(backend: Backend, schema: str | None, as_of: _dt.date | None, complete: Any = None) -> None:
     """TEMP views presenting the OMOP tables as the canonical ones (:func:`eligimatch.omop.create_views`:
-    the same mapping as ``eligimatch.omop.patient``, completeness as of ``as_of``)."""
+    the same mapping as ``eligimatch.omop.patient``, completeness ``complete`` as of ``as_of``)."""
     if backend.dialect == "spark":
         raise PopulationError("OMOP views are made for DuckDB and PostgreSQL; on Spark, register the canonical "
                               "tables (eligimatch.spark.tables)")
     from eligimatch.sources.omop import create_views
 
-    create_views(backend.handle, as_of=as_of, schema=schema)
+    create_views(backend.handle, as_of=as_of, schema=schema, complete=complete)
 
 
 def open_database(target: Any, *, schema: str | None = None, read_only: bool = True,
-                  as_of: _dt.date | None = None) -> Database:
+                  as_of: _dt.date | None = None, complete: Any = None) -> Database:
     """Open ``target`` -- a DuckDB file path, a ``postgresql://`` (or ``postgres://``) URL, or an open
-    connection / Spark session -- and make its patients readable as the canonical tables.  ``as_of``
-    (default today) is the date an OMOP database's observation periods are read at (completeness).
+    connection / Spark session -- and make its patients readable as the canonical tables.  For an OMOP
+    database, ``complete`` is the completeness claim of :func:`eligimatch.omop.create_views` (None, the
+    default: no history is complete, an absent record proves nothing; ``"observation_period"``: complete for
+    a person whose observation period covers their life up to ``as_of``; a Completeness) and ``as_of``
+    (default today) the date the observation periods are read at; both are ignored for canonical tables,
+    whose ``patients`` rows carry their own completeness flags.
 
         >>> from eligimatch.sql import open_database
         >>> open_database("no/such/file.duckdb")
@@ -167,7 +171,7 @@ def open_database(target: Any, *, schema: str | None = None, read_only: bool = T
             backend.execute(f'SET search_path TO "{schema}", public')
         kind = detect(backend, schema)
         if kind == "omop":
-            _omop_views(backend, schema, as_of)
+            _omop_views(backend, schema, as_of, complete)
     except BaseException:
         if handle is not target:
             handle.close()

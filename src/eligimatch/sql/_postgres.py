@@ -62,7 +62,8 @@ def copy_to_postgres(duck: Any, conn: Any, *, schema: str | None = None, replace
                      tables: Iterable[str] | None = None) -> dict[str, int]:
     """Copy the canonical tables readable in the DuckDB connection ``duck`` into the PostgreSQL
     connection ``conn`` (in ``schema`` when given, created if absent; the tables are created if absent,
-    dropped first with ``replace``).  Commits.  Returns the number of rows copied per table.
+    dropped first with ``replace``), and analyses them (the planner's statistics).  Commits.  Returns the
+    number of rows copied per table.
 
     Needs a PostgreSQL server (tests/population starts one), so the example is not run here:
 
@@ -94,6 +95,8 @@ def copy_to_postgres(duck: Any, conn: Any, *, schema: str | None = None, replace
                     while block := fh.read(_CHUNK):
                         cp.write(block)
                 counts[t.name] = cur.rowcount
+                # the planner's statistics now, not when autovacuum gets to it: a trial's plan depends on them
+                cur.execute(f"ANALYZE {_qualified(schema, t.name)}")
             path.unlink()
     conn.commit()
     return counts

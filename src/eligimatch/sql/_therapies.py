@@ -316,8 +316,12 @@ def therapy(ctx: Ctx, n: P.Therapy) -> str:
     value = (f"CASE WHEN COALESCE({q}.n_true, 0) > 0 THEN TRUE WHEN COALESCE({q}.n_unknown, 0) > 0 THEN NULL "
              f"WHEN COALESCE({q}.n_later, 0) > 0 THEN NULL ELSE {absent(ctx, 'therapies')} END")
     if isinstance(timing, P.TherapyStarted):  # a course still taken at the limit that began after it decides
-        value = (f"CASE WHEN COALESCE({q}.n_vtrue, 0) > 0 THEN FALSE WHEN COALESCE({q}.n_vunknown, 0) > 0 "
-                 f"THEN NULL ELSE {value} END")
+        # ... on a closed history only: else an earlier record of that course, or a course begun too late,
+        # may be missing (kinds.therapy.eval_therapy)
+        closed = "TRUE" if ctx.assume_absent else "p.complete_therapies"
+        value = (f"CASE WHEN COALESCE({q}.n_vtrue, 0) > 0 THEN (CASE WHEN {closed} THEN FALSE ELSE NULL END) "
+                 f"WHEN COALESCE({q}.n_vunknown, 0) > 0 THEN NULL "
+                 f"WHEN ({value}) THEN (CASE WHEN {closed} THEN TRUE ELSE NULL END) ELSE {value} END")
     if anchor is not None:  # the row engine asks for the anchor once it reads a record that counts
         value = f"CASE WHEN {anchor} IS NULL AND COALESCE({q}.n_used, 0) > 0 THEN NULL ELSE {value} END"
     if isinstance(timing, P.WashoutComplete):

@@ -59,8 +59,9 @@ def patient(connection: Any, person_id: Any, as_of: _dt.date | str | None = None
 
     ``as_of`` (default: today) is the evaluation date the observation periods are checked against.
     ``complete``: None (default) marks no history complete -- a missing record is then never an absence;
-    ``"observation_period"`` marks conditions, therapies and procedures complete when an observation period
-    covers ``as_of`` (records before the period's start may be missing: see docs/omop.md); a
+    ``"observation_period"`` marks conditions, therapies and procedures complete when one observation period
+    covers the person's life up to ``as_of`` -- it starts on or before the earliest day the birth date allows
+    (records before a later start may be missing, and a completeness has no start date: see docs/omop.md); a
     :class:`~eligimatch.Completeness` is taken as given.  Either way a history keeps its completeness only when
     every one of its rows was mapped.  ``terminology`` defaults to :func:`vocabulary` of the same database.
 

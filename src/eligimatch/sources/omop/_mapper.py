@@ -81,6 +81,14 @@ def _birth(year: Any, month: Any, day: Any) -> _dt.date | str | None:
     return f"{int(year):04d}-{int(month):02d}"
 
 
+def _first_day(birth: _dt.date | str | None) -> _dt.date | None:
+    """The earliest day a birth date allows (``"1970"`` -> 1970-01-01), or None when it is not known."""
+    if birth is None or isinstance(birth, _dt.date):
+        return birth
+    year, _, month = birth.partition("-")
+    return _dt.date(int(year), int(month or 1), 1)
+
+
 def _id(value: Any) -> str | None:
     """A row id as text: ``233`` for an id stored as the float 233.0 (Eunomia's measurement_id)."""
     if value is None:
@@ -104,6 +112,7 @@ class OmopMapper(Collector):
         self.claim = complete
         self.rows = 0
         self.concept: dict[int, dict[str, Any]] = {}
+        self.born: _dt.date | None = None  # the earliest day the person's birth date allows
 
     # ---- helpers
     def read(self, table: str, order: str) -> list[dict[str, Any]]:
@@ -182,6 +191,7 @@ class OmopMapper(Collector):
                                    " an age criterion is decided only when every possible birthday agrees")
         if birth is not None:
             out["birth_date"] = birth
+        self.born = _first_day(birth)
         self.add("mapped", item, "demographics", target="patient: " + ", ".join(
             f"{k}={v}" for k, v in out.items() if k != "id") or "patient")
         return out
@@ -411,30 +421,44 @@ class OmopMapper(Collector):
                      f"the person died on {_date(r.get('death_date')) or '(no date)'}")
 
     def observation_period(self) -> Completeness:
-        """The completeness claimed: none by default; ``complete="observation_period"`` marks conditions, therapies
-        and procedures complete when an observation period covers the evaluation date; a Completeness is taken as
-        given.  Either is then kept only for histories whose every row was mapped (:meth:`Collector.completeness`)."""
+        """The completeness claimed: none by default; a Completeness is taken as given;
+        ``complete="observation_period"`` marks conditions, therapies and procedures complete when one
+        observation period covers the person's whole life up to the evaluation date -- it starts on or before the
+        earliest day the birth date allows and ends on or after ``as_of`` -- for records from before a period's
+        start may be missing, and the engine's completeness has no start date (an absence it proves is an absence
+        over the whole history).  Either claim is then kept only for histories whose every row was mapped
+        (:meth:`Collector.completeness`)."""
         rows = self.read("observation_period", "observation_period_start_date")
-        covering = None
+        covering = whole = None
         for r in rows:
             start, end = _date(r.get("observation_period_start_date")), _date(r.get("observation_period_end_date"))
             item = self.row("observation_period", "observation_period_id", r)
             inside = start is not None and end is not None and start <= self.as_of <= end
+            from_birth = inside and self.born is not None and start is not None and start <= self.born
             covering = covering or (r if inside else None)
+            whole = whole or (r if from_birth else None)
             self.add("mapped" if inside else "skipped", item,
                      f"observation period {start} to {end}" + ("" if inside else f": does not cover {self.as_of}"),
-                     target="complete: conditions, therapies, procedures" if inside and self.claim ==
+                     target="complete: conditions, therapies, procedures" if from_birth and self.claim ==
                      "observation_period" else None)
         if isinstance(self.claim, Completeness):
             return self.claim
-        if self.claim != "observation_period" or covering is None:
-            if self.claim == "observation_period":
-                self.note(f"no observation period covers {self.as_of}: no history is complete (an absent record "
-                          "proves nothing)")
+        if self.claim != "observation_period":
             return Completeness()
-        self.note(f"histories complete inside the observation period "
-                  f"{_date(covering.get('observation_period_start_date'))} to "
-                  f"{_date(covering.get('observation_period_end_date'))}, which covers {self.as_of}: records before "
-                  "its start may be missing (see docs/omop.md)")
+        if covering is None:
+            self.note(f"no observation period covers {self.as_of}: no history is complete (an absent record "
+                      "proves nothing)")
+            return Completeness()
+        if whole is None:
+            start = _date(covering.get("observation_period_start_date"))
+            self.note(f"the observation period covering {self.as_of} starts on {start}, "
+                      + (f"after the birth date ({self.born}): " if self.born is not None else
+                         "and the birth date is not known: ")
+                      + "records before its start may be missing, so no history is complete (an absent record "
+                      "proves nothing; see docs/omop.md)")
+            return Completeness()
+        self.note(f"histories complete: the observation period "
+                  f"{_date(whole.get('observation_period_start_date'))} to "
+                  f"{_date(whole.get('observation_period_end_date'))} covers the person's life up to {self.as_of}")
         return Completeness(conditions=True, therapies=True, procedures=True)
 

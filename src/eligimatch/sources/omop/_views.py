@@ -4,8 +4,8 @@
 and rules as :func:`eligimatch.omop.patient`, by calling the same mapper code on each distinct key -- into small
 mapping tables (``eligimatch_omop_*``), and creates one view per canonical table over the CDM tables joined to
 them.  A person's rows in the views are the records ``omop.patient`` maps for that person, and the completeness
-flags follow the same rule (claimed, an observation period covering ``as_of``, and every row of the history
-mapped), so the SQL backend and the row engine answer alike.
+flags follow the same rule (claimed, an observation period covering the person's life from birth to ``as_of``,
+and every row of the history mapped), so the SQL backend and the row engine answer alike.
 
 The SQL is plain (CAST, CASE, ROW_NUMBER, make_date, date arithmetic with INTERVAL): DuckDB and PostgreSQL run it.
 """
@@ -186,8 +186,6 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
     by_period = complete == "observation_period"
     if isinstance(complete, Completeness):
         claim.update(complete.model_dump())
-    covered = (f"EXISTS (SELECT 1 FROM {p}observation_period op WHERE op.person_id = pe.person_id AND "
-               f"op.observation_period_start_date <= {day} AND op.observation_period_end_date >= {day})")
 
     def flag(history: str, table: str, key: str, map_join: str, bad: str) -> str:
         if not (claim[history] or (by_period and history != "studies")):
@@ -208,12 +206,17 @@ def _view_sql(p: str, out: str, as_of: _dt.date, complete: Any) -> dict[str, str
     full = f"pe.year_of_birth IS NOT NULL AND {valid_month} AND pe.day_of_birth BETWEEN 1 AND {month_end}"
     month = f"pe.year_of_birth IS NOT NULL AND {valid_month}"
     first = "make_date(pe.year_of_birth, pe.month_of_birth, 1)"
+    born = (f"CASE WHEN {full} THEN make_date(pe.year_of_birth, pe.month_of_birth, pe.day_of_birth) "
+            f"WHEN {month} THEN {first} WHEN pe.year_of_birth IS NOT NULL THEN make_date(pe.year_of_birth, 1, 1) END")
+    # an observation period proves absences only when it covers the person's life up to as_of (OmopMapper.
+    # observation_period): from on or before the earliest birthday the birth date allows, to on or after as_of
+    covered = (f"EXISTS (SELECT 1 FROM {p}observation_period op WHERE op.person_id = pe.person_id AND "
+               f"op.observation_period_start_date <= {day} AND op.observation_period_end_date >= {day} AND "
+               f"op.observation_period_start_date <= {born})")
     views = {
         "patients": (
             "SELECT CAST(pe.person_id AS VARCHAR) AS patient_id, "
-            f"CASE WHEN {full} THEN make_date(pe.year_of_birth, pe.month_of_birth, pe.day_of_birth) "
-            f"WHEN {month} THEN {first} WHEN pe.year_of_birth IS NOT NULL THEN make_date(pe.year_of_birth, 1, 1) "
-            "END AS birth_earliest, "
+            f"{born} AS birth_earliest, "
             f"CASE WHEN {full} THEN make_date(pe.year_of_birth, pe.month_of_birth, pe.day_of_birth) "
             f"WHEN {month} THEN CAST({first} + INTERVAL '1 month' - INTERVAL '1 day' AS DATE) "
             "WHEN pe.year_of_birth IS NOT NULL THEN make_date(pe.year_of_birth, 12, 31) END AS birth_latest, "
