@@ -33,6 +33,9 @@ ALLOWED = {
         "white-box: interrupts `screen` inside its row sink (D18) and lowers its JSON-lines line limit (D15)",
     ("tests/test_fhir_input_soundness.py", "eligimatch.sources.fhir._bundle"):
         "white-box: lowers the FHIR file size limit to test the bound by bytes read (D15)",
+    ("tests/test_screen_workers.py", "eligimatch.screening._screen"):
+        "white-box: lowers the small-batch threshold and spies on the worker count screen_many chooses "
+        "(the choice itself is not visible in the records)",
     ("tests/test_evidence_modes.py", "eligimatch.engine._result"):
         "white-box: counts the evidence objects the engine builds in each evidence mode",
     ("tests/test_short_circuit.py", "eligimatch.engine._evaluate"):
@@ -74,6 +77,11 @@ def _is_module(name: str) -> bool:
         return False
 
 
+def _is_import_module(func: ast.expr) -> bool:
+    return (isinstance(func, ast.Attribute) and func.attr == "import_module") or \
+        (isinstance(func, ast.Name) and func.id == "import_module")
+
+
 def private_imports(path: Path) -> list[tuple[int, str]]:
     """``(line, private module)`` for every import of a private eligimatch module in the file."""
     out: list[tuple[int, str]] = []
@@ -86,6 +94,11 @@ def private_imports(path: Path) -> list[tuple[int, str]]:
             for alias in node.names:  # `from eligimatch.knowledge import _units`
                 if alias.name.startswith("_") and _is_module(f"{node.module}.{alias.name}"):
                     out.append((node.lineno, f"{node.module}.{alias.name}"))
+        elif isinstance(node, ast.Call) and _is_import_module(node.func) and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            name = node.args[0].value  # importlib.import_module("eligimatch.x._y"): an import all the same
+            if name.split(".")[0] == "eligimatch" and _private(name):
+                out.append((node.lineno, name))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "eligimatch" and _private(alias.name):
@@ -122,6 +135,8 @@ def test_every_allowed_exception_is_still_needed():
     ("from eligimatch.knowledge import parse_unit", []),
     ("from eligimatch import _limits", ["eligimatch._limits"]),
     ("import eligimatch.language.ast as A", []),
+    ("import importlib\nm = importlib.import_module('eligimatch.screening._screen')", ["eligimatch.screening._screen"]),
+    ("import importlib\nm = importlib.import_module('eligimatch.screening')", []),
 ])
 def test_the_scan_sees_every_form_of_import(tmp_path, source, expected):
     f = tmp_path / "t.py"

@@ -233,6 +233,19 @@ def test_records_rebuilt_from_the_workers_equal_the_originals():
     assert [r.model_dump_json() for r in parallel] == [r.model_dump_json() for r in serial]
 
 
+@pytest.mark.parametrize("with_criteria, evidence", [(True, "deciding"), (True, "none"), ("deciding", "all"),
+                                                     (False, "all")])
+def test_records_from_the_workers_equal_the_originals_in_every_mode(with_criteria, evidence):
+    """The workers send plain tuples, from which this process makes the records: in every mode the records
+    are those one process makes (chunks of one patient: most of them come from the worker)."""
+    ts, docs = _seed_batch()
+    kw = {"as_of": AS_OF, "with_criteria": with_criteria, "evidence": evidence}
+    serial = list(screen_many(docs, ts, workers=1, **kw))
+    parallel = list(screen_many(docs, ts, workers=2, chunksize=1, **kw))
+    assert parallel == serial
+    assert [_fields_set_tree(r) for r in parallel] == [_fields_set_tree(r) for r in serial]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_screen_many_as_json_yields_each_record_as_its_json_text(workers):
     ts, docs = _seed_batch()

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, NamedTuple
 
 from eligimatch.engine._result import (CriterionResult, EvidenceRecord, MatchResult, MissingFact,
                                        Outcome, Verdict, criterion_row, evidence_model, make_cohort, make_match,
-                                       make_missing)
+                                       missing_row)
 from eligimatch.logic import FLAG_VALUES, Cause, CauseFlag, Truth
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,6 +61,10 @@ class MissingItem(NamedTuple):
     detail: str
     cause: Cause
     criteria: tuple[str, ...]
+
+
+if MissingItem._fields != tuple(MissingFact.model_fields):  # pragma: no cover - _missing_models relies on it
+    raise TypeError(f"MissingItem fields {MissingItem._fields} are not MissingFact's")
 
 
 class Row(NamedTuple):
@@ -137,7 +141,7 @@ def merge_missing(rows: Iterable[Row]) -> tuple[MissingItem, ...]:
 
 
 def _missing_models(items: tuple[MissingItem, ...]) -> tuple[MissingFact, ...]:
-    return tuple(make_missing(fact=m.fact, detail=m.detail, cause=m.cause, criteria=m.criteria) for m in items)
+    return tuple([missing_row(*m) for m in items])  # a MissingItem's fields are MissingFact's, in order
 
 
 def criterion_result(r: Row, explained: bool) -> CriterionResult:

@@ -165,7 +165,9 @@ def evaluate(patient: Patient, trial: CompiledTrial, *, as_of: _dt.date | None =
     # verdicts only (no evidence kept, no decision to check against it): `and`/`or` stop at a deciding operand
     ctx = Context(index, as_of, resolved, pol, trial.lab_recency, trial.fact_recency,
                   short_circuit=evidence == "none" and prepared is None)
-    token = records_only.set(evidence != "all")  # evidence for some criteria: plain records until the edge
+    # evidence for some criteria, or a caller that sends the rows elsewhere (a worker of screen_many):
+    # plain records until the edge
+    token = records_only.set(evidence != "all" or records_only.get())
     try:
         general = [row_of(c, c.fn(ctx)) for c in trial.criteria]
         per_cohort = [(cid, title, [row_of(c, c.fn(ctx)) for c in crits]) for cid, title, crits in trial.cohorts]

@@ -292,7 +292,9 @@ _ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
 #: the evaluators' evidence is then a plain :class:`EvidenceRecord`, made an :class:`Evidence` at the edge
 #: for the criteria asked for; otherwise (every criterion explained, the default) it is the
 #: :class:`Evidence` itself, made once.  Set by :func:`eligimatch.engine._matching.evaluate` for the span
-#: of one evaluation (a context variable: each thread and task has its own).
+#: of one evaluation (a context variable: each thread and task has its own); a worker of ``screen_many``
+#: sets it for its whole chunk, since it sends the rows to the caller as plain tuples
+#: (:mod:`eligimatch.screening._wire`) and makes no result object.
 records_only: ContextVar[bool] = ContextVar("eligimatch_evidence_records_only", default=False)
 _records_only = records_only.get
 
@@ -334,7 +336,6 @@ def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:
     return m
 
 
-make_missing = _maker(MissingFact)
 make_cohort = _maker(CohortResult)
 make_match = _maker(MatchResult)
 
@@ -350,10 +351,27 @@ def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outc
     m = _new_criterion(CriterionResult)
     _set_dict(m, {"id": id, "kind": kind, "text": text, "cohort": cohort, "outcome": outcome, "met": met,
                   "causes": causes, "reasons": reasons, "evidence": evidence, "missing": missing, "line": line})
-    _set_fields_set(m, set(_CRITERION_FIELDS))
+    _set_fields_set(m, _CRITERION_FIELDS_SET.copy())
     _set_extra(m, None)
     _set_private(m, None)
     return m
 
 
 _new_criterion = CriterionResult.__new__
+_CRITERION_FIELDS_SET = set(_CRITERION_FIELDS)
+
+_new_missing = MissingFact.__new__
+_MISSING_FIELDS = ("fact", "detail", "cause", "criteria")
+_MISSING_FIELDS_SET = set(_MISSING_FIELDS)
+if tuple(_check_plain(MissingFact)) != _MISSING_FIELDS:  # missing_row below spells them out
+    raise TypeError(f"MissingFact fields are {tuple(MissingFact.model_fields)}, not {_MISSING_FIELDS}")
+
+
+def missing_row(fact: str, detail: str, cause: Any, criteria: tuple[str, ...]) -> MissingFact:
+    """A :class:`MissingFact` with every field given, positionally (as ``model_construct`` with all four)."""
+    m = _new_missing(MissingFact)
+    _set_dict(m, {"fact": fact, "detail": detail, "cause": cause, "criteria": criteria})
+    _set_fields_set(m, _MISSING_FIELDS_SET.copy())
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m

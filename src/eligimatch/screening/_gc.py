@@ -12,11 +12,13 @@ the five seed trials, more with a hundred (``bench/run_workers.py``).
   loaded (``gc.freeze()``: the trials, catalogs and modules are never walked
   again) and raises the thresholds, once.
 * In the caller's process, where ``screen_many(workers=1)`` screens and where the
-  workers' records are rebuilt: :func:`batch_gc` does the same for the span of one
+  records of the workers' chunks are made: :func:`batch_gc` does the same for the span of one
   patient's screening and puts everything back as it was (the thresholds, and the
   frozen objects back in the oldest generation) before control returns to the
-  caller.  It leaves the collector alone when it is disabled or when the caller
-  has frozen objects of its own.  Nested and concurrent uses (threads) share one
+  caller.  It leaves the collector alone when it is disabled, and freezes nothing
+  when the caller has frozen objects of its own (asked once per batch: counting the
+  frozen objects walks them, which per record made a batch three times slower in a
+  process that had frozen what it loaded).  Nested and concurrent uses (threads) share one
   setting; the last one out restores it.
 """
 
@@ -27,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["BATCH_THRESHOLDS", "batch_gc", "tune_worker"]
+__all__ = ["BATCH_THRESHOLDS", "batch_gc", "may_freeze", "tune_worker"]
 
 #: Young collections every 10,000 allocations instead of 700; the older generations as rarely in proportion.
 BATCH_THRESHOLDS = (10_000, 50, 100)
@@ -45,15 +47,26 @@ def tune_worker() -> None:
     gc.set_threshold(*BATCH_THRESHOLDS)
 
 
+def may_freeze() -> bool:
+    """Whether :func:`batch_gc` may freeze: nothing is frozen in this process.  It walks the frozen
+    objects (``gc.get_freeze_count()`` counts them one by one: milliseconds for a server that froze what
+    it loaded), so a batch asks once and passes the answer to each :func:`batch_gc`."""
+    return gc.get_freeze_count() == 0
+
+
 @contextmanager
-def batch_gc() -> Iterator[None]:
-    """The collector tuned for a batch in the caller's process, restored on exit."""
+def batch_gc(freeze: bool | None = None) -> Iterator[None]:
+    """The collector tuned for a batch in the caller's process, restored on exit.
+
+    ``freeze``: whether nothing of the caller's is frozen (:func:`may_freeze`, asked once per batch);
+    None asks now.
+    """
     global _depth, _saved, _froze
     with _lock:
         if _depth == 0 and gc.isenabled():
             _saved = gc.get_threshold()
             gc.set_threshold(*(max(a, b) for a, b in zip(_saved, BATCH_THRESHOLDS)))
-            _froze = gc.get_freeze_count() == 0
+            _froze = may_freeze() if freeze is None else freeze
             if _froze:
                 gc.freeze()
         _depth += 1

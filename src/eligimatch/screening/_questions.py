@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eligimatch.engine._evaluation import Evaluation
 from eligimatch.engine._result import MatchResult, Verdict
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.screening._ranking import Ranking, Tier
@@ -107,9 +108,10 @@ def _cost(fact: str, trial: CompiledTrial | None) -> int:
     return Cost.HISTORY
 
 
-def question_plan(results: Sequence[MatchResult], rankings: Sequence[Ranking], trials: Sequence[CompiledTrial],
+def question_plan(results: Sequence[MatchResult | Evaluation], rankings: Sequence[Ranking], trials: Sequence[CompiledTrial],
                   limit: int = DEFAULT_QUESTIONS) -> tuple[PlannedQuestion, ...]:
-    """The question plan for one patient's results (``results[i]``, ``rankings[i]``, ``trials[i]`` go together)."""
+    """The question plan for one patient's results (``results[i]``, ``rankings[i]``, ``trials[i]`` go together;
+    a result may be the plain :class:`~eligimatch.engine.Evaluation` it is made from: the same plan)."""
     if limit < 0:
         raise ValueError(f"the number of questions must be >= 0, not {limit}")
     acc: dict[str, dict[str, Any]] = {}

@@ -36,7 +36,8 @@ from enum import Enum
 from pydantic import BaseModel, ConfigDict, Field
 
 from eligimatch.engine._evaluate import PatientIndex
-from eligimatch.engine._result import MatchResult, Outcome, Verdict
+from eligimatch.engine._evaluation import Evaluation, Row
+from eligimatch.engine._result import CriterionResult, MatchResult, Outcome, Verdict
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.screening._disease import Probe, disease_profile, probe
 
@@ -83,17 +84,23 @@ def _share(n: int, total: int) -> float:
     return n / total if total else 0.0
 
 
-def rank_result(result: MatchResult, trial: CompiledTrial, index: PatientIndex | None = None,
+def rank_result(result: MatchResult | Evaluation, trial: CompiledTrial, index: PatientIndex | None = None,
                 as_of: _dt.date | None = None, position: int = 0) -> Ranking:
-    """The :class:`Ranking` of one result; ``index`` (the patient's) is needed for the disease probes."""
+    """The :class:`Ranking` of one result; ``index`` (the patient's) is needed for the disease probes.
+
+    ``result``: a :class:`MatchResult`, or the plain :class:`~eligimatch.engine.Evaluation` it is made
+    from (the same ranking: it reads each criterion's id, cohort and whether it is met, the verdict and
+    the missing facts).
+    """
     label = result.trial_id or trial.id or "(trial)"
     profile = disease_profile(trial)
-    by_id = {c.id: c for c in result.criteria}
+    criteria: Sequence[CriterionResult | Row] = result.criteria if isinstance(result, MatchResult) else result.rows
+    by_id = {c.id: c for c in criteria}
     defining = tuple(d for d in profile.defining if d in by_id)
     defining_met = tuple(d for d in defining if by_id[d].met is True)
     defining_open = tuple(d for d in defining if by_id[d].met is None)
-    total = len(result.criteria)
-    met = sum(1 for c in result.criteria if c.met is True)
+    total = len(criteria)
+    met = sum(1 for c in criteria if c.met is True)
     reasons: list[str] = []
     if total:
         reasons.append(f"{met} of {total} criteria met" + (" (every cohort's counted)" if result.cohorts else ""))
@@ -167,7 +174,7 @@ def rank_results(results: Sequence[MatchResult], trials: Sequence[CompiledTrial]
     return tuple(out)
 
 
-def order(rankings: Sequence[Ranking], results: Sequence[MatchResult] | None = None) -> list[int]:
+def order(rankings: Sequence[Ranking], results: Sequence[MatchResult | Evaluation] | None = None) -> list[int]:
     """Positions of ``rankings``, best first: by tier, then score, then (with ``results``) the fewest
     missing facts, then input order."""
     items = list(rankings)

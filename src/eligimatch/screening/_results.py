@@ -14,6 +14,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eligimatch.engine._evaluation import Evaluation
 from eligimatch.engine._result import MatchResult, Verdict
 from eligimatch.engine._trial import CompiledTrial
 from eligimatch.logic import Cause
@@ -220,7 +221,9 @@ def rank(results: Iterable[MatchResult]) -> tuple[MatchResult, ...]:
     return tuple(r for _, r in sorted(enumerate(results), key=key))
 
 
-def _questions(results: Iterable[MatchResult]) -> tuple[Question, ...]:
+def _questions(results: Iterable[MatchResult | Evaluation]) -> tuple[Question, ...]:
+    """The next questions of one patient's results (a result may be the plain
+    :class:`~eligimatch.engine.Evaluation` it is made from: the same questions)."""
     acc: dict[str, dict[str, Any]] = {}
     for r in results:
         if r.verdict != Verdict.UNKNOWN:

@@ -26,28 +26,28 @@ import itertools
 import json
 import multiprocessing
 import os
-import sys
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Union, overload
+from typing import Any, Iterable, Iterator, Literal, Mapping, overload
 
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.errors import EligimatchError, PatientDataError
 from eligimatch.engine._evaluate import PatientIndex, Policy
 from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode
-from eligimatch.engine._matching import check_anchor_names, declared_anchors, evaluate
+from eligimatch.engine._matching import Evaluation, check_anchor_names, declared_anchors, evaluate
 from eligimatch.sources._patient import Patient, load_patient
-from eligimatch.engine._result import MatchResult, Verdict
-from eligimatch.screening._gc import batch_gc, tune_worker
-from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult
+from eligimatch.engine._result import MatchResult, Verdict, records_only
+from eligimatch.screening._gc import batch_gc, may_freeze, tune_worker
+from eligimatch.screening._progress import ProgressFn, Reporter
+from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult, _questions
+from eligimatch.screening._wire import Decoder, Screened, encode, to_record
 from eligimatch.engine._trial import CompiledTrial
 
 __all__ = ["screen", "screen_many", "match_each", "trial_label", "default_workers", "workers_for", "SMALL_BATCH_PAIRS"]
 
-ProgressFn = Callable[[int, Union[int, None]], None]
 
 # ---- one patient -------------------------------------------------------------------------------
 
@@ -118,8 +118,17 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
                 decisions: Any = None,
                 evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...], list[PatientIndex]]:
     """``match_each``, also returning the patient index each trial was matched with (for the ranking)."""
+    evaluations, warnings, used = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
+    return tuple(e.result() for e in evaluations), warnings, used
+
+
+def _evaluate_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
+                   anchors: Mapping[str, _dt.date] | None, policy: Policy | None, decisions: Any = None,
+                   evidence: EvidenceMode = "all") -> tuple[tuple[Evaluation, ...], tuple[str, ...],
+                                                            list[PatientIndex]]:
+    """:func:`_match_each` on plain records: each trial's :class:`Evaluation` (no result object made)."""
     indexes: dict[int, PatientIndex] = {}
-    results = []
+    evaluations = []
     if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
         check_anchor_names(trials, anchors)
     used = []
@@ -136,19 +145,31 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
         idx = indexes.get(id(cats))
         if idx is None:
             idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        r = evaluate(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, evidence=evidence,
-                     trial_id=trial_label(trial), **extra).result()
-        results.append(r)
+        evaluations.append(evaluate(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx,
+                                    evidence=evidence, trial_id=trial_label(trial), **extra))
         used.append(idx)
     warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
-    return tuple(results), warnings, used
+    return tuple(evaluations), warnings, used
 
 
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
                 source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
                 max_questions: int | None = None, evidence: EvidenceMode = "all") -> ScreenResult:
-    from eligimatch.screening._ranking import rank_result
+    return to_record(_screen_plain(patient, trials, as_of, anchors, policy, index=index, source=source,
+                                   with_criteria=with_criteria, decisions=decisions, max_questions=max_questions,
+                                   evidence=evidence))
+
+
+def _screen_plain(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
+                  anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
+                  source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
+                  max_questions: int | None = None, evidence: EvidenceMode = "all") -> Screened:
+    """Screen one patient on plain records: evaluate, rank, keep what ``with_criteria`` keeps, order, plan.
+    :func:`~eligimatch.screening._wire.to_record` makes the :class:`ScreenResult` (the same as
+    ``ScreenResult.build`` makes from the results)."""
+    from eligimatch.screening._questions import DEFAULT_QUESTIONS, question_plan
+    from eligimatch.screening._ranking import order, rank_result
 
     # what the results keep decides what is worth building: no criteria, no evidence; the deciding
     # criteria, their evidence (the criteria dropped below are the ones "deciding" leaves bare)
@@ -156,14 +177,31 @@ def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
         evidence = "none"
     elif with_criteria == "deciding" and evidence == "all":
         evidence = "deciding"
-    results, warnings, indexes = _match_each(patient, trials, as_of, anchors, policy, decisions, evidence)
-    rankings = tuple(rank_result(r, t, idx, as_of, i) for i, (r, t, idx) in enumerate(zip(results, trials, indexes)))
+    evaluations, warnings, indexes = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
+    rankings = tuple(rank_result(e, t, idx, as_of, i)
+                     for i, (e, t, idx) in enumerate(zip(evaluations, trials, indexes)))
     if with_criteria == "deciding":
-        results = tuple(_deciding_only(r) for r in results)
+        evaluations = tuple(_deciding_rows(e) for e in evaluations)
     elif not with_criteria:
-        results = tuple(r.model_copy(update={"criteria": ()}) for r in results)
-    return ScreenResult.build(results, patient_id=patient.id, as_of=as_of, index=index, source=source,
-                              warnings=warnings, rankings=rankings, trials=trials, max_questions=max_questions)
+        evaluations = tuple(replace(e, rows=()) for e in evaluations)
+    pos = order(rankings, evaluations)
+    ranked = tuple(evaluations[i] for i in pos)
+    ranks = tuple(rankings[i] for i in pos)
+    plan = question_plan(ranked, ranks, tuple(trials[i] for i in pos),
+                         limit=DEFAULT_QUESTIONS if max_questions is None else max_questions)
+    return Screened(index, source, patient.id, as_of, ranked, tuple(pos), ranks, _questions(ranked), plan, warnings)
+
+
+def _deciding_rows(e: Evaluation) -> Evaluation:
+    """:func:`_deciding_only` on an evaluation: the rows of the criteria that decided its verdict (criterion
+    ids are unique within a trial, so the evidence of the rows kept is what it was)."""
+    if e.verdict == Verdict.MATCH:
+        return e
+    keep = set(e.deciding)
+    for c in e.cohorts:
+        if f"cohort {c.id}" in keep:
+            keep.update(c.deciding)
+    return replace(e, rows=tuple(r for r in e.rows if r.id in keep))
 
 
 def _deciding_only(r: MatchResult) -> MatchResult:
@@ -260,7 +298,8 @@ def _error(index: int, source: str | None, item: Any, exc: Exception) -> ScreenE
     return ScreenError(index=index, source=source, patient_id=_guess_id(item), message=message, errors=problems)
 
 
-def _screen_item(job: _Job, index: int, item: Any) -> ScreenResult | ScreenError:
+def _screen_item(job: _Job, index: int, item: Any) -> Screened | ScreenError:
+    """Screen one item of the batch: its plain screening (:func:`to_record` makes the record), or its error."""
     source = None
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
         source, item = item
@@ -268,8 +307,8 @@ def _screen_item(job: _Job, index: int, item: Any) -> ScreenResult | ScreenError
         source = os.fspath(item)
     try:
         patient = _as_patient(item)
-        return _screen_one(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
-                           source=source, with_criteria=job.with_criteria, evidence=job.evidence)
+        return _screen_plain(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
+                             source=source, with_criteria=job.with_criteria, evidence=job.evidence)
     except (EligimatchError, OSError) as exc:
         return _error(index, source, item, exc)
 
@@ -283,37 +322,50 @@ def _init_worker(job: _Job) -> None:
     tune_worker()  # the trials are compiled (on unpickling): freeze them, raise the thresholds
 
 
-def _work(chunk: list[tuple[int, Any]]) -> list[tuple[bool, str]]:
-    """Screen a chunk in a worker; each record goes back as JSON text, tagged ``ok``.
+def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
+    """Screen a chunk in a worker: what goes back to the caller (the pool pickles it).
 
-    JSON rather than the objects: a patient's full results are hundreds of
-    models, and a pickle of them costs the caller nearly as much to rebuild as
-    the worker to compute, all of it while they wait in the pending futures where
-    the caller's garbage collector walks them again and again.  Text waits for
-    free; the caller rebuilds a record (:func:`_rebuild`) only as it yields it.
-    ``exclude_unset`` keeps the rebuilt models equal to the originals, down to
-    ``model_fields_set``; with ``as_json`` the text is the record's own
-    ``model_dump_json()``, which the caller yields as it is.
+    Each patient goes back as :func:`~eligimatch.screening._wire.encode`'s plain tuples (a
+    :class:`ScreenError` as itself); with ``as_json``, as the record's own JSON text.  The worker
+    evaluates with plain evidence records and makes no result object; the caller makes the records
+    (:func:`_records`) as it yields them, with the code that makes them in one process.
     """
     job = _WORKER_JOB
     assert job is not None, "the pool initializer did not run"
-    out = []
-    for i, item in chunk:
-        record = _screen_item(job, i, item)
-        text = record.model_dump_json() if job.as_json else record.model_dump_json(exclude_unset=True)
-        out.append((record.ok, text))
+    out: list[Any] = []
+    if job.as_json:
+        for i, item in chunk:
+            screened = _screen_item(job, i, item)
+            out.append((screened if isinstance(screened, ScreenError) else to_record(screened)).model_dump_json())
+    else:
+        token = records_only.set(True)  # the evidence as plain tuples: no Evidence is made here
+        try:
+            for i, item in chunk:
+                screened = _screen_item(job, i, item)
+                out.append(screened if isinstance(screened, ScreenError) else encode(screened))
+        finally:
+            records_only.reset(token)
     return out
 
 
-def _here(job: _Job, index: int, item: Any) -> Any:
-    """Screen one item in this process: its record (its JSON text with ``as_json``)."""
-    with batch_gc():
-        record = _screen_item(job, index, item)
+def _records(job: _Job, decode: Decoder, data: list[Any], freeze: bool | None = None) -> Iterator[Any]:
+    """The records of a chunk a worker screened (:func:`_work`), made one at a time as they are yielded."""
+    for w in data:
+        if job.as_json or isinstance(w, ScreenError):
+            yield w
+            continue
+        with batch_gc(freeze):
+            record = to_record(decode(w))
+        yield record
+
+
+def _here(job: _Job, index: int, item: Any, freeze: bool | None = None) -> Any:
+    """Screen one item in this process: its record (its JSON text with ``as_json``); ``freeze``: as for
+    :func:`batch_gc`, asked once per batch."""
+    with batch_gc(freeze):
+        screened = _screen_item(job, index, item)
+        record = screened if isinstance(screened, ScreenError) else to_record(screened)
         return record.model_dump_json() if job.as_json else record
-
-
-def _rebuild(ok: bool, text: str) -> ScreenResult | ScreenError:
-    return ScreenResult.model_validate_json(text) if ok else ScreenError.model_validate_json(text)
 
 
 #: Below this many patient-trial evaluations, ``screen_many`` (and ``eligimatch screen``) use one worker by
@@ -348,43 +400,6 @@ def _mp_context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context()
-
-
-class _Reporter:
-    """Progress: a callback, a rich bar on a terminal's stderr, or nothing."""
-
-    def __init__(self, progress: ProgressFn | bool | None, total: int | None):
-        self.total = total
-        self.fn: ProgressFn | None = None
-        self.bar: Any = None
-        self.task: Any = None
-        if callable(progress):
-            self.fn = progress
-        elif progress is True and sys.stderr is not None and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
-
-            columns: list[Any] = [TextColumn("screening"), BarColumn()]
-            columns += [MofNCompleteColumn(), TimeRemainingColumn()] if total is not None else \
-                [TextColumn("{task.completed} patients")]
-            columns.append(TimeElapsedColumn())
-            # never redirect stdout: results may be streaming there
-            self.bar = Progress(*columns, console=Console(stderr=True), transient=False,
-                                redirect_stdout=False, redirect_stderr=False)
-            self.bar.start()
-            self.task = self.bar.add_task("screening", total=total)
-
-    def __call__(self, done: int) -> None:
-        if self.fn is not None:
-            self.fn(done, self.total)
-        elif self.bar is not None:
-            self.bar.update(self.task, completed=done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
 
 
 @overload
@@ -426,8 +441,8 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     use; an input without a length is read ahead that far to tell), this one
     included: ``workers=1`` runs in this process, without a pool; ``workers=N``
     starts ``N - 1`` worker processes, and this process is the N-th (it screens
-    a chunk itself whenever the next record is not back yet, and rebuilds the
-    workers' records), so that N processes share N cores.  The input is read at
+    a chunk itself whenever the next record is not back yet, and makes the
+    records of the workers' chunks), so that N processes share N cores.  The input is read at
     most ``2 * workers * chunksize`` patients ahead of what the caller has
     consumed, so memory stays flat for any length of input; a batch that
     fits in one chunk runs in this process.  ``as_of``
@@ -450,7 +465,7 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     as ``record.model_dump_json()``), made in the workers: the way to write a
     batch out (JSON lines, a queue, a database) without building the result
     objects in this process at all, which for full results costs this process
-    about three quarters of what screening costs a worker.  Each text is one line (no
+    about a third of what screening costs a worker.  Each text is one line (no
     newline inside); a record's ``"kind"`` is ``"result"`` or ``"error"``.
 
     ``progress``: a callable ``f(done, total)`` (total is None when the input
@@ -459,8 +474,13 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 
     With a pool, this process does not sit idle: when the next record is not
     back from the workers yet, it screens the next chunk itself (its records are
-    yielded in their turn, and need neither sending nor rebuilding).  Workers
-    freeze what they have loaded from the garbage collector's walks
+    yielded in their turn); the pool is given at most two chunks per worker
+    process, so that there is always room in the read-ahead for such a chunk.
+    The workers make no result object: they send each patient's evaluations as
+    plain tuples (:mod:`eligimatch.screening._wire`), and this process makes the
+    records from them with the code that makes them when it screens a patient
+    itself, so that the records are the same whichever process screened them.
+    Workers freeze what they have loaded from the garbage collector's walks
     (:mod:`eligimatch.screening._gc`).
 
     Closing the iterator early (``break``, ``.close()``) stops the workers.
@@ -508,7 +528,8 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
 
 def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progress: Any, total: int | None,
             mp_context: Any) -> Iterator[Any]:
-    reporter = _Reporter(progress, total)
+    reporter = Reporter(progress, total)
+    freeze = may_freeze()  # once: it walks the caller's frozen objects, if any
     numbered: Iterator[tuple[int, Any]] = enumerate(items)
     try:
         here: Iterable[tuple[int, Any]] | None = numbered if workers == 1 else None
@@ -520,18 +541,22 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             numbered = chain(first, numbered)
         if here is not None:  # in this process
             for i, item in here:
-                out = _here(job, i, item)
+                out = _here(job, i, item, freeze)
                 reporter(i + 1)
                 yield out
             return
         # this process is one of the `workers`: it screens whenever the next record is not back yet
         pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp_context or _mp_context(),
                                    initializer=_init_worker, initargs=(job,))
+        decode = Decoder(job.trials)
         try:
-            # chunks in input order: a worker's (a Future of its texts) or one screened here (its records);
-            # at most 2 x workers chunks read ahead, one of them for this process
-            slots: deque[Future | list[Any]] = deque()
+            # chunks in input order, at most 2 x workers of them read ahead: a worker's (a Future of its
+            # bytes, and its length) or one screened here (its records).  The pool gets at most two chunks per
+            # worker process (one running, one waiting its turn), so that the window always has room for a
+            # chunk this process screens rather than wait for the next one back
+            slots: deque[tuple[Future, int] | list[Any]] = deque()
             limit = 2 * workers
+            pooled = 2 * (workers - 1)
             exhausted = False
             futures = 0
 
@@ -543,22 +568,22 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
 
             def feed() -> None:
                 nonlocal futures
-                while not exhausted and futures < limit - 1 and len(slots) < limit:
+                while not exhausted and futures < pooled and len(slots) < limit:
                     chunk = take()
                     if chunk:
-                        slots.append(pool.submit(_work, chunk))
+                        slots.append((pool.submit(_work, chunk), len(chunk)))
                         futures += 1
 
             feed()
             done = 0
             while slots:
                 head = slots[0]
-                if isinstance(head, Future) and not head.done() and not exhausted and len(slots) < limit:
+                if isinstance(head, tuple) and not head[0].done() and not exhausted and len(slots) < limit:
                     # rather than wait for the workers, screen the next chunk here (yielded in its turn):
-                    # its records need no sending and no rebuilding
+                    # its records need no sending and no making from the wire
                     chunk = take()
                     if chunk:
-                        slots.append([_here(job, i, item) for i, item in chunk])
+                        slots.append([_here(job, i, item, freeze) for i, item in chunk])
                     continue
                 slots.popleft()
                 if isinstance(head, list):
@@ -568,17 +593,11 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                     yield from head
                     continue
                 futures -= 1
-                texts = head.result()
-                feed()
-                done += len(texts)
+                data = head[0].result()
+                feed()  # the worker's next chunk, before this process makes the records of this one
+                done += head[1]
                 reporter(done)
-                for ok, text in texts:
-                    if job.as_json:
-                        yield text
-                        continue
-                    with batch_gc():
-                        record = _rebuild(ok, text)
-                    yield record
+                yield from _records(job, decode, data, freeze)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
