@@ -232,7 +232,7 @@ class PostgresBackend:
 
 
 class SparkBackend:
-    """A Spark session as a :class:`Backend` (results kept as cached temporary views).
+    """A Spark session as a :class:`Backend` (results kept as temporary views of local checkpoints).
 
         >>> import eligimatch.spark                               # doctest: +SKIP
         >>> from eligimatch.sql import SparkBackend
@@ -247,6 +247,7 @@ class SparkBackend:
 
     def __init__(self, spark: Any):
         self.handle = self.spark = spark
+        self._kept: dict[str, Any] = {}  # the materialized results, by view name
 
     def execute(self, sql: str) -> None:
         self.spark.sql(sql).collect()
@@ -259,14 +260,20 @@ class SparkBackend:
             yield tuple(r)
 
     def materialize(self, name: str, sql: str) -> None:
-        df = self.spark.sql(sql).persist()
-        df.count()  # computed once, here: every later question reads the cached rows
+        # computed once, here, and cut from the query that made it: a local checkpoint keeps the rows and
+        # forgets the plan.  A persisted DataFrame keeps its plan, and every later question (counts, rows,
+        # attrition, what-if) planned the whole trial again to find the cached rows in it: with the five
+        # seed trials expressed whole (up to 126 common table expressions a trial) that took minutes a
+        # question and filled a 3 GB driver heap.
+        df = self.spark.sql(sql).localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
+        self._kept[name] = df
 
     def drop(self, name: str) -> None:
         if self.spark.catalog.tableExists(name):
-            self.spark.table(name).unpersist()
             self.spark.catalog.dropTempView(name)
+        # the checkpoint's blocks go when Spark's context cleaner finds the DataFrame unreferenced
+        self._kept.pop(name, None)
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return self.rows(sql)
