@@ -17,7 +17,7 @@ ICD-10-CM; five characters of digits: CPT; six or more digits: SNOMED CT).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from eligimatch.errors import CatalogError
 
@@ -41,6 +41,11 @@ _ICD_RANGE_RE = re.compile(r"^([A-Z][0-9][0-9A-Z])-([A-Z][0-9][0-9A-Z])$")
 _ICD_LOOKUP_RE = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
 _SNOMED_RE = re.compile(r"^[1-9][0-9]{5,17}$")
 _CPT_RE = re.compile(r"^[0-9]{4}[0-9FTU]$")
+
+
+def _icd_text(key: str) -> str:
+    """An ICD-10-CM code as the index keys it (no dot) written back: ``D591`` -> ``ICD10CM:D59.1``."""
+    return f"ICD10CM:{key[:3]}.{key[3:]}" if len(key) > 3 else f"ICD10CM:{key}"
 
 
 def split_code(text: str) -> tuple[str | None, str]:
@@ -118,25 +123,24 @@ class CodeIndex:
                         "without one containing the other"
                     )
 
-    def contained(self) -> dict[str, set[str]]:
-        """For each concept, the other concepts whose ICD-10-CM codes lie inside one of its codes: a code
-        below its code (``D59.1`` under ``D59``), a code or a narrower range inside its range (``D59.1`` and
-        ``D55-D59`` inside ``D50-D64``).  The code system's own hierarchy, whatever the catalog's parents say:
-        a record of the wider concept may be the narrower one."""
-        out: dict[str, set[str]] = {}
+    def containments(self) -> Iterator[tuple[str, str, str, str]]:
+        """``(outer concept, its code, inner concept, its code)`` for each ICD-10-CM code of one concept that
+        lies inside a code of another: a code below its code (``D59.1`` under ``D59``), a code or a narrower
+        range inside its range (``D59.1`` and ``D55-D59`` inside ``D50-D64``).  The code system's own
+        hierarchy: every record coded inside the outer code is, by the catalog's own codes, the outer concept
+        (:class:`~eligimatch.knowledge._concepts.ConceptCatalog` requires its parents to say so)."""
         exact = list(self._icd.items())
         for key, cid in exact:
             for other_key, other in exact:
                 if other != cid and len(other_key) > len(key) and other_key.startswith(key):
-                    out.setdefault(cid, set()).add(other)
+                    yield cid, _icd_text(key), other, _icd_text(other_key)
         for lo, hi, cid in self._icd_ranges:
             for other_key, other in exact:
                 if other != cid and lo <= other_key[:3] <= hi:
-                    out.setdefault(cid, set()).add(other)
+                    yield cid, f"ICD10CM:{lo}-{hi}", other, _icd_text(other_key)
             for lo2, hi2, other in self._icd_ranges:
                 if other != cid and lo <= lo2 and hi2 <= hi and (lo2, hi2) != (lo, hi):
-                    out.setdefault(cid, set()).add(other)
-        return out
+                    yield cid, f"ICD10CM:{lo}-{hi}", other, f"ICD10CM:{lo2}-{hi2}"
 
     def resolve(self, text: str) -> str | None:
         """The concept id a written code (``SYSTEM:CODE`` or bare) denotes, or None."""

@@ -117,7 +117,6 @@ class ConceptCatalog:
         "_codes",
         "_ancestors",
         "_descendants",
-        "_may_contain",
     )
 
     def __init__(self, concepts: Iterable[Concept], *, kind: str = "concept", source: str = "<concepts>"):
@@ -138,25 +137,23 @@ class ConceptCatalog:
             for a in anc:
                 descendants[a].add(cid)
         self._descendants = {cid: frozenset(ds) for cid, ds in descendants.items()}
-        self._may_contain = self._code_closure(self._codes.contained())
+        self._check_code_hierarchy()
 
     # ----------------------------------------------------------------- building
 
-    def _code_closure(self, contained: dict[str, set[str]]) -> dict[str, frozenset[str]]:
-        """Each concept's descendants, and (transitively) the concepts whose codes lie inside the codes of
-        any of them: what a record of the concept may be (:meth:`overlaps`)."""
-        out: dict[str, frozenset[str]] = {}
-        for cid in self._concepts:
-            seen: set[str] = set(self._descendants[cid])
-            todo = list(seen)
-            while todo:
-                for inner in contained.get(todo.pop(), ()):
-                    for d in self._descendants[inner]:
-                        if d not in seen:
-                            seen.add(d)
-                            todo.append(d)
-            out[cid] = frozenset(seen)
-        return out
+    def _check_code_hierarchy(self) -> None:
+        """Refuse a concept with an ICD-10-CM code inside another concept's code unless that concept is among
+        its ancestors.  Every record coded inside ``D50-D64`` is ``anemia`` by the catalog's own codes; were
+        autoimmune haemolytic anaemia (``D59.1``) not below ``anemia``, a record coded ``D59.1`` would only
+        *overlap* anemia (UNKNOWN) while the same record blurred to its parent code ``D59`` would *be* anemia
+        (TRUE): less information, a firmer answer.  With the parents agreeing with the codes, a code and its
+        parent code never disagree (the long soundness run found the seed: docs/reliability.md)."""
+        for outer, outer_code, inner, inner_code in self._codes.containments():
+            if outer not in self._ancestors[inner]:
+                raise self._fail(
+                    f"entry {inner!r}: its code {inner_code} lies inside {outer_code}, a code of {outer!r}, "
+                    f"but {outer!r} is not among its ancestors: add {outer!r} (or a concept below it) to its "
+                    f"parents, or give it a code outside {outer_code}")
 
     def _fail(self, message: str) -> CatalogError:
         return CatalogError(f"{self._source}: {self._kind} catalog: {message}")
@@ -303,18 +300,17 @@ class ConceptCatalog:
         return ancestor_id in self.ancestors(concept_id)
 
     def overlaps(self, concept_id: str, other_id: str) -> bool:
-        """True if the two concepts share a descendant (either counts as its own descendant), counting as
-        descendants also the concepts whose ICD-10-CM codes lie inside a descendant's codes.
+        """True if the two concepts share a descendant (either counts as its own descendant).
 
         In a polyhierarchy a record can be the wanted thing without being its descendant: one is an ancestor
         of the other ("leukemia" and B-ALL), or some concept lies under both ("gastrointestinal disease" and
-        "autoimmune disease" share inflammatory bowel disease and coeliac disease).  The code system says it
-        too where the catalog's parents do not: ``anemia`` (D50-D64) and ``autoimmune_disease`` overlap
-        because autoimmune haemolytic anaemia (D59.1, under autoimmune disease) lies in anemia's range, so a
-        record coded D59 may be an autoimmune disease.  KeyError for an unknown id.
+        "autoimmune disease" share inflammatory bowel disease and coeliac disease; ``anemia`` (D50-D64) and
+        ``autoimmune_disease`` share autoimmune haemolytic anaemia, D59.1, so a record coded D59 may be an
+        autoimmune disease).  The code system's hierarchy is in the parents: a concept whose code lies inside
+        another's has it as an ancestor (checked at load).  KeyError for an unknown id.
         """
         self.descendants(concept_id), self.descendants(other_id)  # KeyError for an unknown id
-        return not self._may_contain[concept_id].isdisjoint(self._may_contain[other_id])
+        return not self._descendants[concept_id].isdisjoint(self._descendants[other_id])
 
     def kind_of(self, record_id: str, wanted_id: str) -> bool | None:
         """Three-valued "is a record of ``record_id`` a ``wanted_id``?": True when it is the wanted concept or
