@@ -4,7 +4,7 @@
 strict: a criterion the backend cannot express is an error naming it -- never a run that answers
 differently from the row engine), builds the mapping tables the query reads (units and coded values,
 from the data's own spellings: :func:`eligimatch.sql.prepare`) and keeps the query's rows as a
-temporary table (a cached view on Spark).  The run's columns are the compiler's: ``patient_id``, one
+temporary table (a view of a local checkpoint on Spark).  The run's columns are the compiler's: ``patient_id``, one
 TRUE/FALSE/NULL column per criterion (named by its id), ``<id>:review`` for a criterion with a
 judgment, ``verdict``.
 """

@@ -2,7 +2,7 @@
 session, behind one small interface (:class:`Backend`).
 
 The population answers (:mod:`eligimatch.sql._population`) keep each trial's per-patient results in
-the database itself (a temporary table, or a cached view in Spark) and ask it for counts, attrition
+the database itself (a temporary table, or a view of a local checkpoint in Spark) and ask it for counts, attrition
 and what-if comparisons: only aggregates and the rows asked for come back to Python.
 
     backend = connect_backend(duckdb.connect("cdm.duckdb"))   # or a psycopg connection, or a SparkSession
@@ -49,7 +49,7 @@ class Backend(Protocol):
     def iter_rows(self, sql: str, batch: int = 10_000) -> Iterator[tuple[Any, ...]]: ...
 
     def materialize(self, name: str, sql: str) -> None:
-        """Keep the rows of ``sql`` as the temporary table (or cached view) ``name``."""
+        """Keep the rows of ``sql`` as the temporary table (or view of a local checkpoint) ``name``."""
 
     def drop(self, name: str) -> None: ...
 

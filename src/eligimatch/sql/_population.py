@@ -13,7 +13,7 @@ trial, and the questions a feasibility analyst asks next (:mod:`._attrition`, :m
 
 Each trial is compiled to the backend's SQL (:mod:`eligimatch.sql`'s compiler: one TRUE/FALSE/NULL
 column per criterion, the verdict as their Kleene combination), run once, and its rows kept in the
-database as a temporary table (a cached view on Spark).  Counts, attrition and what-if comparisons
+database as a temporary table (a view of a local checkpoint on Spark).  Counts, attrition and what-if comparisons
 are aggregate queries over those tables: a million patients never pass through Python.  Explanations
 for a patient come from the row engine on demand (:func:`eligimatch.match`); this answers "who, and
 which criteria".
