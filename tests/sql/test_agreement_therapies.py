@@ -53,14 +53,22 @@ def test_therapies_agree_under_both_policies(seed):
 
 
 def test_therapies_reach_every_outcome():
+    """The populations agree and, together, reach every outcome of every criterion: draws from seed 10 on
+    until they do (at most five; a fixed seed broke whenever the generator or a rule moved one outcome)."""
     trial = eligimatch.compile_trial(THERAPY_TRIAL)
-    patients = population(random.Random(10), 400)  # a draw that reaches every outcome of every criterion
-    con = duckdb.connect()
-    write_duckdb(con, patients)
-    assert not differences(con, trial, patients, AS_OF)
-    rows = run(con, compile_sql(trial), AS_OF)
-    for cid in ("A1", "A2", "A3", "A4", "A5", "A6", "A7", "A9", "A12", "A13", "W1", "W2", "W3", "S1", "S2", "S3"):
-        assert {r[cid] for r in rows} == {True, False, None}, cid
+    wanted = ("A1", "A2", "A3", "A4", "A5", "A6", "A7", "A9", "A12", "A13", "W1", "W2", "W3", "S1", "S2", "S3")
+    seen: dict[str, set] = {cid: set() for cid in wanted}
+    for seed in range(10, 15):
+        patients = population(random.Random(seed), 400)
+        con = duckdb.connect()
+        write_duckdb(con, patients)
+        assert not differences(con, trial, patients, AS_OF)
+        for r in run(con, compile_sql(trial), AS_OF):
+            for cid in wanted:
+                seen[cid].add(r[cid])
+        if all(v == {True, False, None} for v in seen.values()):
+            break
+    assert {cid: v for cid, v in seen.items() if v != {True, False, None}} == {}
 
 
 @settings(max_examples=F.examples(5), deadline=None)
