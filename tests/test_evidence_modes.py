@@ -199,3 +199,31 @@ def test_the_evidence_counter_sees_what_all_makes():
         assert made == []
         evaluate(patient, trial, as_of=AS_OF, evidence="all")
     assert made
+
+
+def test_results_share_one_read_only_fields_set_and_copies_are_their_own():
+    """Every criterion, evidence and missing fact the evaluator makes counts all its fields as set, in one
+    set per model class shared by the instances (a copy each was most of a result's memory: a set of a
+    dozen names takes 728 bytes).  Changing it in place raises; model_copy, copy and pickle make a plain set
+    of their own; dumps that skip unset fields are unchanged."""
+    import copy
+    import pickle
+
+    patient = eligimatch.Patient.model_validate(generate.patient_dict(3, seed=9))
+    res = eligimatch.match(patient, TRIALS[0], as_of=AS_OF)
+    crit = [c for c in res.criteria if c.evidence and c.missing] or [c for c in res.criteria if c.evidence]
+    c = crit[0]
+    ev = c.evidence[0]
+    assert c.model_fields_set == set(type(c).model_fields) and ev.model_fields_set == set(type(ev).model_fields)
+    assert res.criteria[0].model_fields_set is res.criteria[-1].model_fields_set
+    with pytest.raises(TypeError, match="shared and read-only"):
+        c.model_fields_set.add("x")
+    with pytest.raises(TypeError, match="shared and read-only"):
+        ev.model_fields_set |= {"x"}
+    for other in (c.model_copy(update={"text": "changed"}), copy.copy(c), copy.deepcopy(c),
+                  pickle.loads(pickle.dumps(c))):
+        assert type(other.model_fields_set) is set and other.model_fields_set == c.model_fields_set
+        other.model_fields_set.add("mine")  # its own: the shared one is untouched
+    assert "mine" not in c.model_fields_set
+    assert c.model_dump(exclude_unset=True) == c.model_dump()
+    assert type(res).model_validate_json(res.model_dump_json()) == res

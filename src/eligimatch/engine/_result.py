@@ -284,9 +284,36 @@ class EvidenceRecord(NamedTuple):
 if EvidenceRecord._fields != _EVIDENCE_FIELDS:  # pragma: no cover - a field added to one and not the other
     raise TypeError(f"EvidenceRecord fields {EvidenceRecord._fields} are not Evidence's {_EVIDENCE_FIELDS}")
 
+class _FieldsSet(set):  # type: ignore[type-arg]
+    """The ``model_fields_set`` of a result the evaluator makes with every field given: one set per model
+    class, shared by every instance, instead of a copy each.  A set of a dozen names takes 728 bytes: a copy
+    for each criterion, evidence and missing fact was some 45 KB a patient and trial, and a record of 100
+    trials (several MB, alive while it is made) no longer fitted the CPU's cache (docs/performance.md).
+    The results are frozen, so pydantic never adds to it; changing it in place raises, and a copy
+    (``model_copy``, ``copy.copy``, a pickle) is a plain set of its own."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the model_fields_set of an eligimatch result is shared and read-only; copy it first")
+
+    add = discard = remove = pop = clear = update = _refuse
+    difference_update = intersection_update = symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: Any) -> set[str]:
+        return set(self)
+
+    def __reduce__(self) -> Any:
+        return (set, (list(self),))
+
+
 _tuple_new = tuple.__new__
 _new_evidence = Evidence.__new__
-_ALL_EVIDENCE_FIELDS = set(_EVIDENCE_FIELDS)
+_ALL_EVIDENCE_FIELDS = _FieldsSet(_EVIDENCE_FIELDS)
 
 #: True while an evaluation builds evidence for only some criteria (``evidence="deciding"``/``"none"``):
 #: the evaluators' evidence is then a plain :class:`EvidenceRecord`, made an :class:`Evidence` at the edge
@@ -312,7 +339,7 @@ def make_evidence(fact: str, code: str, note: str, value: Any = None, unit: str 
     _set_dict(m, {"fact": fact, "code": code, "note": note, "value": value, "unit": unit, "converted": converted,
                   "converted_unit": converted_unit, "threshold": threshold, "reference": reference, "date": date,
                   "source": source, "passes_on": passes_on})
-    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS)
     _set_extra(m, None)
     _set_private(m, None)
     return m
@@ -330,7 +357,7 @@ def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:
         return record  # type: ignore[return-value]
     m = _new_evidence(Evidence)
     _set_dict(m, dict(zip(_EVIDENCE_FIELDS, record)))
-    _set_fields_set(m, _ALL_EVIDENCE_FIELDS.copy())
+    _set_fields_set(m, _ALL_EVIDENCE_FIELDS)
     _set_extra(m, None)
     _set_private(m, None)
     return m
@@ -351,18 +378,18 @@ def criterion_row(id: str, kind: str, text: str | None, cohort: str | None, outc
     m = _new_criterion(CriterionResult)
     _set_dict(m, {"id": id, "kind": kind, "text": text, "cohort": cohort, "outcome": outcome, "met": met,
                   "causes": causes, "reasons": reasons, "evidence": evidence, "missing": missing, "line": line})
-    _set_fields_set(m, _CRITERION_FIELDS_SET.copy())
+    _set_fields_set(m, _CRITERION_FIELDS_SET)
     _set_extra(m, None)
     _set_private(m, None)
     return m
 
 
 _new_criterion = CriterionResult.__new__
-_CRITERION_FIELDS_SET = set(_CRITERION_FIELDS)
+_CRITERION_FIELDS_SET = _FieldsSet(_CRITERION_FIELDS)
 
 _new_missing = MissingFact.__new__
 _MISSING_FIELDS = ("fact", "detail", "cause", "criteria")
-_MISSING_FIELDS_SET = set(_MISSING_FIELDS)
+_MISSING_FIELDS_SET = _FieldsSet(_MISSING_FIELDS)
 if tuple(_check_plain(MissingFact)) != _MISSING_FIELDS:  # missing_row below spells them out
     raise TypeError(f"MissingFact fields are {tuple(MissingFact.model_fields)}, not {_MISSING_FIELDS}")
 
@@ -371,7 +398,7 @@ def missing_row(fact: str, detail: str, cause: Any, criteria: tuple[str, ...]) -
     """A :class:`MissingFact` with every field given, positionally (as ``model_construct`` with all four)."""
     m = _new_missing(MissingFact)
     _set_dict(m, {"fact": fact, "detail": detail, "cause": cause, "criteria": criteria})
-    _set_fields_set(m, _MISSING_FIELDS_SET.copy())
+    _set_fields_set(m, _MISSING_FIELDS_SET)
     _set_extra(m, None)
     _set_private(m, None)
     return m

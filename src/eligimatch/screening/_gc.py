@@ -14,11 +14,12 @@ the five seed trials, more with a hundred (``bench/run_workers.py``).
 * In the caller's process, where ``screen_many(workers=1)`` screens and where the
   records of the workers' chunks are made: :func:`batch_gc` does the same for the span of one
   patient's screening and puts everything back as it was (the thresholds, and the
-  frozen objects back in the oldest generation) before control returns to the
-  caller.  It leaves the collector alone when it is disabled, and freezes nothing
-  when the caller has frozen objects of its own (asked once per batch: counting the
-  frozen objects walks them, which per record made a batch three times slower in a
-  process that had frozen what it loaded).  Nested and concurrent uses (threads) share one
+  frozen objects back in the oldest generation, with the record just made: it is
+  alive when it is returned, and a young collection right after would only walk it
+  to promote it) before control returns to the caller.  It leaves the collector
+  alone when it is disabled, and freezes nothing when the caller has frozen objects
+  of its own (asked once per batch: counting the frozen objects walks them, which per
+  record made a batch three times slower in a process that had frozen what it loaded).  Nested and concurrent uses (threads) share one
   setting; the last one out restores it.
 """
 
@@ -31,8 +32,10 @@ from contextlib import contextmanager
 
 __all__ = ["BATCH_THRESHOLDS", "batch_gc", "may_freeze", "tune_worker"]
 
-#: Young collections every 10,000 allocations instead of 700; the older generations as rarely in proportion.
-BATCH_THRESHOLDS = (10_000, 50, 100)
+#: Young collections every 100,000 allocations instead of 700: none while one record of up to a few hundred
+#: trials is made (a 100-trial record keeps some 30,000 objects, all alive until it is returned, and each young
+#: collection inside it only walked them to promote them); the older generations as rarely in proportion.
+BATCH_THRESHOLDS = (100_000, 50, 100)
 
 _lock = threading.Lock()
 _depth = 0
@@ -77,6 +80,7 @@ def batch_gc(freeze: bool | None = None) -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
-                if _froze:
+                if _froze:  # the record made meanwhile goes with the rest to the oldest generation, unscanned
+                    gc.freeze()
                     gc.unfreeze()
                 _saved, _froze = None, False
