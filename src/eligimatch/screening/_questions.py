@@ -136,16 +136,17 @@ def question_plan(results: Sequence[MatchResult | Evaluation], rankings: Sequenc
                 q["criteria"][f"{label}:{cid}"] = None
                 if cid in defining:
                     q["defining"] = True
-    out = []
-    for key, q in acc.items():
-        text = q["text"] or _text(key, next(iter(q["details"])), q["cost"])
-        out.append((q, PlannedQuestion(
-            id=key, text=text, facts=tuple(q["facts"]), cost=_COST_NAMES[q["cost"]], disease_defining=q["defining"],
-            trials=tuple(q["trials"]), criteria=tuple(q["criteria"]), value=round(sum(q["trials"].values()), 2),
-            details=tuple(q["details"]))))
-    out.sort(key=lambda x: (not x[1].disease_defining, -x[1].value, x[0]["cost"], -len(x[1].criteria),
-                            x[0]["first"]))
-    return tuple(p for _, p in out[:limit])
+    for q in acc.values():
+        q["value"] = round(sum(q["trials"].values()), 2)
+    # ordered on the plain tallies, and only the questions kept become models (validated, with tuples as long
+    # as the trials screened: with 100 trials, making every question a model cost more than the plan kept)
+    ranked = sorted(acc.items(), key=lambda kv: (not kv[1]["defining"], -kv[1]["value"], kv[1]["cost"],
+                                                 -len(kv[1]["criteria"]), kv[1]["first"]))
+    return tuple(PlannedQuestion(
+        id=key, text=q["text"] or _text(key, next(iter(q["details"])), q["cost"]), facts=tuple(q["facts"]),
+        cost=_COST_NAMES[q["cost"]], disease_defining=q["defining"], trials=tuple(q["trials"]),
+        criteria=tuple(q["criteria"]), value=q["value"], details=tuple(q["details"]))
+        for key, q in ranked[:limit])
 
 
 def _text(fact: str, detail: str, cost: int) -> str:
