@@ -667,6 +667,11 @@ def test_a_code_inside_another_concepts_code_needs_it_among_the_parents():
     with pytest.raises(CatalogError, match=r"ICD10CM:M32\.1 lies inside ICD10CM:M32, a code of 'elsewhere'"):
         ConceptCatalog([Concept(id="elsewhere", name="elsewhere", codes=("ICD10CM:M32",)),
                         Concept(id="sub", name="sub", codes=("ICD10CM:M32.1",))], kind="condition")
+    # inside several: the narrowest is named (adding it, itself below the wider ones, is the fix)
+    with pytest.raises(CatalogError, match=r"I67\.5 lies inside ICD10CM:I60-I69, a code of 'cerebro'"):
+        ConceptCatalog([Concept(id="cardio", name="cardio", codes=("ICD10CM:I00-I99",)),
+                        Concept(id="cerebro", name="cerebro", parents=("cardio",), codes=("ICD10CM:I60-I69",)),
+                        Concept(id="moyamoya", name="moyamoya", codes=("ICD10CM:I67.5",))], kind="condition")
     concepts[2] = Concept(id="narrow", name="narrow", parents=("group", "wide"), codes=("ICD10CM:D59.1",))
     cat = ConceptCatalog(concepts, kind="condition")
     assert cat.is_a("narrow", "wide") and cat.kind_of("narrow", "wide") is True

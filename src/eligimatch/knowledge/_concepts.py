@@ -100,6 +100,17 @@ class Concept:
 _CONCEPT_FIELDS = {f.name for f in fields(Concept)}
 
 
+def _breadth(code: str) -> tuple[int, int]:
+    """How much an ICD-10-CM catalog code covers, for ordering: a range by its span of categories, then a
+    code by how short it is (``I60-I69`` is broader than ``I67``, which is broader than ``I67.7``)."""
+    value = code.split(":", 1)[1]
+    if "-" in value:
+        lo, hi = value.split("-")
+        span = (ord(hi[0]) - ord(lo[0])) * 100 + int(hi[1:3], 36) - int(lo[1:3], 36)
+        return (1, span)
+    return (0, -len(value.replace(".", "")))
+
+
 class ConceptCatalog:
     """An immutable, validated set of :class:`Concept` entries with a hierarchy.
 
@@ -148,12 +159,13 @@ class ConceptCatalog:
         *overlap* anemia (UNKNOWN) while the same record blurred to its parent code ``D59`` would *be* anemia
         (TRUE): less information, a firmer answer.  With the parents agreeing with the codes, a code and its
         parent code never disagree (the long soundness run found the seed: docs/reliability.md)."""
-        for outer, outer_code, inner, inner_code in self._codes.containments():
-            if outer not in self._ancestors[inner]:
-                raise self._fail(
-                    f"entry {inner!r}: its code {inner_code} lies inside {outer_code}, a code of {outer!r}, "
-                    f"but {outer!r} is not among its ancestors: add {outer!r} (or a concept below it) to its "
-                    f"parents, or give it a code outside {outer_code}")
+        missing = [c for c in self._codes.containments() if c[0] not in self._ancestors[c[2]]]
+        if missing:  # the narrowest code first: its concept is the one to add (it may lie below the others)
+            outer, outer_code, inner, inner_code = min(missing, key=lambda c: (c[2], _breadth(c[1])))
+            raise self._fail(
+                f"entry {inner!r}: its code {inner_code} lies inside {outer_code}, a code of {outer!r}, "
+                f"but {outer!r} is not among its ancestors: add {outer!r} (or a concept below it) to its "
+                f"parents, or give it a code outside {outer_code}")
 
     def _fail(self, message: str) -> CatalogError:
         return CatalogError(f"{self._source}: {self._kind} catalog: {message}")
