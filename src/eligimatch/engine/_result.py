@@ -284,6 +284,7 @@ class EvidenceRecord(NamedTuple):
 if EvidenceRecord._fields != _EVIDENCE_FIELDS:  # pragma: no cover - a field added to one and not the other
     raise TypeError(f"EvidenceRecord fields {EvidenceRecord._fields} are not Evidence's {_EVIDENCE_FIELDS}")
 
+
 class _FieldsSet(set):  # type: ignore[type-arg]
     """The ``model_fields_set`` of a result the evaluator makes with every field given: one set per model
     class, shared by every instance, instead of a copy each.  A set of a dozen names takes 728 bytes: a copy

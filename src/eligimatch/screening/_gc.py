@@ -19,8 +19,8 @@ the five seed trials, more with a hundred (``bench/run_workers.py``).
   to promote it) before control returns to the caller.  It leaves the collector
   alone when it is disabled, and freezes nothing when the caller has frozen objects
   of its own (asked once per batch: counting the frozen objects walks them, which per
-  record made a batch three times slower in a process that had frozen what it loaded).  Nested and concurrent uses (threads) share one
-  setting; the last one out restores it.
+  record made a batch three times slower in a process that had frozen what it loaded).
+  Nested and concurrent uses (threads) share one setting; the last one out restores it.
 """
 
 from __future__ import annotations
