@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from eligimatch.engine._trial import CompiledCriterion
 
 __all__ = ["EvidenceMode", "EVIDENCE_MODES", "MissingItem", "Row", "CohortRow", "Evaluation", "row_of",
-           "row_of_result", "merge_missing", "criterion_result"]
+           "row_of_result", "merge_missing", "criterion_result", "deciding_ids"]
 
 #: Which criteria of a result carry their evidence: every one, those behind the verdict, or none.
 EvidenceMode = Literal["all", "deciding", "none"]
@@ -176,6 +176,17 @@ def criterion_result(r: Row, explained: bool) -> CriterionResult:
                          evidence, missing, c.line)
 
 
+def deciding_ids(deciding: Iterable[str], cohorts: Iterable[Any]) -> set[str]:
+    """The ids in a verdict's ``deciding`` with, where a cohort is named there (``cohort <id>``), that cohort's
+    own deciding criteria: what decided the verdict.  ``cohorts``: rows or results, each with ``id`` and
+    ``deciding``."""
+    keep = set(deciding)
+    for co in cohorts:
+        if f"cohort {co.id}" in keep:
+            keep.update(co.deciding)
+    return keep
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """The outcome of matching one patient against one trial, as plain data (no pydantic object).
@@ -211,10 +222,7 @@ class Evaluation:
             return None
         if self.evidence == "none":
             return frozenset()
-        keep = set(self.deciding)
-        for co in self.cohorts:
-            if f"cohort {co.id}" in keep:
-                keep.update(co.deciding)
+        keep = deciding_ids(self.deciding, self.cohorts)
         keep.update(r.id for r in self.rows if r.met is None)
         return frozenset(keep)
 

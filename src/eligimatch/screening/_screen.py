@@ -36,7 +36,7 @@ from typing import Any, Iterable, Iterator, Literal, Mapping, overload
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.errors import EligimatchError, PatientDataError
 from eligimatch.engine._evaluate import PatientIndex, Policy
-from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode
+from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode, deciding_ids
 from eligimatch.engine._matching import Evaluation, check_anchor_names, declared_anchors, evaluate
 from eligimatch.sources._patient import Patient, load_patient
 from eligimatch.engine._result import MatchResult, Verdict, records_only
@@ -197,10 +197,7 @@ def _deciding_rows(e: Evaluation) -> Evaluation:
     ids are unique within a trial, so the evidence of the rows kept is what it was)."""
     if e.verdict == Verdict.MATCH:
         return e
-    keep = set(e.deciding)
-    for c in e.cohorts:
-        if f"cohort {c.id}" in keep:
-            keep.update(c.deciding)
+    keep = deciding_ids(e.deciding, e.cohorts)
     return replace(e, rows=tuple(r for r in e.rows if r.id in keep))
 
 
@@ -210,10 +207,7 @@ def _deciding_only(r: MatchResult) -> MatchResult:
     every criterion, since each is part of the reason."""
     if r.verdict == Verdict.MATCH:
         return r
-    keep = set(r.deciding)
-    for c in r.cohorts:
-        if f"cohort {c.id}" in keep:
-            keep.update(c.deciding)
+    keep = deciding_ids(r.deciding, r.cohorts)
     return r.model_copy(update={"criteria": tuple(c for c in r.criteria if c.id in keep)})
 
 
