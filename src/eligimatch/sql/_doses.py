@@ -30,6 +30,7 @@ import sys
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._history import absent
+from eligimatch.sql._records import closed
 from eligimatch.sql._sqltext import date, num, text
 from eligimatch.sql._therapies import _KINDS, _and_attrs, _ge, _last, _le, _node_key, _records
 
@@ -201,7 +202,7 @@ def _dose_value(ctx: Ctx, n: P.Dose, tx: str, key: str, parts: str, anchor: str 
               f"FROM {tx} r JOIN {_KINDS} m ON m.sig = r.sig AND m.node = {text(key)} GROUP BY r.patient_id")
     cnt = ctx.cte("dn", counts)
     pc = ctx.cte("dc", f"SELECT patient_id, COUNT(*) AS n_parts FROM {parts} GROUP BY patient_id")
-    unbounded = f"(COALESCE({cnt}.n_later, 0) > 0 OR NOT ({_complete(ctx)}))"
+    unbounded = f"(COALESCE({cnt}.n_later, 0) > 0 OR NOT ({closed(ctx, 'therapies')}))"
     lo = f"COALESCE({bounds}.lo, CAST(0 AS DOUBLE))"
     hi_inf = f"(COALESCE({bounds}.hinf, 1) = 1 OR {unbounded})"
     hi = f"{bounds}.hi"
@@ -215,10 +216,6 @@ def _dose_value(ctx: Ctx, n: P.Dose, tx: str, key: str, parts: str, anchor: str 
     if anchor is not None:  # the row engine reads the anchor first
         value = f"CASE WHEN {anchor} IS NULL THEN NULL ELSE {value} END"
     return value
-
-
-def _complete(ctx: Ctx) -> str:
-    return "TRUE" if ctx.assume_absent else "p.complete_therapies"
 
 
 def _decide(lo: str, hi: str, hi_inf: str, op: str, threshold: float) -> str:
@@ -293,7 +290,7 @@ def stable_dose(ctx: Ctx, n: P.StableDose) -> str:
            f"COUNT(CASE WHEN g.n_counted > 0 AND g.covers = 1 THEN 1 END) AS n_cover_unsure "
            f"FROM ({per_key}) g GROUP BY g.patient_id")
     q = ctx.cte("sd", agg)
-    complete = "TRUE" if ctx.assume_absent else "p.complete_therapies"
+    complete = closed(ctx, "therapies")
     value = (f"CASE WHEN {anchor} IS NULL THEN NULL "
              f"WHEN COALESCE({q}.n_found, 0) = 0 THEN {absent(ctx, 'therapies')} "
              f"WHEN {q}.n_changed > 0 THEN FALSE WHEN NOT ({complete}) THEN NULL "

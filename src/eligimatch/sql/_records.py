@@ -17,7 +17,7 @@ from eligimatch.sql._context import Ctx
 from eligimatch.sql._sqltext import text
 from eligimatch.sql._where import attribute_joins, where_sql
 
-__all__ = ["absent", "kind", "scan"]
+__all__ = ["absent", "closed", "kind", "scan"]
 
 
 def _in(col: str, ids: set[str]) -> str:
@@ -37,6 +37,12 @@ def kind(col: str, selectors: tuple[P.ConceptRef, ...], excepted: tuple[P.Concep
     k = (f"CASE WHEN {_in(col, exc_is)} THEN 'F' WHEN {_in(col, sel_is)} AND NOT {_in(col, exc_may)} "
          f"THEN 'T' ELSE 'U' END")
     return relevant, k
+
+
+def closed(ctx: Ctx, history: str) -> str:
+    """TRUE where the patient's ``history`` (``therapies``, ``conditions`` …) holds every record: marked
+    complete, or the policy assumes absence (the row engine's closed history)."""
+    return "TRUE" if ctx.assume_absent else f"p.complete_{history}"
 
 
 def absent(ctx: Ctx, history: str) -> str:

@@ -62,6 +62,7 @@ from eligimatch.errors import SqlNotExpressibleError
 from eligimatch.plan import _nodes as P
 from eligimatch.sql._context import Ctx, not_expressible
 from eligimatch.sql._history import absent
+from eligimatch.sql._records import closed
 from eligimatch.sql._sqltext import date, text
 
 __all__ = ["KINDS_COLUMNS", "KINDS_TABLE", "signature_query", "therapy", "therapy_rows"]
@@ -336,10 +337,10 @@ def therapy(ctx: Ctx, n: P.Therapy) -> str:
     if isinstance(timing, P.TherapyStarted):  # a course still taken at the limit that began after it decides
         # ... on a closed history only: else an earlier record of that course, or a course begun too late,
         # may be missing (kinds.therapy.eval_therapy)
-        closed = "TRUE" if ctx.assume_absent else "p.complete_therapies"
-        value = (f"CASE WHEN COALESCE({q}.n_vtrue, 0) > 0 THEN (CASE WHEN {closed} THEN FALSE ELSE NULL END) "
+        whole = closed(ctx, "therapies")
+        value = (f"CASE WHEN COALESCE({q}.n_vtrue, 0) > 0 THEN (CASE WHEN {whole} THEN FALSE ELSE NULL END) "
                  f"WHEN COALESCE({q}.n_vunknown, 0) > 0 THEN NULL "
-                 f"WHEN ({value}) THEN (CASE WHEN {closed} THEN TRUE ELSE NULL END) ELSE {value} END")
+                 f"WHEN ({value}) THEN (CASE WHEN {whole} THEN TRUE ELSE NULL END) ELSE {value} END")
     if anchor is not None:  # the row engine asks for the anchor once it reads a record that counts
         value = f"CASE WHEN {anchor} IS NULL AND COALESCE({q}.n_used, 0) > 0 THEN NULL ELSE {value} END"
     if isinstance(timing, P.WashoutComplete):
