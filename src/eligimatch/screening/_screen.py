@@ -31,7 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Mapping, overload
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, overload
 
 from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.errors import EligimatchError, PatientDataError
@@ -42,6 +42,7 @@ from eligimatch.sources._patient import Patient, load_patient
 from eligimatch.engine._result import MatchResult, Verdict, records_only
 from eligimatch.screening._gc import batch_gc, may_freeze, tune_worker
 from eligimatch.screening._progress import ProgressFn, Reporter
+from eligimatch.screening._ranking import Ranking, rank_result
 from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult, _questions
 from eligimatch.screening._wire import Decoder, Screened, encode, to_record
 from eligimatch.engine._trial import CompiledTrial
@@ -108,7 +109,7 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
     A trial that declares no id gets its file name as ``trial_id``.  ``evidence``: as for
     :func:`~eligimatch.match`.
     """
-    results, warnings, _ = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
+    results, warnings = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
                                        evidence=_check_evidence(evidence))
     return results, warnings
 
@@ -116,22 +117,26 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
 def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None,
                 decisions: Any = None,
-                evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...], list[PatientIndex]]:
-    """``match_each``, also returning the patient index each trial was matched with (for the ranking)."""
-    evaluations, warnings, used = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
-    return tuple(e.result() for e in evaluations), warnings, used
+                evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
+    """``match_each`` with the investigator's ``decisions``."""
+    evaluations, warnings, _ = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
+    return tuple(e.result() for e in evaluations), warnings
 
 
 def _evaluate_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                    anchors: Mapping[str, _dt.date] | None, policy: Policy | None, decisions: Any = None,
-                   evidence: EvidenceMode = "all") -> tuple[tuple[Evaluation, ...], tuple[str, ...],
-                                                            list[PatientIndex]]:
-    """:func:`_match_each` on plain records: each trial's :class:`Evaluation` (no result object made)."""
+                   evidence: EvidenceMode = "all",
+                   each: Callable[[Evaluation], Any] | None = None) -> tuple[tuple[Any, ...], tuple[str, ...],
+                                                                             tuple[Ranking, ...]]:
+    """:func:`_match_each` on plain records: each trial's :class:`Evaluation` (no result object made) and the
+    warnings.  With ``each``, each evaluation is ranked as soon as it is made and replaced by ``each(it)``
+    (its rows still in the CPU's cache; with many trials, they would not be after the last trial), and the
+    rankings are returned too."""
     indexes: dict[int, PatientIndex] = {}
     evaluations = []
+    rankings = []
     if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
         check_anchor_names(trials, anchors)
-    used = []
     extra: dict[str, Any] = {}
     if decisions is not None:  # the record's answers applied once, for every trial
         from eligimatch.screening._decisions import prepare
@@ -139,17 +144,21 @@ def _evaluate_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _
         cats0 = (trials[0].catalogs if trials else None) or Catalogs.default()
         patient, prepared = prepare(patient, decisions, cats0)
         extra = {"decisions": prepared}
-    for trial in trials:
+    for position, trial in enumerate(trials):
         mine = {k: v for k, v in anchors.items() if k in declared_anchors(trial)} if anchors else anchors
         cats = trial.catalogs or Catalogs.default()
         idx = indexes.get(id(cats))
         if idx is None:
             idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        evaluations.append(evaluate(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx,
-                                    evidence=evidence, trial_id=trial_label(trial), **extra))
-        used.append(idx)
+        e = evaluate(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, evidence=evidence,
+                     trial_id=trial_label(trial), **extra)
+        if each is None:
+            evaluations.append(e)
+        else:
+            rankings.append(rank_result(e, trial, idx, as_of, position))
+            evaluations.append(each(e))
     warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
-    return tuple(evaluations), warnings, used
+    return tuple(evaluations), warnings, tuple(rankings)
 
 
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
@@ -158,18 +167,25 @@ def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
                 max_questions: int | None = None, evidence: EvidenceMode = "all") -> ScreenResult:
     return to_record(_screen_plain(patient, trials, as_of, anchors, policy, index=index, source=source,
                                    with_criteria=with_criteria, decisions=decisions, max_questions=max_questions,
-                                   evidence=evidence))
+                                   evidence=evidence, results=True))
 
 
 def _screen_plain(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                   anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
                   source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
-                  max_questions: int | None = None, evidence: EvidenceMode = "all") -> Screened:
+                  max_questions: int | None = None, evidence: EvidenceMode = "all",
+                  results: bool = False) -> Screened:
     """Screen one patient on plain records: evaluate, rank, keep what ``with_criteria`` keeps, order, plan.
     :func:`~eligimatch.screening._wire.to_record` makes the :class:`ScreenResult` (the same as
-    ``ScreenResult.build`` makes from the results)."""
+    ``ScreenResult.build`` makes from the results).
+
+    Each trial is evaluated, ranked and trimmed in turn, and with ``results`` (where the record is made, not
+    in a worker) its :class:`MatchResult` is made right then, in place of the evaluation: one trial's rows
+    are used while they are in the CPU's cache and dropped, instead of every trial's rows kept until the
+    last result is made (with 100 trials, several MB).  ``to_record`` makes the others.
+    """
     from eligimatch.screening._questions import DEFAULT_QUESTIONS, question_plan
-    from eligimatch.screening._ranking import order, rank_result
+    from eligimatch.screening._ranking import order
 
     # what the results keep decides what is worth building: no criteria, no evidence; the deciding
     # criteria, their evidence (the criteria dropped below are the ones "deciding" leaves bare)
@@ -177,19 +193,34 @@ def _screen_plain(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _d
         evidence = "none"
     elif with_criteria == "deciding" and evidence == "all":
         evidence = "deciding"
-    evaluations, warnings, indexes = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
-    rankings = tuple(rank_result(e, t, idx, as_of, i)
-                     for i, (e, t, idx) in enumerate(zip(evaluations, trials, indexes)))
-    if with_criteria == "deciding":
-        evaluations = tuple(_deciding_rows(e) for e in evaluations)
-    elif not with_criteria:
-        evaluations = tuple(replace(e, rows=()) for e in evaluations)
+    trim = _deciding_rows if with_criteria == "deciding" else _no_rows if not with_criteria else None
+    if results:
+        each: Any = (lambda e: trim(e).result()) if trim is not None else Evaluation.result
+    else:
+        each = trim if trim is not None else _same
+    # a worker (no results here) evaluates with the evidence as plain tuples: it sends them to the caller,
+    # which makes the Evidence asked for; here, each result is made as soon as its trial is evaluated, from
+    # the Evidence the evaluators made
+    token = records_only.set(not results or records_only.get())
+    try:
+        evaluations, warnings, rankings = _evaluate_each(patient, trials, as_of, anchors, policy, decisions,
+                                                         evidence, each=each)
+    finally:
+        records_only.reset(token)
     pos = order(rankings, evaluations)
     ranked = tuple(evaluations[i] for i in pos)
     ranks = tuple(rankings[i] for i in pos)
     plan = question_plan(ranked, ranks, tuple(trials[i] for i in pos),
                          limit=DEFAULT_QUESTIONS if max_questions is None else max_questions)
     return Screened(index, source, patient.id, as_of, ranked, tuple(pos), ranks, _questions(ranked), plan, warnings)
+
+
+def _same(e: Evaluation) -> Evaluation:
+    return e
+
+
+def _no_rows(e: Evaluation) -> Evaluation:
+    return replace(e, rows=())
 
 
 def _deciding_rows(e: Evaluation) -> Evaluation:
@@ -292,8 +323,9 @@ def _error(index: int, source: str | None, item: Any, exc: Exception) -> ScreenE
     return ScreenError(index=index, source=source, patient_id=_guess_id(item), message=message, errors=problems)
 
 
-def _screen_item(job: _Job, index: int, item: Any) -> Screened | ScreenError:
-    """Screen one item of the batch: its plain screening (:func:`to_record` makes the record), or its error."""
+def _screen_item(job: _Job, index: int, item: Any, results: bool = True) -> Screened | ScreenError:
+    """Screen one item of the batch: its plain screening (:func:`to_record` makes the record), or its error;
+    ``results``: as for :func:`_screen_plain` (False in a worker that sends plain tuples back)."""
     source = None
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
         source, item = item
@@ -302,7 +334,8 @@ def _screen_item(job: _Job, index: int, item: Any) -> Screened | ScreenError:
     try:
         patient = _as_patient(item)
         return _screen_plain(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
-                             source=source, with_criteria=job.with_criteria, evidence=job.evidence)
+                             source=source, with_criteria=job.with_criteria, evidence=job.evidence,
+                             results=results)
     except (EligimatchError, OSError) as exc:
         return _error(index, source, item, exc)
 
@@ -332,13 +365,9 @@ def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
             screened = _screen_item(job, i, item)
             out.append((screened if isinstance(screened, ScreenError) else to_record(screened)).model_dump_json())
     else:
-        token = records_only.set(True)  # the evidence as plain tuples: no Evidence is made here
-        try:
-            for i, item in chunk:
-                screened = _screen_item(job, i, item)
-                out.append(screened if isinstance(screened, ScreenError) else encode(screened))
-        finally:
-            records_only.reset(token)
+        for i, item in chunk:
+            screened = _screen_item(job, i, item, results=False)
+            out.append(screened if isinstance(screened, ScreenError) else encode(screened))
     return out
 
 
@@ -349,7 +378,7 @@ def _records(job: _Job, decode: Decoder, data: list[Any], freeze: bool | None = 
             yield w
             continue
         with batch_gc(freeze):
-            record = to_record(decode(w))
+            record = decode.record(w)
         yield record
 
 

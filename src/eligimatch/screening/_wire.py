@@ -10,8 +10,8 @@ pydantic :class:`ScreenResult` is made last, by :func:`to_record`, with the same
 * from a worker, in the caller: the worker evaluates with the evidence as plain
   :class:`~eligimatch.engine._result.EvidenceRecord` tuples and makes no result object at all; it sends
   :func:`encode`'s tuples (each row without its compiled criterion: the caller has the same trials), which
-  the pool pickles; the caller puts each row back with its criterion (:class:`Decoder`) and calls
-  :func:`to_record`.  What it pickles is tuples, strings, numbers, dates and enums — a few pydantic objects
+  the pool pickles; the caller puts each row back with its criterion and makes the record as
+  :func:`to_record` does (:meth:`Decoder.record`).  What it pickles is tuples, strings, numbers, dates and enums — a few pydantic objects
   per patient (the rankings, questions and plan) — not the hundred models of each patient's results, which
   pickle (and unpickle) at the cost of validating them again.
 
@@ -22,10 +22,10 @@ process screened the patient (``tests/test_screen.py``).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from eligimatch.engine._evaluation import CohortRow, Evaluation, MissingItem, Row
-from eligimatch.engine._result import EvidenceRecord
+from eligimatch.engine._result import EvidenceRecord, MatchResult
 from eligimatch.engine._trial import CompiledCriterion, CompiledTrial
 from eligimatch.screening._questions import PlannedQuestion
 from eligimatch.screening._ranking import Ranking
@@ -41,7 +41,7 @@ class Screened(NamedTuple):
     source: str | None
     patient_id: str | None
     as_of: _dt.date
-    evaluations: tuple[Evaluation, ...]
+    evaluations: tuple[Evaluation, ...] | tuple[MatchResult, ...]  # results where the record is made
     positions: tuple[int, ...]  # the trial (its position in the batch's trials) of each evaluation
     rankings: tuple[Ranking, ...]
     questions: tuple[Question, ...]
@@ -51,9 +51,15 @@ class Screened(NamedTuple):
 
 def to_record(s: Screened) -> ScreenResult:
     """The pydantic :class:`ScreenResult` of a screening (every :class:`MatchResult` made here)."""
-    return ScreenResult(index=s.input_index, source=s.source, patient_id=s.patient_id, as_of=s.as_of,
-                        results=tuple(e.result() for e in s.evaluations), ranking=s.rankings,
-                        questions=s.questions, plan=s.plan, warnings=s.warnings)
+    results = tuple([e if isinstance(e, MatchResult) else e.result() for e in s.evaluations])
+    return _record(s.input_index, s.source, s.patient_id, s.as_of, results, s.rankings, s.questions, s.plan,
+                   s.warnings)
+
+
+def _record(index: int, source: str | None, patient_id: str | None, as_of: _dt.date, results: tuple,
+            rankings: tuple, questions: tuple, plan: tuple, warnings: tuple) -> ScreenResult:
+    return ScreenResult(index=index, source=source, patient_id=patient_id, as_of=as_of, results=results,
+                        ranking=rankings, questions=questions, plan=plan, warnings=warnings)
 
 
 # ---- the wire ----------------------------------------------------------------------------------
@@ -78,9 +84,11 @@ def _evaluation_out(e: Evaluation, position: int) -> tuple:
 
 
 def encode(s: Screened) -> tuple:
-    """A worker's screening as plain tuples (what it pickles): see :class:`Decoder` for the way back."""
+    """A worker's screening as plain tuples (what it pickles): see :class:`Decoder` for the way back.  The
+    worker screens without making results (``_screen_plain(..., results=False)``): ``s`` holds evaluations."""
+    evaluations = cast("tuple[Evaluation, ...]", s.evaluations)
     return (s.input_index, s.source, s.patient_id, s.as_of,
-            tuple(_evaluation_out(e, p) for e, p in zip(s.evaluations, s.positions)),
+            tuple(_evaluation_out(e, p) for e, p in zip(evaluations, s.positions)),
             s.rankings, s.questions, s.plan, s.warnings)
 
 
@@ -112,7 +120,12 @@ class Decoder:
                           cohort_rows, _missing_in(missing), review, excluded_unless, matched, warnings, policy,
                           decided, lapsed, evidence)
 
-    def __call__(self, w: Any) -> Screened:
+    def record(self, w: Any) -> ScreenResult:
+        """The record of :func:`encode`'s tuples ``w``: what :func:`to_record` makes of the worker's
+        :class:`Screened`, each :class:`MatchResult` made as soon as its evaluation is put back: the
+        plain rows of one trial are used while they are in the CPU's cache and then dropped, instead of a
+        whole record's rows put back before the first result is made (the caller of a two-worker batch
+        spends most of its time here)."""
         index, source, patient_id, as_of, evaluations, rankings, questions, plan, warnings = w
-        return Screened(index, source, patient_id, as_of, tuple(map(self._evaluation, evaluations)),
-                        tuple(e[0] for e in evaluations), rankings, questions, plan, warnings)
+        results = tuple([self._evaluation(e).result() for e in evaluations])
+        return _record(index, source, patient_id, as_of, results, rankings, questions, plan, warnings)
