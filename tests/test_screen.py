@@ -288,3 +288,61 @@ def test_screen_many_with_deciding_criteria_keeps_the_reasons_of_each_verdict():
     assert seen == {"match", "no_match", "unknown", "cohorts"}
     with pytest.raises(ValueError):
         screen_many(docs, ts, with_criteria="some")
+
+
+@pytest.mark.parametrize("evidence", ["all", "deciding", "none"])
+def test_screen_makes_the_results_match_makes(evidence):
+    """screen() makes each trial's result as soon as the trial is evaluated (not after the last): each is the
+    result match() gives for that trial, field for field and down to model_fields_set, in every evidence
+    mode, whatever the order the ranking gives them."""
+    ts, docs = _seed_batch()
+    seen = set()
+    for source, text in docs:
+        if source == "bad":
+            continue
+        patient = eligimatch.load_patient(text)
+        screened = screen(patient, ts, as_of=AS_OF, evidence=evidence)
+        by_trial = {r.trial_id: r for r in screened.results}
+        assert len(by_trial) == len(ts)
+        for t in ts:
+            alone = eligimatch.match(patient, t, as_of=AS_OF, evidence=evidence)
+            assert by_trial[alone.trial_id] == alone
+            assert _fields_set_tree(by_trial[alone.trial_id]) == _fields_set_tree(alone)
+            seen.add(alone.verdict)
+    assert seen == set(Verdict)
+
+
+def test_results_share_one_model_per_missing_fact():
+    """Equal missing facts are one frozen model, shared by the results that report them (a record of many
+    trials is that much smaller)."""
+    ts, _ = _seed_batch()
+    a = screen({"id": "a", "birth_date": "1960-01-01", "sex": "female"}, ts, as_of=AS_OF)
+    b = screen({"id": "b", "birth_date": "1970-01-01", "sex": "female"}, ts, as_of=AS_OF)
+    shared = {id(m) for r in a.results for c in r.criteria for m in c.missing}
+    again = [m for r in b.results for c in r.criteria for m in c.missing]
+    assert again and all(id(m) in shared for m in again)
+    with pytest.raises(ValueError):
+        again[0].fact = "changed"  # frozen: sharing cannot leak a change from one result into another
+    assert again[0].fact != "changed"
+
+
+def test_result_models_are_plain_models_whatever_dict_they_use():
+    """The evaluator's results keep their fields in a key-sharing dict where that is smaller: never larger
+    than a plain dict, and the models behave as any (equality, copy, JSON, validation round trip)."""
+    import sys
+
+    from eligimatch import CriterionResult, Evidence, MatchResult
+
+    ts, docs = _seed_batch()
+    r = eligimatch.match(eligimatch.load_patient(docs[0][1]), ts[0], as_of=AS_OF)
+    crit = next(c for c in r.criteria if c.evidence)
+    ev = crit.evidence[0]
+    for m in (crit, ev, r):
+        plain = dict(m.__dict__)
+        assert sys.getsizeof(m.__dict__) <= sys.getsizeof(plain)
+        assert list(m.__dict__) == list(type(m).model_fields)
+    assert CriterionResult.model_validate_json(crit.model_dump_json()) == crit
+    assert Evidence.model_validate(ev.model_dump()) == ev
+    assert MatchResult.model_validate_json(r.model_dump_json()) == r
+    changed = crit.model_copy(update={"text": "other"})
+    assert changed.text == "other" and crit.text != "other" and changed.id == crit.id
