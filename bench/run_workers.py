@@ -1,7 +1,8 @@
 """``screen_many`` per patient-trial pair: 5 trials against 100, one worker against two (issue 12, step 4).
 
-    python bench/run_workers.py                 # 4,000 pairs per run, 5 rounds
-    python bench/run_workers.py --pairs 1500 --rounds 5
+    python bench/run_workers.py                 # 400 patients per run, 5 rounds
+    python bench/run_workers.py --patients 200 --rounds 3
+    python bench/run_workers.py --rounds 12 --against ../main   # alternate with another checkout
     python bench/run_workers.py --evidence deciding   # screen_many(..., evidence="deciding")
 
 Each run is a fresh process that screens generated patients (``bench/generate.py``,
@@ -9,8 +10,12 @@ as dicts, validated by whoever screens them) against either the five seed trials
 (``examples/trials/*.elig``) or 100 trials (the five, twenty times each, every copy
 under its own id: as many compiled trials as a site's full list), with
 ``screen_many(..., workers=W)`` and full results as objects (what a program that
-reads the explanations gets), reading every record's verdicts.  The same number of
-pairs in every run (patients x trials); ``chunksize`` keeps about 80 pairs per chunk.
+reads the explanations gets), reading every record's verdicts.  Every run of a round
+screens the same patients (so 20 times as many pairs with 100 trials as with 5): per
+pair, the runs compare the same work, not one sample of patients against another (with
+the same number of pairs in every run, as before 2026-12-07, 100 trials saw 1/20 as many
+patients, and the ratio moved by ±10 % from one round's sample to the next);
+``chunksize`` keeps about 80 pairs per chunk.
 
 Measured: the CPU time of every process of the run's tree (the caller, the
 forkserver and the workers, from /proc), from the first record to the last,
@@ -103,11 +108,15 @@ def child(n_patients: int, n_trials: int, workers: int, seed: int, evidence: str
                       "wall_us": (end_wall - start_wall) / pairs * 1e6}))
 
 
-def run(pairs: int, n_trials: int, workers: int, seed: int, evidence: str) -> dict[str, Any]:
-    n_patients = max(pairs // n_trials, 20)
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(n_patients),
+def run(n_patients: int, n_trials: int, workers: int, seed: int, evidence: str,
+        checkout: Path = ROOT) -> dict[str, Any]:
+    """One run in a fresh process, with ``checkout``'s own ``bench/run_workers.py`` and ``src``."""
+    env = _env()
+    if checkout != ROOT:
+        env["PYTHONPATH"] = str(checkout / "src")
+    out = subprocess.run([sys.executable, str(checkout / "bench" / "run_workers.py"), "--child", str(n_patients),
                           str(n_trials), str(workers), str(seed), evidence],
-                         env=_env(), check=True, capture_output=True, text=True)
+                         env=env, check=True, capture_output=True, text=True, cwd=checkout)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -118,9 +127,12 @@ def _fmt(xs: list[float], digits: int = 0, unit: str = "") -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pairs", type=int, default=4000, help="patient-trial pairs per run")
+    ap.add_argument("--patients", type=int, default=400, help="patients per run (the same in every run of a round)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--evidence", choices=["all", "deciding", "none"], default="all")
+    ap.add_argument("--against", type=Path, metavar="CHECKOUT",
+                    help="another checkout (a git worktree of main, say): in each round its four runs and this "
+                         "one's go in one shuffled order, on the same patients, and both are reported")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -129,17 +141,32 @@ def main() -> int:
         return 0
     cores = len(os.sched_getaffinity(0))
     configs = [(5, 1), (5, cores), (100, 1), (100, cores)]
-    print(f"screen_many, full results (evidence={args.evidence!r}), {args.pairs:,} pairs per run, {args.rounds} "
+    print(f"screen_many, full results (evidence={args.evidence!r}), {args.patients:,} patients per run, {args.rounds} "
           f"rounds, {cores} cores, load average {os.getloadavg()[0]:.1f}, "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC", flush=True)
-    res: dict[tuple[int, int], list[dict[str, Any]]] = {c: [] for c in configs}
+    checkouts = {"this checkout": ROOT}
+    if args.against is not None:
+        other = args.against.resolve()
+        if not (other / "bench" / "run_workers.py").is_file() or not (other / "src" / "eligimatch").is_dir():
+            ap.error(f"--against {args.against}: not a checkout of eligimatch (no bench/run_workers.py, src/)")
+        checkouts[f"--against {args.against}"] = other
+    every: dict[str, dict[tuple[int, int], list[dict[str, Any]]]] = {k: {c: [] for c in configs} for k in checkouts}
     rng = random.Random(20261206)
     for i in range(args.rounds):
-        order = list(configs)
+        order = [(k, c) for k in checkouts for c in configs]
         rng.shuffle(order)
-        for trials, workers in order:
-            res[(trials, workers)].append(run(args.pairs, trials, workers, seed=30 + i, evidence=args.evidence))
+        for k, (trials, workers) in order:
+            every[k][(trials, workers)].append(run(args.patients, trials, workers, seed=30 + i,
+                                                   evidence=args.evidence, checkout=checkouts[k]))
         print(f"  round {i + 1} done, load average {os.getloadavg()[0]:.1f}", flush=True)
+    for k, res in every.items():
+        if len(every) > 1:
+            print(f"\n### {k} ({checkouts[k]})")
+        _report(res, configs, cores)
+    return 0
+
+
+def _report(res: dict[tuple[int, int], list[dict[str, Any]]], configs: list[tuple[int, int]], cores: int) -> None:
     print("\n| trials | workers | CPU per pair, all processes | the caller's | wall per pair |\n|---|---|---|---|---|")
     for trials, workers in configs:
         rs = res[(trials, workers)]
@@ -157,7 +184,6 @@ def main() -> int:
         ratio = [y["cpu_us"] / x["cpu_us"] for x, y in zip(a, b)]
         print(f"| {workers} worker{'s' if workers > 1 else ''}: CPU per pair, 100 trials / 5 | {_fmt(ratio, 2, '×')} "
               f"| ≤ 1× |")
-    return 0
 
 
 if __name__ == "__main__":
