@@ -110,7 +110,7 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
     :func:`~eligimatch.match`.
     """
     results, warnings = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
-                                       evidence=_check_evidence(evidence))
+                                    evidence=_check_evidence(evidence))
     return results, warnings
 
 
@@ -118,7 +118,7 @@ def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None,
                 decisions: Any = None,
                 evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
-    """``match_each`` with the investigator's ``decisions``."""
+    """``match_each``, with the investigator's ``decisions`` applied when given."""
     evaluations, warnings, _ = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
     return tuple(e.result() for e in evaluations), warnings
 
@@ -182,7 +182,8 @@ def _screen_plain(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _d
     Each trial is evaluated, ranked and trimmed in turn, and with ``results`` (where the record is made, not
     in a worker) its :class:`MatchResult` is made right then, in place of the evaluation: one trial's rows
     are used while they are in the CPU's cache and dropped, instead of every trial's rows kept until the
-    last result is made (with 100 trials, several MB).  ``to_record`` makes the others.
+    last result is made (with 100 trials, several MB).  Without ``results`` (a worker's screening, sent as
+    plain tuples) the caller makes them (:meth:`~eligimatch.screening._wire.Decoder.record`).
     """
     from eligimatch.screening._questions import DEFAULT_QUESTIONS, question_plan
     from eligimatch.screening._ranking import order

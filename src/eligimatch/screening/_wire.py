@@ -11,9 +11,9 @@ pydantic :class:`ScreenResult` is made last, by :func:`to_record`, with the same
   :class:`~eligimatch.engine._result.EvidenceRecord` tuples and makes no result object at all; it sends
   :func:`encode`'s tuples (each row without its compiled criterion: the caller has the same trials), which
   the pool pickles; the caller puts each row back with its criterion and makes the record as
-  :func:`to_record` does (:meth:`Decoder.record`).  What it pickles is tuples, strings, numbers, dates and enums — a few pydantic objects
-  per patient (the rankings, questions and plan) — not the hundred models of each patient's results, which
-  pickle (and unpickle) at the cost of validating them again.
+  :func:`to_record` does (:meth:`Decoder.record`).  What it pickles is tuples, strings, numbers, dates and
+  enums — a few pydantic objects per patient (the rankings, questions and plan) — not the hundred models of
+  each patient's results, which pickle (and unpickle) at the cost of validating them again.
 
 The records are therefore the same objects, field for field and down to ``model_fields_set``, whichever
 process screened the patient (``tests/test_screen.py``).
@@ -125,7 +125,7 @@ class Decoder:
         :class:`Screened`, each :class:`MatchResult` made as soon as its evaluation is put back: the
         plain rows of one trial are used while they are in the CPU's cache and then dropped, instead of a
         whole record's rows put back before the first result is made (the caller of a two-worker batch
-        spends most of its time here)."""
+        spends much of its time here)."""
         index, source, patient_id, as_of, evaluations, rankings, questions, plan, warnings = w
         results = tuple([self._evaluation(e).result() for e in evaluations])
         return _record(index, source, patient_id, as_of, results, rankings, questions, plan, warnings)
