@@ -9,6 +9,7 @@ hostile input fails fast with :class:`~eligimatch.errors.CriteriaLimitError`.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import threading
 from importlib import resources
@@ -119,6 +120,58 @@ def _keywords(parser: Lark, names: set[str]) -> list[str]:
     return words
 
 
+def _close_keywords(word: str, keywords: list[str] | tuple[str, ...], cutoff: float) -> list[str]:
+    """The keywords close to ``word``, closest first: difflib's, and one with two neighbouring letters swapped
+    (``adn`` for ``and``, which difflib scores below any useful cutoff)."""
+    swapped = [k for k in keywords if len(k) == len(word) and k != word and _one_swap(word, k)]
+    close = difflib.get_close_matches(word, keywords, n=3, cutoff=cutoff)
+    return list(dict.fromkeys(swapped + close))
+
+
+def _one_swap(a: str, b: str) -> bool:
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*$")
+
+
+@functools.lru_cache(maxsize=1)
+def _all_keywords() -> tuple[str, ...]:
+    parser = get_parser()
+    return tuple(sorted(set(_keywords(parser, {t.name for t in parser.terminals}))))
+
+
+def _misspelt_keyword_before(text: str, tok: Token) -> tuple[str, int, str] | None:
+    """When ``tok`` is unexpected right after a word that is not a keyword but is close to one (``histroy of
+    diabetes``: ``histroy`` is read as a fact's name, and ``of`` cannot follow a name), the word, its
+    offset and the keyword — if the text with that keyword instead parses past ``tok``.  Only on the error
+    path, on a text within the limits: at most three more parses."""
+    start = tok.start_pos
+    if start is None:
+        return None
+    m = _WORD_BEFORE.search(text, 0, start)
+    if m is None:
+        return None
+    word = m.group(1)
+    keywords = _all_keywords()
+    if word in keywords:
+        return None
+    for keyword in _close_keywords(word, keywords, 0.75)[:3]:
+        fixed = text[:m.start(1)] + keyword + text[m.end(1):]
+        past = start + len(keyword) - len(word) + len(str(tok.value))  # the end of tok in the fixed text
+        try:
+            get_parser().parse(fixed)
+        except UnexpectedInput as exc:
+            where = getattr(exc, "pos_in_stream", None)
+            if isinstance(exc, UnexpectedEOF) or where is None or where < 0:
+                where = len(fixed)
+            if where < past:
+                continue
+        return word, m.start(1), keyword
+    return None
+
+
 def _line_of(text: str, line: int) -> str:
     # Lines as the lexer counts them: only "\n" ends a line (not \u2028, \x0c, \x85... as splitlines has it).
     lines = text.split("\n")
@@ -157,9 +210,17 @@ def _syntax_problem(text: str, exc: UnexpectedInput, filename: str) -> Problem:
         else:
             message = f"unexpected {tok.value!r}; expected " + _join(expected)
             if tok.type == "NAME" or str(tok.value).isalpha():
-                close = difflib.get_close_matches(str(tok.value), _keywords(parser, expected_names), n=1, cutoff=0.7)
+                close = _close_keywords(str(tok.value), _keywords(parser, expected_names), 0.7)
                 if close:
                     hint = f"did you mean '{close[0]}'?"
+            if not hint:
+                misspelt = _misspelt_keyword_before(text, tok)
+                if misspelt is not None:  # "histroy of ...": the typo is the word before, read as a name
+                    word, pos, keyword = misspelt
+                    line = text.count("\n", 0, pos) + 1
+                    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+                    message = f"unexpected {tok.value!r} after {word!r}"
+                    hint = f"did you mean '{keyword}'?"
     else:  # pragma: no cover - lark has no other subclasses today
         message = str(exc).splitlines()[0]
     return Problem(message=message, line=line, column=column, source_line=_line_of(text, line),
