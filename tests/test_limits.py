@@ -66,6 +66,14 @@ def test_10_mb_file(tmp_path):
         eligimatch.load_trial(path)
 
 
+def test_a_syntax_error_after_a_long_word_is_reported_in_bounded_time():
+    """The did-you-mean for a misspelt keyword looks at the word before the failing token: one long word
+    earlier in the line must not make that look quadratic (a regular expression searched up to the token
+    took 10 s at 40,000 characters)."""
+    exc = _fails(HEAD + "a" * 900_000 + " and b of c", CriteriaSyntaxError, contains="unexpected 'of'")
+    assert exc.line == 2 and exc.column == len("  - C1: ") + 900_000 + len(" and b ") + 1
+
+
 def test_50000_criteria():
     text = "inclusion:\n" + "".join(f"  - C{i}: pregnant\n" for i in range(50_000))
     exc = _fails(text, limits=Limits(max_chars=10 ** 7), contains="more than 2000 criteria", seconds=10)

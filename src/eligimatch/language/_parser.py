@@ -133,9 +133,6 @@ def _one_swap(a: str, b: str) -> bool:
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
-_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*$")
-
-
 @functools.lru_cache(maxsize=1)
 def _all_keywords() -> tuple[str, ...]:
     parser = get_parser()
@@ -150,15 +147,22 @@ def _misspelt_keyword_before(text: str, tok: Token) -> tuple[str, int, str] | No
     start = tok.start_pos
     if start is None:
         return None
-    m = _WORD_BEFORE.search(text, 0, start)
-    if m is None:
+    # the word that ends where tok starts (spaces or tabs between), scanned backwards: linear in the word
+    # (a regular expression searched up to ``start`` tries every position before it: quadratic on a long word)
+    end = start
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    begin = end
+    while begin > 0 and text[begin - 1] in _WORD_CHARS:
+        begin -= 1
+    word = text[begin:end]
+    if not word or not (word[0].isalpha() or word[0] == "_"):
         return None
-    word = m.group(1)
     keywords = _all_keywords()
     if word in keywords:
         return None
     for keyword in _close_keywords(word, keywords, 0.75)[:3]:
-        fixed = text[:m.start(1)] + keyword + text[m.end(1):]
+        fixed = text[:begin] + keyword + text[end:]
         past = start + len(keyword) - len(word) + len(str(tok.value))  # the end of tok in the fixed text
         try:
             get_parser().parse(fixed)
@@ -168,7 +172,7 @@ def _misspelt_keyword_before(text: str, tok: Token) -> tuple[str, int, str] | No
                 where = len(fixed)
             if where < past:
                 continue
-        return word, m.start(1), keyword
+        return word, begin, keyword
     return None
 
 
