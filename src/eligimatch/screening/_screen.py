@@ -109,17 +109,8 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
     A trial that declares no id gets its file name as ``trial_id``.  ``evidence``: as for
     :func:`~eligimatch.match`.
     """
-    results, warnings = _match_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
-                                    evidence=_check_evidence(evidence))
-    return results, warnings
-
-
-def _match_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
-                anchors: Mapping[str, _dt.date] | None, policy: Policy | None,
-                decisions: Any = None,
-                evidence: EvidenceMode = "all") -> tuple[tuple[MatchResult, ...], tuple[str, ...]]:
-    """``match_each``, with the investigator's ``decisions`` applied when given."""
-    evaluations, warnings, _ = _evaluate_each(patient, trials, as_of, anchors, policy, decisions, evidence)
+    evaluations, warnings, _ = _evaluate_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
+                                              evidence=_check_evidence(evidence))
     return tuple(e.result() for e in evaluations), warnings
 
 
@@ -128,7 +119,7 @@ def _evaluate_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _
                    evidence: EvidenceMode = "all",
                    each: Callable[[Evaluation], Any] | None = None) -> tuple[tuple[Any, ...], tuple[str, ...],
                                                                              tuple[Ranking, ...]]:
-    """:func:`_match_each` on plain records: each trial's :class:`Evaluation` (no result object made) and the
+    """:func:`match_each` on plain records: each trial's :class:`Evaluation` (no result object made) and the
     warnings.  With ``each``, each evaluation is ranked as soon as it is made and replaced by ``each(it)``
     (its rows still in the CPU's cache; with many trials, they would not be after the last trial), and the
     rankings are returned too."""
