@@ -14,8 +14,9 @@ reads the explanations gets), reading every record's verdicts.  Every run of a r
 screens the same patients (so 20 times as many pairs with 100 trials as with 5): per
 pair, the runs compare the same work, not one sample of patients against another (with
 the same number of pairs in every run, as before 2026-12-07, 100 trials saw 1/20 as many
-patients, and the ratio moved by ±10 % from one round's sample to the next);
-``chunksize`` keeps about 80 pairs per chunk.
+patients, and other ones); ``chunksize`` keeps about 80 pairs per chunk.  Runs of the
+same code minutes apart vary by up to ±10 % on a shared machine: compare checkouts with
+``--against``, over many rounds.
 
 Measured: the CPU time of every process of the run's tree (the caller, the
 forkserver and the workers, from /proc), from the first record to the last,
