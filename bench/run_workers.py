@@ -14,7 +14,9 @@ reads the explanations gets), reading every record's verdicts.  Every run of a r
 screens the same patients (so 20 times as many pairs with 100 trials as with 5): per
 pair, the runs compare the same work, not one sample of patients against another (with
 the same number of pairs in every run, as before 2026-12-07, 100 trials saw 1/20 as many
-patients, and other ones); ``chunksize`` keeps about 80 pairs per chunk.  Runs of the
+patients, and other ones).  ``chunksize`` is ``screen_many``'s default, 16 patients (until 2026-12-07 it
+was cut to 80 pairs per chunk, one patient with 100 trials: a worker screens a block of patients together
+only within a chunk, and users get the default).  Runs of the
 same code minutes apart vary by up to ±10 % on a shared machine: compare checkouts with
 ``--against``, over many rounds.
 
@@ -84,13 +86,12 @@ def child(n_patients: int, n_trials: int, workers: int, seed: int, evidence: str
     trials = [eligimatch.compile_trial(t) for t in trial_texts(n_trials)]
     me = os.getpid()
     warm = max(1, int(n_patients * _WARM))
-    chunksize = max(1, 80 // n_trials)
     extra: dict[str, Any] = {} if evidence == "all" else {"evidence": evidence}
     counts: dict[str, int] = {}
     start_cpu = start_wall = 0.0
     done = 0
     for rec in screen_many(generate.iter_dicts(n_patients, seed=seed), trials, as_of=AS_OF, workers=workers,
-                           chunksize=chunksize, **extra):
+                           **extra):
         for r in rec.results:
             counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
         done += 1

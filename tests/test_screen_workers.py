@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ screen_mod = importlib.import_module("eligimatch.screening._screen")
 ROOT = Path(__file__).resolve().parent.parent
 PATIENTS = ROOT / "examples" / "patients"
 TRIALS = ROOT / "examples" / "trials"
+AS_OF = dt.date(2026, 3, 1)
 
 
 @pytest.fixture
@@ -70,3 +73,102 @@ def test_a_long_stream_is_read_ahead_and_not_lost(chosen, monkeypatch):
     records = list(eligimatch.screen_many(patients, trial, as_of=dt.date(2026, 3, 1)))
     assert [r.patient_id for r in records] == [f"p{i}" for i in range(10)]
     assert chosen == [1]
+
+
+# ---- blocks: with many trials, a few patients are screened together, trial by trial ----------------------
+
+def _many_trials(copies: int = 4) -> list[eligimatch.CompiledTrial]:
+    """The example trials, each ``copies`` times under its own id (as a site's list of a few dozen)."""
+    out = []
+    for path in sorted(TRIALS.glob("*.elig")):
+        text = path.read_text(encoding="utf-8")
+        for c in range(copies):
+            out.append(eligimatch.compile_trial(text.replace('trial "', f'trial "copy{c}-', 1), filename=path.name))
+    return out
+
+
+def _example_patients(bad_at: int) -> list[Any]:
+    docs: list[Any] = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(PATIENTS.glob("*.json"))]
+    docs.insert(bad_at, {"id": "BAD", "birth_date": "1961-13-01"})  # fails validation, inside a block
+    return docs
+
+
+@pytest.fixture(scope="module")
+def many_trials():
+    ts = _many_trials()
+    assert screen_mod.block_size(len(ts)) > 1, "this many trials are screened in blocks"
+    assert screen_mod.block_size(5) == 1, "the five example trials, one patient at a time"
+    return ts
+
+
+@pytest.fixture
+def blocks(monkeypatch):
+    """The patient ids of each block ``screen_many`` screened in this process."""
+    seen: list[list[str | None]] = []
+    real = screen_mod.screen_plain
+
+    def spy(patients, *rest, **kw):
+        seen.append([p.id for _, _, p in patients])
+        return real(patients, *rest, **kw)
+
+    monkeypatch.setattr(screen_mod, "screen_plain", spy)
+    return seen
+
+
+def _same_as_alone(records: list[Any], docs: list[Any], trials: list[Any]) -> None:
+    """Each record is the one ``screen`` makes of its patient alone (with its index in the batch)."""
+    assert len(records) == len(docs)
+    for r, doc in zip(records, docs):
+        if doc["id"] == "BAD":
+            assert not r.ok and "birth_date" in r.message
+            continue
+        alone = eligimatch.screen(doc, trials, as_of=AS_OF)
+        assert r == alone.model_copy(update={"index": r.index}), doc["id"]
+        assert r.results == alone.results  # field for field, down to the evidence
+
+
+def test_many_trials_are_screened_a_block_of_patients_at_a_time_with_the_same_records(many_trials, blocks):
+    docs = _example_patients(bad_at=5)
+    records = list(eligimatch.screen_many(docs, many_trials, as_of=AS_OF, workers=1))
+    assert [r.index for r in records] == list(range(len(docs)))
+    size = screen_mod.block_size(len(many_trials))
+    # in this process, blocks of items as they are read: the invalid one is left out of its block
+    assert [len(b) for b in blocks][:2] == [size, size - 1]
+    assert "BAD" not in {i for b in blocks for i in b}
+    assert [i for b in blocks for i in b] == [d["id"] for d in docs if d["id"] != "BAD"]
+    _same_as_alone(records, docs, many_trials)
+    # verdicts vary across patients and trials, so a result given to the wrong patient would show
+    assert len({tuple(x.verdict for x in r.results) for r in records if r.ok}) > 3
+
+
+def test_blocks_in_workers_and_in_the_caller_give_the_same_records(many_trials):
+    docs = _example_patients(bad_at=2)
+    records = list(eligimatch.screen_many(docs, many_trials, as_of=AS_OF, workers=2, chunksize=6))
+    assert [r.index for r in records] == list(range(len(docs)))
+    _same_as_alone(records, docs, many_trials)
+
+
+def test_a_block_that_fails_is_screened_again_one_patient_at_a_time(many_trials, blocks, monkeypatch):
+    # should screening raise for one patient (an error of its data), its record is the error, and the other
+    # patients of its block are screened alone, with their own records
+    spy = screen_mod.screen_plain
+    docs = _example_patients(bad_at=0)
+    victim = docs[3]["id"]
+
+    def failing(patients, *rest, **kw):
+        if any(p.id == victim for _, _, p in patients):
+            raise eligimatch.PatientDataError(f"{victim}: cannot be screened")
+        return spy(patients, *rest, **kw)
+
+    monkeypatch.setattr(screen_mod, "screen_plain", failing)
+    records = list(eligimatch.screen_many(docs, many_trials, as_of=AS_OF, workers=1))
+    failed = [r for r in records if not r.ok]
+    assert [(r.index, r.patient_id) for r in failed] == [(0, "BAD"), (3, victim)]
+    assert "cannot be screened" in failed[1].message
+    size = screen_mod.block_size(len(many_trials))
+    # the first block (items 0-3: BAD left out) failed; its two other patients were screened one at a time,
+    # then the next block was a whole block again
+    assert [len(b) for b in blocks[:3]] == [1, 1, size]
+    assert [i for b in blocks for i in b] == [d["id"] for d in docs if d["id"] not in ("BAD", victim)]
+    _same_as_alone([r for r in records if r.patient_id != victim],
+                   [d for d in docs if d["id"] != victim], many_trials)

@@ -28,36 +28,27 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, overload
+from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, overload
 
-from eligimatch.knowledge._catalogs import Catalogs
 from eligimatch.errors import EligimatchError, PatientDataError
-from eligimatch.engine._evaluate import PatientIndex, Policy
+from eligimatch.engine._evaluate import Policy
 from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode, deciding_ids
-from eligimatch.engine._matching import Evaluation, check_anchor_names, declared_anchors, evaluate
 from eligimatch.sources._patient import Patient, load_patient
-from eligimatch.engine._result import MatchResult, Verdict, records_only
+from eligimatch.engine._result import MatchResult, Verdict
 from eligimatch.screening._gc import batch_gc, may_freeze, tune_worker
 from eligimatch.screening._progress import ProgressFn, Reporter
-from eligimatch.screening._ranking import Ranking, rank_result
-from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult, _questions
-from eligimatch.screening._wire import Decoder, Screened, encode, to_record
+from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult
+from eligimatch.screening._plain import block_size, evaluate_block, screen_plain, trial_label
+from eligimatch.screening._wire import Decoder, Screened, encode, pack, to_record, unpack
 from eligimatch.engine._trial import CompiledTrial
 
 __all__ = ["screen", "screen_many", "match_each", "trial_label", "default_workers", "workers_for", "SMALL_BATCH_PAIRS"]
 
 
 # ---- one patient -------------------------------------------------------------------------------
-
-def trial_label(trial: CompiledTrial) -> str:
-    """The trial's id, or its file name without the suffix when the file declares none."""
-    if trial.id:
-        return trial.id
-    return Path(trial.filename).stem if trial.filename and not trial.filename.startswith("<") else "(trial)"
-
 
 def _as_trials(trials: Iterable[CompiledTrial] | CompiledTrial) -> tuple[CompiledTrial, ...]:
     if isinstance(trials, CompiledTrial):
@@ -109,119 +100,19 @@ def match_each(patient: Patient, trials: Iterable[CompiledTrial] | CompiledTrial
     A trial that declares no id gets its file name as ``trial_id``.  ``evidence``: as for
     :func:`~eligimatch.match`.
     """
-    evaluations, warnings, _ = _evaluate_each(patient, _as_trials(trials), _as_date(as_of), anchors, policy,
-                                              evidence=_check_evidence(evidence))
+    [(evaluations, warnings, _)] = evaluate_block([patient], _as_trials(trials), _as_date(as_of), anchors, policy,
+                                                  evidence=_check_evidence(evidence))
     return tuple(e.result() for e in evaluations), warnings
-
-
-def _evaluate_each(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
-                   anchors: Mapping[str, _dt.date] | None, policy: Policy | None, decisions: Any = None,
-                   evidence: EvidenceMode = "all",
-                   each: Callable[[Evaluation], Any] | None = None) -> tuple[tuple[Any, ...], tuple[str, ...],
-                                                                             tuple[Ranking, ...]]:
-    """:func:`match_each` on plain records: each trial's :class:`Evaluation` (no result object made) and the
-    warnings.  With ``each``, each evaluation is ranked as soon as it is made and replaced by ``each(it)``
-    (its rows still in the CPU's cache; with many trials, they would not be after the last trial), and the
-    rankings are returned too."""
-    indexes: dict[int, PatientIndex] = {}
-    evaluations = []
-    rankings = []
-    if anchors:  # a name no trial declares is an error; each trial gets the anchors it declares
-        check_anchor_names(trials, anchors)
-    extra: dict[str, Any] = {}
-    if decisions is not None:  # the record's answers applied once, for every trial
-        from eligimatch.screening._decisions import prepare
-
-        cats0 = (trials[0].catalogs if trials else None) or Catalogs.default()
-        patient, prepared = prepare(patient, decisions, cats0)
-        extra = {"decisions": prepared}
-    for position, trial in enumerate(trials):
-        mine = {k: v for k, v in anchors.items() if k in declared_anchors(trial)} if anchors else anchors
-        cats = trial.catalogs or Catalogs.default()
-        idx = indexes.get(id(cats))
-        if idx is None:
-            idx = indexes[id(cats)] = PatientIndex(patient, cats)
-        e = evaluate(patient, trial, as_of=as_of, anchors=mine, policy=policy, index=idx, evidence=evidence,
-                     trial_id=trial_label(trial), **extra)
-        if each is None:
-            evaluations.append(e)
-        else:
-            rankings.append(rank_result(e, trial, idx, as_of, position))
-            evaluations.append(each(e))
-    warnings = tuple(dict.fromkeys(w for idx in indexes.values() for w in idx.warnings))
-    return tuple(evaluations), warnings, tuple(rankings)
 
 
 def _screen_one(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
                 anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
                 source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
                 max_questions: int | None = None, evidence: EvidenceMode = "all") -> ScreenResult:
-    return to_record(_screen_plain(patient, trials, as_of, anchors, policy, index=index, source=source,
-                                   with_criteria=with_criteria, decisions=decisions, max_questions=max_questions,
-                                   evidence=evidence, results=True))
-
-
-def _screen_plain(patient: Patient, trials: tuple[CompiledTrial, ...], as_of: _dt.date,
-                  anchors: Mapping[str, _dt.date] | None, policy: Policy | None, *, index: int = 0,
-                  source: str | None = None, with_criteria: bool | str = True, decisions: Any = None,
-                  max_questions: int | None = None, evidence: EvidenceMode = "all",
-                  results: bool = False) -> Screened:
-    """Screen one patient on plain records: evaluate, rank, keep what ``with_criteria`` keeps, order, plan.
-    :func:`~eligimatch.screening._wire.to_record` makes the :class:`ScreenResult` (the same as
-    ``ScreenResult.build`` makes from the results).
-
-    Each trial is evaluated, ranked and trimmed in turn, and with ``results`` (where the record is made, not
-    in a worker) its :class:`MatchResult` is made right then, in place of the evaluation: one trial's rows
-    are used while they are in the CPU's cache and dropped, instead of every trial's rows kept until the
-    last result is made (with 100 trials, several MB).  Without ``results`` (a worker's screening, sent as
-    plain tuples) the caller makes them (:meth:`~eligimatch.screening._wire.Decoder.record`).
-    """
-    from eligimatch.screening._questions import DEFAULT_QUESTIONS, question_plan
-    from eligimatch.screening._ranking import order
-
-    # what the results keep decides what is worth building: no criteria, no evidence; the deciding
-    # criteria, their evidence (the criteria dropped below are the ones "deciding" leaves bare)
-    if not with_criteria:
-        evidence = "none"
-    elif with_criteria == "deciding" and evidence == "all":
-        evidence = "deciding"
-    trim = _deciding_rows if with_criteria == "deciding" else _no_rows if not with_criteria else None
-    if results:
-        each: Any = (lambda e: trim(e).result()) if trim is not None else Evaluation.result
-    else:
-        each = trim if trim is not None else _same
-    # a worker (no results here) evaluates with the evidence as plain tuples: it sends them to the caller,
-    # which makes the Evidence asked for; here, each result is made as soon as its trial is evaluated, from
-    # the Evidence the evaluators made
-    token = records_only.set(not results or records_only.get())
-    try:
-        evaluations, warnings, rankings = _evaluate_each(patient, trials, as_of, anchors, policy, decisions,
-                                                         evidence, each=each)
-    finally:
-        records_only.reset(token)
-    pos = order(rankings, evaluations)
-    ranked = tuple(evaluations[i] for i in pos)
-    ranks = tuple(rankings[i] for i in pos)
-    plan = question_plan(ranked, ranks, tuple(trials[i] for i in pos),
-                         limit=DEFAULT_QUESTIONS if max_questions is None else max_questions)
-    return Screened(index, source, patient.id, as_of, ranked, tuple(pos), ranks, _questions(ranked), plan, warnings)
-
-
-def _same(e: Evaluation) -> Evaluation:
-    return e
-
-
-def _no_rows(e: Evaluation) -> Evaluation:
-    return replace(e, rows=())
-
-
-def _deciding_rows(e: Evaluation) -> Evaluation:
-    """:func:`_deciding_only` on an evaluation: the rows of the criteria that decided its verdict (criterion
-    ids are unique within a trial, so the evidence of the rows kept is what it was)."""
-    if e.verdict == Verdict.MATCH:
-        return e
-    keep = deciding_ids(e.deciding, e.cohorts)
-    return replace(e, rows=tuple(r for r in e.rows if r.id in keep))
+    [screened] = screen_plain([(index, source, patient)], trials, as_of, anchors, policy,
+                              with_criteria=with_criteria, decisions=decisions, max_questions=max_questions,
+                              evidence=evidence, results=True)
+    return to_record(screened)
 
 
 def _deciding_only(r: MatchResult) -> MatchResult:
@@ -315,21 +206,45 @@ def _error(index: int, source: str | None, item: Any, exc: Exception) -> ScreenE
     return ScreenError(index=index, source=source, patient_id=_guess_id(item), message=message, errors=problems)
 
 
-def _screen_item(job: _Job, index: int, item: Any, results: bool = True) -> Screened | ScreenError:
-    """Screen one item of the batch: its plain screening (:func:`to_record` makes the record), or its error;
-    ``results``: as for :func:`_screen_plain` (False in a worker that sends plain tuples back)."""
-    source = None
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
-        source, item = item
-    elif isinstance(item, os.PathLike):
-        source = os.fspath(item)
-    try:
-        patient = _as_patient(item)
-        return _screen_plain(patient, job.trials, job.as_of, dict(job.anchors), job.policy, index=index,
-                             source=source, with_criteria=job.with_criteria, evidence=job.evidence,
-                             results=results)
-    except (EligimatchError, OSError) as exc:
-        return _error(index, source, item, exc)
+def _screen_items(job: _Job, chunk: Sequence[tuple[int, Any]], results: bool = True) -> list[Screened | ScreenError]:
+    """Screen items of the batch (each with its index): for each, its plain screening (:func:`to_record` makes
+    the record) or its error, in order.  ``results``: as for
+    :func:`~eligimatch.screening._plain.screen_plain` (False in a worker that sends plain tuples back).
+
+    The patients that validate are screened :func:`~eligimatch.screening._plain.block_size` at a time,
+    trial by trial.  Should a block raise (an error of the data, for one of its patients), each of its
+    patients is screened again alone, so that the error is that patient's record and not its neighbours'."""
+    out: list[Screened | ScreenError | None] = [None] * len(chunk)
+    ready: list[tuple[int, int, str | None, Patient, Any]] = []
+    for at, (index, item) in enumerate(chunk):
+        source = None
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            source, item = item
+        elif isinstance(item, os.PathLike):
+            source = os.fspath(item)
+        try:
+            ready.append((at, index, source, _as_patient(item), item))
+        except (EligimatchError, OSError) as exc:
+            out[at] = _error(index, source, item, exc)
+    size = block_size(len(job.trials))
+    for start in range(0, len(ready), size):
+        block = ready[start:start + size]
+        try:
+            screened: list[Screened | ScreenError] = list(_screen_block(job, block, results))
+        except (EligimatchError, OSError) as exc:
+            if len(block) == 1:
+                screened = [_error(block[0][1], block[0][2], block[0][4], exc)]
+            else:
+                screened = [_screen_items(job, [(index, item)], results)[0] for _, index, _, _, item in block]
+        for (at, *_), one in zip(block, screened):
+            out[at] = one
+    return out  # type: ignore[return-value]  # every position is filled
+
+
+def _screen_block(job: _Job, block: list[tuple[int, int, str | None, Patient, Any]], results: bool) -> list[Screened]:
+    return screen_plain([(index, source, patient) for _, index, source, patient, _ in block], job.trials,
+                        job.as_of, dict(job.anchors), job.policy, with_criteria=job.with_criteria,
+                        evidence=job.evidence, results=results)
 
 
 _WORKER_JOB: _Job | None = None  # set in worker processes only, by the pool's initializer
@@ -345,42 +260,43 @@ def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
     """Screen a chunk in a worker: what goes back to the caller (the pool pickles it).
 
     Each patient goes back as :func:`~eligimatch.screening._wire.encode`'s plain tuples (a
-    :class:`ScreenError` as itself); with ``as_json``, as the record's own JSON text.  The worker
-    evaluates with plain evidence records and makes no result object; the caller makes the records
-    (:func:`_records`) as it yields them, with the code that makes them in one process.
+    :class:`ScreenError` as itself), pickled a few patients at a time (:func:`~eligimatch.screening._wire.pack`);
+    with ``as_json``, as the record's own JSON text.  The worker evaluates with plain evidence records and makes
+    no result object; the caller makes the records (:func:`_records`) as it yields them, with the code that
+    makes them in one process.
     """
     job = _WORKER_JOB
     assert job is not None, "the pool initializer did not run"
-    out: list[Any] = []
     if job.as_json:
-        for i, item in chunk:
-            screened = _screen_item(job, i, item)
-            out.append((screened if isinstance(screened, ScreenError) else to_record(screened)).model_dump_json())
-    else:
-        for i, item in chunk:
-            screened = _screen_item(job, i, item, results=False)
-            out.append(screened if isinstance(screened, ScreenError) else encode(screened))
-    return out
+        return [(s if isinstance(s, ScreenError) else to_record(s)).model_dump_json() for s in _screen_items(job, chunk)]
+    return pack([s if isinstance(s, ScreenError) else encode(s) for s in _screen_items(job, chunk, results=False)],
+                len(job.trials))
 
 
 def _records(job: _Job, decode: Decoder, data: list[Any], freeze: bool | None = None) -> Iterator[Any]:
-    """The records of a chunk a worker screened (:func:`_work`), made one at a time as they are yielded."""
-    for w in data:
-        if job.as_json or isinstance(w, ScreenError):
-            yield w
-            continue
-        with batch_gc(freeze):
-            record = decode.record(w)
-        yield record
+    """The records of a chunk a worker screened (:func:`_work`), made a block at a time
+    (:func:`~eligimatch.screening._plain.block_size`: one patient, with few trials) as they are yielded."""
+    if job.as_json:
+        yield from data
+        return
+    items = unpack(data)
+    size = block_size(len(job.trials))
+    while True:
+        with batch_gc(freeze):  # unpickling the block, too, makes the objects of its records
+            block = list(islice(items, size))
+            made = iter(decode.records([w for w in block if not isinstance(w, ScreenError)]))
+            records = [w if isinstance(w, ScreenError) else next(made) for w in block]
+        if not block:
+            return
+        yield from records
 
 
-def _here(job: _Job, index: int, item: Any, freeze: bool | None = None) -> Any:
-    """Screen one item in this process: its record (its JSON text with ``as_json``); ``freeze``: as for
+def _here(job: _Job, chunk: Sequence[tuple[int, Any]], freeze: bool | None = None) -> list[Any]:
+    """Screen items in this process: their records (their JSON text with ``as_json``); ``freeze``: as for
     :func:`batch_gc`, asked once per batch."""
     with batch_gc(freeze):
-        screened = _screen_item(job, index, item)
-        record = screened if isinstance(screened, ScreenError) else to_record(screened)
-        return record.model_dump_json() if job.as_json else record
+        records = [s if isinstance(s, ScreenError) else to_record(s) for s in _screen_items(job, chunk)]
+        return [r.model_dump_json() for r in records] if job.as_json else records
 
 
 #: Below this many patient-trial evaluations, ``screen_many`` (and ``eligimatch screen``) use one worker by
@@ -462,6 +378,12 @@ def screen_many(patients: Iterable[Any], trials: Iterable[CompiledTrial] | Compi
     consumed, so memory stays flat for any length of input; a batch that
     fits in one chunk runs in this process.  ``as_of``
     defaults to today, fixed once for the whole batch.
+
+    With many trials (16 or more), the patients of a chunk are screened four at
+    a time, trial by trial: a site's full list of compiled trials does not fit in
+    the CPU's cache, and each trial is then read once for four patients instead
+    of once for each.  The records are the same; with ``workers=1`` the input is
+    read at most four patients ahead.
 
     ``with_criteria=False`` leaves out each criterion's result (its evidence)
     and keeps the verdicts, deciding criteria, missing facts, cohorts and
@@ -554,11 +476,13 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
             if len(first) <= chunksize:
                 here = first
             numbered = chain(first, numbered)
-        if here is not None:  # in this process
-            for i, item in here:
-                out = _here(job, i, item, freeze)
-                reporter(i + 1)
-                yield out
+        if here is not None:  # in this process, a block at a time (one patient, with few trials)
+            here = iter(here)
+            size = block_size(len(job.trials))
+            while block := list(islice(here, size)):
+                for (i, _), out in zip(block, _here(job, block, freeze)):
+                    reporter(i + 1)
+                    yield out
             return
         # this process is one of the `workers`: it screens whenever the next record is not back yet
         pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp_context or _mp_context(),
@@ -598,7 +522,7 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                     # its records need no sending and no making from the wire
                     chunk = take()
                     if chunk:
-                        slots.append([_here(job, i, item, freeze) for i, item in chunk])
+                        slots.append(_here(job, chunk, freeze))
                     continue
                 slots.popleft()
                 if isinstance(head, list):

@@ -11,7 +11,7 @@ pydantic :class:`ScreenResult` is made last, by :func:`to_record`, with the same
   :class:`~eligimatch.engine._result.EvidenceRecord` tuples and makes no result object at all; it sends
   :func:`encode`'s tuples (each row without its compiled criterion: the caller has the same trials), which
   the pool pickles; the caller puts each row back with its criterion and makes the record as
-  :func:`to_record` does (:meth:`Decoder.record`).  What it pickles is tuples, strings, numbers, dates and
+  :func:`to_record` does (:meth:`Decoder.records`).  What it pickles is tuples, strings, numbers, dates and
   enums — a few pydantic objects per patient (the rankings, questions and plan) — not the hundred models of
   each patient's results, which pickle (and unpickle) at the cost of validating them again.
 
@@ -22,6 +22,8 @@ process screened the patient (``tests/test_screen.py``).
 from __future__ import annotations
 
 import datetime as _dt
+import pickle
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, cast
 
 from eligimatch.engine._evaluation import CohortRow, Evaluation, MissingItem, Row
@@ -31,7 +33,7 @@ from eligimatch.screening._questions import PlannedQuestion
 from eligimatch.screening._ranking import Ranking
 from eligimatch.screening._results import Question, ScreenResult
 
-__all__ = ["Screened", "to_record", "encode", "Decoder"]
+__all__ = ["Screened", "to_record", "encode", "Decoder", "pack", "unpack"]
 
 
 class Screened(NamedTuple):
@@ -85,11 +87,34 @@ def _evaluation_out(e: Evaluation, position: int) -> tuple:
 
 def encode(s: Screened) -> tuple:
     """A worker's screening as plain tuples (what it pickles): see :class:`Decoder` for the way back.  The
-    worker screens without making results (``_screen_plain(..., results=False)``): ``s`` holds evaluations."""
+    worker screens without making results (``screen_plain(..., results=False)``): ``s`` holds evaluations."""
     evaluations = cast("tuple[Evaluation, ...]", s.evaluations)
     return (s.input_index, s.source, s.patient_id, s.as_of,
             tuple(_evaluation_out(e, p) for e, p in zip(evaluations, s.positions)),
             s.rankings, s.questions, s.plan, s.warnings)
+
+
+#: About this many patient-trial pairs are pickled together (:func:`pack`).
+PAIRS_PER_PICKLE = 128
+
+
+def pack(items: Sequence[Any], n_trials: int) -> list[bytes]:
+    """A worker's chunk (:func:`encode`'s tuples, or errors), pickled a few patients at a time: about
+    :data:`PAIRS_PER_PICKLE` pairs per pickle, so one patient per pickle with 100 trials, a whole chunk with 5.
+
+    Pickled as one object, a chunk of 16 patients against 100 trials cost 218 µs per pair to pickle and unpickle,
+    one patient at a time 99 µs (and a chunk against 5 trials 80 µs): the pickler's memo of every object in the
+    message, and the message itself, grew past the CPU's cache (docs/performance.md, "Blocks of patients").  The
+    caller unpickles each pickle just before it makes its records (:func:`unpack`), which also finds the tuples
+    still in the cache."""
+    per = max(1, PAIRS_PER_PICKLE // max(n_trials, 1))
+    return [pickle.dumps(list(items[i:i + per]), protocol=pickle.HIGHEST_PROTOCOL) for i in range(0, len(items), per)]
+
+
+def unpack(blobs: Iterable[bytes]) -> Iterator[Any]:
+    """The items of :func:`pack`'s pickles, in order, each pickle unpickled when its first item is wanted."""
+    for blob in blobs:
+        yield from pickle.loads(blob)
 
 
 def _missing_in(items: tuple) -> tuple[MissingItem, ...]:
@@ -120,12 +145,21 @@ class Decoder:
                           cohort_rows, _missing_in(missing), review, excluded_unless, matched, warnings, policy,
                           decided, lapsed, evidence)
 
-    def record(self, w: Any) -> ScreenResult:
-        """The record of :func:`encode`'s tuples ``w``: what :func:`to_record` makes of the worker's
-        :class:`Screened`, each :class:`MatchResult` made as soon as its evaluation is put back: the
-        plain rows of one trial are used while they are in the CPU's cache and then dropped, instead of a
-        whole record's rows put back before the first result is made (the caller of a two-worker batch
-        spends much of its time here)."""
-        index, source, patient_id, as_of, evaluations, rankings, questions, plan, warnings = w
-        results = tuple([self._evaluation(e).result() for e in evaluations])
-        return _record(index, source, patient_id, as_of, results, rankings, questions, plan, warnings)
+    def records(self, ws: Sequence[Any]) -> list[ScreenResult]:
+        """The records of :func:`encode`'s tuples, for a block of patients (as a worker screened them): what
+        :func:`to_record` makes of each worker's :class:`Screened`.
+
+        Each :class:`MatchResult` is made as soon as its evaluation is put back: the plain rows of one trial
+        are used while they are in the CPU's cache and then dropped, instead of a whole record's rows put
+        back before the first result is made (the caller of a two-worker batch spends much of its time
+        here).  And they are made trial by trial: each trial's compiled criteria, which making a result
+        reads, are read once for the block rather than once per patient (with many trials, they are not in
+        the CPU's cache; :mod:`eligimatch.screening._plain`)."""
+        results: list[list[Any]] = [[None] * len(w[4]) for w in ws]
+        # (trial position, patient, rank): a patient's evaluations come in ranked order, not the trials'
+        todo = sorted((e[0], k, j) for k, w in enumerate(ws) for j, e in enumerate(w[4]))
+        for _, k, j in todo:
+            results[k][j] = self._evaluation(ws[k][4][j]).result()
+        return [_record(index, source, patient_id, as_of, tuple(made), rankings, questions, plan, warnings)
+                for (index, source, patient_id, as_of, _, rankings, questions, plan, warnings), made
+                in zip(ws, results)]
