@@ -8,7 +8,7 @@ makes the pydantic record).  :func:`~eligimatch.screening._screen.screen` screen
 **Blocks.**  With many trials, the compiled trials no longer fit in the CPU's cache: each of the five
 seed trials keeps about 80 KB of closures, plan nodes and criteria that evaluating it reads, and a core's
 cache (L2) holds about a dozen.  Screened one patient at a time, every trial is read again from memory
-for every patient: 100 distinct trials cost 10–15 % more per pair than the same five trials screened
+for every patient: 100 distinct trials cost 15–22 % more per pair than the same five trials screened
 twenty times over (``bench/run_workers.py``, docs/performance.md).  From :data:`BLOCK_TRIALS` trials,
 ``screen_many`` evaluates :data:`BLOCK` patients trial by trial instead: each trial is read once for the
 block.  The results are the same objects in the same order either way (``tests/test_screen.py``): only
@@ -38,7 +38,7 @@ __all__ = ["BLOCK", "BLOCK_TRIALS", "block_size", "evaluate_block", "screen_plai
 
 #: From this many trials, ``screen_many`` evaluates :data:`BLOCK` patients at a time, trial by trial.  Measured
 #: on the seed trials (docs/performance.md, "Blocks of patients"): 10 distinct trials cost per pair what 5 do
-#: one patient at a time, 20 already 13 % more; and a block makes 5 trials 2–4 % slower (four patients' records
+#: one patient at a time, 20 already about 12 % more; and a block makes 5 trials 2–4 % slower (four patients' records
 #: in the cache instead of one, for trials that were in it anyway).
 BLOCK_TRIALS = 16
 #: Patients per block: four patients' indexes and results beside one trial's compiled criteria fit in a core's
