@@ -124,7 +124,7 @@ def _same_as_alone(records: list[Any], docs: list[Any], trials: list[Any]) -> No
             assert not r.ok and "birth_date" in r.message
             continue
         alone = eligimatch.screen(doc, trials, as_of=AS_OF)
-        assert r == alone.model_copy(update={"index": r.index}), doc["id"]
+        assert r == alone.model_copy(update={"index": r.index, "source": r.source}), doc["id"]
         assert r.results == alone.results  # field for field, down to the evidence
 
 
@@ -164,7 +164,9 @@ def test_a_block_that_fails_is_screened_again_one_patient_at_a_time(many_trials,
         return spy(patients, *rest, **kw)
 
     monkeypatch.setattr(screen_mod, "screen_plain", failing)
-    records = list(eligimatch.screen_many(docs, many_trials, as_of=AS_OF, workers=1))
+    named = [(f"batch.jsonl:{i + 1}", d) for i, d in enumerate(docs)]  # each item with its source
+    records = list(eligimatch.screen_many(named, many_trials, as_of=AS_OF, workers=1))
+    assert [r.source for r in records] == [s for s, _ in named]  # the ones screened again alone too
     failed = [r for r in records if not r.ok]
     assert [(r.index, r.patient_id) for r in failed] == [(0, "BAD"), (3, victim)]
     assert "cannot be screened" in failed[1].message

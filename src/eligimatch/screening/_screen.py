@@ -235,7 +235,7 @@ def _screen_items(job: _Job, chunk: Sequence[tuple[int, Any]], results: bool = T
             if len(block) == 1:
                 screened = [_error(block[0][1], block[0][2], block[0][4], exc)]
             else:
-                screened = [_screen_items(job, [(index, item)], results)[0] for _, index, _, _, item in block]
+                screened = [_screen_items(job, [chunk[at]], results)[0] for at, *_ in block]
         for (at, *_), one in zip(block, screened):
             out[at] = one
     return out  # type: ignore[return-value]  # every position is filled
