@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +142,7 @@ def test_many_trials_are_screened_a_block_of_patients_at_a_time_with_the_same_re
 
 
 def test_blocks_in_workers_and_in_the_caller_give_the_same_records(many_trials):
-    # chunks of 9: against 20 trials a worker pickles them 6 patients at a time, and the caller makes their
-    # records 4 at a time, across the pickles (and the invalid patient)
+    # chunks of 9: the caller makes the records of a worker's chunk 4 at a time (and the invalid patient alone)
     docs = _example_patients(bad_at=2)
     records = list(eligimatch.screen_many(docs, many_trials, as_of=AS_OF, workers=2, chunksize=9))
     assert [r.index for r in records] == list(range(len(docs)))
@@ -178,10 +176,3 @@ def test_a_block_that_fails_is_screened_again_one_patient_at_a_time(many_trials,
     _same_as_alone([r for r in records if r.patient_id != victim],
                    [d for d in docs if d["id"] != victim], many_trials)
 
-
-@pytest.mark.parametrize("n_trials, expected", [(5, [16]), (20, [6, 6, 4]), (100, [1] * 16), (1000, [1] * 16)])
-def test_a_workers_chunk_is_pickled_a_few_patients_at_a_time_and_comes_back_in_order(n_trials, expected):
-    items = [("patient", i, dt.date(2026, 3, i + 1)) for i in range(16)]
-    blobs = screen_mod.pack(items, n_trials)
-    assert [len(pickle.loads(b)) for b in blobs] == expected
-    assert list(screen_mod.unpack(blobs)) == items

@@ -42,7 +42,7 @@ from eligimatch.screening._gc import batch_gc, may_freeze, tune_worker
 from eligimatch.screening._progress import ProgressFn, Reporter
 from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult
 from eligimatch.screening._plain import block_size, evaluate_block, screen_plain, trial_label
-from eligimatch.screening._wire import Decoder, Screened, encode, pack, to_record, unpack
+from eligimatch.screening._wire import Decoder, Screened, encode, to_record
 from eligimatch.engine._trial import CompiledTrial
 
 __all__ = ["screen", "screen_many", "match_each", "trial_label", "default_workers", "workers_for", "SMALL_BATCH_PAIRS"]
@@ -260,17 +260,15 @@ def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
     """Screen a chunk in a worker: what goes back to the caller (the pool pickles it).
 
     Each patient goes back as :func:`~eligimatch.screening._wire.encode`'s plain tuples (a
-    :class:`ScreenError` as itself), pickled a few patients at a time (:func:`~eligimatch.screening._wire.pack`);
-    with ``as_json``, as the record's own JSON text.  The worker evaluates with plain evidence records and makes
-    no result object; the caller makes the records (:func:`_records`) as it yields them, with the code that
-    makes them in one process.
+    :class:`ScreenError` as itself); with ``as_json``, as the record's own JSON text.  The worker
+    evaluates with plain evidence records and makes no result object; the caller makes the records
+    (:func:`_records`) as it yields them, with the code that makes them in one process.
     """
     job = _WORKER_JOB
     assert job is not None, "the pool initializer did not run"
     if job.as_json:
         return [(s if isinstance(s, ScreenError) else to_record(s)).model_dump_json() for s in _screen_items(job, chunk)]
-    return pack([s if isinstance(s, ScreenError) else encode(s) for s in _screen_items(job, chunk, results=False)],
-                len(job.trials))
+    return [s if isinstance(s, ScreenError) else encode(s) for s in _screen_items(job, chunk, results=False)]
 
 
 def _records(job: _Job, decode: Decoder, data: list[Any], freeze: bool | None = None) -> Iterator[Any]:
@@ -279,15 +277,12 @@ def _records(job: _Job, decode: Decoder, data: list[Any], freeze: bool | None = 
     if job.as_json:
         yield from data
         return
-    items = unpack(data)
     size = block_size(len(job.trials))
-    while True:
-        with batch_gc(freeze):  # unpickling the block, too, makes the objects of its records
-            block = list(islice(items, size))
+    for start in range(0, len(data), size):
+        block = data[start:start + size]
+        with batch_gc(freeze):
             made = iter(decode.records([w for w in block if not isinstance(w, ScreenError)]))
             records = [w if isinstance(w, ScreenError) else next(made) for w in block]
-        if not block:
-            return
         yield from records
 
 

@@ -22,8 +22,7 @@ process screened the patient (``tests/test_screen.py``).
 from __future__ import annotations
 
 import datetime as _dt
-import pickle
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
 from eligimatch.engine._evaluation import CohortRow, Evaluation, MissingItem, Row
@@ -33,7 +32,7 @@ from eligimatch.screening._questions import PlannedQuestion
 from eligimatch.screening._ranking import Ranking
 from eligimatch.screening._results import Question, ScreenResult
 
-__all__ = ["Screened", "to_record", "encode", "Decoder", "pack", "unpack"]
+__all__ = ["Screened", "to_record", "encode", "Decoder"]
 
 
 class Screened(NamedTuple):
@@ -92,29 +91,6 @@ def encode(s: Screened) -> tuple:
     return (s.input_index, s.source, s.patient_id, s.as_of,
             tuple(_evaluation_out(e, p) for e, p in zip(evaluations, s.positions)),
             s.rankings, s.questions, s.plan, s.warnings)
-
-
-#: About this many patient-trial pairs are pickled together (:func:`pack`).
-PAIRS_PER_PICKLE = 128
-
-
-def pack(items: Sequence[Any], n_trials: int) -> list[bytes]:
-    """A worker's chunk (:func:`encode`'s tuples, or errors), pickled a few patients at a time: about
-    :data:`PAIRS_PER_PICKLE` pairs per pickle, so one patient per pickle with 100 trials, a whole chunk with 5.
-
-    Pickled as one object, a chunk of 16 patients against 100 trials cost 218 µs per pair to pickle and unpickle,
-    one patient at a time 99 µs (and a chunk against 5 trials 80 µs): the pickler's memo of every object in the
-    message, and the message itself, grew past the CPU's cache (docs/performance.md, "Blocks of patients").  The
-    caller unpickles each pickle just before it makes its records (:func:`unpack`), which also finds the tuples
-    still in the cache."""
-    per = max(1, PAIRS_PER_PICKLE // max(n_trials, 1))
-    return [pickle.dumps(list(items[i:i + per]), protocol=pickle.HIGHEST_PROTOCOL) for i in range(0, len(items), per)]
-
-
-def unpack(blobs: Iterable[bytes]) -> Iterator[Any]:
-    """The items of :func:`pack`'s pickles, in order, each pickle unpickled when its first item is wanted."""
-    for blob in blobs:
-        yield from pickle.loads(blob)
 
 
 def _missing_in(items: tuple) -> tuple[MissingItem, ...]:
