@@ -360,15 +360,19 @@ def make_evidence(fact: str, code: str, note: str, value: Any = None, unit: str 
                   passes_on: _dt.date | None = None, **ignored: Any) -> EvidenceRecord | Evidence:
     """The evaluators' evidence: an :class:`Evidence`, or its plain :class:`EvidenceRecord` while
     :data:`records_only` is set (what is not a field of Evidence is ignored, as ``model_construct`` does)."""
+    values = (fact, code, note, value, unit, converted, converted_unit, threshold, reference, date, source,
+              passes_on)
     if _records_only():
-        return _tuple_new(EvidenceRecord, (fact, code, note, value, unit, converted, converted_unit, threshold,
-                                           reference, date, source, passes_on))
+        return _tuple_new(EvidenceRecord, values)
+    return _evidence_of(values)
+
+
+def _evidence_of(values: tuple) -> Evidence:
+    """An :class:`Evidence` of its field values, in order, every field counted as set."""
     m = _new_evidence(Evidence)
     d = _evidence_dict()  # filled in field order, so that it stays key-sharing
     (d["fact"], d["code"], d["note"], d["value"], d["unit"], d["converted"], d["converted_unit"], d["threshold"],
-     d["reference"], d["date"], d["source"], d["passes_on"]) = (fact, code, note, value, unit, converted,
-                                                               converted_unit, threshold, reference, date,
-                                                               source, passes_on)
+     d["reference"], d["date"], d["source"], d["passes_on"]) = values
     _set_dict(m, d)
     _set_fields_set(m, _ALL_EVIDENCE_FIELDS)
     _set_extra(m, None)
@@ -386,15 +390,7 @@ def evidence_model(record: EvidenceRecord | Evidence) -> Evidence:
     """The pydantic :class:`Evidence` of a record (every field counted as set, as before records existed)."""
     if record.__class__ is not EvidenceRecord:
         return record  # type: ignore[return-value]
-    m = _new_evidence(Evidence)
-    d = _evidence_dict()
-    (d["fact"], d["code"], d["note"], d["value"], d["unit"], d["converted"], d["converted_unit"], d["threshold"],
-     d["reference"], d["date"], d["source"], d["passes_on"]) = record
-    _set_dict(m, d)
-    _set_fields_set(m, _ALL_EVIDENCE_FIELDS)
-    _set_extra(m, None)
-    _set_private(m, None)
-    return m
+    return _evidence_of(record)
 
 
 make_cohort = _maker(CohortResult)
