@@ -38,7 +38,7 @@ from eligimatch.engine._evaluate import Policy
 from eligimatch.engine._evaluation import EVIDENCE_MODES, EvidenceMode, deciding_ids
 from eligimatch.sources._patient import Patient, load_patient
 from eligimatch.engine._result import MatchResult, Verdict
-from eligimatch.screening._gc import batch_gc, may_freeze, tune_worker
+from eligimatch.screening._gc import batch_gc, between_chunks, may_freeze, tune_worker
 from eligimatch.screening._progress import ProgressFn, Reporter
 from eligimatch.screening._results import FieldProblem, ScreenError, ScreenResult
 from eligimatch.screening._plain import block_size, evaluate_block, screen_plain, trial_label
@@ -253,7 +253,7 @@ _WORKER_JOB: _Job | None = None  # set in worker processes only, by the pool's i
 def _init_worker(job: _Job) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
-    tune_worker()  # the trials are compiled (on unpickling): freeze them, raise the thresholds
+    tune_worker()  # the trials are compiled (on unpickling): freeze them, turn the collector off
 
 
 def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
@@ -266,6 +266,7 @@ def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
     """
     job = _WORKER_JOB
     assert job is not None, "the pool initializer did not run"
+    between_chunks()
     if job.as_json:
         return [(s if isinstance(s, ScreenError) else to_record(s)).model_dump_json() for s in _screen_items(job, chunk)]
     return [s if isinstance(s, ScreenError) else encode(s) for s in _screen_items(job, chunk, results=False)]
@@ -527,7 +528,8 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                     yield from head
                     continue
                 futures -= 1
-                data = head[0].result()
+                with batch_gc(freeze):  # the pool's thread unpickles the chunk meanwhile: not under the caller's settings
+                    data = head[0].result()
                 feed()  # the worker's next chunk, before this process makes the records of this one
                 done += head[1]
                 reporter(done)
