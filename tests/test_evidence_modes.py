@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import importlib
 import sys
-import weakref
 from pathlib import Path
 from unittest import mock
 
@@ -167,47 +165,6 @@ def test_batch_gc_puts_the_collector_back():
             assert gc.get_threshold() == before[0]
     finally:
         gc.enable()
-
-
-class _Node:
-    """An object in a reference cycle of its own (reference counting never frees it)."""
-
-    def __init__(self) -> None:
-        self.me = self
-
-
-def test_a_worker_runs_without_the_collector_and_collects_between_chunks():
-    """In a worker process (ours), the collector is off once the trials are loaded and frozen, and a
-    collection before each chunk frees what the last chunk left in reference cycles: memory stays bounded
-    by one chunk (docs/performance.md, "The collector in workers")."""
-    gc_mod = importlib.import_module("eligimatch.screening._gc")  # white-box: a worker's settings
-    before = gc.get_threshold(), gc.isenabled()
-    try:
-        gc_mod.tune_worker()
-        assert not gc.isenabled() and gc.get_freeze_count() > 0
-        ref = weakref.ref(_Node())
-        [_Node() for _ in range(5000)]  # allocations that would have set off a young collection
-        assert ref() is not None, "the collector is off: the cycle is still there"
-        gc_mod.between_chunks()
-        assert ref() is None, "collected before the next chunk"
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*before[0])
-        if before[1]:
-            gc.enable()
-
-
-def test_a_worker_collects_before_each_chunk(monkeypatch):
-    screen_mod = importlib.import_module("eligimatch.screening._screen")  # white-box: the worker's entry
-    calls: list[str] = []
-    monkeypatch.setattr(screen_mod, "between_chunks", lambda: calls.append("collect"))
-    real = screen_mod._screen_items
-    monkeypatch.setattr(screen_mod, "_screen_items", lambda *a, **k: calls.append("screen") or real(*a, **k))
-    monkeypatch.setattr(screen_mod, "_WORKER_JOB", screen_mod._Job(tuple(TRIALS[:2]), AS_OF, (), None))
-    for _ in range(2):
-        sent = screen_mod._work([(0, generate.patient_dict(0, seed=1)), (1, generate.patient_dict(1, seed=1))])
-        assert len(sent) == 2
-    assert calls == ["collect", "screen", "collect", "screen"]
 
 
 def test_a_batch_in_this_process_leaves_the_collector_as_it_was():

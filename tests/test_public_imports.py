@@ -35,7 +35,8 @@ ALLOWED = {
         "white-box: lowers the FHIR file size limit to test the bound by bytes read (D15)",
     ("tests/test_screen_workers.py", "eligimatch.screening._screen"):
         "white-box: lowers the small-batch threshold and spies on the worker count screen_many chooses "
-        "(the choice itself is not visible in the records)",
+        "(the choice itself is not visible in the records), on the blocks of patients screened together, and "
+        "on a worker process's collector (off, and run before each chunk)",
     ("tests/test_evidence_modes.py", "eligimatch.engine._result"):
         "white-box: counts the evidence objects the engine builds in each evidence mode",
     ("tests/test_short_circuit.py", "eligimatch.engine._evaluate"):

@@ -1,10 +1,13 @@
-"""``eligimatch screen`` chooses its workers by the size of the batch (docs/performance.md)."""
+"""``eligimatch screen`` chooses its workers by the size of the batch (docs/performance.md); blocks of patients;
+the collector in a worker process."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +179,43 @@ def test_a_block_that_fails_is_screened_again_one_patient_at_a_time(many_trials,
     _same_as_alone([r for r in records if r.patient_id != victim],
                    [d for d in docs if d["id"] != victim], many_trials)
 
+
+class _Node:
+    """An object in a reference cycle of its own (reference counting never frees it)."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_worker_runs_without_the_collector_and_collects_between_chunks():
+    """In a worker process (ours), the collector is off once the trials are loaded and frozen, and a
+    collection before each chunk frees what the last chunk left in reference cycles: memory stays bounded
+    by one chunk (docs/performance.md, "The collector in workers")."""
+    before = gc.get_threshold(), gc.isenabled()
+    try:
+        screen_mod.tune_worker()
+        assert not gc.isenabled() and gc.get_freeze_count() > 0
+        ref = weakref.ref(_Node())
+        [_Node() for _ in range(5000)]  # allocations that would have set off a young collection
+        assert ref() is not None, "the collector is off: the cycle is still there"
+        screen_mod.between_chunks()
+        assert ref() is None, "collected before the next chunk"
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before[0])
+        if before[1]:
+            gc.enable()
+
+
+def test_a_worker_collects_before_each_chunk(monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(screen_mod, "between_chunks", lambda: calls.append("collect"))
+    real = screen_mod._screen_items
+    monkeypatch.setattr(screen_mod, "_screen_items", lambda *a, **k: calls.append("screen") or real(*a, **k))
+    trials = tuple(eligimatch.load_trial(p) for p in sorted(TRIALS.glob("*.elig"))[:2])
+    monkeypatch.setattr(screen_mod, "_WORKER_JOB", screen_mod._Job(trials, AS_OF, (), None))
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(PATIENTS.glob("*.json"))[:2]]
+    for _ in range(2):
+        sent = screen_mod._work(list(enumerate(docs)))
+        assert len(sent) == 2 and all(isinstance(w, tuple) for w in sent)
+    assert calls == ["collect", "screen", "collect", "screen"]
