@@ -12,9 +12,11 @@ the five seed trials, more with a hundred (``bench/run_workers.py``).
   loaded (``gc.freeze()``: the trials, catalogs and modules are never walked
   again) and turns the collector off, once; :func:`between_chunks` collects
   before each chunk, so that a reference cycle lives at most one chunk.
-* In the caller's process, where ``screen_many(workers=1)`` screens and where the
-  records of the workers' chunks are made: :func:`batch_gc` does the same for the span of one
-  patient's screening and puts everything back as it was (the thresholds, and the
+* In the caller's process, where ``screen_many(workers=1)`` screens, where the
+  records of the workers' chunks are made and while it waits for a worker's chunk
+  (the pool's thread unpickles it meanwhile): :func:`batch_gc` freezes what is
+  loaded and raises the thresholds (:data:`BATCH_THRESHOLDS`) for the span of a
+  block of patients, and puts everything back as it was (the thresholds, and the
   frozen objects back in the oldest generation, with the record just made: it is
   alive when it is returned, and a young collection right after would only walk it
   to promote it) before control returns to the caller.  It leaves the collector
