@@ -190,7 +190,7 @@ class _Node:
 def test_a_worker_runs_without_the_collector_and_collects_between_chunks():
     """In a worker process (ours), the collector is off once the trials are loaded and frozen, and a
     collection before each chunk frees what the last chunk left in reference cycles: memory stays bounded
-    by one chunk (docs/performance.md, "The collector in workers")."""
+    by one chunk (docs/performance.md, "The collector and the pool")."""
     before = gc.get_threshold(), gc.isenabled()
     try:
         screen_mod.tune_worker()

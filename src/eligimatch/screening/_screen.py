@@ -528,7 +528,9 @@ def _stream(items: Iterator[Any], job: _Job, workers: int, chunksize: int, progr
                     yield from head
                     continue
                 futures -= 1
-                with batch_gc(freeze):  # the pool's thread unpickles the chunk meanwhile: not under the caller's settings
+                # while this process waits, the pool's thread unpickles the chunk: at the batch's thresholds, not
+                # the caller's (at the defaults, a 100-trial chunk set off full collections: docs/performance.md)
+                with batch_gc(freeze):
                     data = head[0].result()
                 feed()  # the worker's next chunk, before this process makes the records of this one
                 done += head[1]
