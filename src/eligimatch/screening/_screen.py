@@ -206,6 +206,9 @@ def _error(index: int, source: str | None, item: Any, exc: Exception) -> ScreenE
     return ScreenError(index=index, source=source, patient_id=_guess_id(item), message=message, errors=problems)
 
 
+_Ready = tuple[int, int, str | None, Patient, Any]  # (position in the chunk, index, source, patient, item)
+
+
 def _screen_items(job: _Job, chunk: Sequence[tuple[int, Any]], results: bool = True) -> list[Screened | ScreenError]:
     """Screen items of the batch (each with its index): for each, its plain screening (:func:`to_record` makes
     the record) or its error, in order.  ``results``: as for
@@ -215,7 +218,7 @@ def _screen_items(job: _Job, chunk: Sequence[tuple[int, Any]], results: bool = T
     trial by trial.  Should a block raise (an error of the data, for one of its patients), each of its
     patients is screened again alone, so that the error is that patient's record and not its neighbours'."""
     out: list[Screened | ScreenError | None] = [None] * len(chunk)
-    ready: list[tuple[int, int, str | None, Patient, Any]] = []
+    ready: list[_Ready] = []
     for at, (index, item) in enumerate(chunk):
         source = None
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
@@ -229,22 +232,22 @@ def _screen_items(job: _Job, chunk: Sequence[tuple[int, Any]], results: bool = T
     size = block_size(len(job.trials))
     for start in range(0, len(ready), size):
         block = ready[start:start + size]
-        try:
-            screened: list[Screened | ScreenError] = list(_screen_block(job, block, results))
-        except (EligimatchError, OSError) as exc:
-            if len(block) == 1:
-                screened = [_error(block[0][1], block[0][2], block[0][4], exc)]
-            else:
-                screened = [_screen_items(job, [chunk[at]], results)[0] for at, *_ in block]
-        for (at, *_), one in zip(block, screened):
+        for (at, *_), one in zip(block, _screen_block(job, block, results)):
             out[at] = one
     return out  # type: ignore[return-value]  # every position is filled
 
 
-def _screen_block(job: _Job, block: list[tuple[int, int, str | None, Patient, Any]], results: bool) -> list[Screened]:
-    return screen_plain([(index, source, patient) for _, index, source, patient, _ in block], job.trials,
-                        job.as_of, dict(job.anchors), job.policy, with_criteria=job.with_criteria,
-                        evidence=job.evidence, results=results)
+def _screen_block(job: _Job, block: list[_Ready], results: bool) -> list[Screened | ScreenError]:
+    """Screen validated patients together; should that raise, each alone (already validated: not read again)."""
+    try:
+        return list(screen_plain([(index, source, patient) for _, index, source, patient, _ in block], job.trials,
+                                 job.as_of, dict(job.anchors), job.policy, with_criteria=job.with_criteria,
+                                 evidence=job.evidence, results=results))
+    except (EligimatchError, OSError) as exc:
+        if len(block) == 1:
+            _, index, source, _, item = block[0]
+            return [_error(index, source, item, exc)]
+        return [one for b in block for one in _screen_block(job, [b], results)]
 
 
 _WORKER_JOB: _Job | None = None  # set in worker processes only, by the pool's initializer
@@ -268,7 +271,8 @@ def _work(chunk: list[tuple[int, Any]]) -> list[Any]:
     assert job is not None, "the pool initializer did not run"
     between_chunks()
     if job.as_json:
-        return [(s if isinstance(s, ScreenError) else to_record(s)).model_dump_json() for s in _screen_items(job, chunk)]
+        return [(s if isinstance(s, ScreenError) else to_record(s)).model_dump_json()
+                for s in _screen_items(job, chunk)]
     return [s if isinstance(s, ScreenError) else encode(s) for s in _screen_items(job, chunk, results=False)]
 
 
